@@ -1,0 +1,1 @@
+"""Logic of the WhatsApp instance manager. Nothing here imports streamlit except lib.ui."""

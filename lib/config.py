@@ -1,0 +1,117 @@
+"""Settings from `.streamlit/secrets.toml`, each key overridable by an environment variable.
+
+With no webhook URL configured the app uses the embedded sandbox provider; with no
+Supabase URL and key it uses the embedded SQLite store and local accounts.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+from lib.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+WEBHOOK_ACTIONS = ("create", "connect", "status", "disconnect")
+DEFAULT_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    create_url: str
+    connect_url: str
+    status_url: str
+    disconnect_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    def url_for(self, action: str) -> str:
+        return getattr(self, f"{action}_url")
+
+
+@dataclass(frozen=True)
+class SupabaseSettings:
+    url: str
+    anon_key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    webhooks: WebhookSettings | None  # None: use the embedded sandbox provider
+    supabase: SupabaseSettings | None  # None: embedded SQLite store and local accounts
+    data_dir: Path
+
+
+def read_secrets_file(path: Path = SECRETS_PATH) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Arquivo {path.name} inválido: {exc}") from None
+
+
+def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings; raises ConfigError naming the key that is wrong."""
+    secrets = read_secrets_file() if secrets is None else secrets
+    env = os.environ if env is None else env
+    return Settings(
+        webhooks=_webhook_settings(secrets.get("webhooks", {}), env),
+        supabase=_supabase_settings(secrets.get("supabase", {}), env),
+        data_dir=Path(env.get("APP_DATA_DIR") or PROJECT_ROOT / "data"),
+    )
+
+
+def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettings | None:
+    urls = {}
+    for action in WEBHOOK_ACTIONS:
+        value = env.get(f"WEBHOOK_{action.upper()}_URL") or section.get(f"{action}_url") or ""
+        urls[action] = str(value).strip()
+    if not any(urls.values()):
+        return None
+    for action, url in urls.items():
+        key = f"webhooks.{action}_url (WEBHOOK_{action.upper()}_URL)"
+        if not url:
+            raise ConfigError(f"Configuração incompleta: falta {key}.")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(f"Configuração inválida: {key} deve ser uma URL http ou https.")
+    headers = section.get("headers", {})
+    if not isinstance(headers, Mapping):
+        raise ConfigError("Configuração inválida: webhooks.headers deve ser uma tabela.")
+    raw_timeout = env.get("WEBHOOK_TIMEOUT_SECONDS") or section.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+    try:
+        timeout = float(raw_timeout)
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if timeout <= 0:
+        raise ConfigError("Configuração inválida: webhooks.timeout_seconds (WEBHOOK_TIMEOUT_SECONDS) deve ser um número positivo.")
+    return WebhookSettings(
+        create_url=urls["create"],
+        connect_url=urls["connect"],
+        status_url=urls["status"],
+        disconnect_url=urls["disconnect"],
+        headers={str(k): str(v) for k, v in headers.items()},
+        timeout_seconds=timeout,
+    )
+
+
+def _supabase_settings(section: Mapping, env: Mapping[str, str]) -> SupabaseSettings | None:
+    url = (env.get("SUPABASE_URL") or section.get("url") or "").strip()
+    key = (env.get("SUPABASE_ANON_KEY") or section.get("anon_key") or "").strip()
+    if not url and not key:
+        return None
+    if not url:
+        raise ConfigError("Configuração incompleta: falta supabase.url (SUPABASE_URL).")
+    if not key:
+        raise ConfigError("Configuração incompleta: falta supabase.anon_key (SUPABASE_ANON_KEY).")
+    if urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError("Configuração inválida: supabase.url (SUPABASE_URL) deve ser uma URL http ou https.")
+    return SupabaseSettings(url=url, anon_key=key)

@@ -1,0 +1,19 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib.models import User  # noqa: E402
+from lib.sqlite_store import SQLiteDatabase  # noqa: E402
+
+ADMIN = User(id="u-admin", email="admin@example.com", role="admin")
+SUPERVISOR = User(id="u-super", email="super@example.com", role="supervisor")
+ANALYST = User(id="u-analyst", email="analyst@example.com", role="analyst")
+
+
+@pytest.fixture
+def database(tmp_path) -> SQLiteDatabase:
+    return SQLiteDatabase.in_dir(tmp_path)
