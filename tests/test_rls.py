@@ -1,0 +1,449 @@
+"""Row Level Security and grants of the instances migration, on a real PostgreSQL 15.
+
+Each API request is replayed the way PostgREST runs it: connect as
+`authenticator`, `set local role anon|authenticated`, put the JWT claims in
+`request.jwt.claims`, run the statement, roll back.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+
+try:  # `python -m pytest` from the repo root
+    from tests.postgres import PgServer, start_postgres
+except ImportError:  # plain `pytest` with tests/ on sys.path
+    from postgres import PgServer, start_postgres
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATION = (ROOT / "supabase" / "migrations" / "20261129000000_instances.sql").read_text()
+SHIM = (Path(__file__).resolve().parent / "supabase_shim.sql").read_text()
+
+USERS = {
+    "admin": "00000000-0000-4000-8000-00000000000a",
+    "supervisor": "00000000-0000-4000-8000-00000000000b",
+    "analyst": "00000000-0000-4000-8000-00000000000c",
+    "norole": "00000000-0000-4000-8000-00000000000d",
+}
+INSTANCE_1 = "10000000-0000-4000-8000-000000000001"
+INSTANCE_2 = "10000000-0000-4000-8000-000000000002"
+VISIBLE_COLUMNS = "id, instance_id, name, phone_number, status, created_at, updated_at, created_by"
+
+
+class Db:
+    """One database of the test server: superuser access and PostgREST-like requests."""
+
+    def __init__(self, server: PgServer, name: str):
+        self.server = server
+        self.name = name
+        with psycopg.connect(server.dsn(dbname="postgres"), autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+
+    def script(self, sql: str) -> None:
+        """Run a multi-statement script as superuser in one transaction (like `supabase db push`)."""
+        with psycopg.connect(self.server.dsn(dbname=self.name)) as conn:
+            conn.execute(sql)
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        """Run one statement as superuser, commit, return its rows (if any)."""
+        with psycopg.connect(self.server.dsn(dbname=self.name)) as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    @contextmanager
+    def api(self, persona: str):
+        """A transaction run as PostgREST would for `persona` (anon, service_role or a USERS key)."""
+        if persona in ("anon", "service_role"):
+            role, claims = persona, {"role": persona}
+        else:
+            role, claims = "authenticated", {"sub": USERS[persona], "role": "authenticated"}
+        with psycopg.connect(self.server.dsn(user="authenticator", dbname=self.name)) as conn:
+            try:
+                conn.execute(f"set local role {role}")
+                conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+                yield conn
+            finally:
+                conn.rollback()
+
+
+def seed_users(db: Db) -> None:
+    for key, uid in USERS.items():
+        db.query("insert into auth.users (id, email) values (%(id)s, %(email)s)", {"id": uid, "email": f"{key}@test"})
+
+
+def seed_instances(db: Db) -> None:
+    db.query(
+        """
+        insert into public.instances (id, instance_id, token, name, status, created_by) values
+            (%(i1)s, 'inst-1', 'tok-1', 'Vendas', 'connected', %(admin)s),
+            (%(i2)s, 'inst-2', 'tok-2', 'Suporte', 'disconnected', %(admin)s)
+        """,
+        {"i1": INSTANCE_1, "i2": INSTANCE_2, "admin": USERS["admin"]},
+    )
+
+
+def grant_role(db: Db, persona: str) -> None:
+    db.query(
+        "insert into public.user_roles (user_id, role) values (%(id)s, %(role)s)",
+        {"id": USERS[persona], "role": persona},
+    )
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = start_postgres()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def fresh(server) -> Db:
+    """Fresh Supabase project: shim + migration, four users, two instances."""
+    db = Db(server, "rls_fresh")
+    db.script(SHIM)
+    db.script(MIGRATION)
+    seed_users(db)
+    for persona in ("admin", "supervisor", "analyst"):
+        grant_role(db, persona)
+    seed_instances(db)
+    return db
+
+
+def outcome(conn: psycopg.Connection, sql: str, params: dict | None = None, scalar: bool = False) -> tuple:
+    """("rows", n) rows returned/affected, ("value", v) if scalar, ("error", sqlstate, message) on failure."""
+    try:
+        cur = conn.execute(sql, params)
+    except psycopg.Error as exc:
+        return ("error", exc.sqlstate, str(exc))
+    if cur.description is None:
+        return ("rows", cur.rowcount)
+    rows = cur.fetchall()
+    return ("value", rows[0][0]) if scalar else ("rows", len(rows))
+
+
+ACTIONS = {
+    "select_columns": f"select {VISIBLE_COLUMNS} from public.instances",
+    "select_token": "select id, token from public.instances",
+    "select_star": "select * from public.instances",
+    "insert": "insert into public.instances (instance_id, token, name) values ('inst-new', 'tok-new', 'Nova')",
+    "update": "update public.instances set status = 'connecting' where id = %(id)s",
+    "delete": "delete from public.instances where id = %(id)s",
+    "token_fn": "select public.instance_token(%(id)s)",
+}
+
+NO_TABLE = ("error", "42501", "permission denied for table instances")
+NO_FUNCTION = ("error", "42501", "permission denied for function instance_token")
+NOT_ADMIN = ("error", "42501", "only admins can read instance tokens")
+RLS_INSERT = ("error", "42501", "new row violates row-level security policy")
+READER = {
+    "select_columns": ("rows", 2),
+    "select_token": NO_TABLE,
+    "select_star": NO_TABLE,
+    "insert": RLS_INSERT,
+    "update": ("rows", 0),
+    "delete": ("rows", 0),
+    "token_fn": NOT_ADMIN,
+}
+EXPECTED = {
+    "anon": {action: NO_TABLE for action in ACTIONS} | {"token_fn": NO_FUNCTION},
+    "norole": READER | {"select_columns": ("rows", 0)},
+    "analyst": READER,
+    "supervisor": READER,
+    "admin": {
+        "select_columns": ("rows", 2),
+        "select_token": NO_TABLE,
+        "select_star": NO_TABLE,
+        "insert": ("rows", 1),
+        "update": ("rows", 1),
+        "delete": ("rows", 1),
+        "token_fn": ("value", "tok-1"),
+    },
+}
+MATRIX = [(persona, action) for persona in EXPECTED for action in ACTIONS]
+
+
+@pytest.mark.parametrize(("persona", "action"), MATRIX, ids=[f"{p}-{a}" for p, a in MATRIX])
+def test_access_matrix(fresh, persona, action):
+    with fresh.api(persona) as conn:
+        got = outcome(conn, ACTIONS[action], {"id": INSTANCE_1}, scalar=action == "token_fn")
+    expected = EXPECTED[persona][action]
+    if expected[0] == "error":
+        assert got[:2] == expected[:2], got
+        assert expected[2] in got[2]
+    else:
+        assert got == expected
+
+
+def test_admin_insert_then_read_token_via_function(fresh):
+    with fresh.api("admin") as conn:
+        new_id = conn.execute(
+            "insert into public.instances (instance_id, token, name) values ('inst-x', 'tok-x', 'X') returning id"
+        ).fetchone()[0]
+        row = conn.execute("select status, created_at is not null from public.instances where id = %s", (new_id,))
+        assert row.fetchone() == ("disconnected", True)
+        assert conn.execute("select public.instance_token(%s)", (new_id,)).fetchone()[0] == "tok-x"
+
+
+def test_insert_returning_token_is_denied_even_for_admin(fresh):
+    with fresh.api("admin") as conn:
+        got = outcome(conn, "insert into public.instances (instance_id, token, name) values ('i', 't', 'n') returning *")
+    assert got[:2] == ("error", "42501")
+
+
+def test_admin_cannot_update_token_or_instance_id(fresh):
+    for column in ("token", "instance_id"):
+        with fresh.api("admin") as conn:
+            got = outcome(conn, f"update public.instances set {column} = 'x' where id = %(id)s", {"id": INSTANCE_1})
+        assert got[:2] == ("error", "42501"), column
+
+
+def test_instance_token_unknown_id_raises_no_data_found(fresh):
+    with fresh.api("admin") as conn:
+        got = outcome(conn, ACTIONS["token_fn"], {"id": "20000000-0000-4000-8000-000000000000"})
+    assert got[:2] == ("error", "P0002")
+
+
+def test_service_role_reads_tokens(fresh):
+    with fresh.api("service_role") as conn:
+        rows = conn.execute("select instance_id, token from public.instances order by instance_id").fetchall()
+    assert rows == [("inst-1", "tok-1"), ("inst-2", "tok-2")]
+
+
+@pytest.mark.parametrize("function", ["has_role(null, 'admin')", "has_any_role(null, array['admin'])"])
+def test_role_helpers_not_executable_by_anon(fresh, function):
+    with fresh.api("anon") as conn:
+        got = outcome(conn, f"select public.{function}")
+    assert got[:2] == ("error", "42501")
+    assert "permission denied for function" in got[2]
+
+
+def test_role_helpers_answer_for_signed_in_user(fresh):
+    with fresh.api("analyst") as conn:
+        row = conn.execute(
+            "select public.has_role(auth.uid(), 'analyst'), public.has_role(auth.uid(), 'admin'),"
+            " public.has_any_role(auth.uid(), array['supervisor', 'analyst'])"
+        ).fetchone()
+    assert row == (True, False, True)
+
+
+def test_updated_at_moves_on_update(fresh):
+    fresh.query(
+        "insert into public.instances (id, instance_id, token, name, updated_at)"
+        " values (%(id)s, 'inst-old', 'tok-old', 'Old', '2000-01-01T00:00:00Z')",
+        {"id": "30000000-0000-4000-8000-000000000001"},
+    )
+    try:
+        with fresh.api("admin") as conn:
+            conn.execute("update public.instances set name = 'Renamed' where instance_id = 'inst-old'")
+            moved, is_now = conn.execute(
+                "select updated_at > '2000-01-01T00:00:00Z', updated_at = now()"
+                " from public.instances where instance_id = 'inst-old'"
+            ).fetchone()
+        assert moved and is_now
+    finally:
+        fresh.query("delete from public.instances where instance_id = 'inst-old'")
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into public.instances (instance_id, token, name, status) values ('b', 't', 'n', 'bogus')",
+    "update public.instances set status = 'bogus' where id = %(id)s",
+], ids=["insert", "update"])
+def test_status_check_rejects_bogus(fresh, statement):
+    with fresh.api("admin") as conn:
+        got = outcome(conn, statement, {"id": INSTANCE_1})
+    assert got[:2] == ("error", "23514")
+
+
+@pytest.mark.parametrize("status", ["disconnected", "connecting", "connected"])
+def test_status_check_accepts_known_values(fresh, status):
+    with fresh.api("admin") as conn:
+        got = outcome(conn, "update public.instances set status = %(s)s where id = %(id)s", {"s": status, "id": INSTANCE_1})
+    assert got == ("rows", 1)
+
+
+def test_user_roles_own_row_only(fresh):
+    with fresh.api("analyst") as conn:
+        rows = conn.execute("select user_id::text, role::text from public.user_roles").fetchall()
+    assert rows == [(USERS["analyst"], "analyst")]
+
+
+def test_user_roles_norole_sees_nothing(fresh):
+    with fresh.api("norole") as conn:
+        assert conn.execute("select * from public.user_roles").fetchall() == []
+
+
+def test_user_roles_admin_sees_all(fresh):
+    with fresh.api("admin") as conn:
+        roles = conn.execute("select role::text from public.user_roles order by 1").fetchall()
+    assert roles == [("admin",), ("analyst",), ("supervisor",)]
+
+
+def test_user_roles_self_promotion_denied(fresh):
+    with fresh.api("supervisor") as conn:
+        got = outcome(
+            conn,
+            "insert into public.user_roles (user_id, role) values (%(id)s, 'admin')",
+            {"id": USERS["supervisor"]},
+        )
+    assert got[:2] == ("error", "42501")
+
+
+def test_user_roles_denied_to_anon(fresh):
+    with fresh.api("anon") as conn:
+        got = outcome(conn, "select * from public.user_roles")
+    assert got[:2] == ("error", "42501")
+
+
+# --- Idempotency --------------------------------------------------------------
+
+CATALOG_QUERIES = {
+    "policies": """
+        select tablename, policyname, permissive, roles::text, cmd, qual, with_check
+        from pg_policies where schemaname = 'public' order by 1, 2""",
+    "tables": """
+        select relname, relrowsecurity, relforcerowsecurity,
+               array(select a::text from unnest(relacl) a order by 1)
+        from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1""",
+    "column_acls": """
+        select attrelid::regclass::text, attname, array(select a::text from unnest(attacl) a order by 1)
+        from pg_attribute
+        where attrelid in (select oid from pg_class where relnamespace = 'public'::regnamespace)
+          and attacl is not null order by 1, 2""",
+    "columns": """
+        select table_name, column_name, data_type, column_default, is_nullable
+        from information_schema.columns where table_schema = 'public' order by 1, 2""",
+    "functions": """
+        select p.oid::regprocedure::text, pg_get_functiondef(p.oid),
+               array(select a::text from unnest(p.proacl) a order by 1)
+        from pg_proc p where p.pronamespace = 'public'::regnamespace order by 1""",
+    "constraints": """
+        select conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        from pg_constraint where connamespace = 'public'::regnamespace order by 1, 2""",
+    "triggers": """
+        select tgrelid::regclass::text, tgname, pg_get_triggerdef(oid)
+        from pg_trigger where not tgisinternal order by 1, 2""",
+    "indexes": "select tablename, indexname, indexdef from pg_indexes where schemaname = 'public' order by 1, 2",
+    "enum": "select enumlabel from pg_enum where enumtypid = 'public.app_role'::regtype order by enumsortorder",
+    "user_roles": "select user_id, role::text from public.user_roles order by 1, 2",
+    "instances": "select id, instance_id, token, name, status, updated_at from public.instances order by 1",
+}
+
+
+def catalog(db: Db) -> dict[str, list[tuple]]:
+    return {name: db.query(sql) for name, sql in CATALOG_QUERIES.items()}
+
+
+def test_migration_is_idempotent(server):
+    db = Db(server, "rls_twice")
+    db.script(SHIM)
+    db.script(MIGRATION)
+    seed_users(db)
+    grant_role(db, "admin")
+    seed_instances(db)
+    before = catalog(db)
+    db.script(MIGRATION)
+    after = catalog(db)
+    assert before == after
+    # The snapshot covers what the migration is about (guards against an empty comparison).
+    assert len(before["policies"]) == 5
+    assert ("instances", "update_instances_updated_at") == before["triggers"][0][:2]
+    assert any(c[1] == "instances_status_check" for c in before["constraints"])
+    assert before["enum"] == [("admin",), ("supervisor",), ("analyst",)]
+
+
+# --- Pre-existing Lovable-style project --------------------------------------
+
+LOVABLE_SETUP = """
+create type public.app_role as enum ({labels});
+
+create table public.user_roles (
+    id uuid primary key default gen_random_uuid(),
+    user_id uuid references auth.users(id) on delete cascade not null,
+    role app_role not null,
+    created_at timestamp with time zone not null default now(),
+    unique (user_id, role)
+);
+alter table public.user_roles enable row level security;
+
+create or replace function public.has_role(_user_id uuid, _role app_role)
+returns boolean
+language sql
+stable
+security definer
+set search_path = public
+as $$
+  select exists (select 1 from public.user_roles where user_id = _user_id and role = _role)
+$$;
+
+create policy "Users can view their own roles" on public.user_roles
+    for select using (auth.uid() = user_id);
+create policy "Admins can manage roles" on public.user_roles
+    for all using (public.has_role(auth.uid(), 'admin'));
+
+create or replace function public.update_updated_at()
+returns trigger as $$
+begin
+  new.updated_at = now();
+  return new;
+end;
+$$ language plpgsql set search_path = public;
+
+create table public.profiles (
+    id uuid primary key references auth.users(id) on delete cascade,
+    full_name text,
+    updated_at timestamp with time zone default now()
+);
+alter table public.profiles enable row level security;
+-- Not "using (true)": the planner would fold "true or has_role(...)" and skip the call.
+create policy "Named profiles are public" on public.profiles for select using (full_name is not null);
+create policy "Admins manage profiles" on public.profiles for all using (public.has_role(auth.uid(), 'admin'));
+create trigger update_profiles_updated_at before update on public.profiles
+    for each row execute function public.update_updated_at();
+"""
+
+
+@pytest.mark.parametrize("labels", [("admin", "supervisor"), ("admin",)], ids=["no-analyst", "admin-only"])
+def test_applies_on_existing_lovable_project(server, labels):
+    db = Db(server, "rls_lovable_" + "_".join(labels))
+    db.script(SHIM)
+    db.script(LOVABLE_SETUP.format(labels=", ".join(f"'{label}'" for label in labels)))
+    seed_users(db)
+    grant_role(db, "admin")
+    if "supervisor" in labels:
+        grant_role(db, "supervisor")
+    db.query("insert into public.profiles (id, full_name) select id, email from auth.users")
+    roles_before = db.query("select id, user_id, role::text, created_at from public.user_roles order by 1")
+    has_role_before = db.query("select pg_get_functiondef('public.has_role(uuid, public.app_role)'::regprocedure)")
+
+    db.script(MIGRATION)  # one transaction: new enum values must not be used in it
+    db.script(MIGRATION)
+
+    assert db.query(
+        "select enumlabel from pg_enum where enumtypid = 'public.app_role'::regtype order by enumsortorder"
+    ) == [(label,) for label in labels] + [(v,) for v in ("supervisor", "analyst") if v not in labels]
+    assert db.query("select id, user_id, role::text, created_at from public.user_roles order by 1") == roles_before
+    assert db.query(
+        "select pg_get_functiondef('public.has_role(uuid, public.app_role)'::regprocedure)"
+    ) == has_role_before
+
+    if "supervisor" not in labels:
+        grant_role(db, "supervisor")
+    grant_role(db, "analyst")
+    seed_instances(db)
+    for persona, count in (("analyst", 2), ("supervisor", 2), ("admin", 2), ("norole", 0)):
+        with db.api(persona) as conn:
+            assert outcome(conn, ACTIONS["select_columns"]) == ("rows", count), persona
+    with db.api("admin") as conn:
+        assert outcome(conn, ACTIONS["token_fn"], {"id": INSTANCE_2}, scalar=True) == ("value", "tok-2")
+    with db.api("analyst") as conn:
+        assert outcome(conn, ACTIONS["token_fn"], {"id": INSTANCE_2})[:2] == ("error", "42501")
+
+    # Pre-existing tables keep working, for anon too (has_role stays executable by anon).
+    with db.api("anon") as conn:
+        assert outcome(conn, "select id from public.profiles") == ("rows", len(USERS))
+    with db.api("admin") as conn:
+        assert outcome(conn, "update public.profiles set full_name = 'x'") == ("rows", len(USERS))
