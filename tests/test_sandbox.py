@@ -1,0 +1,565 @@
+"""lib.sandbox: the fake provider, exercised over real loopback HTTP."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import logging
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import qrcode
+import requests
+from PIL import Image, ImageChops
+
+from lib import sandbox as sandbox_mod
+from lib.config import load_settings
+from lib.errors import ConfigError
+from lib.sandbox import SandboxProvider, shared_sandbox
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PHONE_RE = re.compile(r"^\+55119\d{8}$")
+T = 10  # request timeout (a safety net, never asserted on)
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sbx(clock):
+    with SandboxProvider(clock=clock) as provider:
+        yield provider
+
+
+# ---------------------------------------------------------------- helpers
+def create(p: SandboxProvider, name: str = "Loja Centro") -> dict:
+    r = requests.post(p.webhook_settings().create_url, json={"name": name}, timeout=T)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def connect(p: SandboxProvider, inst: dict) -> requests.Response:
+    return requests.post(p.webhook_settings().connect_url, json=inst, timeout=T)
+
+
+def status(p: SandboxProvider, inst: dict) -> requests.Response:
+    return requests.get(p.webhook_settings().status_url, params=inst, timeout=T)
+
+
+def disconnect(p: SandboxProvider, inst: dict) -> requests.Response:
+    return requests.post(p.webhook_settings().disconnect_url, json=inst, timeout=T)
+
+
+def scan(url: str) -> requests.Response:
+    return requests.get(url, timeout=T)
+
+
+def decode_png(b64: str) -> Image.Image:
+    raw = base64.b64decode(b64, validate=True)
+    assert raw.startswith(PNG_SIGNATURE)
+    img = Image.open(io.BytesIO(raw))
+    img.load()
+    return img
+
+
+# ---------------------------------------------------------------- lifecycle
+def test_full_lifecycle(sbx):
+    inst = create(sbx)
+    assert re.fullmatch(r"sbx-[0-9a-f]+", inst["instance_id"])
+    assert len(inst["token"]) >= 32
+    assert set(inst) == {"instance_id", "token"}
+
+    assert status(sbx, inst).json() == {"status": "disconnected"}
+
+    r = connect(sbx, inst)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == {"qr_code_base64"}
+    assert not body["qr_code_base64"].startswith("data:")
+    img = decode_png(body["qr_code_base64"])
+    assert img.format == "PNG"
+    assert img.width == img.height and img.width > 100
+
+    assert status(sbx, inst).json() == {"status": "connecting"}
+
+    url = sbx.scan_url(inst["instance_id"])
+    assert url.startswith(f"{sbx.base_url}/scan/{inst['instance_id']}/")
+    page = scan(url)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "QR lido" in page.text and "conectada" in page.text
+
+    connected = status(sbx, inst).json()
+    assert connected["status"] == "connected"
+    assert PHONE_RE.match(connected["phone_number"]), connected
+    # "+" then 13 digits: 55 (Brazil) 11 (São Paulo) 9 (mobile) + 8 digits, i.e. 14 characters
+    assert len(connected["phone_number"]) == 14
+
+    r = disconnect(sbx, inst)
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert status(sbx, inst).json() == {"status": "disconnected"}
+
+
+def test_qr_png_encodes_the_scan_url(sbx):
+    inst = create(sbx)
+    img = decode_png(connect(sbx, inst).json()["qr_code_base64"])
+    url = sbx.scan_url(inst["instance_id"])
+    assert url.startswith("http://127.0.0.1:")
+    expected = qrcode.make(url).get_image()
+    assert img.size == expected.size
+    assert ImageChops.difference(img.convert("L"), expected.convert("L")).getbbox() is None
+
+
+def test_base_url_and_webhook_settings_round_trip_through_config(sbx):
+    assert sbx.base_url == f"http://127.0.0.1:{sbx.port}" and sbx.port > 0
+    ws = sbx.webhook_settings()
+    assert ws.create_url == f"{sbx.base_url}/create"
+    assert ws.status_url == f"{sbx.base_url}/status"
+    env = {f"WEBHOOK_{a.upper()}_URL": ws.url_for(a) for a in ("create", "connect", "status", "disconnect")}
+    assert load_settings(secrets={}, env=env).webhooks == ws
+
+
+def test_scan_url_none_before_connect_and_instance_count(sbx):
+    assert sbx.instance_count() == 0
+    inst = create(sbx)
+    create(sbx, "Outra")
+    assert sbx.instance_count() == 2
+    assert sbx.scan_url(inst["instance_id"]) is None
+    assert sbx.scan_url("sbx-missing") is None
+
+
+# ---------------------------------------------------------------- errors
+@pytest.mark.parametrize("action", [connect, status, disconnect])
+def test_wrong_token_is_401_and_changes_nothing(sbx, action):
+    inst = create(sbx)
+    r = action(sbx, {"instance_id": inst["instance_id"], "token": inst["token"] + "x"})
+    assert r.status_code == 401
+    assert r.json() == {"error": "invalid token"}
+    assert status(sbx, inst).json() == {"status": "disconnected"}
+    assert sbx.scan_url(inst["instance_id"]) is None
+
+
+@pytest.mark.parametrize("action", [connect, status, disconnect])
+def test_unknown_instance_is_404(sbx, action):
+    inst = create(sbx)
+    r = action(sbx, {"instance_id": "sbx-00000000", "token": inst["token"]})
+    assert r.status_code == 404
+    assert r.json() == {"error": "instance not found"}
+
+
+@pytest.mark.parametrize(
+    "path, payload",
+    [
+        ("create", b"not json"),
+        ("create", b"[1, 2]"),
+        ("create", b""),
+        ("create", b'{"nome": "x"}'),
+        ("create", b'{"name": ""}'),
+        ("create", b'{"name": 5}'),
+        ("connect", b'{"instance_id": "sbx-1"}'),
+        ("connect", b'{"token": "t"}'),
+        ("disconnect", b'{"instance_id": 1, "token": "t"}'),
+        ("disconnect", b"\xff\xfe"),
+    ],
+)
+def test_bad_body_is_400_json(sbx, path, payload):
+    r = requests.post(f"{sbx.base_url}/{path}", data=payload,
+                      headers={"Content-Type": "application/json"}, timeout=T)
+    assert r.status_code == 400
+    assert "error" in r.json()
+    assert sbx.instance_count() == 0
+
+
+@pytest.mark.parametrize("params", [{}, {"instance_id": "sbx-1"}, {"token": "t"}])
+def test_status_missing_query_is_400(sbx, params):
+    r = requests.get(f"{sbx.base_url}/status", params=params, timeout=T)
+    assert r.status_code == 400
+    assert "error" in r.json()
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405(sbx):
+    r = requests.get(f"{sbx.base_url}/nope", timeout=T)
+    assert r.status_code == 404 and r.json() == {"error": "not found"}
+    r = requests.post(f"{sbx.base_url}/create/extra", json={"name": "x"}, timeout=T)
+    assert r.status_code == 404
+    r = requests.get(f"{sbx.base_url}/create", timeout=T)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    r = requests.post(f"{sbx.base_url}/status", json={}, timeout=T)
+    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+    r = requests.get(f"{sbx.base_url}/scan/only-one-part", timeout=T)
+    assert r.status_code == 404
+
+
+# ---------------------------------------------------------------- QR rotation and scanning
+def test_each_connect_gives_a_fresh_nonce_and_only_the_latest_scans(sbx):
+    inst = create(sbx)
+    connect(sbx, inst)
+    first = sbx.scan_url(inst["instance_id"])
+    connect(sbx, inst)
+    second = sbx.scan_url(inst["instance_id"])
+    assert first != second
+    assert first.rsplit("/", 1)[0] == second.rsplit("/", 1)[0]
+
+    old = scan(first)
+    assert old.status_code == 410
+    assert "expirou" in old.text
+    assert status(sbx, inst).json() == {"status": "connecting"}
+
+    assert scan(second).status_code == 200
+    assert status(sbx, inst).json()["status"] == "connected"
+
+
+def test_qr_older_than_ttl_does_not_scan(clock):
+    with SandboxProvider(clock=clock, qr_ttl_seconds=20) as sbx:
+        inst = create(sbx)
+        connect(sbx, inst)
+        url = sbx.scan_url(inst["instance_id"])
+        clock.advance(20.5)
+        r = scan(url)
+        assert r.status_code == 410
+        assert "expirou" in r.text
+        assert status(sbx, inst).json() == {"status": "connecting"}
+
+        # a fresh connect rotates the QR and that one scans within its ttl
+        connect(sbx, inst)
+        clock.advance(19.5)
+        assert scan(sbx.scan_url(inst["instance_id"])).status_code == 200
+        assert status(sbx, inst).json()["status"] == "connected"
+
+
+def test_custom_qr_ttl(clock):
+    with SandboxProvider(clock=clock, qr_ttl_seconds=5) as sbx:
+        inst = create(sbx)
+        connect(sbx, inst)
+        clock.advance(6)
+        assert scan(sbx.scan_url(inst["instance_id"])).status_code == 410
+
+
+def test_rescan_of_connected_instance_is_409(sbx):
+    inst = create(sbx)
+    connect(sbx, inst)
+    url = sbx.scan_url(inst["instance_id"])
+    assert scan(url).status_code == 200
+    phone = status(sbx, inst).json()["phone_number"]
+    again = scan(url)
+    assert again.status_code == 409
+    assert status(sbx, inst).json() == {"status": "connected", "phone_number": phone}
+
+
+def test_scan_after_disconnect_is_410_and_stays_disconnected(sbx):
+    inst = create(sbx)
+    connect(sbx, inst)
+    url = sbx.scan_url(inst["instance_id"])
+    disconnect(sbx, inst)
+    assert scan(url).status_code == 410
+    assert status(sbx, inst).json() == {"status": "disconnected"}
+
+
+def test_scan_of_unknown_instance_is_404(sbx):
+    r = scan(f"{sbx.base_url}/scan/sbx-deadbeef/abc")
+    assert r.status_code == 404
+    assert r.headers["Content-Type"].startswith("text/html")
+
+
+def test_connect_when_already_connected_is_409(sbx):
+    inst = create(sbx)
+    connect(sbx, inst)
+    scan(sbx.scan_url(inst["instance_id"]))
+    r = connect(sbx, inst)
+    assert r.status_code == 409
+    assert r.json() == {"error": "instance already connected"}
+    assert status(sbx, inst).json()["status"] == "connected"
+
+
+def test_reconnect_after_disconnect_gets_a_new_qr_and_phone_flow(sbx):
+    inst = create(sbx)
+    connect(sbx, inst)
+    scan(sbx.scan_url(inst["instance_id"]))
+    disconnect(sbx, inst)
+    assert connect(sbx, inst).status_code == 200
+    assert status(sbx, inst).json() == {"status": "connecting"}
+    assert scan(sbx.scan_url(inst["instance_id"])).status_code == 200
+    assert PHONE_RE.match(status(sbx, inst).json()["phone_number"])
+
+
+def test_instances_are_independent(sbx):
+    a, b = create(sbx, "A"), create(sbx, "B")
+    assert a["instance_id"] != b["instance_id"] and a["token"] != b["token"]
+    # a's token does not open b
+    r = status(sbx, {"instance_id": b["instance_id"], "token": a["token"]})
+    assert r.status_code == 401
+    connect(sbx, a)
+    scan(sbx.scan_url(a["instance_id"]))
+    assert status(sbx, a).json()["status"] == "connected"
+    assert status(sbx, b).json() == {"status": "disconnected"}
+
+
+# ---------------------------------------------------------------- auto-scan
+def test_auto_scan_connects_by_itself(clock):
+    with SandboxProvider(clock=clock, auto_scan_seconds=5) as sbx:
+        inst = create(sbx)
+        clock.advance(100)  # no connect yet: nothing happens
+        assert status(sbx, inst).json() == {"status": "disconnected"}
+        connect(sbx, inst)
+        clock.advance(4.9)
+        assert status(sbx, inst).json() == {"status": "connecting"}
+        clock.advance(0.1)
+        body = status(sbx, inst).json()
+        assert body["status"] == "connected"
+        assert PHONE_RE.match(body["phone_number"])
+
+
+def test_auto_scan_counts_from_the_first_connect_not_each_qr_refresh(clock):
+    with SandboxProvider(clock=clock, auto_scan_seconds=30, qr_ttl_seconds=20) as sbx:
+        inst = create(sbx)
+        connect(sbx, inst)
+        clock.advance(20)
+        connect(sbx, inst)  # the UI refreshing an expiring QR
+        clock.advance(10)
+        assert status(sbx, inst).json()["status"] == "connected"
+
+
+def test_without_auto_scan_instances_wait_for_a_scan(clock):
+    with SandboxProvider(clock=clock) as sbx:
+        inst = create(sbx)
+        connect(sbx, inst)
+        clock.advance(10_000)
+        assert status(sbx, inst).json() == {"status": "connecting"}
+
+
+# ---------------------------------------------------------------- latency and concurrency
+def test_latency_delays_webhook_responses_but_not_scan(clock):
+    slept: list[float] = []
+    with SandboxProvider(clock=clock, latency_ms=200, sleep=slept.append) as sbx:
+        inst = create(sbx)
+        connect(sbx, inst)
+        status(sbx, inst)
+        disconnect(sbx, inst)
+        assert slept == [0.2] * 4
+        connect(sbx, inst)
+        slept.clear()
+        assert scan(sbx.scan_url(inst["instance_id"])).status_code == 200
+        assert slept == []
+
+
+def test_no_latency_means_no_sleep(sbx, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(sbx, "_sleep", slept.append)
+    status(sbx, create(sbx))
+    assert slept == []
+
+
+@pytest.mark.parametrize("n", [2, 16])
+def test_concurrent_status_calls_are_served_in_parallel(clock, n):
+    # Each status call's latency sleep waits on a barrier that only opens once n calls are
+    # inside the server at the same time: a server handling them one by one breaks it (and
+    # the calls fail with 500s or the barrier's BrokenBarrierError). No timing is asserted.
+    barrier = threading.Barrier(n, timeout=T)
+    with SandboxProvider(clock=clock, sleep=lambda _s: barrier.wait()) as sbx:
+        insts = [create(sbx, f"i{i}") for i in range(n)]
+        assert sbx.max_in_flight == 1
+        sbx.latency_ms = 200
+        results: queue.Queue = queue.Queue()
+
+        def call(inst):
+            try:
+                results.put(status(sbx, inst))
+            except Exception as exc:  # surfaced by the assert below
+                results.put(exc)
+
+        threads = [threading.Thread(target=call, args=(inst,)) for inst in insts]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        responses = [results.get_nowait() for _ in range(n)]
+        assert all(isinstance(r, requests.Response) and r.status_code == 200 for r in responses), responses
+        assert not barrier.broken
+        assert sbx.max_in_flight == n
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(sbx):
+    conn = http.client.HTTPConnection("127.0.0.1", sbx.port, timeout=T)
+    try:
+        conn.request("POST", "/create", body=json.dumps({"name": "x"}), headers={"Content-Type": "application/json"})
+        first = conn.getresponse()
+        assert first.version == 11
+        assert first.getheader("Content-Length") is not None
+        inst = json.loads(first.read())
+        sock = conn.sock
+        conn.request("GET", f"/status?instance_id={inst['instance_id']}&token={inst['token']}")
+        second = conn.getresponse()
+        assert json.loads(second.read()) == {"status": "disconnected"}
+        conn.request("GET", "/nope")  # an error response keeps the connection too
+        assert conn.getresponse().read()
+        conn.request("POST", "/connect", body=json.dumps(inst))
+        assert "qr_code_base64" in json.loads(conn.getresponse().read())
+        assert conn.sock is sock  # same socket the whole time
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- logging hygiene
+def test_requests_are_not_logged_to_stderr_and_never_with_the_token(sbx, caplog, capfd):
+    caplog.set_level(logging.DEBUG, logger="lib.sandbox")
+    inst = create(sbx)
+    status(sbx, inst)
+    status(sbx, {"instance_id": inst["instance_id"], "token": "wrong-" + inst["token"]})
+    connect(sbx, inst)
+    requests.get(f"{sbx.base_url}/status?token={inst['token']}", timeout=T)  # 400 path
+    # a malformed request line is echoed by http.server's own error logging: still no token
+    with socket.create_connection(("127.0.0.1", sbx.port), timeout=T) as raw:
+        raw.sendall(f"GET /status?instance_id=x&token={inst['token']} HTTP/1.1 HTTP/1.1\r\n\r\n".encode())
+        assert raw.recv(1024).startswith(b"HTTP/1.1 400")
+    out, err = capfd.readouterr()
+    assert err == "" and out == ""
+    assert any("/status" in rec.getMessage() for rec in caplog.records)
+    assert inst["token"] not in caplog.text
+
+
+# ---------------------------------------------------------------- lifecycle of the server
+def test_stop_closes_the_port_and_is_idempotent(clock):
+    sbx = SandboxProvider(clock=clock).start()
+    assert sbx.start() is sbx and sbx.running
+    url = sbx.webhook_settings().create_url
+    sbx.stop()
+    sbx.stop()
+    assert not sbx.running
+    with pytest.raises(requests.ConnectionError):
+        requests.post(url, json={"name": "x"}, timeout=T)
+    with pytest.raises(RuntimeError):
+        sbx.base_url
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"qr_ttl_seconds": 0}, {"auto_scan_seconds": -1}, {"latency_ms": -5}]
+)
+def test_invalid_constructor_arguments(kwargs):
+    with pytest.raises(ValueError):
+        SandboxProvider(**kwargs)
+
+
+# ---------------------------------------------------------------- shared sandbox and env
+def test_shared_sandbox_is_a_lazy_singleton_configured_from_env(monkeypatch):
+    monkeypatch.setattr(sandbox_mod, "_shared", None)
+    monkeypatch.setenv("SANDBOX_AUTO_SCAN_SECONDS", "3")
+    monkeypatch.setenv("SANDBOX_LATENCY_MS", "7")
+    got: list[SandboxProvider] = []
+    threads = [threading.Thread(target=lambda: got.append(shared_sandbox())) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    try:
+        first = got[0]
+        assert all(p is first for p in got)
+        assert shared_sandbox() is first
+        assert first.running
+        assert first.auto_scan_seconds == 3.0 and first.latency_ms == 7
+        assert create(first)["instance_id"].startswith("sbx-")
+    finally:
+        first.stop()
+
+
+def test_shared_sandbox_defaults(monkeypatch):
+    monkeypatch.setattr(sandbox_mod, "_shared", None)
+    monkeypatch.delenv("SANDBOX_AUTO_SCAN_SECONDS", raising=False)
+    monkeypatch.delenv("SANDBOX_LATENCY_MS", raising=False)
+    p = shared_sandbox()
+    try:
+        assert p.auto_scan_seconds is None and p.latency_ms == 0 and p.qr_ttl_seconds == 20.0
+    finally:
+        p.stop()
+
+
+@pytest.mark.parametrize(
+    "env", [{"SANDBOX_AUTO_SCAN_SECONDS": "soon"}, {"SANDBOX_AUTO_SCAN_SECONDS": "-1"},
+            {"SANDBOX_AUTO_SCAN_SECONDS": "nan"}, {"SANDBOX_LATENCY_MS": "1.5"}, {"SANDBOX_LATENCY_MS": "-3"}]
+)
+def test_invalid_env_is_a_config_error(env):
+    with pytest.raises(ConfigError) as info:
+        sandbox_mod.settings_from_env(env)
+    assert next(iter(env)) in info.value.message
+
+
+def test_settings_from_env_parses_values():
+    assert sandbox_mod.settings_from_env({"SANDBOX_AUTO_SCAN_SECONDS": " 2.5 ", "SANDBOX_LATENCY_MS": "40"}) == {
+        "auto_scan_seconds": 2.5, "latency_ms": 40}
+    assert sandbox_mod.settings_from_env({}) == {"auto_scan_seconds": None, "latency_ms": 0}
+
+
+# ---------------------------------------------------------------- CLI
+def _read_lines(stream, out: queue.Queue) -> None:
+    for line in stream:
+        out.put(line)
+    out.put(None)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_cli_prints_env_lines_serves_and_stops_cleanly(stop_signal):
+    with subprocess.Popen(
+        [sys.executable, "-m", "lib.sandbox", "--port", "0", "--latency-ms", "0", "--auto-scan-seconds", "0"],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as proc:
+        try:
+            lines: queue.Queue = queue.Queue()
+            reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
+            reader.start()
+            header = lines.get(timeout=20)
+            assert header.startswith("#") and "http://127.0.0.1:" in header
+            env = {}
+            for _ in range(4):
+                key, _, value = lines.get(timeout=T).strip().partition("=")
+                env[key] = value
+            assert set(env) == {"WEBHOOK_CREATE_URL", "WEBHOOK_CONNECT_URL", "WEBHOOK_STATUS_URL", "WEBHOOK_DISCONNECT_URL"}
+            port = int(re.search(r":(\d+)/create$", env["WEBHOOK_CREATE_URL"]).group(1))
+            assert port != 0
+            assert load_settings(secrets={}, env=env).webhooks.status_url == env["WEBHOOK_STATUS_URL"]
+
+            inst = requests.post(env["WEBHOOK_CREATE_URL"], json={"name": "cli"}, timeout=T).json()
+            requests.post(env["WEBHOOK_CONNECT_URL"], json=inst, timeout=T).raise_for_status()
+            # --auto-scan-seconds 0: connected at the next status call
+            st = requests.get(env["WEBHOOK_STATUS_URL"], params=inst, timeout=T).json()
+            assert st["status"] == "connected" and PHONE_RE.match(st["phone_number"])
+
+            proc.send_signal(stop_signal)
+            assert proc.wait(timeout=T) == 0
+            reader.join(timeout=T)
+            assert proc.stderr.read() == ""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_cli_reports_a_busy_port(sbx, capsys):
+    assert sandbox_mod.main(["--port", str(sbx.port)]) == 1
+    assert f"127.0.0.1:{sbx.port}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv", [["--latency-ms", "-1"], ["--qr-ttl-seconds", "0"], ["--auto-scan-seconds", "x"], ["--port", "abc"]]
+)
+def test_cli_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        sandbox_mod.main(argv)
+    assert info.value.code == 2
