@@ -59,9 +59,11 @@ def read_secrets_file(path: Path = SECRETS_PATH) -> dict:
 
 
 def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Build the settings; raises ConfigError naming the key that is wrong."""
-    secrets = read_secrets_file() if secrets is None else secrets
+    """Build the settings; raises ConfigError naming the key that is wrong. APP_SECRETS_FILE
+    points at another secrets file (tests use it to ignore a developer's own)."""
     env = os.environ if env is None else env
+    if secrets is None:
+        secrets = read_secrets_file(Path(env.get("APP_SECRETS_FILE") or SECRETS_PATH))
     return Settings(
         webhooks=_webhook_settings(secrets.get("webhooks", {}), env),
         supabase=_supabase_settings(secrets.get("supabase", {}), env),

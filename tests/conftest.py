@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -5,6 +6,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The suite never reads a developer's .streamlit/secrets.toml.
+os.environ["APP_SECRETS_FILE"] = str(ROOT / "tests" / "no-such-secrets.toml")
 
 from lib.models import User  # noqa: E402
 from lib.sqlite_store import SQLiteDatabase  # noqa: E402

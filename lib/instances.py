@@ -1,0 +1,163 @@
+"""The instance service (the plan's `useInstances` plus its edge function): it orchestrates the
+provider's webhooks and the store, and enforces roles: only admins change anything."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+
+from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
+from lib.models import Instance, User
+from lib.recovery import CredentialRecovery
+from lib.store import InstanceStore
+from lib.webhooks import QrCode, WebhookClient
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_LENGTH = 60
+_create_locks: dict[str, threading.Lock] = {}
+_create_locks_guard = threading.Lock()
+
+
+def validate_name(raw: str) -> str:
+    """Trimmed name of 1 to 60 characters with no control characters."""
+    name = (raw or "").strip()
+    if not name:
+        raise ValidationError("Informe um nome para a instância.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"O nome deve ter no máximo {MAX_NAME_LENGTH} caracteres.")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise ValidationError("O nome não pode conter caracteres de controle.")
+    return name
+
+
+def _create_lock(name: str) -> threading.Lock:
+    """One lock per name, process-wide, so that a double submit or a second tab waits for the
+    first create of that name and then finds it taken instead of creating a twin."""
+    with _create_locks_guard:
+        return _create_locks.setdefault(name.casefold(), threading.Lock())
+
+
+@dataclass(frozen=True)
+class CreatedInstance:
+    instance: Instance
+    token: str = field(repr=False)
+
+
+class CredentialsNotSaved(AppError):
+    """The provider created the instance but the store failed: the credentials are in the recovery file."""
+
+    def __init__(self, cause: AppError, instance_id: str, token: str):
+        super().__init__(
+            f"A instância foi criada no provedor, mas não foi salva: {cause.message} "
+            "As credenciais foram guardadas e podem ser salvas novamente."
+        )
+        self.instance_id = instance_id
+        self.token = token
+
+
+class InstanceService:
+    """One per signed-in session: it carries the user whose role it enforces."""
+
+    def __init__(self, store: InstanceStore, webhooks: WebhookClient, user: User, recovery: CredentialRecovery):
+        self.store = store
+        self.webhooks = webhooks
+        self.user = user
+        self.recovery = recovery
+        self._tokens: dict[str, str] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+    def list_instances(self) -> list[Instance]:
+        self._require_role()
+        return self.store.list_instances()
+
+    def token(self, id: str) -> str:
+        self._require_admin()
+        if id not in self._tokens:
+            self._tokens[id] = self.store.instance_token(id)
+        return self._tokens[id]
+
+    # -- creation flow: validate, call the webhook, save, return the token -----------------
+    def create(self, raw_name: str) -> CreatedInstance:
+        self._require_admin()
+        name = validate_name(raw_name)
+        with _create_lock(name):
+            if any(i.name.casefold() == name.casefold() for i in self.store.list_instances()):
+                raise ValidationError("Já existe uma instância com este nome.")
+            credentials = self.webhooks.create(name)
+            try:
+                instance = self.store.insert_instance(
+                    instance_id=credentials.instance_id, token=credentials.token, name=name, created_by=self.user.id
+                )
+            except AppError as exc:
+                self.recovery.add(credentials.instance_id, credentials.token, name, self.user.id)
+                log.error("create: provider instance %s not saved; kept in the recovery file", credentials.instance_id)
+                raise CredentialsNotSaved(exc, credentials.instance_id, credentials.token) from exc
+        self._tokens[instance.id] = credentials.token
+        log.info("create: instance %s saved", instance.instance_id)
+        return CreatedInstance(instance, credentials.token)
+
+    def unsaved_instances(self):
+        self._require_admin()
+        return self.recovery.pending()
+
+    def save_unsaved(self, instance_id: str) -> Instance:
+        """Retry saving credentials kept in the recovery file."""
+        self._require_admin()
+        item = next((i for i in self.recovery.pending() if i.instance_id == instance_id), None)
+        if item is None:
+            raise InstanceNotFound("Credenciais pendentes não encontradas.")
+        instance = self.store.insert_instance(
+            instance_id=item.instance_id, token=item.token, name=item.name, created_by=item.created_by
+        )
+        self.recovery.remove(instance_id)
+        return instance
+
+    # -- connection flow: QR, polling, connected with phone ---------------------------------
+    def connect(self, instance: Instance) -> QrCode:
+        """Ask the provider for a QR code and mark the instance as connecting."""
+        self._require_admin()
+        qr = self.webhooks.connect(instance.instance_id, self.token(instance.id))
+        if instance.status != "connecting":
+            self.store.update_status(instance.id, status="connecting", phone_number=None)
+        return qr
+
+    def check_status(self, instance: Instance) -> Instance:
+        """Ask the provider for the status; write only when it changed, and only if the stored
+        row still is what the caller saw (so a late reply cannot undo a disconnect)."""
+        self._require_admin()
+        reply = self.webhooks.status(instance.instance_id, self.token(instance.id))
+        phone = (reply.phone_number or instance.phone_number) if reply.status == "connected" else None
+        if (reply.status, phone) == (instance.status, instance.phone_number):
+            return instance
+        return self.store.update_status(
+            instance.id, status=reply.status, phone_number=phone, expected_status=instance.status
+        )
+
+    def disconnect(self, instance: Instance) -> Instance:
+        self._require_admin()
+        self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
+        return self.store.update_status(instance.id, status="disconnected", phone_number=None)
+
+    def delete(self, instance: Instance) -> None:
+        """Delete the row; a connected (or connecting) instance is disconnected at the provider first."""
+        self._require_admin()
+        if instance.status != "disconnected":
+            try:
+                self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
+            except WebhookError as exc:
+                if exc.status_code != 404:  # the provider no longer knows it: nothing to disconnect
+                    raise
+        self.store.delete_instance(instance.id)
+        self._tokens.pop(instance.id, None)
+
+    # -- roles -----------------------------------------------------------------------------
+    def _require_role(self) -> None:
+        if self.user.role is None:
+            raise PermissionDenied("Sem acesso: peça a um administrador.")
+
+    def _require_admin(self) -> None:
+        if not self.user.is_admin:
+            raise PermissionDenied("Apenas administradores podem alterar instâncias.")

@@ -1,0 +1,60 @@
+"""Durable copy of credentials the provider issued but the store failed to save.
+
+A create webhook cannot be undone, so if saving the row fails the instance_id and token go
+to a file under APP_DATA_DIR (mode 0600) until an admin saves them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lib.sqlite_store import utc_now_iso
+
+RECOVERY_FILENAME = "unsaved_instances.json"
+
+
+@dataclass(frozen=True)
+class UnsavedInstance:
+    instance_id: str
+    token: str = field(repr=False)
+    name: str = ""
+    created_by: str | None = None
+    failed_at: str = ""
+
+
+class CredentialRecovery:
+    _lock = threading.Lock()  # one writer at a time within the process
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / RECOVERY_FILENAME
+
+    def pending(self) -> list[UnsavedInstance]:
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as fh:
+            return [UnsavedInstance(**item) for item in json.load(fh)]
+
+    def add(self, instance_id: str, token: str, name: str, created_by: str | None) -> None:
+        with self._lock:
+            items = [i for i in self.pending() if i.instance_id != instance_id]
+            items.append(UnsavedInstance(instance_id, token, name, created_by, utc_now_iso()))
+            self._write(items)
+
+    def remove(self, instance_id: str) -> None:
+        with self._lock:
+            self._write([i for i in self.pending() if i.instance_id != instance_id])
+
+    def _write(self, items: list[UnsavedInstance]) -> None:
+        """Write atomically: a temp file created 0600, fsynced, then renamed over the old one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump([i.__dict__ for i in items], fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)

@@ -1,0 +1,180 @@
+"""The service over real HTTP against the sandbox provider, with a real SQLite file."""
+
+import logging
+
+import pytest
+import requests
+
+from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
+from lib.instances import CredentialsNotSaved, InstanceService
+from lib.recovery import CredentialRecovery
+from lib.sandbox import SandboxProvider
+from lib.sqlite_store import SQLiteInstanceStore
+from lib.webhooks import WebhookClient
+from tests.conftest import ADMIN, ANALYST, SUPERVISOR
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def sandbox():
+    with SandboxProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def make_service(database, sandbox, tmp_path):
+    store = SQLiteInstanceStore(database)
+    recovery = CredentialRecovery(tmp_path)
+
+    def make(user=ADMIN, store=store):
+        return InstanceService(store, WebhookClient(sandbox.webhook_settings()), user, recovery)
+
+    return make
+
+
+def scan(sandbox, instance):
+    assert requests.get(sandbox.scan_url(instance.instance_id), timeout=5).status_code == 200
+
+
+def test_creation_flow_saves_the_provider_credentials(make_service):
+    service = make_service()
+    created = service.create("  WhatsApp Cobrança  ")
+    assert created.instance.name == "WhatsApp Cobrança"
+    assert created.instance.status == "disconnected"
+    assert created.instance.created_by == ADMIN.id
+    assert created.instance.instance_id.startswith("sbx-")
+    assert service.store.instance_token(created.instance.id) == created.token
+    assert [i.id for i in service.list_instances()] == [created.instance.id]
+
+
+def test_connection_flow_goes_connecting_then_connected_with_phone(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    qr = service.connect(instance)
+    assert qr.png.startswith(PNG_SIGNATURE)
+    polled = service.store.get_instance(instance.id)
+    assert polled.status == "connecting"
+    polled = service.check_status(polled)
+    assert polled.status == "connecting"
+    scan(sandbox, instance)
+    connected = service.check_status(polled)
+    assert connected.status == "connected"
+    assert connected.phone_number.startswith("+55119")
+    assert service.store.get_instance(instance.id) == connected
+
+
+def test_disconnect_clears_the_phone(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    service.connect(instance)
+    scan(sandbox, instance)
+    connected = service.check_status(service.store.get_instance(instance.id))
+    after = service.disconnect(connected)
+    assert (after.status, after.phone_number) == ("disconnected", None)
+    assert service.check_status(after).status == "disconnected"  # the provider agrees
+
+
+def test_delete_of_a_connected_instance_disconnects_it_first(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    service.connect(instance)
+    scan(sandbox, instance)
+    connected = service.check_status(service.store.get_instance(instance.id))
+    token = service.token(instance.id)
+    service.delete(connected)
+    assert service.list_instances() == []
+    reply = requests.get(sandbox.webhook_settings().status_url,
+                         params={"instance_id": instance.instance_id, "token": token}, timeout=5)
+    assert reply.json()["status"] == "disconnected"
+
+
+def test_delete_keeps_the_row_when_the_provider_fails(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    service.connect(instance)
+    connecting = service.store.get_instance(instance.id)
+    sandbox.stop()
+    with pytest.raises(WebhookError):
+        service.delete(connecting)
+    assert service.store.get_instance(instance.id) == connecting
+
+
+def test_a_stale_connected_reply_does_not_undo_a_disconnect(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    service.connect(instance)
+    seen_while_connecting = service.store.get_instance(instance.id)
+    scan(sandbox, instance)
+    service.store.update_status(instance.id, status="disconnected", phone_number=None)  # another admin
+    after = service.check_status(seen_while_connecting)  # provider still says connected
+    assert (after.status, after.phone_number) == ("disconnected", None)
+
+
+@pytest.mark.parametrize("user", [SUPERVISOR, ANALYST])
+def test_read_only_roles_can_list_but_not_change_anything(make_service, user):
+    admin = make_service()
+    instance = admin.create("Cobrança").instance
+    reader = make_service(user)
+    assert [i.id for i in reader.list_instances()] == [instance.id]
+    for call in (lambda: reader.create("Outra"), lambda: reader.connect(instance), lambda: reader.check_status(instance),
+                 lambda: reader.disconnect(instance), lambda: reader.delete(instance), lambda: reader.token(instance.id)):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert [i.id for i in admin.list_instances()] == [instance.id]
+
+
+def test_user_without_role_cannot_even_list(make_service):
+    from lib.models import User
+
+    with pytest.raises(PermissionDenied, match="Sem acesso"):
+        make_service(User(id="x", email="x@example.com", role=None)).list_instances()
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "linha\nquebrada", "tab\there"])
+def test_invalid_names_are_refused_before_calling_the_provider(make_service, sandbox, name):
+    with pytest.raises(ValidationError):
+        make_service().create(name)
+    assert sandbox.instance_count() == 0
+
+
+def test_same_name_twice_is_refused(make_service, sandbox):
+    service = make_service()
+    service.create("Cobrança")
+    with pytest.raises(ValidationError, match="Já existe"):
+        service.create("cobrança ")
+    assert sandbox.instance_count() == 1
+
+
+def test_deleted_by_another_admin_gives_instance_removed(make_service):
+    first, second = make_service(), make_service()
+    instance = first.create("Cobrança").instance
+    second.delete(instance)
+    with pytest.raises(InstanceNotFound, match="removida"):
+        first.connect(instance)
+    with pytest.raises(InstanceNotFound):
+        first.delete(instance)
+
+
+class FailingStore(SQLiteInstanceStore):
+    def insert_instance(self, **kwargs):
+        raise StoreError("Falha ao acessar o banco de dados local.")
+
+
+def test_credentials_survive_a_failed_save_and_can_be_saved_again(make_service, database, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    broken = make_service(store=FailingStore(database))
+    with pytest.raises(CredentialsNotSaved) as raised:
+        broken.create("Cobrança")
+    token = raised.value.token
+    assert token not in raised.value.message
+    recovery_file = tmp_path / "unsaved_instances.json"
+    assert recovery_file.stat().st_mode & 0o777 == 0o600
+    assert token in recovery_file.read_text()
+    assert token not in caplog.text
+
+    healthy = make_service()
+    [pending] = healthy.unsaved_instances()
+    saved = healthy.save_unsaved(pending.instance_id)
+    assert healthy.token(saved.id) == token
+    assert healthy.unsaved_instances() == []
