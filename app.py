@@ -1,0 +1,28 @@
+"""Entry point: `streamlit run app.py`. Routes to the login page until someone signs in."""
+
+import streamlit as st
+
+from lib.errors import ConfigError
+from lib.presentation import ROLE_LABELS
+from lib.ui import session
+
+st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
+
+try:
+    session.context()
+except ConfigError as exc:
+    st.error(exc.message, icon="🛑")
+    st.stop()
+
+
+user = session.current_user()
+if user is None:
+    pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]
+else:
+    pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
+    with st.sidebar:
+        st.text(f"{user.email}\n{ROLE_LABELS.get(user.role, 'sem papel')}")
+        if st.button("Sair", icon="🚪"):
+            session.sign_out()
+            st.rerun()
+st.navigation(pages).run()

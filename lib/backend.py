@@ -1,0 +1,64 @@
+"""Process-wide parts of the app, built once per configuration. They hold no user's session:
+everything tied to a signed-in user lives in that browser session's state (see lib.ui.session)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from lib.config import Settings, WebhookSettings
+from lib.instances import InstanceService
+from lib.models import User
+from lib.recovery import CredentialRecovery
+from lib.sandbox import SandboxProvider, shared_sandbox
+from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
+from lib.users import LocalAccounts
+from lib.webhooks import WebhookClient
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    webhook_settings: WebhookSettings
+    sandbox: SandboxProvider | None  # set when no webhook URL is configured
+    recovery: CredentialRecovery
+    database: SQLiteDatabase | None  # the embedded store; None in Supabase mode
+    accounts: LocalAccounts | None
+
+    @property
+    def mode_label(self) -> str:
+        storage = "Supabase" if self.settings.supabase else "banco local SQLite"
+        provider = "provedor sandbox (simulado)" if self.sandbox else "webhooks configurados"
+        return f"{storage} + {provider}"
+
+    def embedded_service(self, user: User) -> InstanceService:
+        return InstanceService(
+            SQLiteInstanceStore(self.database), WebhookClient(self.webhook_settings), user, self.recovery
+        )
+
+
+_contexts: dict[str, AppContext] = {}
+_contexts_lock = threading.Lock()
+
+
+def app_context(settings: Settings) -> AppContext:
+    """The context for these settings, built on first use (tests run several configurations
+    in one process, hence the key)."""
+    key = repr(settings)
+    with _contexts_lock:
+        if key not in _contexts:
+            _contexts[key] = _build(settings)
+        return _contexts[key]
+
+
+def _build(settings: Settings) -> AppContext:
+    sandbox = None if settings.webhooks else shared_sandbox()
+    database = None if settings.supabase else SQLiteDatabase.in_dir(settings.data_dir)
+    return AppContext(
+        settings=settings,
+        webhook_settings=settings.webhooks or sandbox.webhook_settings(),
+        sandbox=sandbox,
+        recovery=CredentialRecovery(settings.data_dir),
+        database=database,
+        accounts=LocalAccounts(database) if database else None,
+    )

@@ -1,0 +1,66 @@
+"""How instances are shown: labels, phone format, token mask, and the table (no streamlit here)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from lib.models import Instance
+
+STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
+ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
+STATUS_ICONS = {"connected": "🟢", "connecting": "🟡", "disconnected": "🔴"}
+TABLE_COLUMNS = ["Nome", "Status", "Telefone", "ID no provedor", "Criada em", "Atualizada em"]
+DISPLAY_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # the collections team's clock
+_CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def format_phone(phone: str | None) -> str:
+    """+5511999999999 → +55 11 99999-9999 (8-digit landlines too); anything else as given."""
+    if not phone:
+        return "—"
+    match = re.fullmatch(r"\+?55(\d{2})(\d{4,5})(\d{4})", re.sub(r"[^\d+]", "", phone))
+    if not match:
+        return phone
+    area, first, last = match.groups()
+    return f"+55 {area} {first}-{last}"
+
+
+def format_datetime(value: datetime) -> str:
+    return value.astimezone(DISPLAY_TIMEZONE).strftime("%d/%m/%Y %H:%M")
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '⚪')} {STATUS_LABELS.get(status, status)}"
+
+
+def mask_token(token: str) -> str:
+    if len(token) <= 8:
+        return "•" * len(token)
+    return f"{token[:4]}{'•' * 8}{token[-4:]}"
+
+
+def instances_table(instances: list[Instance], statuses: list[str] | None = None) -> pd.DataFrame:
+    """The table every role sees: no token column."""
+    rows = [
+        {
+            "Nome": i.name,
+            "Status": STATUS_LABELS.get(i.status, i.status),
+            "Telefone": format_phone(i.phone_number),
+            "ID no provedor": i.instance_id,
+            "Criada em": format_datetime(i.created_at),
+            "Atualizada em": format_datetime(i.updated_at),
+        }
+        for i in instances
+        if statuses is None or i.status in statuses
+    ]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    """CSV for spreadsheets; cells that a spreadsheet would run as a formula are quoted with '."""
+    safe = table.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_CSV_FORMULA_PREFIXES) else v)
+    return safe.to_csv(index=False).encode("utf-8-sig")

@@ -1,0 +1,250 @@
+"""The Instâncias tab: cards, table and the dialogs (create, connect, confirm).
+
+A full-app rerun closes any dialog that the run does not call again, so the open dialog is kept
+in st.session_state[DIALOG_KEY] and re-opened by `show_open_dialog()` on every run; each
+dialog's on_dismiss clears it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit_autorefresh import st_autorefresh
+
+from lib.instances import MAX_NAME_LENGTH, CreatedInstance
+from lib.models import STATUSES, Instance
+from lib.presentation import (
+    STATUS_LABELS,
+    format_datetime,
+    format_phone,
+    instances_table,
+    mask_token,
+    status_text,
+    table_csv,
+)
+from lib.ui import session
+
+DIALOG_KEY = "open_dialog"
+POLL_INTERVAL_MS = 3000
+QR_REFRESH_SECONDS = 18  # WhatsApp rotates its QR about every 20 s
+QR_GIVE_UP_SECONDS = 120
+CARDS_PER_PAGE = 10
+# The autorefresh component is an invisible timer; without this its element box leaves a gap.
+HIDE_AUTOREFRESH_CSS = (
+    '<style>[data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"])'
+    "{display: none;}</style>"
+)
+
+
+@dataclass
+class ConnectState:
+    instance: Instance
+    qr_png: bytes | None = None
+    qr_fetched_at: float = 0.0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+def _close_dialog() -> None:
+    st.session_state.pop(DIALOG_KEY, None)
+
+
+def _open_dialog(kind: str, payload=None) -> None:
+    st.session_state[DIALOG_KEY] = (kind, payload)
+
+
+# -- dialogs ---------------------------------------------------------------------------------
+@st.dialog("Nova instância", on_dismiss=_close_dialog)
+def create_dialog(result: CreatedInstance | None) -> None:
+    if result is None:
+        with st.form("create_instance", border=False):
+            name = st.text_input("Nome da instância", max_chars=MAX_NAME_LENGTH, placeholder="WhatsApp Cobrança")
+            submitted = st.form_submit_button("Criar", type="primary")
+        if submitted:
+            with session.user_errors("Criando instância no provedor…") as failed:
+                created = session.service().create(name)
+            if not failed:
+                session.invalidate_instances()
+                _open_dialog("create", created)
+                st.rerun()
+        return
+    st.success("Instância criada.")
+    st.text(f"Nome: {result.instance.name}")
+    st.text(f"ID no provedor: {result.instance.instance_id}")
+    token_view(result.token, key="created_token")
+    if st.button("Fechar", type="primary"):
+        _close_dialog()
+        st.rerun()
+
+
+def token_view(token: str, *, key: str) -> None:
+    """Masked by default; revealing shows it in a code box with a copy button."""
+    if st.toggle("Mostrar token", key=key):
+        st.code(token, language=None)
+    else:
+        st.text(f"Token: {mask_token(token)}")
+
+
+@st.dialog("Conectar instância", on_dismiss=_close_dialog)
+def connect_dialog(state: ConnectState) -> None:
+    """Polls the provider every tick (st_autorefresh inside the dialog reruns only the dialog)."""
+    st.text(state.instance.name)
+    service = session.service()
+    now = time.monotonic()
+    if now - state.started_at > QR_GIVE_UP_SECONDS:
+        st.warning("O QR Code não foi lido em 2 minutos.")
+        if st.button("Gerar novo QR", type="primary"):
+            _open_dialog("connect", ConnectState(state.instance))
+            st.rerun()
+        return
+    if state.qr_png is not None:
+        with session.user_errors() as failed:
+            state.instance = service.check_status(state.instance)
+        if not failed and state.instance.status == "connected":
+            _close_dialog()
+            session.invalidate_instances()
+            session.flash(f"{state.instance.name} conectada: {format_phone(state.instance.phone_number)}")
+            st.rerun()
+    if state.qr_png is None or now - state.qr_fetched_at > QR_REFRESH_SECONDS:
+        with session.user_errors("Gerando QR Code…") as failed:
+            state.qr_png = service.connect(state.instance).png
+            state.qr_fetched_at = time.monotonic()
+        if failed:
+            if st.button("Tentar novamente"):
+                st.rerun()
+            return
+        session.invalidate_instances()
+    st.image(state.qr_png, width=280, caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
+    st.caption("Aguardando leitura do QR Code…")
+    sandbox = session.context().sandbox
+    scan_url = sandbox.scan_url(state.instance.instance_id) if sandbox else None
+    if scan_url:
+        st.link_button("Simular leitura do QR", scan_url)
+    st.html(HIDE_AUTOREFRESH_CSS)
+    st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
+
+
+CONFIRMATIONS = {
+    "delete": ("Excluir", "Excluir a instância {name}? Se estiver conectada, ela será desconectada antes. "
+               "Esta ação não pode ser desfeita.", "Excluindo…", "{name} excluída."),
+    "disconnect": ("Desconectar", "Desconectar {name} do WhatsApp? Será preciso ler um novo QR Code para reconectar.",
+                   "Desconectando…", "{name} desconectada."),
+}
+
+
+@st.dialog("Confirmar", on_dismiss=_close_dialog)
+def confirm_dialog(action: str, instance: Instance) -> None:
+    label, question, spinner, done = CONFIRMATIONS[action]
+    st.text(question.format(name=instance.name))
+    left, right = st.columns(2)
+    if right.button("Cancelar", width="stretch"):
+        _close_dialog()
+        st.rerun()
+    if left.button(label, type="primary", width="stretch"):
+        service = session.service()
+        with session.user_errors(spinner) as failed:
+            service.delete(instance) if action == "delete" else service.disconnect(instance)
+        session.invalidate_instances()
+        if not failed:
+            _close_dialog()
+            session.flash(done.format(name=instance.name))
+            st.rerun()
+
+
+DIALOGS = {"create": create_dialog, "connect": connect_dialog}
+
+
+def show_open_dialog() -> None:
+    """Re-open the dialog recorded in the session state (call once per full run)."""
+    if DIALOG_KEY not in st.session_state:
+        return
+    kind, payload = st.session_state[DIALOG_KEY]
+    if kind in CONFIRMATIONS:
+        confirm_dialog(kind, payload)
+    else:
+        DIALOGS[kind](payload)
+
+
+# -- cards and table -------------------------------------------------------------------------
+def instance_card(instance: Instance, *, can_act: bool) -> None:
+    with st.container(border=True):
+        info, actions = st.columns([3, 2], vertical_alignment="center")
+        with info:
+            st.text(f"{status_text(instance.status)}  ·  {instance.name}")
+            st.text(f"Telefone: {format_phone(instance.phone_number)}  ·  Criada em {format_datetime(instance.created_at)}")
+        if can_act:
+            _card_buttons(instance, actions)
+
+
+def _card_buttons(instance: Instance, column) -> None:
+    buttons = column.columns(2)
+    if instance.status == "connected":
+        if buttons[0].button("Desconectar", key=f"disconnect-{instance.id}", width="stretch"):
+            _open_dialog("disconnect", instance)
+            st.rerun()
+    elif buttons[0].button("Conectar", key=f"connect-{instance.id}", type="primary", width="stretch"):
+        _open_dialog("connect", ConnectState(instance))
+        st.rerun()
+    if buttons[1].button("Excluir", key=f"delete-{instance.id}", width="stretch"):
+        _open_dialog("delete", instance)
+        st.rerun()
+
+
+def instance_cards(instances: list[Instance], *, can_act: bool) -> None:
+    """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all)."""
+    if not instances:
+        st.info("Nenhuma instância cadastrada ainda.")
+        return
+    pages = (len(instances) + CARDS_PER_PAGE - 1) // CARDS_PER_PAGE
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page")
+    for instance in instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]:
+        instance_card(instance, can_act=can_act)
+
+
+def instances_table_view(instances: list[Instance]) -> None:
+    st.subheader("Todas as instâncias")
+    chosen = st.multiselect(
+        "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter"
+    )
+    table = instances_table(instances, chosen)
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.download_button("Baixar CSV", table_csv(table), file_name="instancias.csv", mime="text/csv")
+
+
+def instances_section(*, can_act: bool) -> None:
+    """Cards and table from the session's cached list."""
+    with session.user_errors() as failed:
+        instances = session.instances()
+    if failed:
+        if st.button("Tentar novamente", key="reload_instances"):
+            session.invalidate_instances()
+            st.rerun()
+        return
+    instance_cards(instances, can_act=can_act)
+    instances_table_view(instances)
+
+
+@st.fragment(run_every=15)
+def auto_refreshing_instances_section() -> None:
+    """For read-only roles: re-read the list every 15 s (one store read) without a page reload."""
+    session.invalidate_instances()
+    instances_section(can_act=False)
+
+
+def instances_tab() -> None:
+    user = session.current_user()
+    if not user.is_admin:
+        st.caption("Somente leitura: apenas administradores alteram instâncias.")
+        auto_refreshing_instances_section()
+        return
+    show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
+    top = st.columns([1, 1, 4])
+    if top[0].button("+ Nova instância", type="primary"):
+        _open_dialog("create", None)
+        st.rerun()
+    if top[1].button("Recarregar"):
+        session.invalidate_instances()
+    instances_section(can_act=True)

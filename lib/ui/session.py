@@ -1,0 +1,89 @@
+"""Per-browser-session state: the signed-in user, their service and their cached instance list."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+
+from lib.backend import AppContext, app_context
+from lib.config import load_settings
+from lib.errors import AppError
+from lib.instances import InstanceService
+from lib.models import Instance, User
+
+log = logging.getLogger(__name__)
+
+USER_KEY = "user"
+SERVICE_KEY = "service"
+INSTANCES_KEY = "instances"
+FLASH_KEY = "flash"
+
+
+def context() -> AppContext:
+    """Raises ConfigError (shown by app.py) when the configuration is wrong."""
+    return app_context(load_settings())
+
+
+def current_user() -> User | None:
+    return st.session_state.get(USER_KEY)
+
+
+def sign_in(user: User) -> None:
+    st.session_state.clear()
+    st.session_state[USER_KEY] = user
+
+
+def sign_out() -> None:
+    st.session_state.clear()
+
+
+def service() -> InstanceService:
+    if SERVICE_KEY not in st.session_state:
+        st.session_state[SERVICE_KEY] = context().embedded_service(current_user())
+    return st.session_state[SERVICE_KEY]
+
+
+def instances() -> list[Instance]:
+    """The instance list, read once and kept until a write invalidates it."""
+    if INSTANCES_KEY not in st.session_state:
+        st.session_state[INSTANCES_KEY] = service().list_instances()
+    return st.session_state[INSTANCES_KEY]
+
+
+def invalidate_instances() -> None:
+    st.session_state.pop(INSTANCES_KEY, None)
+
+
+def flash(message: str, icon: str = "✅") -> None:
+    """A toast shown on the next full run (a toast raised right before st.rerun() is lost)."""
+    st.session_state[FLASH_KEY] = (message, icon)
+
+
+def show_flash() -> None:
+    if FLASH_KEY in st.session_state:
+        message, icon = st.session_state.pop(FLASH_KEY)
+        st.toast(message, icon=icon)
+
+
+@contextmanager
+def user_errors(spinner: str | None = None) -> Iterator[list]:
+    """Run a slow call under a spinner; an AppError becomes st.error with its pt-BR message and
+    anything else a generic message (logged, never shown as a traceback). The yielded list gets
+    the error so callers can tell success from failure."""
+    failures: list[Exception] = []
+    try:
+        if spinner:
+            with st.spinner(spinner):
+                yield failures
+        else:
+            yield failures
+    except AppError as exc:
+        failures.append(exc)
+        st.error(exc.message, icon="⚠️")
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen
+        failures.append(exc)
+        log.exception("unexpected error")
+        st.error("Erro inesperado. Tente novamente; se persistir, avise o suporte.", icon="⚠️")

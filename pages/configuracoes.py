@@ -1,0 +1,21 @@
+"""Configurações: tabs Instâncias, Templates and Régua de Cobrança."""
+
+import streamlit as st
+
+from lib.ui import session
+from lib.ui.instance_views import instances_tab
+
+st.title("Configurações")
+session.show_flash()
+user = session.current_user()
+if user.role is None:
+    st.warning("Sem acesso: peça a um administrador.")
+    st.stop()
+
+instances, templates, dunning = st.tabs(["Instâncias", "Templates", "Régua de Cobrança"])
+with instances:
+    instances_tab()
+with templates:
+    st.info("Templates de mensagens: em breve.")
+with dunning:
+    st.info("Régua de cobrança: em breve.")
