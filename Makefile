@@ -1,0 +1,26 @@
+# Two commands: `make run` (set up and start the app) and `make test` (set up and run every test).
+PYTHON ?= python3
+VENV := .venv
+PORT ?= 8501
+BIN := $(VENV)/bin
+
+.PHONY: run test
+
+run: $(VENV)/.runtime-installed
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.test-installed
+	bash scripts/install-system-deps.sh
+	$(BIN)/python -m pytest
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements.txt requirements-test.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $(VENV)/.runtime-installed $@
