@@ -1,0 +1,300 @@
+"""Supabase mode: Supabase Auth sign-in and an InstanceStore over PostgREST, one client per
+browser session.
+
+Never share a SupabaseSession (or its client) between browser sessions, e.g. through a module
+variable or st.cache_resource: the client holds the signed-in user's tokens, so sharing it would
+let one user act with another's session.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from datetime import datetime
+from typing import Any, Callable
+
+import httpx
+from postgrest import APIError
+from supabase import Client, create_client
+from supabase.lib.client_options import SyncClientOptions  # exported by `supabase` as ClientOptions
+from supabase_auth.errors import AuthApiError, AuthRetryableError
+from supabase_auth.errors import AuthError as GoTrueError
+from supabase_auth.types import AuthChangeEvent, Session
+
+from lib.config import SupabaseSettings
+from lib.errors import AppError, AuthError, InstanceNotFound, PermissionDenied, StoreError
+from lib.models import ROLES, Instance, User
+
+log = logging.getLogger(__name__)
+
+# Explicit list: the token column is not readable through the API (select=* fails with 42501).
+INSTANCE_COLUMNS = "id,instance_id,name,phone_number,status,created_at,updated_at,created_by"
+ROLE_CLAIM = "user_role"  # set by a custom access-token hook, when the project has one
+HTTP_TIMEOUT_SECONDS = 15.0
+
+MSG_OFFLINE = "Sem conexão com o Supabase. Tente novamente."
+MSG_EXPIRED = "Sua sessão expirou. Entre novamente."
+MSG_BAD_LOGIN = "E-mail ou senha incorretos."
+MSG_UNCONFIRMED = "E-mail ainda não confirmado. Verifique sua caixa de entrada."
+
+# PostgREST's codes for a rejected JWT (PGRST303 is "JWT expired" since v12; PGRST301 before);
+# "401" is what postgrest-py reports when the 401 body is not PostgREST JSON.
+_JWT_ERROR_CODES = {"PGRST301", "PGRST303", "401"}
+
+
+class SupabaseSession:
+    """The Supabase client of one browser session and the user signed in with it.
+
+    Keep it in st.session_state. Call refresh_if_needed() at the top of every script run."""
+
+    def __init__(self, settings: SupabaseSettings):
+        # Fresh options (and so a fresh in-memory session storage) for every client; one httpx
+        # client per session, shared by auth and PostgREST, with a timeout fit for a UI.
+        options = SyncClientOptions(
+            auto_refresh_token=False,  # no background timer threads; refreshed on demand instead
+            persist_session=True,
+            httpx_client=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS),
+        )
+        self._client: Client = create_client(settings.url, settings.anon_key, options=options)
+        self._user: User | None = None
+        self._access_token: str | None = None
+        self._refresh_token: str | None = None
+        self._lock = threading.Lock()
+        self._client.auth.on_auth_state_change(self._on_auth_event)
+
+    @property
+    def user(self) -> User | None:
+        return self._user
+
+    def store(self) -> SupabaseInstanceStore:
+        return SupabaseInstanceStore(self)
+
+    def sign_in(self, email: str, password: str) -> User:
+        try:
+            response = self._client.auth.sign_in_with_password(
+                {"email": (email or "").strip(), "password": password or ""}
+            )
+        except GoTrueError as exc:
+            raise _sign_in_error(exc) from None
+        except httpx.TransportError:
+            raise AuthError(MSG_OFFLINE) from None
+        if response.session is None or response.user is None:
+            raise AuthError("Não foi possível entrar. Tente novamente.")
+        try:
+            role = self._read_role(response.session)
+        except AppError as exc:
+            self._clear_local_session()
+            raise AuthError(exc.message) from None
+        self._user = User(id=response.user.id, email=response.user.email or email, role=role)
+        return self._user
+
+    def sign_out(self) -> None:
+        """Forget the session here and revoke it on the server if possible; never raises, since
+        the local state is cleared either way."""
+        self._user = None
+        try:
+            self._client.auth.sign_out({"scope": "local"})
+        except Exception as exc:  # noqa: BLE001 - offline or already revoked: nothing to do
+            log.info("Supabase sign-out request failed (%s); signed out locally", type(exc).__name__)
+            self._clear_local_session()
+
+    def refresh_if_needed(self) -> User | None:
+        """Refresh the access token when it has expired (Supabase issues 1-hour tokens), so a
+        long-open tab keeps working. Returns the signed-in user, or None.
+
+        Raises AuthError: MSG_EXPIRED when the refresh token was rejected (the user is then
+        signed out here, `user` is None), MSG_OFFLINE when Supabase could not be reached (the
+        session is kept for the next try)."""
+        if self._user is None:
+            return None
+        with self._lock:
+            try:
+                # get_session() refreshes through GoTrue when expires_at is (nearly) past.
+                session = self._client.auth.get_session()
+            except Exception as exc:  # noqa: BLE001 - classified below
+                raise self._refresh_failed(exc) from None
+        if session is None:
+            self._clear_local_session()
+            raise AuthError(MSG_EXPIRED)
+        return self._user
+
+    # --- internals shared with the store ---------------------------------------------------
+
+    def _execute(self, build_query: Callable[[Client], Any]) -> Any:
+        """Run the PostgREST request that build_query(client) makes and return its data, mapping
+        errors to AppErrors. A request rejected for an expired JWT is retried once after a token
+        refresh; the query is rebuilt because a builder keeps the headers it was created with."""
+        for attempt in (1, 2):
+            sent_token = self._access_token
+            try:
+                return build_query(self._client).execute().data
+            except APIError as exc:
+                if _is_jwt_error(exc):
+                    if attempt == 1 and self._refresh_token is not None:
+                        self._refresh_after_rejection(sent_token)
+                        continue
+                    self._clear_local_session()
+                    raise AuthError(MSG_EXPIRED) from exc
+                raise _store_error(exc) from exc
+            except httpx.TransportError as exc:  # connect errors, timeouts, dropped connections
+                raise StoreError(MSG_OFFLINE) from exc
+        raise AssertionError("unreachable")
+
+    def _refresh_after_rejection(self, sent_token: str | None) -> None:
+        with self._lock:
+            if self._access_token != sent_token:
+                return  # refreshed meanwhile (another run of this browser session)
+            try:
+                # With the token passed explicitly, refresh_session() skips get_session(),
+                # which could refresh a second time.
+                self._client.auth.refresh_session(self._refresh_token)
+            except Exception as exc:  # noqa: BLE001 - classified below
+                raise self._refresh_failed(exc) from None
+
+    def _refresh_failed(self, exc: Exception) -> AuthError:
+        if isinstance(exc, (AuthRetryableError, httpx.TransportError)):
+            return AuthError(MSG_OFFLINE)
+        log.info("Supabase token refresh rejected (%s); signing out", type(exc).__name__)
+        self._clear_local_session()
+        return AuthError(MSG_EXPIRED)
+
+    def _clear_local_session(self) -> None:
+        """Sign out without a network call (sign_out() would first try to refresh an expired
+        session). Uses supabase-auth internals, checked against 2.34.1."""
+        self._user = None
+        auth = self._client.auth
+        auth._remove_session()
+        auth._notify_all_subscribers("SIGNED_OUT", None)  # resets the client's bearer to the anon key
+
+    def _on_auth_event(self, event: AuthChangeEvent, session: Session | None) -> None:
+        self._access_token = session.access_token if session else None
+        self._refresh_token = session.refresh_token if session else None
+
+    def _read_role(self, session: Session) -> str | None:
+        """The role from the access token's `user_role` claim when a hook sets it, else from
+        user_roles (own rows only, by RLS). The claim is read without verifying the signature:
+        the token came straight from GoTrue, and the database enforces access on its own."""
+        claimed = _jwt_claims(session.access_token).get(ROLE_CLAIM)
+        if claimed in ROLES:
+            return claimed
+        rows = self._execute(
+            lambda c: c.table("user_roles").select("role").eq("user_id", session.user.id)
+        )
+        roles = {row.get("role") for row in rows or []}
+        return next((role for role in ROLES if role in roles), None)  # ROLES: most privileged first
+
+
+class SupabaseInstanceStore:
+    """InstanceStore over PostgREST with the rights of the session's user (RLS decides)."""
+
+    def __init__(self, session: SupabaseSession):
+        self._session = session
+
+    def list_instances(self) -> list[Instance]:
+        rows = self._session._execute(
+            lambda c: c.table("instances").select(INSTANCE_COLUMNS).order("created_at", desc=True)
+        )
+        return [_instance(row) for row in rows]
+
+    def get_instance(self, id: str) -> Instance:
+        rows = self._session._execute(lambda c: c.table("instances").select(INSTANCE_COLUMNS).eq("id", id))
+        if not rows:
+            raise InstanceNotFound()
+        return _instance(rows[0])
+
+    def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance:
+        row = {
+            "instance_id": instance_id,
+            "token": token,
+            "name": name,
+            "status": "disconnected",
+            "created_by": created_by,
+        }
+        # .select() makes PostgREST return only these columns (RETURNING <columns>), not the token.
+        rows = self._session._execute(lambda c: c.table("instances").insert(row).select(INSTANCE_COLUMNS))
+        if not rows:
+            raise StoreError("A instância foi criada, mas não pôde ser lida. Atualize a lista.")
+        return _instance(rows[0])
+
+    def update_status(
+        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
+    ) -> Instance:
+        def build(c: Client):
+            query = c.table("instances").update({"status": status, "phone_number": phone_number}).eq("id", id)
+            if expected_status is not None:
+                query = query.eq("status", expected_status)
+            return query.select(INSTANCE_COLUMNS)
+
+        rows = self._session._execute(build)
+        if rows:
+            return _instance(rows[0])
+        # Nothing updated: the status had already changed (compare-and-set) or the row is gone.
+        return self.get_instance(id)
+
+    def delete_instance(self, id: str) -> None:
+        rows = self._session._execute(lambda c: c.table("instances").delete().eq("id", id).select("id"))
+        if not rows:
+            raise InstanceNotFound()
+
+    def instance_token(self, id: str) -> str:
+        token = self._session._execute(lambda c: c.rpc("instance_token", {"_id": id}))
+        if not isinstance(token, str) or not token:
+            raise InstanceNotFound()
+        return token
+
+
+def _instance(row: dict) -> Instance:
+    return Instance(
+        id=row["id"],
+        instance_id=row["instance_id"],
+        name=row["name"],
+        phone_number=row.get("phone_number"),
+        status=row.get("status") or "disconnected",
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        created_by=row.get("created_by"),
+    )
+
+
+def _jwt_claims(token: str) -> dict:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _is_jwt_error(exc: APIError) -> bool:
+    return exc.code in _JWT_ERROR_CODES or "JWT expired" in (exc.message or "")
+
+
+def _store_error(exc: APIError) -> AppError:
+    log.warning("Supabase request failed with code %s", exc.code)
+    if exc.code == "42501":
+        return PermissionDenied("Sem permissão para esta ação.")
+    if exc.code == "P0002":
+        return InstanceNotFound()
+    if exc.code == "23505":
+        return StoreError("Registro duplicado: já existe uma instância com este identificador.")
+    if exc.code in ("23514", "23502", "22P02"):
+        return StoreError("O banco de dados recusou a gravação (dado inválido).")
+    return StoreError("Falha ao acessar o Supabase. Tente novamente.")
+
+
+def _sign_in_error(exc: GoTrueError) -> AuthError:
+    if isinstance(exc, AuthRetryableError):  # no response, or a gateway 5xx
+        return AuthError(MSG_OFFLINE)
+    message = (exc.message or "").lower()
+    if exc.code == "invalid_credentials" or "invalid login credentials" in message:
+        return AuthError(MSG_BAD_LOGIN)
+    if exc.code == "email_not_confirmed" or "email not confirmed" in message:
+        return AuthError(MSG_UNCONFIRMED)
+    if exc.code in ("over_request_rate_limit", "over_email_send_rate_limit") or (
+        isinstance(exc, AuthApiError) and exc.status == 429
+    ):
+        return AuthError("Muitas tentativas. Aguarde alguns minutos e tente novamente.")
+    log.warning("Supabase sign-in failed: %s (%s)", type(exc).__name__, exc.code)
+    return AuthError("Não foi possível entrar. Tente novamente.")

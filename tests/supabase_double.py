@@ -1,0 +1,269 @@
+"""An HTTP double of Supabase's hosted APIs (GoTrue and PostgREST) for supabase-py, with respx.
+
+It answers the real requests supabase-py makes and enforces what production enforces: tokens must
+be valid and unexpired, `token` is not a readable column (select=* or select=...token... fails
+with 42501), only admins write or read tokens, a user sees only their own user_roles rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import respx
+
+from lib.config import SupabaseSettings
+from lib.models import ROLES
+
+URL = "https://proj.supabase.co"
+ANON_KEY = "anon-key-for-tests"
+SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY)
+COLUMNS = {"id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by"}
+PASSWORD = "correct horse"
+
+
+def b64url(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def make_jwt(claims: dict) -> str:
+    return f"{b64url({'alg': 'HS256', 'typ': 'JWT'})}.{b64url(claims)}.{b64url({'sig': 'unchecked'})}"
+
+
+def pg_error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"code": code, "details": None, "hint": None, "message": message})
+
+
+class Clock:
+    """Shared by the double and supabase-auth (patched in), so time can jump an hour ahead."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class FakeSupabase:
+    def __init__(self, router: respx.MockRouter, clock: Clock):
+        self.clock = clock
+        self.error_shape = "modern"  # GoTrue error bodies: "modern" (API version 2024-01-01) or "legacy"
+        self.accounts: dict[str, dict] = {}
+        self.user_roles: list[tuple[str, str]] = []
+        self.access_tokens: dict[str, dict] = {}  # token -> claims
+        self.refresh_tokens: dict[str, str] = {}  # token -> email
+        self.rows: list[dict] = []  # instances, token included
+        self.faults: dict[str, list] = {"password": [], "refresh": [], "logout": [], "rest": []}
+        self._seq = itertools.count(1)
+        self.password_route = router.post(f"{URL}/auth/v1/token", params={"grant_type": "password"}).mock(
+            side_effect=lambda req: self._faulted("password", req) or self._password_grant(req)
+        )
+        self.refresh_route = router.post(f"{URL}/auth/v1/token", params={"grant_type": "refresh_token"}).mock(
+            side_effect=lambda req: self._faulted("refresh", req) or self._refresh_grant(req)
+        )
+        self.logout_route = router.post(f"{URL}/auth/v1/logout").mock(
+            side_effect=lambda req: self._faulted("logout", req) or self._logout(req)
+        )
+        self.rest_route = router.route(url__startswith=f"{URL}/rest/v1/").mock(
+            side_effect=lambda req: self._faulted("rest", req) or self._rest(req)
+        )
+
+    # --- set-up helpers ---------------------------------------------------------------------
+
+    def add_user(self, email: str, *roles: str, confirmed: bool = True, claims: dict | None = None) -> str:
+        user_id = str(uuid.uuid4())
+        self.accounts[email] = {"id": user_id, "confirmed": confirmed, "claims": claims or {}}
+        self.user_roles += [(user_id, role) for role in roles]
+        return user_id
+
+    def add_row(self, instance_id: str, *, status: str = "disconnected", age_minutes: int = 0) -> dict:
+        stamp = (datetime.now(timezone.utc) - timedelta(minutes=age_minutes)).isoformat()
+        row = {
+            "id": str(uuid.uuid4()), "instance_id": instance_id, "token": f"tok-{instance_id}",
+            "name": instance_id.title(), "phone_number": None, "status": status,
+            "created_at": stamp, "updated_at": stamp, "created_by": None,
+        }
+        self.rows.append(row)
+        return row
+
+    def fail(self, key: str, outcome, times: int | None = 1) -> None:
+        """Serve `outcome` (a Response, or an exception class to raise) instead of the real answer,
+        `times` times (None: always)."""
+        self.faults[key] += [outcome] * (times or 100)
+
+    def token_of(self, email: str) -> str:
+        """The newest access token issued to email."""
+        return [t for t, c in self.access_tokens.items() if c["email"] == email][-1]
+
+    def rest_requests(self, path: str = "") -> list[httpx.Request]:
+        return [c.request for c in self.rest_route.calls if c.request.url.path.startswith(f"/rest/v1/{path}")]
+
+    # --- GoTrue -----------------------------------------------------------------------------
+
+    def _faulted(self, key: str, request: httpx.Request):
+        if not self.faults[key]:
+            return None
+        outcome = self.faults[key].pop(0)
+        if isinstance(outcome, type) and issubclass(outcome, Exception):
+            raise outcome("simulated failure", request=request)
+        return outcome
+
+    def _auth_error(self, code: str, message: str) -> httpx.Response:
+        if self.error_shape == "modern":
+            return httpx.Response(
+                400, json={"code": code, "message": message}, headers={"X-Supabase-Api-Version": "2024-01-01"}
+            )
+        return httpx.Response(400, json={"error": "invalid_grant", "error_description": message})
+
+    def _issue_session(self, email: str) -> httpx.Response:
+        account = self.accounts[email]
+        now = int(self.clock.time())
+        claims = {
+            "sub": account["id"], "email": email, "aud": "authenticated", "role": "authenticated",
+            "iat": now, "exp": now + 3600, "session_id": f"s{next(self._seq)}", **account["claims"],
+        }
+        access, refresh = make_jwt(claims), f"refresh-{next(self._seq)}"
+        self.access_tokens[access] = claims
+        self.refresh_tokens[refresh] = email
+        user = {
+            "id": account["id"], "aud": "authenticated", "role": "authenticated", "email": email,
+            "app_metadata": {"provider": "email"}, "user_metadata": {},
+            "created_at": "2026-11-01T10:00:00.000000Z",
+        }
+        return httpx.Response(200, json={
+            "access_token": access, "token_type": "bearer", "expires_in": 3600,
+            "expires_at": now + 3600, "refresh_token": refresh, "user": user,
+        })
+
+    def _password_grant(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["apikey"] == ANON_KEY
+        body = json.loads(request.content)
+        account = self.accounts.get(body["email"])
+        if account is None or body["password"] != PASSWORD:
+            return self._auth_error("invalid_credentials", "Invalid login credentials")
+        if not account["confirmed"]:
+            return self._auth_error("email_not_confirmed", "Email not confirmed")
+        return self._issue_session(body["email"])
+
+    def _refresh_grant(self, request: httpx.Request) -> httpx.Response:
+        email = self.refresh_tokens.pop(json.loads(request.content)["refresh_token"], None)  # single use
+        if email is None:
+            return self._auth_error("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
+        return self._issue_session(email)
+
+    def _logout(self, request: httpx.Request) -> httpx.Response:
+        claims = self._claims(request)
+        if not isinstance(claims, dict):
+            return httpx.Response(401, json={"code": "bad_jwt", "message": "invalid JWT"})
+        for token in [t for t, e in self.refresh_tokens.items() if e == claims["email"]]:
+            del self.refresh_tokens[token]
+        return httpx.Response(204)
+
+    def _claims(self, request: httpx.Request) -> dict | None | httpx.Response:
+        """Claims of the bearer token; None for the anon key; a 401 response when rejected."""
+        assert request.headers["apikey"] == ANON_KEY
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token == ANON_KEY:
+            return None
+        claims = self.access_tokens.get(token)
+        if claims is None:
+            return pg_error(401, "PGRST301", "No suitable key or wrong key type")
+        if claims["exp"] <= self.clock.time():
+            return pg_error(401, "PGRST303", "JWT expired")
+        return claims
+
+    # --- PostgREST --------------------------------------------------------------------------
+
+    def _rest(self, request: httpx.Request) -> httpx.Response:
+        claims = self._claims(request)
+        if isinstance(claims, httpx.Response):
+            return claims
+        uid = claims["sub"] if claims else None
+        held = {role for user_id, role in self.user_roles if user_id == uid}
+        role = next((r for r in ROLES if r in held), None)
+        path = request.url.path.removeprefix("/rest/v1/")
+        if path == "user_roles":
+            wanted = request.url.params.get("user_id", "").removeprefix("eq.")
+            return httpx.Response(200, json=[{"role": r} for u, r in self.user_roles if u == uid == wanted])
+        if path == "rpc/instance_token":
+            if role != "admin":
+                return pg_error(403, "42501", "only admins can read instance tokens")
+            row = self._find(json.loads(request.content)["_id"])
+            return httpx.Response(200, json=row["token"]) if row else pg_error(400, "P0002", "instance not found")
+        if path == "instances":
+            return self._instances(request, role, uid)
+        return pg_error(404, "PGRST205", "Could not find the table")
+
+    def _find(self, id: str) -> dict | None:
+        return next((r for r in self.rows if r["id"] == id), None)
+
+    def _instances(self, request: httpx.Request, role: str | None, uid: str | None) -> httpx.Response:
+        params = request.url.params
+        select = params.get("select", "*")
+        columns = select.split(",")
+        if "*" in columns or "token" in columns:
+            return pg_error(403, "42501", "permission denied for table instances")
+        if not set(columns) <= COLUMNS:
+            return pg_error(400, "42703", "column does not exist")
+        filters = {k: v.removeprefix("eq.") for k, v in params.multi_items() if k not in ("select", "order")}
+        visible = [r for r in self.rows if role is not None]
+        matching = [r for r in visible if all(str(r[k]) == v for k, v in filters.items())]
+        now = datetime.now(timezone.utc).isoformat()
+        if request.method == "GET":
+            result = sorted(matching, key=lambda r: r["created_at"], reverse=params.get("order") == "created_at.desc")
+        elif role != "admin" and request.method in ("POST", "PATCH", "DELETE"):
+            if request.method == "POST":
+                return pg_error(403, "42501", 'new row violates row-level security policy for table "instances"')
+            result = []  # RLS hides the rows from UPDATE / DELETE
+        elif request.method == "POST":
+            body = json.loads(request.content)
+            if any(r["instance_id"] == body["instance_id"] for r in self.rows):
+                return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_instance_id_key"')
+            row = {"id": str(uuid.uuid4()), "phone_number": None, "status": "disconnected",
+                   "created_at": now, "updated_at": now, "created_by": None, **body}
+            self.rows.append(row)
+            result = [row]
+        elif request.method == "PATCH":
+            for row in matching:
+                row.update(json.loads(request.content), updated_at=now)
+            result = matching
+        elif request.method == "DELETE":
+            self.rows = [r for r in self.rows if r not in matching]
+            result = matching
+        else:
+            return pg_error(405, "PGRST117", "Unsupported HTTP method")
+        if "return=representation" not in request.headers.get("Prefer", "return=representation"):
+            return httpx.Response(201 if request.method == "POST" else 204)
+        return httpx.Response(201 if request.method == "POST" else 200,
+                              json=[{c: r[c] for c in columns} for r in result])
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    import supabase_auth._sync.gotrue_client as gotrue_client
+    import postgrest._sync.request_builder as request_builder
+
+    monkeypatch.setattr(gotrue_client, "time", SimpleNamespace(time=clock.time))
+    # postgrest-py retries GETs on network errors after 1, 2, 4 s; don't wait in tests.
+    monkeypatch.setattr(request_builder, "time", SimpleNamespace(sleep=lambda seconds: None))
+    return clock
+
+
+@pytest.fixture
+def fake(clock):
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        fake = FakeSupabase(router, clock)
+        fake.admin_id = fake.add_user("admin@example.com", "admin")
+        fake.add_user("analyst@example.com", "analyst")
+        yield fake
