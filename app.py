@@ -15,6 +15,8 @@ except ConfigError as exc:
     st.stop()
 
 
+session.keep_session_fresh()
+session.show_flash()
 user = session.current_user()
 if user is None:
     pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]

@@ -12,6 +12,7 @@ from lib.models import User
 from lib.recovery import CredentialRecovery
 from lib.sandbox import SandboxProvider, shared_sandbox
 from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
+from lib.store import InstanceStore
 from lib.users import LocalAccounts
 from lib.webhooks import WebhookClient
 
@@ -31,10 +32,11 @@ class AppContext:
         provider = "provedor sandbox (simulado)" if self.sandbox else "webhooks configurados"
         return f"{storage} + {provider}"
 
-    def embedded_service(self, user: User) -> InstanceService:
-        return InstanceService(
-            SQLiteInstanceStore(self.database), WebhookClient(self.webhook_settings), user, self.recovery
-        )
+    def service(self, user: User, store: InstanceStore | None = None) -> InstanceService:
+        """A service for one signed-in session; `store` is that session's Supabase store, or
+        None for the embedded SQLite store."""
+        store = store or SQLiteInstanceStore(self.database)
+        return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery)
 
 
 _contexts: dict[str, AppContext] = {}

@@ -6,7 +6,6 @@ from lib.ui import session
 from lib.ui.instance_views import instances_tab
 
 st.title("Configurações")
-session.show_flash()
 user = session.current_user()
 if user.role is None:
     st.warning("Sem acesso: peça a um administrador.")

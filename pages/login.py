@@ -9,7 +9,7 @@ st.title("Instâncias WhatsApp · Cobrança")
 if context.settings.supabase is None:
     st.info(f"Modo padrão embutido: {context.mode_label}. Nada precisa ser configurado.", icon="ℹ️")
 else:
-    st.caption(f"Modo: {context.mode_label}")
+    st.caption(f"Modo: {context.mode_label}. Entre com sua conta do Supabase.")
 
 accounts = context.accounts
 first_admin = accounts is not None and accounts.count() == 0
@@ -27,9 +27,8 @@ if submitted:
             st.error("As senhas não conferem.")
             failed.append(None)
         elif first_admin:
-            user = accounts.add_first_admin(email, password)
+            session.start_session(accounts.add_first_admin(email, password))
         else:
-            user = accounts.authenticate(email, password)
+            session.sign_in(email, password)
     if not failed:
-        session.sign_in(user)
         st.rerun()

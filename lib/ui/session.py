@@ -1,4 +1,6 @@
-"""Per-browser-session state: the signed-in user, their service and their cached instance list."""
+"""Per-browser-session state: the signed-in user, their Supabase client (one per browser session,
+never shared: a shared client would leak one user's session to another), their service and their
+cached instance list."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import streamlit as st
 
 from lib.backend import AppContext, app_context
 from lib.config import load_settings
-from lib.errors import AppError
+from lib.errors import AppError, AuthError
 from lib.instances import InstanceService
 from lib.models import Instance, User
+from lib.supabase_backend import MSG_EXPIRED, SupabaseSession
 
 log = logging.getLogger(__name__)
 
 USER_KEY = "user"
 SERVICE_KEY = "service"
+SUPABASE_KEY = "supabase"
 INSTANCES_KEY = "instances"
 FLASH_KEY = "flash"
 
@@ -31,18 +35,57 @@ def current_user() -> User | None:
     return st.session_state.get(USER_KEY)
 
 
-def sign_in(user: User) -> None:
+def sign_in(email: str, password: str) -> User:
+    """Check the credentials (Supabase Auth, or local accounts on the embedded default) and start
+    a fresh session state for the user. Raises AuthError."""
+    ctx = context()
+    supabase = None
+    if ctx.settings.supabase:
+        supabase = SupabaseSession(ctx.settings.supabase)
+        user = supabase.sign_in(email, password)
+    else:
+        user = ctx.accounts.authenticate(email, password)
+    st.session_state.clear()
+    st.session_state[USER_KEY] = user
+    if supabase:
+        st.session_state[SUPABASE_KEY] = supabase
+    return user
+
+
+def start_session(user: User) -> None:
+    """Sign in a user just created on the embedded default."""
     st.session_state.clear()
     st.session_state[USER_KEY] = user
 
 
 def sign_out() -> None:
+    if SUPABASE_KEY in st.session_state:
+        st.session_state[SUPABASE_KEY].sign_out()
     st.session_state.clear()
+
+
+def keep_session_fresh() -> None:
+    """At the top of every run: refresh an expired Supabase session (auto-refresh is off, so an
+    idle tab keeps working after an hour). A rejected refresh token signs the user out."""
+    supabase = st.session_state.get(SUPABASE_KEY)
+    if supabase is None:
+        return
+    try:
+        supabase.refresh_if_needed()
+    except AuthError as exc:
+        if supabase.user is not None:  # Supabase unreachable: keep the session, retry next run
+            st.warning(exc.message, icon="⚠️")
+            return
+    if supabase.user is None:  # refresh token rejected, here or during a store call
+        sign_out()
+        flash(MSG_EXPIRED, icon="🔒")
 
 
 def service() -> InstanceService:
     if SERVICE_KEY not in st.session_state:
-        st.session_state[SERVICE_KEY] = context().embedded_service(current_user())
+        supabase = st.session_state.get(SUPABASE_KEY)
+        store = supabase.store() if supabase else None
+        st.session_state[SERVICE_KEY] = context().service(current_user(), store)
     return st.session_state[SERVICE_KEY]
 
 

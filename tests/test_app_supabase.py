@@ -1,0 +1,83 @@
+"""The app under AppTest in Supabase mode, against the HTTP double of GoTrue and PostgREST."""
+
+import pytest
+
+from tests.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
+from tests.test_app_ui import button, log_in, new_app, texts
+
+
+@pytest.fixture
+def supabase_app(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPABASE_URL", URL)
+    monkeypatch.setenv("SUPABASE_ANON_KEY", ANON_KEY)
+    fake.add_user("ana@example.com", "analyst")
+    fake.add_user("semrole@example.com")
+    fake.add_row("sbx-cobranca")
+    return fake
+
+
+def test_login_page_offers_no_local_first_admin(supabase_app):
+    at = new_app()
+    assert "Criar primeiro administrador" not in texts(at)
+    assert "Entre com sua conta do Supabase" in texts(at)
+
+
+def test_wrong_password_is_reported_in_portuguese(supabase_app):
+    at = log_in(new_app(), "admin@example.com", "wrong")
+    assert "E-mail ou senha incorretos." in texts(at)
+    assert "user" not in at.session_state
+
+
+def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
+    at = log_in(new_app(), "admin@example.com", PASSWORD)
+    assert "🔴 Desconectado  ·  Sbx-Cobranca" in texts(at)
+    button(at, "+ Nova instância").click().run()
+    at.text_input[0].input("Suporte")
+    button(at, "Criar").click().run()
+    assert "Instância criada." in texts(at)
+    assert [r["name"] for r in supabase_app.rows] == ["Sbx-Cobranca", "Suporte"]
+    assert all("token" not in r.url.params.get("select", "") for r in supabase_app.rest_requests("instances"))
+
+
+def test_two_sessions_never_see_each_others_identity_role_or_data(supabase_app):
+    admin = log_in(new_app(), "admin@example.com", PASSWORD)
+    analyst = log_in(new_app(), "ana@example.com", PASSWORD)
+    nobody = log_in(new_app(), "semrole@example.com", PASSWORD)
+    for _ in range(2):  # interleaved runs, as concurrent browser tabs would do
+        for at in (admin, analyst, nobody):
+            at.run()
+        assert "admin@example.com" in texts(admin) and "Administrador" in texts(admin)
+        assert "+ Nova instância" in [b.label for b in admin.button]
+        assert "ana@example.com" not in texts(admin) and "semrole@example.com" not in texts(admin)
+
+        assert "ana@example.com" in texts(analyst) and "Analista" in texts(analyst)
+        assert "admin@example.com" not in texts(analyst) and "Administrador" not in texts(analyst)
+        assert "Somente leitura" in texts(analyst) and "Sbx-Cobranca" in texts(analyst)
+        assert "tok-sbx-cobranca" not in texts(analyst)
+
+        assert "Sem acesso: peça a um administrador." in texts(nobody)
+        assert "Sbx-Cobranca" not in texts(nobody) and "admin@example.com" not in texts(nobody)
+    assert admin.session_state["supabase"] is not analyst.session_state["supabase"]
+
+
+def test_an_hour_old_session_keeps_working_without_a_new_login(supabase_app, clock):
+    at = log_in(new_app(), "admin@example.com", PASSWORD)
+    first_token = supabase_app.token_of("admin@example.com")
+    clock.advance(3700)
+    button(at, "Recarregar").click().run()  # re-reads the list after the refresh
+    assert "🔴 Desconectado  ·  Sbx-Cobranca" in texts(at)
+    assert supabase_app.refresh_route.call_count == 1
+    newest = supabase_app.token_of("admin@example.com")
+    assert newest != first_token
+    assert supabase_app.rest_requests("instances")[-1].headers["Authorization"] == f"Bearer {newest}"
+
+
+def test_a_rejected_refresh_sends_the_user_back_to_login(supabase_app, clock):
+    at = log_in(new_app(), "admin@example.com", PASSWORD)
+    supabase_app.refresh_tokens.clear()  # revoked on the server
+    clock.advance(3700)
+    at.run()
+    at.run()  # see tests.test_app_ui.App: the page-set switch shows on the next run
+    assert "Configurações" not in texts(at)
+    assert "user" not in at.session_state
