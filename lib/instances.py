@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
 from lib.models import Instance, User
 from lib.recovery import CredentialRecovery
 from lib.store import InstanceStore
-from lib.webhooks import QrCode, WebhookClient
+from lib.webhooks import MAX_PARALLEL_CALLS, QrCode, WebhookClient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,25 @@ def _create_lock(name: str) -> threading.Lock:
 class CreatedInstance:
     instance: Instance
     token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Connecting:
+    qr: QrCode
+    instance: Instance  # as stored after the connect call
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """One instance's outcome in a bulk status refresh: the row after it, or the error."""
+
+    before: Instance
+    after: Instance | None = None
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None and self.after != self.before
 
 
 class CredentialsNotSaved(AppError):
@@ -116,13 +136,13 @@ class InstanceService:
         return instance
 
     # -- connection flow: QR, polling, connected with phone ---------------------------------
-    def connect(self, instance: Instance) -> QrCode:
+    def connect(self, instance: Instance) -> Connecting:
         """Ask the provider for a QR code and mark the instance as connecting."""
         self._require_admin()
         qr = self.webhooks.connect(instance.instance_id, self.token(instance.id))
         if instance.status != "connecting":
-            self.store.update_status(instance.id, status="connecting", phone_number=None)
-        return qr
+            instance = self.store.update_status(instance.id, status="connecting", phone_number=None)
+        return Connecting(qr, instance)
 
     def check_status(self, instance: Instance) -> Instance:
         """Ask the provider for the status; write only when it changed, and only if the stored
@@ -135,6 +155,22 @@ class InstanceService:
         return self.store.update_status(
             instance.id, status=reply.status, phone_number=phone, expected_status=instance.status
         )
+
+    def refresh_all(self, instances: list[Instance]) -> list[RefreshResult]:
+        """Ask the provider for every instance's status at once (at most MAX_PARALLEL_CALLS calls
+        in flight); one slow or failing instance neither holds up nor fails the others."""
+        self._require_admin()
+
+        def refresh(instance: Instance) -> RefreshResult:
+            try:
+                return RefreshResult(instance, after=self.check_status(instance))
+            except AppError as exc:
+                return RefreshResult(instance, error=exc.message)
+
+        if not instances:
+            return []
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
+            return list(pool.map(refresh, instances))
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from lib.models import Instance
+from lib.instances import RefreshResult
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
@@ -64,3 +65,11 @@ def table_csv(table: pd.DataFrame) -> bytes:
     """CSV for spreadsheets; cells that a spreadsheet would run as a formula are quoted with '."""
     safe = table.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_CSV_FORMULA_PREFIXES) else v)
     return safe.to_csv(index=False).encode("utf-8-sig")
+
+
+def refresh_summary(results: list[RefreshResult]) -> tuple[str, pd.DataFrame]:
+    """A one-line summary of a bulk status refresh and the table of instances that failed."""
+    changed = sum(r.changed for r in results)
+    failures = [{"Instância": r.before.name, "Erro": r.error} for r in results if r.error]
+    text = f"{len(results)} instâncias verificadas · {changed} com status alterado · {len(failures)} com erro"
+    return text, pd.DataFrame(failures, columns=["Instância", "Erro"])

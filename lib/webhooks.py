@@ -34,6 +34,7 @@ from lib.errors import WebhookError
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_PARALLEL_CALLS = 16  # the most calls one client makes at once (see InstanceService.refresh_all)
 _CHUNK_BYTES = 64 * 1024
 _MAX_QR_PIXELS = 4096 * 4096
 _MAX_QR_TEXT_BYTES = 2953  # capacity of the largest QR code; longer text cannot be encoded
@@ -113,7 +114,8 @@ class WebhookClient:
             respect_retry_after_header=False,  # a huge Retry-After must not stall the UI
             raise_on_status=False,  # the last 5xx reply is mapped like any other
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        # Pool as large as the bulk status refresh's concurrency, so no connection is discarded.
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_CALLS)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         # Header values are usually API keys: keep them out of messages too.

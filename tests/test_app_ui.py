@@ -202,4 +202,67 @@ def test_logout_returns_to_login(context):
     assert "Configurações" in texts(at)
     at.sidebar.button[0].click().run().run()
     assert "Entrar" in texts(at) and "Configurações" not in texts(at)
-    assert "user" not in at.session_state
+    assert "user" not in at.session_state and "service" not in at.session_state  # nothing left to act with
+    assert "+ Nova instância" not in [b.label for b in at.button]
+
+
+def test_half_filled_webhooks_stop_the_app_with_one_message(data_dir, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_CREATE_URL", "https://hooks.example.com/create")
+    at = new_app()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Configuração incompleta: falta webhooks.connect_url (WEBHOOK_CONNECT_URL)."
+    ]
+    assert not at.text_input  # nothing else is drawn
+
+
+def test_unsaved_credentials_are_shown_and_can_be_saved_again(context):
+    import sqlite3
+
+    at = admin_app(context)
+    with sqlite3.connect(context.database.path) as conn:
+        conn.execute("create trigger refuse before insert on instances begin select raise(abort, 'disk full'); end")
+    at = create_instance(at, "Cobrança")
+    assert any("não foi salva" in e.value for e in at.error)
+    [pending] = context.recovery.pending()
+    at.toggle[0].set_value(True).run()
+    assert pending.token in [c.value for c in at.code]  # the admin can copy the credentials
+    with sqlite3.connect(context.database.path) as conn:
+        conn.execute("drop trigger refuse")
+    at.button[0].click().run()  # dismissing is not possible under AppTest: re-run the page
+    at = admin_app(context)
+    assert "Instância criada no provedor mas ainda não salva no banco." in texts(at)
+    button(at, "Salvar novamente").click().run()
+    assert "🔴 Desconectado  ·  Cobrança" in texts(at)
+    assert context.recovery.pending() == []
+    assert [i.instance_id for i, _ in stored(context)] == [pending.instance_id]
+
+
+@pytest.mark.parametrize("name", ["Cobrança 💬✅", "واتساب التحصيل", "x\u202eevil"])
+def test_emoji_and_rtl_names_render_literally(context, name):
+    at = create_instance(admin_app(context), name)
+    button(at, "Fechar").click().run()
+    assert f"🔴 Desconectado  ·  {name}" in [t.value for t in at.text]
+
+
+def test_refresh_all_reports_per_instance_results(context):
+    at = create_instance(admin_app(context), "Cobrança")
+    button(at, "Fechar").click().run()
+    button(at, "Atualizar status").click().run()
+    assert "1 instâncias verificadas · 0 com status alterado · 0 com erro" in texts(at)
+
+
+def test_survivor_of_a_concurrent_delete_gets_a_clear_message(context):
+    first = create_instance(admin_app(context), "Cobrança")
+    button(first, "Fechar").click().run()
+    button(first, "Conectar").click().run()
+    assert "Aguardando leitura do QR Code…" in texts(first)
+    second = admin_app(context)
+    button(second, "Excluir").click().run()
+    [confirm] = [b for b in second.button if b.label == "Excluir" and "delete-" not in (b.key or "")]
+    confirm.click().run()
+    first.run()  # the next polling tick
+    assert not first.exception
+    assert "Aguardando leitura do QR Code…" not in texts(first)
+    assert any("removida" in t.value for t in first.toast)
+    assert stored(context) == []  # not resurrected

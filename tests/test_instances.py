@@ -51,9 +51,10 @@ def test_creation_flow_saves_the_provider_credentials(make_service):
 def test_connection_flow_goes_connecting_then_connected_with_phone(make_service, sandbox):
     service = make_service()
     instance = service.create("Cobrança").instance
-    qr = service.connect(instance)
-    assert qr.png.startswith(PNG_SIGNATURE)
-    polled = service.store.get_instance(instance.id)
+    connecting = service.connect(instance)
+    assert connecting.qr.png.startswith(PNG_SIGNATURE)
+    polled = connecting.instance
+    assert polled == service.store.get_instance(instance.id)
     assert polled.status == "connecting"
     polled = service.check_status(polled)
     assert polled.status == "connecting"
@@ -131,7 +132,7 @@ def test_user_without_role_cannot_even_list(make_service):
         make_service(User(id="x", email="x@example.com", role=None)).list_instances()
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "linha\nquebrada", "tab\there"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "x" * 10_000, "linha\nquebrada", "tab\there", "nul\x00byte"])
 def test_invalid_names_are_refused_before_calling_the_provider(make_service, sandbox, name):
     with pytest.raises(ValidationError):
         make_service().create(name)
@@ -178,3 +179,59 @@ def test_credentials_survive_a_failed_save_and_can_be_saved_again(make_service, 
     saved = healthy.save_unsaved(pending.instance_id)
     assert healthy.token(saved.id) == token
     assert healthy.unsaved_instances() == []
+
+
+def test_refresh_all_writes_only_changes_and_isolates_failures(make_service, sandbox, database):
+    service = make_service()
+    connected, idle = service.create("Conecta").instance, service.create("Parada").instance
+    service.connect(connected)
+    scan(sandbox, connected)
+    # An instance the provider does not know: its refresh fails alone.
+    ghost = service.store.insert_instance(instance_id="sbx-ghost", token="t", name="Fantasma", created_by=None)
+    results = {r.before.name: r for r in service.refresh_all(service.list_instances())}
+    assert results["Conecta"].changed and results["Conecta"].after.status == "connected"
+    assert not results["Parada"].changed and results["Parada"].error is None
+    assert results["Fantasma"].error == "Instância não encontrada no provedor."
+    assert service.store.get_instance(ghost.id) == ghost
+    assert service.store.get_instance(idle.id) == idle  # unchanged row was not written
+    assert service.store.get_instance(connected.id).status == "connected"
+
+
+def test_refresh_all_is_admin_only(make_service):
+    with pytest.raises(PermissionDenied):
+        make_service(ANALYST).refresh_all([])
+
+
+def test_concurrent_creates_of_the_same_name_make_one_instance(make_service, sandbox):
+    import threading
+
+    outcomes, barrier = [], threading.Barrier(4)
+
+    def submit():
+        barrier.wait()
+        try:
+            outcomes.append(make_service().create("Cobrança"))
+        except ValidationError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sandbox.instance_count() == 1
+    assert len(make_service().list_instances()) == 1
+    assert sum(isinstance(o, ValidationError) for o in outcomes) == 3
+
+
+def test_tokens_never_reach_the_logs(make_service, sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    service = make_service()
+    created = service.create("Cobrança")
+    connecting = service.connect(created.instance)
+    scan(sandbox, created.instance)
+    connected = service.check_status(connecting.instance)
+    service.disconnect(connected)
+    service.delete(service.store.get_instance(created.instance.id))
+    assert caplog.records  # the flows did log
+    assert created.token not in caplog.text

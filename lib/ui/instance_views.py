@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
-from lib.instances import MAX_NAME_LENGTH, CreatedInstance
+from lib.errors import InstanceNotFound
+from lib.instances import MAX_NAME_LENGTH, CreatedInstance, CredentialsNotSaved
 from lib.models import STATUSES, Instance
 from lib.presentation import (
     STATUS_LABELS,
@@ -21,6 +22,7 @@ from lib.presentation import (
     format_phone,
     instances_table,
     mask_token,
+    refresh_summary,
     status_text,
     table_csv,
 )
@@ -64,6 +66,8 @@ def create_dialog(result: CreatedInstance | None) -> None:
         if submitted:
             with session.user_errors("Criando instância no provedor…") as failed:
                 created = session.service().create(name)
+            if failed and isinstance(failed[0], CredentialsNotSaved):
+                token_view(failed[0].token, key="unsaved_token")
             if not failed:
                 session.invalidate_instances()
                 _open_dialog("create", created)
@@ -101,6 +105,8 @@ def connect_dialog(state: ConnectState) -> None:
     if state.qr_png is not None:
         with session.user_errors() as failed:
             state.instance = service.check_status(state.instance)
+        if failed and isinstance(failed[0], InstanceNotFound):
+            _close_after_removal()
         if not failed and state.instance.status == "connected":
             _close_dialog()
             session.invalidate_instances()
@@ -108,8 +114,10 @@ def connect_dialog(state: ConnectState) -> None:
             st.rerun()
     if state.qr_png is None or now - state.qr_fetched_at > QR_REFRESH_SECONDS:
         with session.user_errors("Gerando QR Code…") as failed:
-            state.qr_png = service.connect(state.instance).png
-            state.qr_fetched_at = time.monotonic()
+            connecting = service.connect(state.instance)
+            state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
+        if failed and isinstance(failed[0], InstanceNotFound):
+            _close_after_removal()
         if failed:
             if st.button("Tentar novamente"):
                 st.rerun()
@@ -123,6 +131,14 @@ def connect_dialog(state: ConnectState) -> None:
         st.link_button("Simular leitura do QR", scan_url)
     st.html(HIDE_AUTOREFRESH_CSS)
     st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
+
+
+def _close_after_removal() -> None:
+    """Another admin deleted the instance this dialog works on."""
+    _close_dialog()
+    session.invalidate_instances()
+    session.flash("Instância removida por outro administrador.", icon="ℹ️")
+    st.rerun()
 
 
 CONFIRMATIONS = {
@@ -146,6 +162,8 @@ def confirm_dialog(action: str, instance: Instance) -> None:
         with session.user_errors(spinner) as failed:
             service.delete(instance) if action == "delete" else service.disconnect(instance)
         session.invalidate_instances()
+        if failed and isinstance(failed[0], InstanceNotFound):
+            _close_after_removal()
         if not failed:
             _close_dialog()
             session.flash(done.format(name=instance.name))
@@ -241,10 +259,44 @@ def instances_tab() -> None:
         auto_refreshing_instances_section()
         return
     show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
-    top = st.columns([1, 1, 4])
+    top = st.columns([1, 1, 1, 3])
     if top[0].button("+ Nova instância", type="primary"):
         _open_dialog("create", None)
         st.rerun()
     if top[1].button("Recarregar"):
         session.invalidate_instances()
+    if top[2].button("Atualizar status", help="Consulta o provedor para todas as instâncias"):
+        refresh_all_statuses()
+    unsaved_credentials()
     instances_section(can_act=True)
+
+
+def unsaved_credentials() -> None:
+    """Instances the provider created but the store failed to save, kept in the recovery file."""
+    service = session.service()
+    for item in service.unsaved_instances():
+        with st.container(border=True):
+            st.warning("Instância criada no provedor mas ainda não salva no banco.", icon="⚠️")
+            st.text(f"Nome: {item.name}  ·  ID no provedor: {item.instance_id}")
+            token_view(item.token, key=f"unsaved-{item.instance_id}")
+            if st.button("Salvar novamente", key=f"save-{item.instance_id}"):
+                with session.user_errors("Salvando…") as failed:
+                    service.save_unsaved(item.instance_id)
+                if not failed:
+                    session.invalidate_instances()
+                    session.flash(f"{item.name} salva.")
+                    st.rerun()
+
+
+def refresh_all_statuses() -> None:
+    with session.user_errors("Consultando o status de todas as instâncias…") as failed:
+        results = session.service().refresh_all(session.instances())
+    if failed:
+        return
+    session.invalidate_instances()
+    summary, failures = refresh_summary(results)
+    if failures.empty:
+        st.success(summary)
+    else:
+        st.warning(summary)
+        st.dataframe(failures, hide_index=True)
