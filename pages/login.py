@@ -24,12 +24,11 @@ with middle:
             confirmation = st.text_input("Confirmar senha", type="password")
         submitted = st.form_submit_button("Criar administrador" if first_admin else "Entrar", type="primary")
 
-    if submitted:
+    if submitted and first_admin and password != confirmation:
+        st.error("As senhas não conferem.")
+    elif submitted:
         with session.user_errors("Entrando…") as failed:
-            if first_admin and password != confirmation:
-                st.error("As senhas não conferem.")
-                failed.append(None)
-            elif first_admin:
+            if first_admin:
                 session.start_session(accounts.add_first_admin(email, password))
             else:
                 session.sign_in(email, password)
