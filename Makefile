@@ -1,10 +1,11 @@
 # Two commands: `make run` (set up and start the app) and `make test` (set up and run every test).
+# Also: `make bench` (performance figures) and `make load` (20 browser sessions for 60 s).
 PYTHON ?= python3
 VENV := .venv
 PORT ?= 8501
 BIN := $(VENV)/bin
 
-.PHONY: run test
+.PHONY: run test bench load
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/streamlit run app.py --server.port $(PORT)
@@ -12,6 +13,14 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-installed
+	bash scripts/install-system-deps.sh
+	$(BIN)/python -m bench.run_all
+
+load: $(VENV)/.test-installed
+	bash scripts/install-system-deps.sh
+	$(BIN)/python -m bench.load --sessions 20 --poll-seconds 60
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -37,6 +37,13 @@ def scan(sandbox, instance):
     assert requests.get(sandbox.scan_url(instance.instance_id), timeout=5).status_code == 200
 
 
+def connected_instance(service, sandbox, name="Cobrança"):
+    """Create, connect, scan and poll once: the instance as stored, connected."""
+    connecting = service.connect(service.create(name).instance).instance
+    scan(sandbox, connecting)
+    return service.check_status(connecting)
+
+
 def test_creation_flow_saves_the_provider_credentials(make_service):
     service = make_service()
     created = service.create("  WhatsApp Cobrança  ")
@@ -67,10 +74,7 @@ def test_connection_flow_goes_connecting_then_connected_with_phone(make_service,
 
 def test_disconnect_clears_the_phone(make_service, sandbox):
     service = make_service()
-    instance = service.create("Cobrança").instance
-    service.connect(instance)
-    scan(sandbox, instance)
-    connected = service.check_status(service.store.get_instance(instance.id))
+    connected = connected_instance(service, sandbox)
     after = service.disconnect(connected)
     assert (after.status, after.phone_number) == ("disconnected", None)
     assert service.check_status(after).status == "disconnected"  # the provider agrees
@@ -78,15 +82,13 @@ def test_disconnect_clears_the_phone(make_service, sandbox):
 
 def test_delete_of_a_connected_instance_disconnects_it_first(make_service, sandbox):
     service = make_service()
-    instance = service.create("Cobrança").instance
-    service.connect(instance)
-    scan(sandbox, instance)
-    connected = service.check_status(service.store.get_instance(instance.id))
-    token = service.token(instance.id)
+    connected = connected_instance(service, sandbox)
+    assert connected.status == "connected"
+    token = service.token(connected.id)
     service.delete(connected)
     assert service.list_instances() == []
     reply = requests.get(sandbox.webhook_settings().status_url,
-                         params={"instance_id": instance.instance_id, "token": token}, timeout=5)
+                         params={"instance_id": connected.instance_id, "token": token}, timeout=5)
     assert reply.json()["status"] == "disconnected"
 
 
