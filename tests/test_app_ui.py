@@ -180,11 +180,12 @@ def test_user_text_renders_literally(context, hostile):
     assert all(hostile not in m.value for m in at.markdown)
 
 
-def test_analyst_sees_read_only_cards_and_table_without_token(context):
+@pytest.mark.parametrize("role", ["analyst", "supervisor"])
+def test_read_only_roles_see_cards_and_table_without_token(context, role):
     admin = create_instance(admin_app(context), "Cobrança")
     token_shown = [c.value for c in admin.code]
-    context.accounts.add("analista@example.com", PASSWORD, "analyst")
-    at = log_in(new_app(), "analista@example.com")
+    context.accounts.add(f"{role}@example.com", PASSWORD, role)
+    at = log_in(new_app(), f"{role}@example.com")
     assert "Somente leitura" in texts(at)
     assert "🔴 Desconectado  ·  Cobrança" in texts(at)
     labels = [b.label for b in at.button]
