@@ -24,7 +24,7 @@ from qrcode.exceptions import DataOverflowError
 from qrcode.image.pil import PilImage
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -182,7 +182,9 @@ class WebhookClient:
             code = response.status_code
             if not 200 <= code < 300:
                 logger.warning("webhook %s failed: HTTP %d after %d ms", action, code, _ms(started))
-                raise self._http_error(response, action, token)
+                error = self._http_error(response, action, token)
+                error.status_code = code  # InstanceService.delete tells a 404 from other failures
+                raise error
             logger.info("webhook %s: HTTP %d in %d ms", action, code, _ms(started))
             body = _read_body(response, action, deadline=started + 2 * self._settings.timeout_seconds)
         data = _parse(body, response.headers.get("Content-Type", ""), action)
@@ -249,12 +251,15 @@ def _ms(started: float) -> int:
 
 def _transport_error(exc: requests.RequestException, action: str) -> WebhookError:
     label = _LABELS[action]
-    if isinstance(exc, requests.Timeout):
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    # The status GET's Retry wraps a read timeout in MaxRetryError, which requests reports as a
+    # ConnectionError: still a timeout for the user. (Not any urllib3 TimeoutError: a refused
+    # connection's NewConnectionError is one too.)
+    if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
         return WebhookError(f"O provedor não respondeu a tempo ({label}). Tente novamente.", action=action)
     if isinstance(exc, requests.exceptions.SSLError):
         return WebhookError(f"Falha na conexão segura (TLS) com o provedor ({label}).", action=action, retryable=False)
     if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
         if isinstance(reason, NameResolutionError):
             return WebhookError(
                 f"Endereço do provedor não encontrado ({label}). Verifique a URL configurada.", action=action, retryable=False

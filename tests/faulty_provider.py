@@ -1,0 +1,401 @@
+"""A WhatsApp provider that misbehaves on purpose, for the webhook fault tests.
+
+`FaultyProvider` is a real `ThreadingHTTPServer` on 127.0.0.1 (ephemeral port, daemon threads)
+speaking the webhook contract of README.md. What each action answers is chosen by the test:
+
+    with FaultyProvider() as server:
+        server.set_fault("connect", "html_page")
+        WebhookClient(server.webhook_settings()).connect("inst-1", TOKEN)   # -> WebhookError
+
+`FAULTS` lists every behaviour. Two failures no server can play have their own helpers:
+`refused_url()` (a port that was bound, then closed) and `BacklogFull` (a listener whose accept
+queue is full, so a new connection hangs in SYN: a connect timeout, on loopback).
+
+Everything is bounded: a stall lasts until `close()` (at most STALL_LIMIT_SECONDS), an endless
+body stops when the client hangs up, at `close()`, or at STREAM_CAP_BYTES.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import qrcode
+
+from lib.config import WebhookSettings
+
+ACTIONS = ("create", "connect", "status", "disconnect")
+TOKEN_PREFIX = "tok-SECRET-"  # every token this provider issues starts so: easy to look for
+API_KEY = "hdr-SECRET-KEY-0123456789"  # sent as a header by the client settings below
+STREAM_CAP_BYTES = 50 * 1024 * 1024
+STALL_LIMIT_SECONDS = 30.0
+_STREAM_CHUNK = b"x" * (64 * 1024)
+
+
+@cache
+def qr_png() -> bytes:
+    """A real PNG QR code, generated once."""
+    buffer = io.BytesIO()
+    qrcode.make("https://wa.me/qr/faulty-provider", border=2).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    method: str
+    token: str | None  # the token the client sent (connect, status, disconnect)
+
+
+@dataclass
+class Stream:
+    """One endless body: how many bytes the client accepted before it hung up."""
+
+    action: str
+    sent: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # socket timeout: a write to a client that stopped reading gives up (close() joins handlers)
+    server: "_Server"
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def _handle(self) -> None:
+        self.close_connection = True  # one request per connection: no state leaks between faults
+        url = urlsplit(self.path)
+        action = url.path.strip("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if action not in ACTIONS:
+            self.reply(404, {"error": "no such webhook"})
+            return
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        token = body.get("token") if isinstance(body, dict) else None
+        token = token or parse_qs(url.query).get("token", [None])[0]
+        provider = self.server.provider
+        fault = provider.record(Request(action, self.command, token))
+        FAULTS[fault](self, provider, action, token)
+
+    # -- reply helpers -------------------------------------------------------------------------
+    def reply(self, code: int, payload, content_type: str = "application/json") -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def headers_only(self, length: int, **extra: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if length >= 0:
+            self.send_header("Content-Length", str(length))
+        for name, value in extra.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    provider: "FaultyProvider"
+
+
+# -- the faults: each answers one request ----------------------------------------------------------
+Fault = Callable[[_Handler, "FaultyProvider", str, "str | None"], None]
+
+
+def _ok(handler: _Handler, provider: "FaultyProvider", action: str, token: str | None) -> None:
+    """A valid contract reply."""
+    if action == "create":
+        number = provider.next_number()
+        handler.reply(200, {"instance_id": f"inst-{number}", "token": f"{TOKEN_PREFIX}{number:04d}"})
+    elif action == "connect":
+        qr = base64.b64encode(qr_png()).decode()
+        handler.reply(200, {"qr_code_base64": f"data:image/png;base64,{qr}"})
+    elif action == "status":
+        handler.reply(200, {"status": "connecting"})
+    else:
+        handler.reply(200, {"success": True})
+
+
+def _echo(token: str | None) -> str:
+    """Providers love to echo what they got: every error text carries the token, if any."""
+    return f" (token={token})" if token else ""
+
+
+def _status_4xx_json(handler, provider, action, token) -> None:
+    handler.reply(422, {"error": f"nome inválido{_echo(token)}"})
+
+
+def _not_found(handler, provider, action, token) -> None:
+    handler.reply(404, {"error": f"instance not found{_echo(token)}"})
+
+
+def _status_5xx(handler, provider, action, token) -> None:
+    handler.reply(502, f"Bad Gateway{_echo(token)}".encode(), "text/plain")
+
+
+def _html_page(handler, provider, action, token) -> None:
+    page = f"<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1>{_echo(token)}</body></html>"
+    handler.reply(200, page.encode(), "text/html; charset=utf-8")
+
+
+def _html_4xx(handler, provider, action, token) -> None:
+    page = f"<html><body><h1>400 Bad Request</h1>{_echo(token)}</body></html>"
+    handler.reply(400, page.encode(), "text/html")
+
+
+def _html_5xx(handler, provider, action, token) -> None:
+    page = f"<html><body><h1>500 Internal Server Error</h1>{_echo(token)}</body></html>"
+    handler.reply(500, page.encode(), "text/html")
+
+
+def _not_json(handler, provider, action, token) -> None:
+    handler.reply(200, b"OK", "text/plain")
+
+
+def _error_in_200(handler, provider, action, token) -> None:
+    # On create the only token is the one in the reply; the client must scrub that one too.
+    issued = f"{TOKEN_PREFIX}in-error" if action == "create" else token
+    handler.reply(200, {"error": f"instância bloqueada{_echo(issued)}", "token": issued})
+
+
+def _missing_field(handler, provider, action, token) -> None:
+    handler.reply(200, {})
+
+
+def _bad_base64(handler, provider, action, token) -> None:
+    handler.reply(200, {"qr_code_base64": "data:image/png;base64,@@@"})
+
+
+def _not_an_image(handler, provider, action, token) -> None:
+    fake = base64.b64encode(b"hello world").decode()
+    handler.reply(200, {"qr_code_base64": f"data:image/png;base64,{fake}"})
+
+
+def _unknown_status(handler, provider, action, token) -> None:
+    handler.reply(200, {"status": "HIBERNATING"})
+
+
+def _huge_body(handler, provider, action, token) -> None:
+    """Announces 50 MB and streams them until the client hangs up."""
+    stream = provider.new_stream(action)  # registered before the headers: the client may hang up at once
+    handler.headers_only(STREAM_CAP_BYTES)
+    provider.pump(handler, stream, chunked=False)
+
+
+def _huge_chunked(handler, provider, action, token) -> None:
+    """Same without Content-Length (chunked): the client learns the size only by reading."""
+    stream = provider.new_stream(action)
+    handler.headers_only(-1, Transfer_Encoding="chunked")
+    provider.pump(handler, stream, chunked=True)
+
+
+def _stall_after_headers(handler, provider, action, token) -> None:
+    """Status line and headers, then nothing: a read timeout while reading the body."""
+    handler.headers_only(100)
+    provider.released.wait(STALL_LIMIT_SECONDS)
+
+
+def _stall_before_headers(handler, provider, action, token) -> None:
+    """Accepts the request and never answers: a read timeout while waiting for the status line."""
+    provider.released.wait(STALL_LIMIT_SECONDS)
+
+
+FAULTS: dict[str, Fault] = {
+    "ok": _ok,
+    "status_4xx_json": _status_4xx_json,
+    "not_found": _not_found,
+    "status_5xx": _status_5xx,
+    "html_page": _html_page,
+    "html_4xx": _html_4xx,
+    "html_5xx": _html_5xx,
+    "not_json": _not_json,
+    "error_in_200": _error_in_200,
+    "missing_field": _missing_field,
+    "bad_base64": _bad_base64,
+    "not_an_image": _not_an_image,
+    "unknown_status": _unknown_status,
+    "huge_body": _huge_body,
+    "huge_chunked": _huge_chunked,
+    "stall_after_headers": _stall_after_headers,
+    "stall_before_headers": _stall_before_headers,
+}
+
+
+class FaultyProvider:
+    """Context manager: the server runs inside the `with` block and is stopped, released and
+    closed at its end."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults = dict.fromkeys(ACTIONS, "ok")
+        self._number = 0
+        self.requests: list[Request] = []
+        self.streams: list[Stream] = []
+        self.released = threading.Event()  # ends every stall and stream
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.provider = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "FaultyProvider":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Ends stalls and streams, stops serving, then joins the handler threads (server_close)."""
+        self.released.set()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # -- what the test sets and reads ----------------------------------------------------------------
+    @property
+    def urls(self) -> dict[str, str]:
+        port = self._httpd.server_address[1]
+        return {action: f"http://127.0.0.1:{port}/{action}" for action in ACTIONS}
+
+    def webhook_settings(self, timeout_seconds: float = 1.0) -> WebhookSettings:
+        return settings_for(self.urls, timeout_seconds)
+
+    def set_fault(self, action: str, fault: str) -> None:
+        if action not in ACTIONS or fault not in FAULTS:
+            raise ValueError(f"unknown action or fault: {action!r}, {fault!r}")
+        with self._lock:
+            self._faults[action] = fault
+
+    def calls(self, action: str) -> int:
+        with self._lock:
+            return sum(r.action == action for r in self.requests)
+
+    def finished_stream(self, action: str, wait_seconds: float = 10.0) -> Stream:
+        """The latest endless body of `action`, once it has ended (AssertionError if it does not)."""
+        with self._lock:
+            streams = [s for s in self.streams if s.action == action]
+        assert streams, f"no {action} stream was started"
+        assert streams[-1].done.wait(wait_seconds), f"the {action} stream did not end"
+        return streams[-1]
+
+    # -- used by the handler ---------------------------------------------------------------------------
+    def record(self, request: Request) -> str:
+        with self._lock:
+            self.requests.append(request)
+            return self._faults[request.action]
+
+    def next_number(self) -> int:
+        with self._lock:
+            self._number += 1
+            return self._number
+
+    def new_stream(self, action: str) -> Stream:
+        stream = Stream(action)
+        with self._lock:
+            self.streams.append(stream)
+        return stream
+
+    def pump(self, handler: _Handler, stream: Stream, *, chunked: bool) -> None:
+        """Writes chunks until the client hangs up, `close()`, or STREAM_CAP_BYTES."""
+        frame = b"%x\r\n%s\r\n" % (len(_STREAM_CHUNK), _STREAM_CHUNK) if chunked else _STREAM_CHUNK
+        try:
+            while stream.sent + len(_STREAM_CHUNK) <= STREAM_CAP_BYTES and not self.released.is_set():
+                handler.wfile.write(frame)
+                stream.sent += len(_STREAM_CHUNK)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the client stopped reading
+            pass
+        finally:
+            stream.done.set()
+
+
+def settings_for(urls: dict[str, str], timeout_seconds: float = 1.0) -> WebhookSettings:
+    return WebhookSettings(
+        create_url=urls["create"],
+        connect_url=urls["connect"],
+        status_url=urls["status"],
+        disconnect_url=urls["disconnect"],
+        headers={"apikey": API_KEY},
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def urls_at(base: str) -> dict[str, str]:
+    return {action: f"{base}/{action}" for action in ACTIONS}
+
+
+def refused_url() -> str:
+    """A loopback base URL where nothing listens: the port was bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class BacklogFull:
+    """A loopback listener that never accepts, its accept queue already full, so a new
+    connection's SYN is dropped and the client's connect times out.
+
+    Linux queues backlog + 1 connections: with listen(0) one filler connection fills the queue.
+    `__enter__` checks that a probe connection indeed cannot complete.
+    """
+
+    PROBE_SECONDS = 0.1
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._fillers: list[socket.socket] = []
+
+    def __enter__(self) -> "BacklogFull":
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        address = self._listener.getsockname()
+        for _ in range(4):  # a kernel that queues more than one, up to a few
+            probe = socket.socket()
+            probe.settimeout(self.PROBE_SECONDS)
+            try:
+                probe.connect(address)
+            except TimeoutError:
+                probe.close()
+                return self  # the queue is full: this connection hung
+            self._fillers.append(probe)
+        self.close()
+        raise RuntimeError("could not fill the accept queue of a loopback listener")
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for sock in self._fillers:
+            sock.close()
+        self._listener.close()
+
+    @property
+    def url(self) -> str:
+        host, port = self._listener.getsockname()
+        return f"http://{host}:{port}"
