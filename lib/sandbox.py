@@ -320,6 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "WhatsAppSandbox/1.0"
     timeout = 60  # idle keep-alive connections are closed after this many seconds
+    # Headers and body go out in two writes; with Nagle's algorithm the body of every reply after
+    # the first on a keep-alive connection would wait for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server: _Server
 
     _ROUTES = {"/create": "POST", "/connect": "POST", "/disconnect": "POST", "/status": "GET"}
