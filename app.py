@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lib.backend import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS
 from lib.ui import session
@@ -13,6 +14,7 @@ try:
 except ConfigError as exc:
     st.error(exc.message, icon="🛑")
     st.stop()
+freeze_startup_heap()
 
 
 session.keep_session_fresh()

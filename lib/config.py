@@ -20,6 +20,15 @@ SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 WEBHOOK_ACTIONS = ("create", "connect", "status", "disconnect")
 DEFAULT_TIMEOUT_SECONDS = 15.0
+# Every environment variable load_settings() reads (current_settings() watches them).
+ENV_VARIABLES = (
+    *(f"WEBHOOK_{action.upper()}_URL" for action in WEBHOOK_ACTIONS),
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "SUPABASE_URL",
+    "SUPABASE_ANON_KEY",
+    "APP_DATA_DIR",
+    "APP_SECRETS_FILE",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,28 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         supabase=_supabase_settings(secrets.get("supabase", {}), env),
         data_dir=Path(env.get("APP_DATA_DIR") or PROJECT_ROOT / "data"),
     )
+
+
+_current: tuple[tuple, Settings] | None = None
+
+
+def current_settings() -> Settings:
+    """load_settings() for this process's environment and secrets file, built again only when one
+    of them changed. The UI asks on every rerun and every polling tick; reading and parsing the
+    file each time is wasted work (a stat and a few lookups tell whether anything changed)."""
+    global _current
+    path = Path(os.environ.get("APP_SECRETS_FILE") or SECRETS_PATH)
+    try:
+        stat = path.stat()
+        file_version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    except OSError:
+        file_version = None
+    key = (path, file_version, tuple(os.environ.get(name) for name in ENV_VARIABLES))
+    current = _current
+    if current is None or current[0] != key:
+        current = (key, load_settings())  # a ConfigError is raised again on every call, never kept
+        _current = current
+    return current[1]
 
 
 def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettings | None:

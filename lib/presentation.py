@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from PIL import Image
 
 from lib.models import Instance
 from lib.instances import RefreshResult
@@ -65,6 +68,21 @@ def table_csv(table: pd.DataFrame) -> bytes:
     """CSV for spreadsheets; cells that a spreadsheet would run as a formula are quoted with '."""
     safe = table.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_CSV_FORMULA_PREFIXES) else v)
     return safe.to_csv(index=False).encode("utf-8-sig")
+
+
+@functools.lru_cache(maxsize=64)
+def qr_for_display(png: bytes, width: int) -> bytes:
+    """The QR as a PNG at most `width` pixels wide, keyed by the provider's image. Handed to st.image
+    as is, it is shown without work: a wider image would be scaled down (bilinear, which blurs the
+    modules) and re-encoded as JPEG by streamlit on every run, i.e. on every polling tick. Scaled
+    once here with nearest-neighbour, the modules stay sharp. Holds only images, no session."""
+    with Image.open(io.BytesIO(png)) as image:
+        if image.width <= width:
+            return png
+        height = round(image.height * width / image.width)
+        buffer = io.BytesIO()
+        image.resize((width, height), Image.Resampling.NEAREST).save(buffer, format="PNG")
+        return buffer.getvalue()
 
 
 def refresh_summary(results: list[RefreshResult]) -> tuple[str, pd.DataFrame]:

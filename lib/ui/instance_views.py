@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
+import pyarrow as pa
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
@@ -22,6 +24,7 @@ from lib.presentation import (
     format_phone,
     instances_table,
     mask_token,
+    qr_for_display,
     refresh_summary,
     status_text,
     table_csv,
@@ -29,10 +32,14 @@ from lib.presentation import (
 from lib.ui import session
 
 DIALOG_KEY = "open_dialog"
+BROWSING_KEY = "browsing_instances"  # set by the read-only list's widgets, see auto_refreshing_instances_section
+AUTO_REFRESH_SECONDS = 15
 POLL_INTERVAL_MS = 3000
 QR_REFRESH_SECONDS = 18  # WhatsApp rotates its QR about every 20 s
 QR_GIVE_UP_SECONDS = 120
+QR_WIDTH = 280
 CARDS_PER_PAGE = 10
+CARD_BUTTON_WIDTH = 130  # pixels: the same for every card, so that the buttons line up
 # The autorefresh component is an invisible timer; without this its element box leaves a gap.
 HIDE_AUTOREFRESH_CSS = (
     '<style>[data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"])'
@@ -54,6 +61,10 @@ def _close_dialog() -> None:
 
 def _open_dialog(kind: str, payload=None) -> None:
     st.session_state[DIALOG_KEY] = (kind, payload)
+
+
+def _open_connect_dialog(instance: Instance) -> None:
+    _open_dialog("connect", ConnectState(instance))  # built on the click: its clock starts now
 
 
 # -- dialogs ---------------------------------------------------------------------------------
@@ -123,7 +134,8 @@ def connect_dialog(state: ConnectState) -> None:
                 st.rerun()
             return
         session.invalidate_instances()
-    st.image(state.qr_png, width=280, caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
+    st.image(qr_for_display(state.qr_png, QR_WIDTH), width=QR_WIDTH, output_format="PNG",
+             caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
     st.caption("Aguardando leitura do QR Code…")
     sandbox = session.context().sandbox
     scan_url = sandbox.scan_url(state.instance.instance_id) if sandbox else None
@@ -185,31 +197,38 @@ def show_open_dialog() -> None:
 
 
 # -- cards and table -------------------------------------------------------------------------
+# Every rerun redraws the cards of the page shown, so a card is kept to few elements: a row (a
+# horizontal container) of the text and the buttons costs a quarter less than nested columns.
 def instance_card(instance: Instance, *, can_act: bool) -> None:
     with st.container(border=True):
-        info, actions = st.columns([3, 2], vertical_alignment="center")
-        with info:
-            st.text(f"{status_text(instance.status)}  ·  {instance.name}")
-            st.text(f"Telefone: {format_phone(instance.phone_number)}  ·  Criada em {format_datetime(instance.created_at)}")
-        if can_act:
-            _card_buttons(instance, actions)
+        if not can_act:
+            _card_text(instance)
+            return
+        with st.container(horizontal=True, vertical_alignment="center"):
+            with st.container():
+                _card_text(instance)
+            _card_buttons(instance)
 
 
-def _card_buttons(instance: Instance, column) -> None:
-    buttons = column.columns(2)
+def _card_text(instance: Instance) -> None:
+    st.text(f"{status_text(instance.status)}  ·  {instance.name}")
+    st.text(f"Telefone: {format_phone(instance.phone_number)}  ·  Criada em {format_datetime(instance.created_at)}")
+
+
+def _card_buttons(instance: Instance) -> None:
+    # on_click records the dialog before the run the click starts, which then shows it: one run
+    # per click. Opening it in the button's `if` branch would need st.rerun(), a second full run.
     if instance.status == "connected":
-        if buttons[0].button("Desconectar", key=f"disconnect-{instance.id}", width="stretch"):
-            _open_dialog("disconnect", instance)
-            st.rerun()
-    elif buttons[0].button("Conectar", key=f"connect-{instance.id}", type="primary", width="stretch"):
-        _open_dialog("connect", ConnectState(instance))
-        st.rerun()
-    if buttons[1].button("Excluir", key=f"delete-{instance.id}", width="stretch"):
-        _open_dialog("delete", instance)
-        st.rerun()
+        st.button("Desconectar", key=f"disconnect-{instance.id}", width=CARD_BUTTON_WIDTH,
+                  on_click=_open_dialog, args=("disconnect", instance))
+    else:
+        st.button("Conectar", key=f"connect-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
+                  on_click=_open_connect_dialog, args=(instance,))
+    st.button("Excluir", key=f"delete-{instance.id}", width=CARD_BUTTON_WIDTH,
+              on_click=_open_dialog, args=("delete", instance))
 
 
-def instance_cards(instances: list[Instance], *, can_act: bool) -> None:
+def instance_cards(instances: list[Instance], *, can_act: bool, on_change: Callable[[], None] | None = None) -> None:
     """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all)."""
     if not instances:
         st.info("Nenhuma instância cadastrada ainda.")
@@ -217,23 +236,33 @@ def instance_cards(instances: list[Instance], *, can_act: bool) -> None:
     pages = (len(instances) + CARDS_PER_PAGE - 1) // CARDS_PER_PAGE
     page = 1
     if pages > 1:
-        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page")
+        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page",
+                               on_change=on_change)
     for instance in instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]:
         instance_card(instance, can_act=can_act)
 
 
-def instances_table_view(instances: list[Instance]) -> None:
+def instances_table_view(instances: list[Instance], *, on_change: Callable[[], None] | None = None) -> None:
     st.subheader("Todas as instâncias")
     chosen = st.multiselect(
-        "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter"
+        "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter",
+        on_change=on_change,
     )
-    table = instances_table(instances, chosen)
+    # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
+    # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept
+    # as an Arrow table, st.dataframe only serialises it.
+    table = session.derived(
+        ("table", tuple(chosen)),
+        lambda: pa.Table.from_pandas(instances_table(instances, chosen), preserve_index=False),
+    )
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Baixar CSV", table_csv(table), file_name="instancias.csv", mime="text/csv")
+    # A callable runs only when the button is clicked (on another thread): no CSV on every rerun.
+    st.download_button("Baixar CSV", lambda: table_csv(table.to_pandas()), file_name="instancias.csv", mime="text/csv")
 
 
-def instances_section(*, can_act: bool) -> None:
-    """Cards and table from the session's cached list."""
+def instances_section(*, can_act: bool, on_change: Callable[[], None] | None = None) -> None:
+    """Cards and table from the session's cached list; `on_change` is called when the user changes
+    the page of cards or the status filter."""
     with session.user_errors() as failed:
         instances = session.instances()
     if failed:
@@ -241,15 +270,22 @@ def instances_section(*, can_act: bool) -> None:
             session.invalidate_instances()
             st.rerun()
         return
-    instance_cards(instances, can_act=can_act)
-    instances_table_view(instances)
+    instance_cards(instances, can_act=can_act, on_change=on_change)
+    instances_table_view(instances, on_change=on_change)
 
 
-@st.fragment(run_every=15)
+def _note_browsing() -> None:
+    st.session_state[BROWSING_KEY] = True
+
+
+@st.fragment(run_every=AUTO_REFRESH_SECONDS)
 def auto_refreshing_instances_section() -> None:
-    """For read-only roles: re-read the list every 15 s (one store read) without a page reload."""
-    session.invalidate_instances()
-    instances_section(can_act=False)
+    """For read-only roles: re-read the list every AUTO_REFRESH_SECONDS (one store read) without a
+    page reload. A fragment rerun caused by the user turning a page or changing the filter is not
+    a refresh: it is served from the cached list."""
+    if not st.session_state.pop(BROWSING_KEY, False):
+        session.invalidate_instances()
+    instances_section(can_act=False, on_change=_note_browsing)
 
 
 def instances_tab() -> None:
@@ -259,13 +295,11 @@ def instances_tab() -> None:
         auto_refreshing_instances_section()
         return
     show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
-    top = st.columns([1, 1, 1, 3])
-    if top[0].button("+ Nova instância", type="primary"):
-        _open_dialog("create", None)
-        st.rerun()
-    if top[1].button("Recarregar"):
+    top = st.container(horizontal=True)
+    top.button("+ Nova instância", type="primary", on_click=_open_dialog, args=("create", None))  # see _card_buttons
+    if top.button("Recarregar"):
         session.invalidate_instances()
-    if top[2].button("Atualizar status", help="Consulta o provedor para todas as instâncias"):
+    if top.button("Atualizar status", help="Consulta o provedor para todas as instâncias"):
         refresh_all_statuses()
     unsaved_credentials()
     instances_section(can_act=True)

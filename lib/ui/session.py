@@ -1,17 +1,21 @@
 """Per-browser-session state: the signed-in user, their Supabase client (one per browser session,
 never shared: a shared client would leak one user's session to another), their service and their
-cached instance list."""
+cached instance list.
+
+Streamlit reruns the whole script on every click and every polling tick, so what a run shows comes
+from here, not from the store: the list is read once and kept until a write invalidates it, and
+what is computed from it (the table) is kept beside it and dropped with it."""
 
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Hashable, Iterator, TypeVar
 
 import streamlit as st
 
 from lib.backend import AppContext, app_context
-from lib.config import load_settings
+from lib.config import current_settings
 from lib.errors import AppError, AuthError
 from lib.instances import InstanceService
 from lib.models import Instance, User
@@ -23,12 +27,15 @@ USER_KEY = "user"
 SERVICE_KEY = "service"
 SUPABASE_KEY = "supabase"
 INSTANCES_KEY = "instances"
+DERIVED_KEY = "instances_derived"
 FLASH_KEY = "flash"
+
+T = TypeVar("T")
 
 
 def context() -> AppContext:
     """Raises ConfigError (shown by app.py) when the configuration is wrong."""
-    return app_context(load_settings())
+    return app_context(current_settings())
 
 
 def current_user() -> User | None:
@@ -96,8 +103,20 @@ def instances() -> list[Instance]:
     return st.session_state[INSTANCES_KEY]
 
 
+def derived(key: Hashable, build: Callable[[], T]) -> T:
+    """A value computed from the cached list (e.g. the table for one status filter), built on the
+    first run that asks for `key` and dropped with the list. Only the latest key is kept: a session
+    looks at one filter at a time, and 1000-row tables per filter would add up over sessions."""
+    cached = st.session_state.get(DERIVED_KEY)
+    if cached is None or cached[0] != key:
+        cached = (key, build())
+        st.session_state[DERIVED_KEY] = cached
+    return cached[1]
+
+
 def invalidate_instances() -> None:
     st.session_state.pop(INSTANCES_KEY, None)
+    st.session_state.pop(DERIVED_KEY, None)
 
 
 def flash(message: str, icon: str = "✅") -> None:

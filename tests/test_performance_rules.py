@@ -1,0 +1,205 @@
+"""What a rerun may cost, counted (never timed: the figures live in bench/).
+
+Streamlit reruns the whole script on every click and every polling tick, so these count the calls
+a run makes to the store and to the provider's webhooks (class-level wrappers: every instance,
+every thread). Under AppTest a dialog tick cannot run alone as the fragment it is, so a full rerun
+with the dialog open stands for it: it does what the tick does and more, an upper bound.
+"""
+
+import io
+import threading
+from collections import Counter
+
+import pytest
+import requests
+from PIL import Image
+
+import lib.config
+import lib.ui.instance_views as instance_views
+from lib.config import current_settings
+from lib.presentation import qr_for_display
+from lib.sqlite_store import SQLiteInstanceStore
+from lib.webhooks import WebhookClient
+from tests.conftest import ADMIN
+from tests.test_app_ui import PASSWORD, admin_app, button, log_in, new_app, texts
+from tests.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
+from tests.test_instances import scan
+
+READS = ("list_instances", "get_instance", "instance_token")
+WRITES = ("insert_instance", "update_status", "delete_instance")
+WEBHOOKS = ("create", "connect", "status", "disconnect")
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Counter:
+    """Counts calls to the SQLite store ("store.<method>") and the webhook client ("webhook.<action>")."""
+    counted, lock = Counter(), threading.Lock()
+
+    def counting(label, original):
+        def wrapper(*args, **kwargs):
+            with lock:
+                counted[label] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    for cls, prefix, names in ((SQLiteInstanceStore, "store", READS + WRITES), (WebhookClient, "webhook", WEBHOOKS)):
+        for name in names:
+            monkeypatch.setattr(cls, name, counting(f"{prefix}.{name}", getattr(cls, name)))
+    return counted
+
+
+def reads(calls: Counter) -> int:
+    return sum(calls[f"store.{name}"] for name in READS)
+
+
+def writes(calls: Counter) -> int:
+    return sum(calls[f"store.{name}"] for name in WRITES)
+
+
+def webhook_calls(calls: Counter) -> int:
+    return sum(calls[f"webhook.{name}"] for name in WEBHOOKS)
+
+
+def seed(context, count: int) -> None:
+    store = SQLiteInstanceStore(context.database)
+    for i in range(count):
+        store.insert_instance(instance_id=f"sbx-{i:03d}", token=f"token-{i:03d}", name=f"Instância {i:03d}",
+                              created_by=None)
+
+
+def test_admin_rerun_and_browsing_are_served_from_the_cached_list(context, calls):
+    seed(context, 12)  # two pages of cards
+    at = admin_app(context)
+    assert calls["store.list_instances"] >= 1  # read once, on the first run after signing in
+    calls.clear()
+    at.run()
+    at.run()
+    at.number_input(key="cards_page").set_value(2).run()
+    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
+    assert not at.exception
+    assert "Instância 001" in texts(at)  # the second page is shown...
+    assert reads(calls) == writes(calls) == webhook_calls(calls) == 0  # ...without touching the store
+
+
+def test_recarregar_reads_the_list_once(context, calls):
+    seed(context, 3)
+    at = admin_app(context)
+    calls.clear()
+    button(at, "Recarregar").click().run()
+    assert calls["store.list_instances"] == 1 and reads(calls) == 1
+
+
+def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(context, monkeypatch):
+    seed(context, 3)
+    built = Counter()
+
+    def counting(name, original):
+        def wrapper(*args, **kwargs):
+            built[name] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in ("instances_table", "table_csv"):
+        monkeypatch.setattr(instance_views, name, counting(name, getattr(instance_views, name)))
+    at = admin_app(context)
+    built.clear()
+    at.run()
+    at.run()
+    assert built == Counter()  # neither the table nor its CSV is made again on a rerun
+    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
+    assert built == Counter({"instances_table": 1})  # a new filter: one new table, still no CSV
+    button(at, "Recarregar").click().run()
+    assert built == Counter({"instances_table": 2})
+
+
+def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_nothing(context, calls):
+    context.service(ADMIN).create("Cobrança")
+    at = admin_app(context)
+    button(at, "Conectar").click().run()
+    assert "Aguardando leitura do QR Code…" in texts(at)
+    qr_prepared = qr_for_display.cache_info().misses
+    calls.clear()
+    at.run()  # a full rerun with the dialog open: the tick and more
+    assert "Aguardando leitura do QR Code…" in texts(at)
+    assert calls["webhook.status"] == 1 and webhook_calls(calls) == 1
+    assert reads(calls) == writes(calls) == 0
+    assert qr_for_display.cache_info().misses == qr_prepared  # the QR image is not prepared again
+    [image] = at.get("image")
+    assert image.proto.imgs[0].url  # shown
+
+
+def test_connection_is_written_once_and_the_list_read_once(context, calls):
+    instance = context.service(ADMIN).create("Cobrança").instance
+    at = admin_app(context)
+    button(at, "Conectar").click().run()
+    requests.get(context.sandbox.scan_url(instance.instance_id), timeout=5).raise_for_status()
+    calls.clear()
+    at.run()  # the tick that sees "connected": it writes the row, closes the dialog, reruns the page
+    assert "🟢 Conectado  ·  Cobrança" in texts(at)
+    assert calls["webhook.status"] == 1 and webhook_calls(calls) == 1
+    assert calls["store.update_status"] == 1 and writes(calls) == 1
+    assert calls["store.list_instances"] == 1 and reads(calls) == 1
+
+
+def test_refresh_all_calls_each_instance_once_and_writes_only_changed_rows(make_service, sandbox, calls):
+    service = make_service()
+    created = [service.create(f"Instância {i}").instance for i in range(6)]
+    for instance in created[:2]:
+        service.connect(instance)
+        scan(sandbox, instance)
+    listed = service.list_instances()
+    calls.clear()
+    results = service.refresh_all(listed)
+    assert calls["webhook.status"] == 6 and webhook_calls(calls) == 6
+    assert calls["store.update_status"] == 2 == sum(r.changed for r in results) == writes(calls)
+    assert reads(calls) == 0  # the tokens were kept by the service
+
+
+def test_read_only_list_reads_once_per_refresh_and_not_when_browsing(context, calls):
+    seed(context, 12)
+    context.accounts.add("analista@example.com", PASSWORD, "analyst")
+    at = log_in(new_app(), "analista@example.com")
+    calls.clear()
+    at.run()  # a refresh (the 15 s timer reruns the fragment the same way, without a widget change)
+    assert calls["store.list_instances"] == 1 and reads(calls) == 1
+    calls.clear()
+    at.number_input(key="cards_page").set_value(2).run()
+    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
+    assert "Instância 001" in texts(at)
+    assert reads(calls) == 0  # turning a page or filtering is not a refresh
+    calls.clear()
+    at.run()
+    assert reads(calls) == 1
+    assert writes(calls) == webhook_calls(calls) == 0
+
+
+def test_qr_image_is_prepared_once_per_payload(sandbox):
+    client = WebhookClient(sandbox.webhook_settings())
+    credentials = client.create("Cobrança")
+    png = client.connect(credentials.instance_id, credentials.token).png
+    assert Image.open(io.BytesIO(png)).width > instance_views.QR_WIDTH
+    first = qr_for_display(png, instance_views.QR_WIDTH)
+    hits = qr_for_display.cache_info().hits
+    assert qr_for_display(png, instance_views.QR_WIDTH) is first
+    assert qr_for_display.cache_info().hits == hits + 1
+    with Image.open(io.BytesIO(first)) as shown:
+        assert shown.format == "PNG" and shown.width == instance_views.QR_WIDTH
+
+
+def test_settings_are_parsed_again_only_when_they_change(tmp_path, monkeypatch):
+    for name in lib.config.ENV_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[supabase]\nurl = "https://a.supabase.co"\nanon_key = "k1"\n', encoding="utf-8")
+    monkeypatch.setenv("APP_SECRETS_FILE", str(secrets))
+    parsed = Counter()
+    read = lib.config.read_secrets_file
+    monkeypatch.setattr(lib.config, "read_secrets_file", lambda path: parsed.update(["file"]) or read(path))
+    first = current_settings()
+    assert current_settings() is first and parsed["file"] == 1
+    secrets.write_text('[supabase]\nurl = "https://b.supabase.co"\nanon_key = "key-2"\n', encoding="utf-8")
+    assert current_settings().supabase.url == "https://b.supabase.co" and parsed["file"] == 2
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert current_settings().data_dir == tmp_path / "elsewhere" and parsed["file"] == 3
+    assert current_settings() is current_settings() and parsed["file"] == 3
