@@ -1,0 +1,343 @@
+"""Shared by the benchmark scripts (not bench/load.py): results file, tables, seeding the store,
+counting calls, AppTest as admin, an instrumented `streamlit run` server and headless Chromium.
+
+Every script prints a table and updates its own key of bench/results.json. Nothing here asserts a
+time: the targets are compared and reported, never enforced as test failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lib.config import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
+from lib.sqlite_store import SQLiteDatabase  # noqa: E402
+
+RESULTS_PATH = ROOT / "bench" / "results.json"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [  # as tests/test_browser.py
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
+CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "APP_")
+ADMIN_EMAIL = "admin@example.com"
+PASSWORD = "s3nha-forte-123"
+HEALTH_TIMEOUT_S = 60
+POLL_INTERVAL_S = 3.0  # lib/ui/instance_views.py POLL_INTERVAL_MS
+
+
+# -- results --------------------------------------------------------------------------------------
+def save_results(key: str, data: dict) -> None:
+    """Merge `data` under `key` into bench/results.json (each script owns one key)."""
+    results = {}
+    if RESULTS_PATH.exists():
+        try:
+            results = json.loads(RESULTS_PATH.read_text(encoding="utf-8"))
+        except ValueError:
+            results = {}
+    results[key] = data
+    tmp = RESULTS_PATH.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, RESULTS_PATH)
+
+
+def target(name: str, figure: str, goal: str, met: bool) -> dict:
+    """One line of the summary printed by bench.run_all."""
+    return {"name": name, "figure": figure, "target": goal, "met": bool(met)}
+
+
+def table(headers: list[str], rows: Iterable[Iterable]) -> str:
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def print_targets(targets: list[dict]) -> None:
+    print(table(["target", "figure", "goal", "met"],
+                [(t["name"], t["figure"], t["target"], "yes" if t["met"] else "NO") for t in targets]))
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+# -- store and provider ---------------------------------------------------------------------------
+def seed_instances(database: SQLiteDatabase, count: int, *, webhooks: WebhookSettings | None = None,
+                   prefix: str = "Instância") -> list[str]:
+    """`count` rows written in one transaction (insert_instance would commit each). Without
+    `webhooks` a third of them are shown connected; with it, each is first created at that provider
+    (16 at a time) and starts disconnected, so that webhooks work on it. Returns the names, oldest
+    first (the cards show the newest first)."""
+    from lib.webhooks import WebhookClient
+
+    names = [f"{prefix} {i:04d}" for i in range(count)]
+    if webhooks:
+        client = WebhookClient(webhooks)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            credentials = [(c.instance_id, c.token) for c in pool.map(client.create, names)]
+    else:
+        credentials = [(f"seed-{i:04d}-{secrets.token_hex(3)}", secrets.token_urlsafe(24)) for i in range(count)]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rows = []
+    for i, (name, (instance_id, token)) in enumerate(zip(names, credentials)):
+        connected = webhooks is None and i % 3 == 0
+        created = (start + timedelta(minutes=i)).isoformat(timespec="microseconds")
+        rows.append((str(uuid.uuid4()), instance_id, token, name, f"+55119{i:08d}" if connected else None,
+                     "connected" if connected else "disconnected", created, created))
+    with database.connect() as conn:
+        conn.executemany(
+            "insert into instances (id, instance_id, token, name, phone_number, status, created_at, updated_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return names
+
+
+# -- AppTest ----------------------------------------------------------------------------------------
+def isolated_env(data_dir: Path) -> None:
+    """This process on the embedded default with its own data dir (for AppTest runs)."""
+    for key in list(os.environ):
+        if key.startswith(CONFIG_ENV_PREFIXES):
+            del os.environ[key]
+    os.environ["APP_DATA_DIR"] = str(data_dir)
+    os.environ["APP_SECRETS_FILE"] = str(data_dir / "no-secrets.toml")
+
+
+def admin_apptest(data_dir: Path, instances: int = 0):
+    """An AppTest of app.py signed in as admin, on the embedded default with `data_dir`, after
+    seeding `instances` rows (before signing in: the session caches the list it reads first)."""
+    from lib.backend import app_context
+    from lib.config import current_settings
+    from tests.test_app_ui import APP, App, log_in
+
+    isolated_env(data_dir)
+    context = app_context(current_settings())
+    if context.accounts.count() == 0:
+        context.accounts.add(ADMIN_EMAIL, PASSWORD, "admin")
+    seed_instances(context.database, instances)
+    at = log_in(App(APP, default_timeout=60).run(), ADMIN_EMAIL, PASSWORD)
+    return at, context
+
+
+class CallCounter:
+    """Counts calls to methods of classes while active (a class-level patch, undone on exit)."""
+
+    READS = ("list_instances", "get_instance", "instance_token")
+    WRITES = ("insert_instance", "update_status", "delete_instance")
+
+    def __init__(self, targets: dict[type, Iterable[str]]):
+        self.targets = {cls: tuple(names) for cls, names in targets.items()}
+        self.counts: dict[str, int] = {}
+        self._saved: list[tuple[type, str, object]] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "CallCounter":
+        for cls, names in self.targets.items():
+            for name in names:
+                original = cls.__dict__[name]
+                self._saved.append((cls, name, original))
+                setattr(cls, name, self._wrap(f"{cls.__name__}.{name}", original))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for cls, name, original in reversed(self._saved):
+            setattr(cls, name, original)
+        self._saved.clear()
+
+    def _wrap(self, label: str, original):
+        def counted(*args, **kwargs):
+            with self._lock:
+                self.counts[label] = self.counts.get(label, 0) + 1
+            return original(*args, **kwargs)
+        return counted
+
+    def total(self, names: Iterable[str]) -> int:
+        return sum(n for label, n in self.counts.items() if label.split(".")[-1] in set(names))
+
+
+def store_and_webhook_counter() -> CallCounter:
+    from lib.sqlite_store import SQLiteInstanceStore
+    from lib.webhooks import WebhookClient
+
+    return CallCounter({
+        SQLiteInstanceStore: CallCounter.READS + CallCounter.WRITES,
+        WebhookClient: WEBHOOK_ACTIONS,
+    })
+
+
+# -- a real server ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class InstrumentedServer:
+    """`streamlit run app.py` under bench.instrumented (per-run timings and call counts appended to
+    events.jsonl), on a free loopback port, with webhooks pointed at `webhooks` and its own data dir.
+    A context manager: the process is always stopped."""
+
+    work_dir: Path
+    webhooks: WebhookSettings
+    process: subprocess.Popen | None = None
+
+    def __post_init__(self):
+        self.data_dir = self.work_dir / "data"
+        self.events_path = self.work_dir / "events.jsonl"
+        self.log_path = self.work_dir / "streamlit.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = SQLiteDatabase.in_dir(self.data_dir)
+
+    def add_admin(self, email: str = ADMIN_EMAIL) -> str:
+        from lib.users import LocalAccounts
+
+        LocalAccounts(self.database).add(email, PASSWORD, "admin")
+        return email
+
+    def __enter__(self) -> "InstrumentedServer":
+        env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
+        env.update({f"WEBHOOK_{action.upper()}_URL": self.webhooks.url_for(action) for action in WEBHOOK_ACTIONS})
+        env.update(APP_DATA_DIR=str(self.data_dir), APP_SECRETS_FILE=str(self.work_dir / "no-secrets.toml"),
+                   BENCH_EVENTS=str(self.events_path), PYTHONUNBUFFERED="1")
+        command = [sys.executable, "-m", "bench.instrumented", "run", "app.py",
+                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--server.headless", "true", "--server.fileWatcherType", "none",
+                   "--browser.gatherUsageStats", "false"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while not _healthy(f"{self.url}/_stcore/health"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"streamlit did not start:\n{self.log()}")
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def runs(self, since: float = 0.0) -> list[dict]:
+        """Script runs recorded by bench.instrumented that started at or after `since` (epoch s)."""
+        if not self.events_path.exists():
+            return []
+        runs = [json.loads(line) for line in self.events_path.read_text(encoding="utf-8").splitlines() if line]
+        return [r for r in runs if r["start"] >= since]
+
+
+def work_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+
+
+# -- the browser ---------------------------------------------------------------------------------------
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
+DIALOG = '[role="dialog"]'
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def settle(page, *, start_timeout_ms: int = 1_000, timeout_ms: int = 30_000) -> None:
+    """Wait until the run triggered by the last interaction is over (as tests/test_browser.py)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+
+
+def log_in_browser(page, url: str, email: str = ADMIN_EMAIL) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("E-mail", exact=True).press("Tab")
+    page.get_by_label("Senha", exact=True).fill(PASSWORD)
+    page.get_by_label("Senha", exact=True).press("Tab")
+    page.get_by_role("button", name="Entrar", exact=True).click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
+    settle(page)
+
+
+def card(page, name: str):
+    """The bordered container of the card of instance `name` (as tests/test_browser.py)."""
+    return page.locator('[data-testid="stVerticalBlock"]').filter(
+        has=page.get_by_text(re.compile(rf"·\s+{re.escape(name)}$"))
+    ).filter(has=page.get_by_role("button", name="Excluir", exact=True)).last
+
+
+# Records each script run of the page as [requested, running, finished] (epoch ms) in
+# window.__benchRuns, from the attribute data-test-script-state of the app root.
+RUN_OBSERVER = r"""
+(() => {
+  if (window.__benchRuns) return;
+  const runs = [];
+  window.__benchRuns = runs;
+  let state = null, requested = null, running = null;
+  const now = () => performance.timeOrigin + performance.now();
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const next = r.target.getAttribute && r.target.getAttribute('data-test-script-state');
+      if (!next || next === state) continue;
+      const t = now();
+      if (next !== 'notRunning' && requested === null) requested = t;
+      if (next === 'running' && running === null) running = t;
+      if (next === 'notRunning' && requested !== null) {
+        runs.push([requested, running, t]);
+        requested = running = null;
+      }
+      state = next;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+})();
+"""

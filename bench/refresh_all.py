@@ -1,0 +1,176 @@
+"""Status refresh of all instances ("Atualizar status": InstanceService.refresh_all).
+
+    .venv/bin/python -m bench.refresh_all [--instances 200] [--latency-ms 100]
+
+The provider is the sandbox in its own process (bench.provider), answering every status call
+`latency_ms` late. Among the instances one fails (HTTP 500) and one is slow (1 s more, and the
+oldest, so the last in the list: it starts last, the worst place for it); 20 others were connected
+at the provider meanwhile, so their rows change. Before each run every row is set back to
+disconnected, so that each run has the same work: N status calls, 20 writes. Reported: when all
+were done, and when all but the slow one were.
+
+Runs: refresh_all over all N with 16 and with 32 calls in flight (MAX_PARALLEL_CALLS, patched for
+the run), and the same code with 1 (sequential) over 20 of them, extrapolated to N (said so in the
+table). Status calls and store writes are counted in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from contextlib import contextmanager
+
+from bench.common import CallCounter, print_targets, save_results, seed_instances, table, target, work_dir
+from bench.provider import provider_process
+
+SLOW_SECONDS = 1.0
+FAILING, SLOW = "Falha 0000", "Lenta 0000"  # the names seed_instances gives them
+CHANGED = 20
+SEQUENTIAL_SAMPLE = 20
+BUDGET_S = 1.5
+
+
+@contextmanager
+def parallel_calls(workers: int):
+    """refresh_all's pool size and the client's connection pool (read when a client is built)."""
+    import lib.instances
+    import lib.webhooks
+
+    saved = lib.instances.MAX_PARALLEL_CALLS, lib.webhooks.MAX_PARALLEL_CALLS
+    lib.instances.MAX_PARALLEL_CALLS = lib.webhooks.MAX_PARALLEL_CALLS = workers
+    try:
+        yield
+    finally:
+        lib.instances.MAX_PARALLEL_CALLS, lib.webhooks.MAX_PARALLEL_CALLS = saved
+
+
+def _product_note(workers: int) -> str:
+    from lib.webhooks import MAX_PARALLEL_CALLS
+
+    return " (product setting)" if workers == MAX_PARALLEL_CALLS else ""
+
+
+def measure(instances: int, latency_ms: int) -> list[dict]:
+    from lib.instances import InstanceService
+    from lib.models import User
+    from lib.presentation import refresh_summary
+    from lib.recovery import CredentialRecovery
+    from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
+    from lib.webhooks import WebhookClient
+
+    work = work_dir("refresh")
+    database = SQLiteDatabase.in_dir(work)
+    admin = User(id="bench-admin", email="admin@example.com", role="admin")
+    with provider_process(latency_ms=latency_ms, auto_scan_seconds=0, failing=(FAILING,),
+                          slow={SLOW: SLOW_SECONDS}) as webhooks:
+        names = seed_instances(database, instances - 2, webhooks=webhooks, prefix="Refresh")
+        seed_instances(database, 1, webhooks=webhooks, prefix="Falha")
+        seed_instances(database, 1, webhooks=webhooks, prefix="Lenta")
+        with database.connect() as conn:  # the oldest: the last in the list
+            conn.execute("update instances set created_at = '2025-01-01T00:00:00.000000+00:00' where name = ?", (SLOW,))
+        store = SQLiteInstanceStore(database)
+        by_name = {i.name: i for i in store.list_instances()}
+        client = WebhookClient(webhooks)
+        for name in names[:CHANGED]:  # connect → auto-scan: connected at the next status call
+            client.connect(by_name[name].instance_id, store.instance_token(by_name[name].id))
+
+        def one_run(workers: int, subset: set | None = None) -> dict:
+            with database.connect() as conn:  # every run finds the same 20 rows to change
+                conn.execute("update instances set status = 'disconnected', phone_number = null")
+            with parallel_calls(workers):
+                service = InstanceService(store, WebhookClient(webhooks), admin, CredentialRecovery(work))
+                chosen = [i for i in service.list_instances() if subset is None or i.name in subset]
+                for i in chosen:  # tokens read ahead, as a session that has shown its cards would have them
+                    service.token(i.id)
+                done: dict[str, float] = {}  # instance name -> when its refresh finished
+                check_status = service.check_status
+
+                def timed_check(instance):
+                    try:
+                        return check_status(instance)
+                    finally:
+                        done[instance.name] = time.perf_counter()
+
+                service.check_status = timed_check
+                with CallCounter({SQLiteInstanceStore: CallCounter.WRITES, WebhookClient: ("status",)}) as counter:
+                    started = time.perf_counter()
+                    results = service.refresh_all(chosen)
+                    elapsed = time.perf_counter() - started
+            others = [t for name, t in done.items() if name != SLOW]
+            summary, failures = refresh_summary(results)
+            return {
+                "workers": workers,
+                "instances": len(chosen),
+                "seconds": round(elapsed, 3),
+                "others_done_seconds": round(max(others) - started, 3) if others else None,
+                "status_calls": counter.counts.get("WebhookClient.status", 0),
+                "store_writes": counter.total(CallCounter.WRITES),
+                "changed": sum(r.changed for r in results),
+                "errors": {r.before.name: r.error for r in results if r.error},
+                "slow_ok": any(r.before.name == SLOW and r.after is not None for r in results),
+                "summary": summary,
+                "failures_table": failures.to_dict("records"),
+            }
+
+        sample = set(names[CHANGED - SEQUENTIAL_SAMPLE // 2: CHANGED + SEQUENTIAL_SAMPLE // 2])  # 10 changed, 10 not
+        runs = [one_run(16), one_run(32), one_run(1, subset=sample)]
+    runs[2]["extrapolated_seconds"] = round(runs[2]["seconds"] * instances / SEQUENTIAL_SAMPLE, 1)
+    return runs
+
+
+def run(instances: int = 200, latency_ms: int = 100) -> dict:
+    runs = measure(instances, latency_ms)
+    rows = []
+    for r in runs:
+        seconds = f"{r['seconds']:.2f}"
+        if "extrapolated_seconds" in r:
+            seconds += f" (x{instances // SEQUENTIAL_SAMPLE} = {r['extrapolated_seconds']:.1f} for {instances})"
+        others = "" if r["workers"] == 1 else f"{r['others_done_seconds']:.2f}"
+        rows.append(("sequential" if r["workers"] == 1 else f"{r['workers']} workers", r["instances"],
+                     seconds, others, r["status_calls"], r["changed"], r["store_writes"], len(r["errors"]),
+                     "yes" if r["slow_ok"] else "—"))
+    parallel = [r for r in runs if r["workers"] > 1]
+    targets = []
+    for r in runs:
+        if r["workers"] > 1:
+            note = _product_note(r["workers"])
+            label = f"refresh all {instances} x {latency_ms} ms, {r['workers']} workers{note}"
+            targets.append(target(label, f"{r['seconds']:.2f} s", f"<= {BUDGET_S:g} s", r["seconds"] <= BUDGET_S))
+            targets.append(target("  the same, all but the slow one", f"{r['others_done_seconds']:.2f} s",
+                                  f"<= {BUDGET_S:g} s", r["others_done_seconds"] <= BUDGET_S))
+    targets.append(target(
+        "refresh all: calls, writes, faults",
+        f"{parallel[0]['status_calls']} status calls, {parallel[0]['store_writes']} writes for {parallel[0]['changed']} "
+        f"changed, errors {list(parallel[0]['errors'])}, slow one {'OK' if parallel[0]['slow_ok'] else 'missing'}",
+        f"{instances} calls, writes = changed = {CHANGED}, only {FAILING} failed",
+        all(r["status_calls"] == instances and r["store_writes"] == r["changed"] == CHANGED
+            and list(r["errors"]) == [FAILING] and r["slow_ok"] for r in parallel)))
+    return {
+        "instances": instances,
+        "latency_ms": latency_ms,
+        "slow_seconds": SLOW_SECONDS,
+        "runs": runs,
+        "table": table(["run", "instances", "all done s", "all but the slow one s", "status calls",
+                        "changed", "store writes", "errors", "slow one OK"], rows),
+        "targets": targets,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.refresh_all", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    args = parser.parse_args(argv)
+    result = run(args.instances, args.latency_ms)
+    print(f"Refresh all statuses: {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
+          f"one failing ({FAILING}), one {SLOW_SECONDS:g} s slower ({SLOW}), {CHANGED} changed")
+    print(result["table"])
+    print(f"as shown to the admin: {result['runs'][0]['summary']}; failures: {result['runs'][0]['failures_table']}")
+    print()
+    print_targets(result["targets"])
+    save_results("refresh_all", result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

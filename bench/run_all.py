@@ -1,0 +1,86 @@
+"""Every benchmark in turn, then the summary of the targets: `make bench`, or
+
+    .venv/bin/python -m bench.run_all [--only rerun,tick,...] [--load-poll-seconds 15]
+
+Each script runs in its own process (its own AppTest contexts, servers and environment), prints its
+table and updates its key of bench/results.json; this starts that file afresh. Memory comes from
+bench/load.py (20 Chromium sessions, server RSS read from /proc), whose report is kept under the
+key "memory". Targets are compared and reported, never asserted: the exit status is 0 whenever
+every script ran to the end, whether or not each target was met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import RESULTS_PATH, ROOT, print_targets, save_results, target
+
+SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all")
+SCRIPT_TIMEOUT_S = 15 * 60
+LOAD_SESSIONS = 20
+
+
+def _run(args: list[str]) -> bool:
+    print(f"\n=== {' '.join(args)}", flush=True)
+    started = time.monotonic()
+    try:
+        code = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, timeout=SCRIPT_TIMEOUT_S).returncode
+    except subprocess.TimeoutExpired:
+        print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s", flush=True)
+        return False
+    print(f"=== {args[0]}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    return code == 0
+
+
+def _memory(poll_seconds: float) -> bool:
+    """bench.load with 20 sessions; its server RSS figures go under results["memory"]."""
+    out = Path(tempfile.mkdtemp(prefix="bench-memory-")) / "load.json"
+    finished = _run(["bench.load", "--sessions", str(LOAD_SESSIONS), "--poll-seconds", str(poll_seconds),
+                     "--out", str(out)])
+    if not out.exists():
+        return False
+    report = json.loads(out.read_text(encoding="utf-8"))
+    summary = report["summary"]
+    rss = summary["rss_mb"]
+    save_results("memory", {
+        "sessions": summary["sessions"],
+        "rss_mb": rss,
+        "load_ok": summary["ok"],
+        "tick_ms_p50": summary["tick_ms_p50"],
+        "tick_ms_p95": summary["tick_ms_p95"],
+        "targets": [target(f"server RSS, {summary['sessions']} sessions logged in",
+                           f"{rss.get('after_login')} MB (dialogs open {rss.get('dialogs_open')} MB, "
+                           f"peak {rss.get('peak')} MB)", "reported (no figure set)", summary["ok"])],
+    })
+    return finished
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join((*SCRIPTS, "memory")),
+                        help="comma-separated subset of: %(default)s")
+    parser.add_argument("--load-poll-seconds", type=float, default=15.0,
+                        help="how long the 20 load sessions poll (default %(default)s)")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    RESULTS_PATH.unlink(missing_ok=True)
+    finished = {}
+    for name in chosen:
+        finished[name] = _memory(args.load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
+    results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
+    print("\n=== Summary (bench/results.json)")
+    print_targets([t for name in chosen for t in results.get(name, {}).get("targets", [])])
+    failed = [name for name, ok in finished.items() if not ok]
+    if failed:
+        print(f"\nscripts that did not run to the end: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
