@@ -267,3 +267,17 @@ def test_survivor_of_a_concurrent_delete_gets_a_clear_message(context):
     assert "Aguardando leitura do QR Code…" not in texts(first)
     assert any("removida" in t.value for t in first.toast)
     assert stored(context) == []  # not resurrected
+
+
+def test_a_provider_that_refuses_the_credentials_says_retrying_will_not_help(data_dir, monkeypatch):
+    import responses
+
+    for action in ("create", "connect", "status", "disconnect"):
+        monkeypatch.setenv(f"WEBHOOK_{action.upper()}_URL", f"https://hooks.example.com/{action}")
+    context = app_context(load_settings())
+    at = admin_app(context)
+    with responses.RequestsMock() as provider:
+        provider.post("https://hooks.example.com/create", status=401, json={"error": "bad api key"})
+        at = create_instance(at, "Cobrança")
+    assert any("credenciais" in e.value for e in at.error)
+    assert "Tentar de novo não deve resolver" in texts(at)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from lib.backend import AppContext, app_context
 from lib.config import current_settings
-from lib.errors import AppError, AuthError
+from lib.errors import AppError, AuthError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User
 from lib.supabase_backend import MSG_EXPIRED, SupabaseSession
@@ -145,6 +145,8 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
     except AppError as exc:
         failures.append(exc)
         st.error(exc.message, icon="⚠️")
+        if isinstance(exc, WebhookError) and not exc.retryable:
+            st.caption("Tentar de novo não deve resolver: confira a configuração dos webhooks com o suporte.")
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen
         failures.append(exc)
         log.exception("unexpected error")
