@@ -281,3 +281,21 @@ def test_a_provider_that_refuses_the_credentials_says_retrying_will_not_help(dat
         at = create_instance(at, "Cobrança")
     assert any("credenciais" in e.value for e in at.error)
     assert "Tentar de novo não deve resolver" in texts(at)
+
+
+def test_after_two_minutes_polling_stops_but_a_last_moment_scan_still_connects(context):
+    at = create_instance(admin_app(context), "Cobrança")
+    button(at, "Fechar").click().run()
+    button(at, "Conectar").click().run()
+    [(instance, _)] = stored(context)
+    at.session_state["open_dialog"][1].started_at -= 121  # two minutes without a scan
+    at.run()
+    assert "O QR Code não foi lido em 2 minutos." in texts(at)
+    assert "Gerar novo QR" in [b.label for b in at.button] and not at.get("image")
+    button(at, "Gerar novo QR").click().run()
+    assert len(at.get("image")) == 1 and "Aguardando leitura do QR Code…" in texts(at)
+    assert requests.get(context.sandbox.scan_url(instance.instance_id), timeout=5).status_code == 200
+    at.session_state["open_dialog"][1].started_at -= 121  # scanned just before the limit
+    at.run()
+    assert "O QR Code não foi lido em 2 minutos." not in texts(at)
+    assert "🟢 Conectado  ·  Cobrança" in texts(at)

@@ -107,13 +107,7 @@ def connect_dialog(state: ConnectState) -> None:
     st.text(state.instance.name)
     service = session.service()
     now = time.monotonic()
-    if now - state.started_at > QR_GIVE_UP_SECONDS:
-        st.warning("O QR Code não foi lido em 2 minutos.")
-        if st.button("Gerar novo QR", type="primary"):
-            _open_dialog("connect", ConnectState(state.instance))
-            st.rerun()
-        return
-    if state.qr_png is not None:
+    if state.qr_png is not None:  # first the status: a scan just before the time limit still counts
         with session.user_errors() as failed:
             state.instance = service.check_status(state.instance)
         if failed and isinstance(failed[0], InstanceNotFound):
@@ -123,6 +117,12 @@ def connect_dialog(state: ConnectState) -> None:
             session.invalidate_instances()
             session.flash(f"{state.instance.name} conectada: {format_phone(state.instance.phone_number)}")
             st.rerun()
+    if now - state.started_at > QR_GIVE_UP_SECONDS:
+        st.warning("O QR Code não foi lido em 2 minutos.")
+        if st.button("Gerar novo QR", type="primary"):
+            _open_dialog("connect", ConnectState(state.instance))
+            st.rerun()
+        return
     if state.qr_png is None or now - state.qr_fetched_at > QR_REFRESH_SECONDS:
         with session.user_errors("Gerando QR Code…") as failed:
             connecting = service.connect(state.instance)
