@@ -1,0 +1,949 @@
+"""Load benchmark: the real `streamlit run app.py` (embedded default: SQLite + sandbox provider)
+with N concurrent admin sessions in one headless Chromium, each with its own connect dialog polling.
+
+    .venv/bin/python -m bench.load --sessions 20 --poll-seconds 60 [--out bench/load-results.json]
+
+1. N admin accounts are written to a fresh APP_DATA_DIR (in-process, before the server starts); the
+   server runs with WEBHOOK_*/SUPABASE_*/SANDBOX_*/STREAMLIT_* removed from its environment and
+   APP_SECRETS_FILE pointing at a missing file, so it is on the embedded default.
+2. One Chromium, one context per session, all driven from this thread (sync Playwright): each session
+   logs in and creates its own instance "Carga NN" through the UI. Setup is sequential; idle admin
+   pages cost the server nothing.
+3. Burst: every session clicks "Conectar" on its own card, then each waits for its QR dialog.
+4. For `poll_seconds` the N dialogs poll concurrently (st_autorefresh: a dialog-only rerun every 3 s,
+   each asking the sandbox for the status). An init script watches each page's WebSocket: the *tick
+   time* reported (p50/p95/max) runs from the page's rerun request (BackMsg rerun_script) to the
+   server's script_finished, as the page's main thread sees them. The app gives up on a QR 120 s
+   after "Conectar": when the burst was so slow that the first dialog would get there before its
+   scan, the window is shortened, and the report says so ("poll seconds asked / done", a note).
+5. Each session's QR is "scanned" (GET on the href of its "Simular leitura do QR" link) and each
+   session must show its own card "🟢 Conectado · Carga NN" with the phone the sandbox gave.
+6. Errors: server log (Traceback, "Uncaught app exception", ERROR/CRITICAL lines), browser console
+   errors and page errors, st.exception elements and error/warning alerts seen at the end of any run.
+
+Also reported: the streamlit process's resident memory (VmRSS) after all sessions logged in, with the
+dialogs open, after polling, at the end, and its peak (VmHWM and samples); the CPU used during the
+burst and the polling by the server, by the browser side (Chromium, Playwright, this process) and by
+everything else on the machine: the browser runs on the same cores as the server, so the tick times
+of a loaded machine include waiting for the CPU. Exit status 0 only when every session connected and
+nothing went wrong. `run_load()` is the importable entry point (tests/test_load.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "bench" / "load-results.json"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    # as tests/test_browser.py
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # N pages at once: none of them may have its timers (the autorefresh interval) throttled
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+# Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
+CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")
+HEALTH_TIMEOUT_S = 60
+SERVER_STOP_TIMEOUT_S = 15
+PASSWORD = "s3nha-forte-123"
+# The connect dialog's timings, as in lib/ui/instance_views.py (not imported: importing it outside
+# `streamlit run` logs warnings; tests/test_load.py checks that they agree).
+POLL_INTERVAL_S = 3.0  # POLL_INTERVAL_MS
+# A connect dialog open longer than QR_GIVE_UP_SECONDS stops polling and shows GIVE_UP_TEXT: the
+# burst of N "Conectar" clicks, the polling and the scan must fit in it.
+QR_GIVE_UP_S = 120.0  # QR_GIVE_UP_SECONDS
+GIVE_UP_TEXT = re.compile(r"O QR Code não foi lido")
+MAX_POLL_SECONDS = QR_GIVE_UP_S - 30
+STEP_TIMEOUT_MS = 60_000  # one UI step of one session (a login, a create), generous for a loaded server
+CONNECTED_TIMEOUT_S = 15.0  # scan → the dialog notices (polls every 3 s) and closes
+# Scanning the N sessions, then one more tick for each to notice (3 s, more under load), all before
+# the first dialog gives up: the polling window ends at least BASE + N * PER_SESSION before that.
+SCAN_MARGIN_BASE_S = 12.0
+SCAN_MARGIN_PER_SESSION_S = 0.6
+SCAN_ATTEMPTS = 8  # a QR rotates every 18 s: a GET may hit the previous nonce (410), re-read the link
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
+DIALOG = '[role="dialog"]'
+PHONE_IN_SCAN_PAGE = re.compile(r"Número conectado: (\+\d+)")
+LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|Uncaught app (exception|execution)|\bERROR\b|\bCRITICAL\b")
+
+def _protocol_numbers() -> dict[str, int]:
+    """Field numbers of Streamlit's WebSocket protocol (protobuf), from the installed version."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    forward = ForwardMsg.DESCRIPTOR.fields_by_name
+    return {
+        "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
+        "NEW_SESSION": forward["new_session"].number,
+        "SCRIPT_FINISHED": forward["script_finished"].number,
+        "FINISHED_EARLY_FOR_RERUN": forward["script_finished"].enum_type.values_by_name["FINISHED_EARLY_FOR_RERUN"].number,
+    }
+
+
+# Runs in every page before Streamlit's own scripts. It reads the top-level field of each protobuf
+# message on the page's WebSocket and records every script run as [requested_at, started_at|null,
+# finished_at, status, requests] (epoch ms, as the page's main thread sees them) in
+# window.__loadTicks: requested_at is the oldest rerun request (BackMsg rerun_script; for a tick,
+# st_autorefresh's) not yet answered, started_at the server's next new_session, finished_at its
+# script_finished, requests how many requests that run answered (> 1: requests queued up). Every
+# rerun request's time goes to window.__loadSends. Exception elements and error/warning alerts seen
+# after each run go to window.__loadProblems (so that an error shown for one tick only is not
+# missed). (The page's data-test-script-state attribute is no good for counting: under load React
+# batches running → notRunning into one render and the attribute never changes.)
+TICK_SCRIPT = r"""
+(() => {
+  if (window.__loadTicks || !window.WebSocket) return;
+  const P = __PROTOCOL__;
+  const ticks = [], problems = [], seen = new Set(), sends = [];
+  window.__loadTicks = ticks;
+  window.__loadSends = sends;
+  window.__loadProblems = problems;
+  const now = () => performance.timeOrigin + performance.now();
+  let pending = [], started = null;
+
+  // Top-level fields of a protobuf message: [[field number, varint value or null], ...]
+  const fields = (bytes) => {
+    const out = [];
+    let i = 0;
+    const varint = () => {
+      let value = 0, scale = 1, b;
+      do { b = bytes[i++]; value += (b & 0x7f) * scale; scale *= 128; } while (b & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) out.push([field, varint()]);
+      else if (wire === 2) { const length = varint(); i += length; out.push([field, null]); }
+      else if (wire === 1) { i += 8; out.push([field, null]); }
+      else if (wire === 5) { i += 4; out.push([field, null]); }
+      else break;
+    }
+    return out;
+  };
+  const asBytes = (data) => {
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return null;
+  };
+
+  const note = (text) => {
+    text = text.replace(/\s+/g, ' ').trim().slice(0, 300);
+    if (!seen.has(text)) { seen.add(text); problems.push(text); }
+  };
+  const scan = () => {
+    try {
+      for (const el of document.querySelectorAll('[data-testid="stException"]')) note('exception: ' + el.innerText);
+      for (const el of document.querySelectorAll('[data-testid="stAlert"]')) {
+        const text = el.innerText || '';
+        const bad = el.querySelector('[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]');
+        if (bad || text.includes('Erro') || text.includes('\u26a0')) note('alert: ' + text);
+      }
+    } catch (e) { note('scan failed: ' + e); }
+  };
+
+  const onSend = (data) => {
+    const bytes = asBytes(data);
+    if (!bytes || !fields(bytes).some(([field]) => field === P.RERUN_SCRIPT)) return;
+    const t = now();
+    sends.push(t);
+    pending.push(t);
+  };
+  const onMessage = (event) => {
+    const bytes = asBytes(event.data);
+    if (!bytes) return;
+    const t = now();
+    for (const [field, value] of fields(bytes)) {
+      if (field === P.NEW_SESSION && started === null) started = t;
+      if (field === P.SCRIPT_FINISHED) {
+        if (pending.length) ticks.push([pending[0], started, t, value, pending.length]);
+        pending = []; started = null;
+        setTimeout(scan, 300); setTimeout(scan, 1500);  // once the page has applied the run
+      }
+    }
+  };
+
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try { onSend(data); } catch (e) { note('send hook failed: ' + e); }
+    return send.apply(this, arguments);
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        try { onMessage(event); } catch (e) { note('message hook failed: ' + e); }
+      });
+    }
+  };
+})();
+"""
+
+
+class LoadError(Exception):
+    """The run could not go on (a step timed out, the server died...)."""
+
+
+# -- report -------------------------------------------------------------------------------------
+@dataclass
+class SessionReport:
+    index: int
+    email: str
+    instance: str
+    requests: int = 0  # messages the page sent to the server while polling (st_autorefresh's rerun requests)
+    ticks: int = 0  # runs that finished
+    tick_ms: list[float] = field(default_factory=list)
+    interval_ms: list[float] = field(default_factory=list)  # between consecutive rerun requests (the page's timer)
+    queued_ticks: int = 0  # runs that answered more than one rerun request (requests queued up)
+    interrupted_ticks: int = 0  # runs stopped early for a newer rerun
+    scanned_phone: str | None = None
+    connected: bool = False  # the session shows its own card connected, with the scanned phone
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadReport:
+    sessions: int
+    poll_seconds: float
+    poll_seconds_effective: float | None = None  # less when a slow connect burst leaves less time (see notes)
+    work_dir: str = ""
+    notes: list[str] = field(default_factory=list)
+    per_session: list[SessionReport] = field(default_factory=list)
+    rss_mb: dict[str, float | None] = field(default_factory=dict)
+    rss_samples: list[float] = field(default_factory=list)  # server VmRSS about every second while polling
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # per phase, see CpuMeter
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    server_log_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)  # console errors, page errors, alerts, exceptions
+    failures: list[str] = field(default_factory=list)  # steps that failed (a session not connected...)
+
+    # ---- derived
+    @property
+    def tick_ms(self) -> list[float]:
+        return [value for s in self.per_session for value in s.tick_ms]
+
+    @property
+    def interval_ms(self) -> list[float]:
+        return [value for s in self.per_session for value in s.interval_ms]
+
+    @property
+    def ticks_per_session(self) -> list[int]:
+        return [s.ticks for s in self.per_session]
+
+    @property
+    def connected_ok(self) -> int:
+        return sum(1 for s in self.per_session if s.connected)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.failures + self.server_log_errors + self.page_errors
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.connected_ok == self.sessions == len(self.per_session)
+
+    def summary(self) -> dict:
+        ticks = self.ticks_per_session
+        requests = [s.requests for s in self.per_session]
+        return {
+            "ok": self.ok,
+            "sessions": self.sessions,
+            "poll_seconds": self.poll_seconds,
+            "requests_per_session_min": min(requests) if requests else 0,
+            "requests_per_session_median": statistics.median(requests) if requests else 0,
+            "ticks_per_session_min": min(ticks) if ticks else 0,
+            "ticks_per_session_median": statistics.median(ticks) if ticks else 0,
+            "poll_seconds_effective": self.poll_seconds_effective,
+            "ticks_expected_per_session": round((self.poll_seconds_effective or self.poll_seconds) / POLL_INTERVAL_S, 1),
+            "tick_ms_p50": percentile(self.tick_ms, 50),
+            "tick_ms_p95": percentile(self.tick_ms, 95),
+            "tick_ms_max": max(self.tick_ms) if self.tick_ms else None,
+            "request_interval_ms_p50": percentile(self.interval_ms, 50),
+            "request_interval_ms_p95": percentile(self.interval_ms, 95),
+            "queued_ticks": sum(s.queued_ticks for s in self.per_session),
+            "interrupted_ticks": sum(s.interrupted_ticks for s in self.per_session),
+            "rss_mb": self.rss_mb,
+            "connected_ok": self.connected_ok,
+            "errors": len(self.errors),
+            "phase_seconds": self.phase_seconds,
+        }
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["summary"] = self.summary()
+        data["errors"] = self.errors
+        return data
+
+    def table(self) -> str:
+        s = self.summary()
+        rss = self.rss_mb
+
+        def ms(value):
+            return "—" if value is None else f"{value:.0f} ms"
+
+        def mb(key):
+            value = rss.get(key)
+            return "—" if value is None else f"{value:.0f} MB"
+
+        rows = [
+            ("sessions", f"{self.sessions}"),
+            ("poll seconds (asked / done)", f"{self.poll_seconds:g} / {self.poll_seconds_effective or 0:g}"),
+            ("rerun requests per session (min / median)",
+             f"{s['requests_per_session_min']} / {s['requests_per_session_median']:g}"),
+            ("ticks per session (min / median / expected)",
+             f"{s['ticks_per_session_min']} / {s['ticks_per_session_median']:g} / ~{s['ticks_expected_per_session']:g}"),
+            ("tick time p50 / p95 / max", f"{ms(s['tick_ms_p50'])} / {ms(s['tick_ms_p95'])} / {ms(s['tick_ms_max'])}"),
+            ("interval between rerun requests p50 / p95",
+             f"{ms(s['request_interval_ms_p50'])} / {ms(s['request_interval_ms_p95'])}"),
+            ("ticks answering queued requests / interrupted",
+             f"{s['queued_ticks']} / {s['interrupted_ticks']} of {len(self.tick_ms)}"),
+            ("server RSS after login / dialogs open", f"{mb('after_login')} / {mb('dialogs_open')}"),
+            ("server RSS after polling / end / peak", f"{mb('after_polling')} / {mb('end')} / {mb('peak')}"),
+            ("sessions connected OK", f"{self.connected_ok} / {self.sessions}"),
+            ("errors (server log / pages / failures)",
+             f"{len(self.server_log_errors)} / {len(self.page_errors)} / {len(self.failures)}"),
+            *[(f"CPU while {phase.replace('_', ' ')} (% of one core)",
+               f"server {c['server_pct_of_one_core']:.0f}, browser {c['browser_pct_of_one_core']:.0f}, "
+               f"others {c['others_pct_of_one_core']:.0f}; machine {c['machine_busy_pct_of_all_cores']:.0f}% busy "
+               f"({c['cores']} cores)") for phase, c in self.cpu.items()],
+            ("phases (s)", ", ".join(f"{k} {v:.0f}" for k, v in self.phase_seconds.items())),
+            ("result", "OK" if self.ok else "FAILED"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        lines = [f"{label.ljust(width)}  {value}" for label, value in rows]
+        lines += [f"  note: {note}" for note in self.notes]
+        for error in self.errors[:30]:
+            lines.append(f"  error: {error}")
+        if len(self.errors) > 30:
+            lines.append(f"  ... and {len(self.errors) - 30} more (see the JSON)")
+        return "\n".join(lines)
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# -- server -------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _status_kb(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _proc_stat(pid)  # fields[11], fields[12]: utime, stime (clock ticks)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(values[:8]) - idle) / ticks, sum(values[:8]) / ticks
+
+
+class CpuMeter:
+    """CPU used during a phase by the server, by the browser (this process, the Playwright driver and
+    Chromium: everything else this process started) and by the whole machine (so other load shows)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        browser = _cpu_seconds(os.getpid()) + sum(
+            _cpu_seconds(pid) for pid in _descendants(os.getpid()) if pid != self.server_pid)
+        busy, total = _machine_busy_seconds()
+        return time.monotonic(), _cpu_seconds(self.server_pid), browser, busy, total
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        wall, server, browser, busy, total = (b - a for a, b in zip(self.start, end))
+        cores = os.cpu_count() or 1
+        wall = max(wall, 1e-6)
+        return {
+            "cores": cores,
+            "server_pct_of_one_core": round(100 * server / wall, 1),
+            "browser_pct_of_one_core": round(100 * browser / wall, 1),
+            "machine_busy_pct_of_all_cores": round(100 * busy / max(total, 1e-6), 1),
+            "others_pct_of_one_core": round(100 * max(busy - server - browser, 0) / wall, 1),
+        }
+
+
+class AppServer:
+    """`streamlit run app.py` on a free loopback port with its own data dir; output to a log file."""
+
+    def __init__(self, work_dir: Path, data_dir: Path):
+        self.work_dir = work_dir
+        self.data_dir = data_dir
+        self.log_path = work_dir / "streamlit.log"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
+        env["APP_DATA_DIR"] = str(self.data_dir)
+        env["APP_SECRETS_FILE"] = str(self.work_dir / "no-secrets.toml")  # ignore a developer's secrets
+        env["PYTHONUNBUFFERED"] = "1"
+        command = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(self.port),
+            "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+            "--server.fileWatcherType", "none",  # others' edits must not reload the app mid-run
+            "--browser.gatherUsageStats", "false",
+        ]
+        with self.log_path.open("wb") as log_file:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while not _healthy(f"{self.url}/_stcore/health"):
+            if self.process.poll() is not None:
+                raise LoadError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise LoadError(f"streamlit not healthy after {HEALTH_TIMEOUT_S} s:\n{self.log()}")
+            time.sleep(0.25)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def rss_mb(self, key: str = "VmRSS") -> float | None:
+        if not self.alive():
+            return None
+        kb = _status_kb(self.process.pid, key)
+        return None if kb is None else round(kb / 1024, 1)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+
+
+def log_errors(text: str) -> list[str]:
+    return [line.strip()[:300] for line in text.splitlines() if LOG_ERROR.search(line)]
+
+
+def create_admins(data_dir: Path, count: int) -> list[str]:
+    """Admin accounts admin00@example.com... written straight into the SQLite file the app will use."""
+    from lib.sqlite_store import SQLiteDatabase
+    from lib.users import LocalAccounts
+
+    accounts = LocalAccounts(SQLiteDatabase.in_dir(data_dir))
+    emails = [f"admin{i:02d}@example.com" for i in range(count)]
+    for email in emails:
+        accounts.add(email, PASSWORD, "admin")
+    return emails
+
+
+# -- browser steps ------------------------------------------------------------------------------
+@dataclass
+class Session:
+    report: SessionReport
+    context: BrowserContext
+    page: Page
+    clicked_at: float | None = None  # "Conectar": the dialog's QR clock starts (about) here
+    scanned_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"session {self.report.index:02d} ({self.report.instance})"
+
+
+
+def settle(page: Page, *, start_timeout_ms: int = 1_000, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
+    """Wait until the script run triggered by the last interaction is over (as tests/test_browser.py)."""
+    try:
+        page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
+    except PlaywrightTimeoutError:
+        pass
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+
+
+def wait_idle(page: Page, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+
+
+def card(page: Page, name: str):
+    """The bordered container of the card of instance `name` (innermost block holding both its title
+    line and its "Excluir" button)."""
+    title = page.get_by_text(re.compile(rf"·\s+{re.escape(name)}$"))
+    return (
+        page.locator('[data-testid="stVerticalBlock"]')
+        .filter(has=title)
+        .filter(has=page.get_by_role("button", name="Excluir", exact=True))
+        .last
+    )
+
+
+# The browser is the load generator and shares the machine with the server: a smaller viewport than
+# tests/test_browser.py's spares some rendering (the cards and the table still fit).
+VIEWPORT = {"width": 1024, "height": 700}
+
+
+def open_session(browser: Browser, report: SessionReport, errors: list[str]) -> Session:
+    context = browser.new_context(viewport=VIEWPORT, locale="pt-BR")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    context.add_init_script(TICK_SCRIPT.replace("__PROTOCOL__", json.dumps(_protocol_numbers())))
+    page = context.new_page()
+    session = Session(report, context, page)
+    page.on("console", lambda msg: msg.type == "error" and errors.append(f"{session.label}: console error: {msg.text[:300]}"))
+    page.on("pageerror", lambda exc: errors.append(f"{session.label}: page error: {str(exc)[:300]}"))
+    return session
+
+
+def log_in(session: Session, url: str) -> None:
+    page = session.page
+    page.goto(url)
+    page.wait_for_selector(IDLE, state="attached", timeout=STEP_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Entrar", exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    for label, value in (("E-mail", session.report.email), ("Senha", PASSWORD)):
+        field_ = page.get_by_label(label, exact=True)
+        field_.fill(value)
+        field_.press("Tab")
+    page.get_by_role("button", name="Entrar", exact=True).click()
+    # Wait for what each step brings rather than settle()'s fixed wait for the run to start: the
+    # awaited text only exists once the run that the click caused has rendered it.
+    expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(page.get_by_test_id("stSidebar").get_by_text(session.report.email)).to_be_visible()
+    wait_idle(page)
+
+
+def create_instance(session: Session) -> None:
+    page, name = session.page, session.report.instance
+    page.get_by_role("button", name="+ Nova instância", exact=True).click()
+    dialog = page.locator(DIALOG)
+    expect(dialog.get_by_text("Nova instância", exact=True)).to_be_visible()
+    name_input = dialog.get_by_label("Nome da instância", exact=True)
+    name_input.fill(name)
+    name_input.press("Tab")
+    dialog.get_by_role("button", name="Criar", exact=True).click()
+    expect(dialog.get_by_text("Instância criada.")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(dialog.get_by_text(f"Nome: {name}", exact=True)).to_be_visible()
+    wait_idle(page)
+    dialog.get_by_role("button", name="Fechar", exact=True).click()
+    expect(page.locator(DIALOG)).to_have_count(0)
+    # The newest instance comes first, so its card is on the first page of cards.
+    expect(card(page, name).get_by_text(f"🔴 Desconectado  ·  {name}")).to_be_visible()
+    wait_idle(page)
+
+
+def click_connect(session: Session) -> None:
+    """Click "Conectar" on the session's own card, without waiting for the run (a burst)."""
+    own = card(session.page, session.report.instance)
+    expect(own.get_by_text(f"🔴 Desconectado  ·  {session.report.instance}")).to_be_visible()
+    own.get_by_role("button", name="Conectar", exact=True).click()
+    session.clicked_at = time.monotonic()
+
+
+def wait_connect_dialog(session: Session) -> None:
+    dialog = session.page.locator(DIALOG)
+    expect(dialog.get_by_text("Conectar instância", exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(dialog.get_by_text(session.report.instance, exact=True)).to_be_visible()
+    expect(dialog.locator("img").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(dialog.get_by_role("link", name="Simular leitura do QR")).to_be_visible()
+    expect(dialog.locator('iframe[title*="autorefresh"]')).to_have_count(1)
+
+
+def scan_link(session: Session) -> str:
+    href = session.page.locator(DIALOG).get_by_role("link", name="Simular leitura do QR").get_attribute(
+        "href", timeout=10_000) or ""
+    if not href.startswith("http://127.0.0.1:"):
+        raise LoadError(f"{session.label}: unexpected scan link {href!r}")
+    return href
+
+
+def scan_qr(session: Session, href: str) -> bool:
+    """Play the phone: GET the scan URL. False when that QR has just been replaced (HTTP 410)."""
+    try:
+        with urllib.request.urlopen(href, timeout=10) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 410:
+            return False
+        raise LoadError(f"{session.label}: scan answered HTTP {exc.code}") from None
+    match = PHONE_IN_SCAN_PAGE.search(body)
+    if not match:
+        raise LoadError(f"{session.label}: scan page without a phone number: {body[:200]!r}")
+    session.report.scanned_phone = match.group(1)
+    session.scanned_at = time.monotonic()
+    return True
+
+
+def scan_all(sessions: list[Session]) -> dict[int, str]:
+    """Scan every session's latest QR, oldest dialog first, as fast as possible: first read every
+    link, then GET them. A QR replaced meanwhile (the dialog fetches a new one every 18 s; its link
+    changes on its next run) is tried again a second later. Returns {session index: why it failed}."""
+    failed: dict[int, str] = {}
+    pending = list(sessions)
+    for attempt in range(SCAN_ATTEMPTS):
+        links = []
+        for session in pending:
+            try:
+                links.append((session, scan_link(session)))
+            except (LoadError, PlaywrightError) as exc:
+                failed[session.report.index] = first_line(exc)
+        pending = []
+        for session, href in links:
+            try:
+                if not scan_qr(session, href):
+                    pending.append(session)
+            except (LoadError, OSError) as exc:
+                failed[session.report.index] = first_line(exc)
+        if not pending:
+            break
+        pending[0].page.wait_for_timeout(1_000)
+    for session in pending:
+        failed[session.report.index] = f"{session.label}: scan answered HTTP 410 (QR expired) {SCAN_ATTEMPTS} times"
+    return failed
+
+
+def verify_connected(session: Session) -> None:
+    """The dialog closes by itself and the session's own card shows connected with the scanned phone."""
+    page, name = session.page, session.report.instance
+    remaining = CONNECTED_TIMEOUT_S - (time.monotonic() - (session.scanned_at or time.monotonic()))
+    try:
+        expect(page.locator(DIALOG)).to_have_count(0, timeout=max(1_000, remaining * 1000))
+    except AssertionError:
+        raise LoadError(f"{session.label}: connect dialog still open {CONNECTED_TIMEOUT_S:g} s after the scan") from None
+    wait_idle(page)
+    connected = page.get_by_text(f"🟢 Conectado  ·  {name}")
+    try:
+        connected.first.wait_for(state="attached", timeout=3_000)
+    except PlaywrightTimeoutError:
+        # Each admin sees every instance, 10 cards per page, newest first: look through the other pages.
+        pager_label = re.compile(r"^Página \(de (\d+)\)$")
+        label = page.get_by_text(pager_label)
+        pages = int(pager_label.match(label.first.inner_text().strip()).group(1)) if label.count() else 1
+        pager = page.get_by_label(pager_label)
+        for number in range(2, pages + 1):
+            pager.fill(str(number))
+            pager.press("Enter")
+            settle(page)
+            if connected.count():
+                break
+        else:
+            raise LoadError(f"{session.label}: no card '🟢 Conectado  ·  {name}' on any of {pages} page(s)") from None
+    own = card(page, name)
+    expect(own.get_by_text(f"🟢 Conectado  ·  {name}")).to_be_visible()
+    phone_line = own.get_by_text(re.compile(r"^Telefone: ")).inner_text()
+    digits = re.sub(r"\D", "", phone_line.split("·")[0])
+    expected = re.sub(r"\D", "", session.report.scanned_phone or "")
+    if digits != expected:
+        raise LoadError(f"{session.label}: card shows {phone_line!r}, the scan connected {session.report.scanned_phone}")
+    session.report.connected = True
+
+
+def collect_ticks(session: Session, start_ms: float, end_ms: float) -> None:
+    protocol = _protocol_numbers()
+    raw = session.page.evaluate("window.__loadTicks || []")
+    sends = session.page.evaluate("window.__loadSends || []")
+    session.report.requests = sum(1 for t in sends if start_ms <= t <= end_ms)
+    runs = [run for run in raw if start_ms <= run[0] <= end_ms]
+    session.report.ticks = len(runs)
+    session.report.tick_ms = [round(run[2] - run[0], 1) for run in runs]
+    session.report.queued_ticks = sum(1 for run in runs if run[4] > 1)
+    session.report.interrupted_ticks = sum(1 for run in runs if run[3] == protocol["FINISHED_EARLY_FOR_RERUN"])
+    sent = [t for t in sends if start_ms <= t <= end_ms]
+    session.report.interval_ms = [round(b - a, 1) for a, b in zip(sent, sent[1:])]
+
+
+def collect_problems(session: Session) -> list[str]:
+    try:
+        problems = session.page.evaluate("window.__loadProblems || []")
+    except PlaywrightError as exc:
+        problems = [f"could not read the page's problems: {exc}"]
+    for text in problems:
+        if text not in session.report.problems:
+            session.report.problems.append(text)
+    return [f"{session.label}: {text}" for text in problems]
+
+
+# -- the run ------------------------------------------------------------------------------------
+def run_load(
+    sessions: int = 20,
+    poll_seconds: float = 60.0,
+    *,
+    work_dir: Path | str | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> LoadReport:
+    """Start the app, drive `sessions` admin sessions through create → connect → poll `poll_seconds`
+    → scan, and return what was measured. Never raises for a failed step: it is in report.failures.
+    `work_dir` keeps the server log, data and failure screenshots (default: a temp dir, removed when
+    the run is OK)."""
+    if not 1 <= sessions <= 100:
+        raise ValueError("sessions must be between 1 and 100")
+    if not 0 < poll_seconds <= MAX_POLL_SECONDS:
+        raise ValueError(f"poll_seconds must be in (0, {MAX_POLL_SECONDS:g}]: "
+                         f"the dialog gives up on a QR after {QR_GIVE_UP_S:g} s")
+    say = progress or (lambda message: None)
+    own_dir = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="whatsapp-load-")) if own_dir else Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    report = LoadReport(sessions=sessions, poll_seconds=poll_seconds, work_dir=str(work))
+    data_dir = work / "data"
+    if data_dir.exists():
+        raise ValueError(f"{data_dir} exists: give a fresh work directory")
+    emails = create_admins(data_dir, sessions)
+    report.per_session = [
+        SessionReport(index=i, email=email, instance=f"Carga {i:02d}") for i, email in enumerate(emails)
+    ]
+    server = AppServer(work, data_dir)
+    started = time.monotonic()
+    try:
+        server.start()
+        report.phase_seconds["server_start"] = round(time.monotonic() - started, 1)
+        say(f"server up on {server.url} (pid {server.process.pid}, log {server.log_path})")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                _drive(browser, server, report, say)
+            finally:
+                browser.close()
+        report.rss_mb["end"] = server.rss_mb()
+        # VmHWM is updated lazily by the kernel: take the highest of it and every sample
+        samples = [v for v in [*report.rss_mb.values(), *report.rss_samples, server.rss_mb("VmHWM")] if v is not None]
+        report.rss_mb["peak"] = max(samples) if samples else None
+        if not server.alive():
+            report.failures.append("the streamlit process died")
+    except (LoadError, PlaywrightError) as exc:  # the server or the browser did not start
+        report.failures.append(first_line(exc))
+    finally:
+        log_text = server.log()
+        server.stop()
+    report.server_log_errors = log_errors(log_text)
+    report.phase_seconds["total"] = round(time.monotonic() - started, 1)
+    if report.ok and own_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    elif not report.ok:
+        say(f"kept {work} (server log, data, screenshots)")
+    return report
+
+
+def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callable[[str], None]) -> None:
+    work = Path(report.work_dir)
+    sessions: list[Session] = []
+    step = "opening the browser contexts"
+    try:
+        for session_report in report.per_session:
+            sessions.append(open_session(browser, session_report, report.page_errors))
+
+        step = "logging in"
+        t = time.monotonic()
+        for session in sessions:
+            log_in(session, server.url)
+        report.phase_seconds["login"] = round(time.monotonic() - t, 1)
+        report.rss_mb["after_login"] = server.rss_mb()
+        say(f"{len(sessions)} sessions logged in in {report.phase_seconds['login']:.0f} s; server RSS {report.rss_mb['after_login']} MB")
+
+        step = "creating the instances"
+        t = time.monotonic()
+        for session in sessions:
+            create_instance(session)
+        report.phase_seconds["create"] = round(time.monotonic() - t, 1)
+        say(f"{len(sessions)} instances created in {report.phase_seconds['create']:.0f} s")
+
+        step = "opening the connect dialogs"
+        t = time.monotonic()
+        meter = CpuMeter(server.process.pid)
+        for session in sessions:
+            click_connect(session)
+        for session in sessions:
+            wait_connect_dialog(session)
+        report.phase_seconds["connect_burst"] = round(time.monotonic() - t, 1)
+        report.cpu["connect_burst"] = meter.stop()
+        report.rss_mb["dialogs_open"] = server.rss_mb()
+        # The app gives up on a QR QR_GIVE_UP_S after "Conectar" and then stops polling: the oldest
+        # dialog must be scanned, and must notice it, before that. A slow burst shortens the window.
+        poll_start = time.monotonic()
+        end = min(poll_start + report.poll_seconds,
+                  min(session.clicked_at for session in sessions) + QR_GIVE_UP_S - SCAN_MARGIN_BASE_S - SCAN_MARGIN_PER_SESSION_S * len(sessions))
+        report.poll_seconds_effective = round(max(end - poll_start, 0), 1)
+        say(f"{len(sessions)} connect dialogs open in {report.phase_seconds['connect_burst']:.0f} s; "
+            f"polling for {report.poll_seconds_effective:g} s")
+        if report.poll_seconds_effective < report.poll_seconds:
+            report.notes.append(
+                f"polling window shortened from {report.poll_seconds:g} s to {report.poll_seconds_effective:g} s: "
+                f"the connect burst took {report.phase_seconds['connect_burst']:.0f} s and the app gives up on a QR "
+                f"{QR_GIVE_UP_S:g} s after \"Conectar\"")
+            say(f"  note: {report.notes[-1]}")
+            if report.poll_seconds_effective < 2 * POLL_INTERVAL_S:
+                raise LoadError(f"no time left to poll: {report.notes[-1]}")
+
+        step = "polling"
+        meter = CpuMeter(server.process.pid)
+        start_ms = time.time() * 1000
+        next_note = time.monotonic() + 15
+        while (left := end - time.monotonic()) > 0:
+            sessions[0].page.wait_for_timeout(min(1_000, left * 1000))  # keeps Playwright's events flowing
+            if not server.alive():
+                raise LoadError("the streamlit process died while polling")
+            if (rss := server.rss_mb()) is not None:
+                report.rss_samples.append(rss)
+            if time.monotonic() >= next_note and left > 5:
+                next_note += 15
+                say(f"  polling… {time.monotonic() - poll_start:.0f} s, server RSS {server.rss_mb()} MB")
+        end_ms = time.time() * 1000
+        report.cpu["polling"] = meter.stop()
+        for session in sessions:
+            collect_ticks(session, start_ms, end_ms)
+        report.rss_mb["after_polling"] = server.rss_mb()
+
+        step = "scanning"
+        t = time.monotonic()
+        scan_failures = scan_all(sessions)
+        for session in sessions:
+            try:
+                if session.report.index in scan_failures:
+                    raise LoadError(scan_failures[session.report.index])
+                verify_connected(session)
+            except (LoadError, AssertionError, PlaywrightError) as exc:
+                why = first_line(exc)
+                if session.page.get_by_text(GIVE_UP_TEXT).count():
+                    why += (f"; the dialog gave up on its QR (open {time.monotonic() - session.clicked_at:.0f} s; "
+                            f"the app gives up {QR_GIVE_UP_S:g} s after \"Conectar\")")
+                report.failures.append(f"{session.label}: not seen connected: {why}")
+                _screenshot(session, work)
+        report.phase_seconds["scan_verify"] = round(time.monotonic() - t, 1)
+    except (LoadError, AssertionError, PlaywrightError) as exc:
+        report.failures.append(f"while {step}: {first_line(exc)}")
+        for session in sessions:
+            _screenshot(session, work)
+    finally:
+        for session in sessions:
+            report.page_errors.extend(collect_problems(session))
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _screenshot(session: Session, work: Path) -> None:
+    try:
+        session.page.screenshot(path=str(work / f"session-{session.report.index:02d}.png"), full_page=True, timeout=10_000)
+    except PlaywrightError:
+        pass
+
+
+# -- command line -------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent admin sessions (default %(default)s)")
+    parser.add_argument("--poll-seconds", type=float, default=60.0,
+                        help=f"how long every connect dialog polls before the scan (default %(default)s, max {MAX_POLL_SECONDS:g})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default %(default)s)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="keep the server log and data here")
+    args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill`: clean up as for Ctrl-C
+    try:
+        report = run_load(args.sessions, args.poll_seconds, work_dir=args.work_dir)
+    except ValueError as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted (server and browser stopped)", file=sys.stderr)
+        return 130
+    print()
+    print(report.table())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nresults: {args.out}")
+    return 0 if report.ok else 1
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""A small run of the load benchmark (bench/load.py) in `make test`: the real `streamlit run app.py`
+on the embedded default, 5 admin sessions in one headless Chromium, each creating its own instance
+and keeping its connect dialog polling for 15 s, then each QR scanned.
+
+No timing assertions: the tick times are printed (pytest -s) for information only; `make load`
+runs the heavy version (20 sessions, 60 s). Needs Debian's Chromium at /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+from bench import load
+from bench.load import POLL_INTERVAL_S, run_load
+from lib.ui import instance_views
+
+SESSIONS = 5
+POLL_SECONDS = 15
+
+
+def test_the_benchmark_knows_the_connect_dialog_timings():
+    assert load.POLL_INTERVAL_S * 1000 == instance_views.POLL_INTERVAL_MS
+    assert load.QR_GIVE_UP_S == instance_views.QR_GIVE_UP_SECONDS
+    assert POLL_SECONDS < load.MAX_POLL_SECONDS
+
+
+def test_concurrent_admin_sessions_each_connect_their_own_instance(tmp_path):
+    report = run_load(sessions=SESSIONS, poll_seconds=POLL_SECONDS, work_dir=tmp_path)
+    print(report.table())
+    details = f"\n{report.table()}\nserver log and screenshots in {tmp_path}"
+
+    assert not report.failures, details
+    assert len(report.per_session) == SESSIONS
+    for session in report.per_session:
+        assert session.connected, f"{session.instance} not seen connected by {session.email}{details}"
+        assert session.scanned_phone, details
+    # Each session saw its own instance with a phone of its own.
+    assert len({session.scanned_phone for session in report.per_session}) == SESSIONS, details
+    assert report.server_log_errors == [], details
+    assert report.page_errors == [], details
+    # The dialogs really polled, concurrently, all along (one tick every POLL_INTERVAL_S).
+    assert POLL_SECONDS / POLL_INTERVAL_S >= 2
+    for session in report.per_session:
+        assert session.ticks >= 2, f"{session.instance}: {session.ticks} ticks in {POLL_SECONDS} s{details}"
+    assert report.ok, details
