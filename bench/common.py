@@ -196,7 +196,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _healthy(url: str) -> bool:
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Terminate, and kill if it does not exit in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def healthy(url: str) -> bool:
+    """Streamlit's health endpoint answers ok."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200 and response.read().strip() == b"ok"
@@ -240,7 +251,7 @@ class InstrumentedServer:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(f"{self.url}/_stcore/health"):
+        while not healthy(f"{self.url}/_stcore/health"):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
                 raise RuntimeError(f"streamlit did not start:\n{self.log()}")
@@ -251,12 +262,7 @@ class InstrumentedServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop_process(process, 15)
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

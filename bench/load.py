@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bench.common import free_port, healthy, stop_process
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -362,20 +362,6 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 
 # -- server -------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _status_kb(pid: int, key: str) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -455,7 +441,7 @@ class AppServer:
         self.work_dir = work_dir
         self.data_dir = data_dir
         self.log_path = work_dir / "streamlit.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -475,7 +461,7 @@ class AppServer:
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not _healthy(f"{self.url}/_stcore/health"):
+        while not healthy(f"{self.url}/_stcore/health"):
             if self.process.poll() is not None:
                 raise LoadError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
@@ -501,12 +487,7 @@ class AppServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=SERVER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        stop_process(process, SERVER_STOP_TIMEOUT_S)
 
 
 def log_errors(text: str) -> list[str]:

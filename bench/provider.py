@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, stop_process  # noqa: E402
 from lib.config import WebhookSettings  # noqa: E402
 from lib.sandbox import SandboxProvider, _HttpError  # noqa: E402  (private: for the bench's faults)
 
@@ -65,17 +65,11 @@ class BenchSandbox(SandboxProvider):
                 raise RuntimeError(f"{instance_id}: scan answered HTTP {response.status}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def provider_process(*, latency_ms: int = 0, auto_scan_seconds: float | None = None,
                      failing: tuple[str, ...] = (), slow: dict[str, float] | None = None) -> Iterator[WebhookSettings]:
     """A BenchSandbox in a child process; yields the webhook settings that reach it."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "bench.provider", "--port", str(port), "--latency-ms", str(latency_ms)]
     if auto_scan_seconds is not None:
         command += ["--auto-scan-seconds", str(auto_scan_seconds)]
@@ -91,12 +85,7 @@ def provider_process(*, latency_ms: int = 0, auto_scan_seconds: float | None = N
         yield WebhookSettings(create_url=f"{base}/create", connect_url=f"{base}/connect",
                               status_url=f"{base}/status", disconnect_url=f"{base}/disconnect")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, 10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from playwright.sync_api import Page, expect, sync_playwright
+
+from bench.common import free_port, healthy, stop_process
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,20 +44,6 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "s3nha-forte-123"
 
 # -- server -----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 class StreamlitServer:
     def __init__(self, url: str, log_path: Path):
         self.url = url
@@ -70,7 +55,7 @@ class StreamlitServer:
 
 @pytest.fixture
 def streamlit_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
     env["APP_DATA_DIR"] = str(tmp_path / "data")
     env["APP_SECRETS_FILE"] = str(tmp_path / "no-secrets.toml")  # ignore a developer's secrets
@@ -91,7 +76,7 @@ def streamlit_server(tmp_path):
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + HEALTH_TIMEOUT_S
-            while not _healthy(f"{url}/_stcore/health"):
+            while not healthy(f"{url}/_stcore/health"):
                 if process.poll() is not None:
                     pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
                 if time.monotonic() > deadline:
@@ -100,12 +85,7 @@ def streamlit_server(tmp_path):
             yield StreamlitServer(url, log_path)
         finally:
             print(f"--- streamlit log ({log_path}) ---\n{log_path.read_text(errors='replace')}")
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process)
 
 
 @pytest.fixture

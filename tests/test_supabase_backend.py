@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from lib.errors import AuthError, InstanceNotFound, PermissionDenied, StoreError
-from lib.models import ROLES
 from lib.supabase_backend import (
     MSG_BAD_LOGIN,
     MSG_EXPIRED,
@@ -25,7 +24,6 @@ from tests.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     SETTINGS,
     clock,
     fake,
-    make_jwt,
     pg_error,
 )
 
