@@ -35,7 +35,7 @@ from lib.sqlite_store import SQLiteDatabase  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results.json"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as tests/test_browser.py
+CHROMIUM_ARGS = [  # what Debian's Chromium needs here, as root and without network
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",

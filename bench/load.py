@@ -49,22 +49,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bench.common import free_port, healthy, stop_process
+from bench.common import CHROMIUM, free_port, healthy, stop_process
+from bench.common import CHROMIUM_ARGS as COMMON_CHROMIUM_ARGS
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "load-results.json"
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    # as tests/test_browser.py
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *COMMON_CHROMIUM_ARGS,
     # N pages at once: none of them may have its timers (the autorefresh interval) throttled
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",

@@ -17,19 +17,10 @@ import pytest
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from bench.common import free_port, healthy, stop_process
+from bench.common import CHROMIUM, CHROMIUM_ARGS, free_port, healthy, stop_process
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HEALTH_TIMEOUT_S = 60
 # Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
 CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")
