@@ -52,15 +52,14 @@ def sign_in(email: str, password: str) -> User:
         user = supabase.sign_in(email, password)
     else:
         user = ctx.accounts.authenticate(email, password)
-    st.session_state.clear()
-    st.session_state[USER_KEY] = user
+    start_session(user)
     if supabase:
         st.session_state[SUPABASE_KEY] = supabase
     return user
 
 
 def start_session(user: User) -> None:
-    """Sign in a user just created on the embedded default."""
+    """A fresh session state for a signed-in user (also for the first admin, just created)."""
     st.session_state.clear()
     st.session_state[USER_KEY] = user
 
