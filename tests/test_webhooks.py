@@ -65,7 +65,7 @@ def call(client, action):
     return getattr(client, action)(IID, TOKEN)
 
 
-def expect_error(fn, caplog, *fragments, action):
+def check_webhook_error(fn, caplog, *fragments, action):
     with pytest.raises(WebhookError) as info:
         fn()
     err = info.value
@@ -285,7 +285,7 @@ def register(mocked, action, **kwargs):
 @pytest.mark.parametrize("action", ACTIONS)
 def test_timeout(mocked, client, debug_logs, action, exc_type):
     register(mocked, action, body=exc_type(f"Read timed out. (url: /{action}?instance_id={IID}&token={TOKEN})"))
-    err = expect_error(
+    err = check_webhook_error(
         lambda: call(client, action), debug_logs, f"O provedor não respondeu a tempo ({LABELS[action]}). Tente novamente.", action=action
     )
     assert err.retryable
@@ -293,7 +293,7 @@ def test_timeout(mocked, client, debug_logs, action, exc_type):
 
 def test_connection_refused(mocked, client, debug_logs):
     register(mocked, "status", body=requests.exceptions.ConnectionError(f"Connection refused: /status?token={TOKEN}"))
-    err = expect_error(lambda: call(client, "status"), debug_logs, "Não foi possível conectar ao provedor (verificar status)", action="status")
+    err = check_webhook_error(lambda: call(client, "status"), debug_logs, "Não foi possível conectar ao provedor (verificar status)", action="status")
     assert err.retryable
 
 
@@ -301,7 +301,7 @@ def test_dns_failure(mocked, client, debug_logs):
     reason = NameResolutionError("hooks.example.test", None, socket.gaierror(-2, "Name or service not known"))
     exc = requests.exceptions.ConnectionError(MaxRetryError(None, f"/status?token={TOKEN}", reason))
     register(mocked, "status", body=exc)
-    err = expect_error(lambda: call(client, "status"), debug_logs, "Endereço do provedor não encontrado", action="status")
+    err = check_webhook_error(lambda: call(client, "status"), debug_logs, "Endereço do provedor não encontrado", action="status")
     assert not err.retryable
 
 
@@ -310,40 +310,40 @@ def test_real_connection_refused(debug_logs):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed when the block ends: nothing listens there
     client = WebhookClient(settings_for({a: f"http://127.0.0.1:{port}/{a}" for a in ACTIONS}, timeout=2.0))
-    expect_error(lambda: client.status(IID, TOKEN), debug_logs, "Não foi possível conectar ao provedor", action="status")
+    check_webhook_error(lambda: client.status(IID, TOKEN), debug_logs, "Não foi possível conectar ao provedor", action="status")
 
 
 @pytest.mark.parametrize("code", [401, 403])
 @pytest.mark.parametrize("action", ACTIONS)
 def test_credentials_refused(mocked, client, debug_logs, action, code):
     register(mocked, action, status=code, json={"error": f"bad token {TOKEN}"})
-    err = expect_error(lambda: call(client, action), debug_logs, "Provedor recusou as credenciais", action=action)
+    err = check_webhook_error(lambda: call(client, action), debug_logs, "Provedor recusou as credenciais", action=action)
     assert not err.retryable
 
 
 @pytest.mark.parametrize("action", ["connect", "status", "disconnect"])
 def test_404_instance_not_found(mocked, client, debug_logs, action):
     register(mocked, action, status=404, json={"message": f"instance {IID} not found"})
-    err = expect_error(lambda: call(client, action), debug_logs, action=action)
+    err = check_webhook_error(lambda: call(client, action), debug_logs, action=action)
     assert err.message == "Instância não encontrada no provedor."
 
 
 def test_404_on_create_points_to_the_webhook_url(mocked, client, debug_logs):
     register(mocked, "create", status=404, json={"code": 404, "message": 'The requested webhook "POST create" is not registered.'})
-    expect_error(lambda: call(client, "create"), debug_logs, "Webhook não encontrado no provedor (criar instância)", action="create")
+    check_webhook_error(lambda: call(client, "create"), debug_logs, "Webhook não encontrado no provedor (criar instância)", action="create")
 
 
 def test_4xx_json_error_text_is_sanitized(mocked, client, debug_logs):
     provider_text = f"Token   {TOKEN}\n inválido\tpara a chave {API_KEY}. " + "x" * 300
     register(mocked, "connect", status=422, json={"status": 422, "error": "Unprocessable", "response": {"message": [provider_text]}})
-    err = expect_error(lambda: call(client, "connect"), debug_logs, "Provedor recusou a requisição (conectar): Token *** inválido para a chave ***. xxx", action="connect")
+    err = check_webhook_error(lambda: call(client, "connect"), debug_logs, "Provedor recusou a requisição (conectar): Token *** inválido para a chave ***. xxx", action="connect")
     assert len(err.message) < 180 and err.message.endswith("…")
     assert not err.retryable
 
 
 def test_4xx_text_drops_control_characters(mocked, client, debug_logs):
     register(mocked, "create", status=400, json={"message": "\x1b[31mnome\x00 inválido\x1b[0m"})
-    err = expect_error(lambda: call(client, "create"), debug_logs, "(criar instância): [31mnome inválido[0m", action="create")
+    err = check_webhook_error(lambda: call(client, "create"), debug_logs, "(criar instância): [31mnome inválido[0m", action="create")
     assert "\x1b" not in err.message and "\x00" not in err.message
 
 
@@ -358,14 +358,14 @@ def test_url_encoded_token_is_scrubbed(mocked, client, debug_logs):
 def test_4xx_plain_text_and_html(mocked, client, debug_logs):
     register(mocked, "create", status=400, body="name is required", content_type="text/plain")
     register(mocked, "create", status=400, body=f"<html><body>token {TOKEN}</body></html>", content_type="text/html")
-    expect_error(lambda: call(client, "create"), debug_logs, "Provedor recusou a requisição (criar instância): name is required", action="create")
-    err = expect_error(lambda: call(client, "create"), debug_logs, action="create")
+    check_webhook_error(lambda: call(client, "create"), debug_logs, "Provedor recusou a requisição (criar instância): name is required", action="create")
+    err = check_webhook_error(lambda: call(client, "create"), debug_logs, action="create")
     assert err.message == "Provedor recusou a requisição (criar instância) (HTTP 400)."
 
 
 def test_429_is_retryable(mocked, client, debug_logs):
     register(mocked, "create", status=429, json={"message": "slow down"})
-    assert expect_error(lambda: call(client, "create"), debug_logs, "slow down", action="create").retryable
+    assert check_webhook_error(lambda: call(client, "create"), debug_logs, "slow down", action="create").retryable
 
 
 @pytest.mark.parametrize("code", [500, 502])
@@ -373,33 +373,33 @@ def test_429_is_retryable(mocked, client, debug_logs):
 def test_5xx(mocked, client, debug_logs, action, code):
     for _ in range(3 if (action, code) == ("status", 502) else 1):  # status GET is retried on 502
         register(mocked, action, status=code, body=f"upstream failed for {TOKEN}")
-    err = expect_error(lambda: call(client, action), debug_logs, f"Erro no provedor (HTTP {code}) ao {LABELS[action]}. Tente novamente.", action=action)
+    err = check_webhook_error(lambda: call(client, action), debug_logs, f"Erro no provedor (HTTP {code}) ao {LABELS[action]}. Tente novamente.", action=action)
     assert err.retryable
 
 
 def test_redirect_is_not_followed(mocked, client, debug_logs):
     register(mocked, "create", status=302, headers={"Location": "https://elsewhere.example.test/steal"})
-    expect_error(lambda: call(client, "create"), debug_logs, "O provedor redirecionou a requisição (HTTP 302", action="create")
+    check_webhook_error(lambda: call(client, "create"), debug_logs, "O provedor redirecionou a requisição (HTTP 302", action="create")
     assert len(mocked.calls) == 1
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"])
 def test_html_page_on_200(mocked, client, debug_logs, content_type):
     register(mocked, "status", body=f"  <!DOCTYPE html><html>{TOKEN}</html>", content_type=content_type)
-    err = expect_error(lambda: call(client, "status"), debug_logs, "O provedor respondeu com uma página HTML em vez de JSON (verificar status)", action="status")
+    err = check_webhook_error(lambda: call(client, "status"), debug_logs, "O provedor respondeu com uma página HTML em vez de JSON (verificar status)", action="status")
     assert not err.retryable
 
 
 @pytest.mark.parametrize("body", ["OK " + TOKEN, "{'single': 'quotes'}", "[" * 100_000])
 def test_non_json_on_200(mocked, client, debug_logs, body):
     register(mocked, "create", body=body, content_type="application/json")
-    expect_error(lambda: call(client, "create"), debug_logs, "Resposta inválida do provedor (criar instância)", action="create")
+    check_webhook_error(lambda: call(client, "create"), debug_logs, "Resposta inválida do provedor (criar instância)", action="create")
 
 
 @pytest.mark.parametrize("reply", [[], [{"status": "open"}, {"status": "open"}], "open", None, 3])
 def test_unexpected_json_shape(mocked, client, debug_logs, reply):
     register(mocked, "status", body=json.dumps(reply), content_type="application/json")
-    expect_error(lambda: call(client, "status"), debug_logs, "Resposta inválida do provedor (verificar status): formato inesperado", action="status")
+    check_webhook_error(lambda: call(client, "status"), debug_logs, "Resposta inválida do provedor (verificar status): formato inesperado", action="status")
 
 
 @pytest.mark.parametrize(
@@ -419,13 +419,13 @@ def test_unexpected_json_shape(mocked, client, debug_logs, reply):
 )
 def test_missing_or_invalid_field(mocked, client, debug_logs, action, reply, fragment):
     register(mocked, action, json=reply)
-    assert not expect_error(lambda: call(client, action), debug_logs, fragment, action=action).retryable
+    assert not check_webhook_error(lambda: call(client, action), debug_logs, fragment, action=action).retryable
 
 
 @pytest.mark.parametrize("action, field", [("create", "instance_id"), ("connect", "qr_code_base64"), ("status", "status")])
 def test_empty_body_is_missing_field_except_for_disconnect(mocked, client, debug_logs, action, field):
     register(mocked, action, body="")
-    expect_error(lambda: call(client, action), debug_logs, f"sem o campo '{field}'", action=action)
+    check_webhook_error(lambda: call(client, action), debug_logs, f"sem o campo '{field}'", action=action)
 
 
 @pytest.mark.parametrize(
@@ -445,7 +445,7 @@ def test_empty_body_is_missing_field_except_for_disconnect(mocked, client, debug
 )
 def test_invalid_qr_code(mocked, client, debug_logs, value):
     register(mocked, "connect", json={"qr_code_base64": value})
-    err = expect_error(lambda: call(client, "connect"), debug_logs, action="connect")
+    err = check_webhook_error(lambda: call(client, "connect"), debug_logs, action="connect")
     assert err.message == "QR Code inválido recebido do provedor."
 
 
@@ -463,24 +463,24 @@ def test_provider_error_inside_200(mocked, client, debug_logs, action, reply, fr
     if action == "create" and isinstance(reply, dict):
         reply = {**reply, "token": TOKEN}  # create knows no token but the one in the reply
     register(mocked, action, json=reply)
-    err = expect_error(lambda: call(client, action), debug_logs, fragment, action=action)
+    err = check_webhook_error(lambda: call(client, action), debug_logs, fragment, action=action)
     assert not err.retryable
 
 
 def test_unknown_status_word_is_truncated(mocked, client, debug_logs):
     register(mocked, "status", json={"status": "W" * 40 + "TAIL"})
-    err = expect_error(lambda: call(client, "status"), debug_logs, "Status desconhecido retornado pelo provedor: " + "W" * 39, action="status")
+    err = check_webhook_error(lambda: call(client, "status"), debug_logs, "Status desconhecido retornado pelo provedor: " + "W" * 39, action="status")
     assert "TAIL" not in err.message and not err.retryable
 
 
 def test_unknown_status_word_never_shows_the_token(mocked, client, debug_logs):
     register(mocked, "status", json={"status": TOKEN})
-    expect_error(lambda: call(client, "status"), debug_logs, "Status desconhecido retornado pelo provedor: ***", action="status")
+    check_webhook_error(lambda: call(client, "status"), debug_logs, "Status desconhecido retornado pelo provedor: ***", action="status")
 
 
 def test_body_over_5mb_with_content_length(mocked, client, debug_logs):
     register(mocked, "create", body=b" " * (MAX_BODY_BYTES + 1), content_type="application/json")
-    err = expect_error(lambda: call(client, "create"), debug_logs, "Resposta do provedor grande demais (criar instância)", action="create")
+    err = check_webhook_error(lambda: call(client, "create"), debug_logs, "Resposta do provedor grande demais (criar instância)", action="create")
     assert not err.retryable
 
 
@@ -502,7 +502,7 @@ class EndlessBody(io.RawIOBase):
 def test_endless_body_stops_just_after_5mb(mocked, client, debug_logs):
     source = EndlessBody()
     register(mocked, "create", body=io.BufferedReader(source), content_type="application/json")
-    expect_error(lambda: call(client, "create"), debug_logs, "Resposta do provedor grande demais", action="create")
+    check_webhook_error(lambda: call(client, "create"), debug_logs, "Resposta do provedor grande demais", action="create")
     assert MAX_BODY_BYTES < source.produced <= MAX_BODY_BYTES + 128 * 1024
 
 
@@ -519,7 +519,7 @@ def test_status_get_retries_503_then_succeeds(mocked, client):
 def test_status_get_gives_up_after_two_retries(mocked, client, debug_logs):
     for _ in range(3):
         mocked.get(URLS["status"], status=503)
-    expect_error(lambda: client.status(IID, TOKEN), debug_logs, "Erro no provedor (HTTP 503)", action="status")
+    check_webhook_error(lambda: client.status(IID, TOKEN), debug_logs, "Erro no provedor (HTTP 503)", action="status")
     assert len(mocked.calls) == 3
 
 
@@ -528,7 +528,7 @@ def test_post_is_never_retried(client, debug_logs, action):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         register(mocked, action, status=503)
         register(mocked, action, json={"instance_id": "a", "token": "t", "success": True})
-        expect_error(lambda: call(client, action), debug_logs, "Erro no provedor (HTTP 503)", action=action)
+        check_webhook_error(lambda: call(client, action), debug_logs, "Erro no provedor (HTTP 503)", action=action)
         assert len(mocked.calls) == 1
 
 
@@ -608,7 +608,7 @@ def test_real_status_get_is_retried_and_urllib3_logs_hide_the_token(server_facto
 def test_real_post_is_not_retried(server_factory, debug_logs):
     server = server_factory(reply(503), reply(200, b'{"instance_id": "a", "token": "t"}'))
     client = WebhookClient(settings_for(server.urls, timeout=5.0))
-    expect_error(lambda: client.create("x"), debug_logs, "Erro no provedor (HTTP 503) ao criar instância", action="create")
+    check_webhook_error(lambda: client.create("x"), debug_logs, "Erro no provedor (HTTP 503) ao criar instância", action="create")
     assert len(server.requests) == 1 and json.loads(server.requests[0][2]) == {"name": "x"}
 
 
@@ -645,7 +645,7 @@ def test_real_trickling_body_hits_the_overall_deadline(server_factory, debug_log
     server = server_factory(trickle)
     client = WebhookClient(settings_for(server.urls, timeout=0.5))
     started = time.monotonic()
-    expect_error(lambda: client.status(IID, TOKEN), debug_logs, "O provedor não respondeu a tempo (verificar status)", action="status")
+    check_webhook_error(lambda: client.status(IID, TOKEN), debug_logs, "O provedor não respondeu a tempo (verificar status)", action="status")
     assert time.monotonic() - started < 3
 
 
@@ -659,5 +659,5 @@ def test_connection_errors_are_not_retried(monkeypatch, debug_logs, action):
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
     client = WebhookClient(settings_for({a: f"http://127.0.0.1:9/{a}" for a in ACTIONS}, timeout=2.0))
-    expect_error(lambda: call(client, action), debug_logs, "Não foi possível conectar ao provedor", action=action)
+    check_webhook_error(lambda: call(client, action), debug_logs, "Não foi possível conectar ao provedor", action=action)
     assert len(attempts) == 1
