@@ -83,6 +83,14 @@ def print_targets(targets: list[dict]) -> None:
                 [(t["name"], t["figure"], t["target"], "yes" if t["met"] else "NO") for t in targets]))
 
 
+def report(key: str, lines: list[str], result: dict) -> None:
+    """Print a benchmark's own lines, a blank line and its targets; save its result under `key`."""
+    print("\n".join(lines))
+    print()
+    print_targets(result["targets"])
+    save_results(key, result)
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 

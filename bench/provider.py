@@ -81,9 +81,7 @@ def provider_process(*, latency_ms: int = 0, auto_scan_seconds: float | None = N
     try:
         if process.stdout.readline().strip() != "ready":
             raise RuntimeError("the provider process did not start")
-        base = f"http://127.0.0.1:{port}"
-        yield WebhookSettings(create_url=f"{base}/create", connect_url=f"{base}/connect",
-                              status_url=f"{base}/status", disconnect_url=f"{base}/disconnect")
+        yield WebhookSettings.at(f"http://127.0.0.1:{port}")
     finally:
         stop_process(process, 10)
 

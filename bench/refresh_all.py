@@ -20,7 +20,7 @@ import argparse
 import time
 from contextlib import contextmanager
 
-from bench.common import CallCounter, print_targets, save_results, seed_instances, table, target, work_dir
+from bench.common import CallCounter, report, seed_instances, table, target, work_dir
 from bench.provider import provider_process
 
 SLOW_SECONDS = 1.0
@@ -162,13 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=100)
     args = parser.parse_args(argv)
     result = run(args.instances, args.latency_ms)
-    print(f"Refresh all statuses: {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
-          f"one failing ({FAILING}), one {SLOW_SECONDS:g} s slower ({SLOW}), {CHANGED} changed")
-    print(result["table"])
-    print(f"as shown to the admin: {result['runs'][0]['summary']}; failures: {result['runs'][0]['failures_table']}")
-    print()
-    print_targets(result["targets"])
-    save_results("refresh_all", result)
+    report("refresh_all", [
+        f"Refresh all statuses: {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
+        f"one failing ({FAILING}), one {SLOW_SECONDS:g} s slower ({SLOW}), {CHANGED} changed",
+        result["table"],
+        f"as shown to the admin: {result['runs'][0]['summary']}; failures: {result['runs'][0]['failures_table']}",
+    ], result)
     return 0
 
 

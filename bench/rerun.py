@@ -28,8 +28,7 @@ from bench.common import (
     admin_apptest,
     isolated_env,
     ms,
-    print_targets,
-    save_results,
+    report,
     store_and_webhook_counter,
     table,
     target,
@@ -127,11 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reruns", type=int, default=25, help="measured reruns per page (default %(default)s)")
     args = parser.parse_args(argv)
     result = run(args.reruns)
-    print(f"Page rerun under AppTest (median of {args.reruns} reruns each, round-robin)")
-    print(result["table"])
-    print()
-    print_targets(result["targets"])
-    save_results("rerun", result)
+    report("rerun", [f"Page rerun under AppTest (median of {args.reruns} reruns each, round-robin)", result["table"]],
+           result)
     return 0
 
 

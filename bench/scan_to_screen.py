@@ -24,8 +24,7 @@ from bench.common import (
     card,
     launch_chromium,
     log_in_browser,
-    print_targets,
-    save_results,
+    report,
     seed_instances,
     settle,
     table,
@@ -128,12 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="scans (default %(default)s)")
     args = parser.parse_args(argv)
     result = run(args.runs)
-    print(f"Scan to screen, real server + Chromium ({len(result['runs'])} runs; observed interval between "
-          f"status calls: {result['poll_interval_observed_s']})")
-    print(result["table"])
-    print()
-    print_targets(result["targets"])
-    save_results("scan_to_screen", result)
+    report("scan_to_screen", [f"Scan to screen, real server + Chromium ({len(result['runs'])} runs; observed interval "
+                              f"between status calls: {result['poll_interval_observed_s']})", result["table"]], result)
     return 0
 
 

@@ -34,8 +34,7 @@ from bench.common import (
     isolated_env,
     launch_chromium,
     log_in_browser,
-    print_targets,
-    save_results,
+    report,
     seed_instances,
     settle,
     store_and_webhook_counter,
@@ -188,17 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.ticks)
     b, a = result["browser"], result["apptest"]
-    print(f"Polling tick, real server + Chromium, sandbox latency 0 ({b['ticks']} dialog ticks; "
-          f"{b['full_runs_while_polling']} full runs meanwhile; QR refreshed {b['qr_refreshes']}x)")
-    print(b["table"])
-    print(f"browser-observed tick (run noticed by the page -> finished), median: {b['browser_tick_ms_median']} ms")
-    print()
-    print(f"AppTest, {a['reruns']} full reruns with the dialog open (upper bound of a tick): "
-          f"status calls {a['status_calls_per_rerun']}, other webhook calls {a['other_webhook_calls_per_rerun']}, "
-          f"store reads {a['store_reads_per_rerun']}, store writes {a['store_writes_per_rerun']}")
-    print()
-    print_targets(result["targets"])
-    save_results("tick", result)
+    report("tick", [
+        f"Polling tick, real server + Chromium, sandbox latency 0 ({b['ticks']} dialog ticks; "
+        f"{b['full_runs_while_polling']} full runs meanwhile; QR refreshed {b['qr_refreshes']}x)",
+        b["table"],
+        f"browser-observed tick (run noticed by the page -> finished), median: {b['browser_tick_ms_median']} ms",
+        "",
+        f"AppTest, {a['reruns']} full reruns with the dialog open (upper bound of a tick): "
+        f"status calls {a['status_calls_per_rerun']}, other webhook calls {a['other_webhook_calls_per_rerun']}, "
+        f"store reads {a['store_reads_per_rerun']}, store writes {a['store_writes_per_rerun']}",
+    ], result)
     return 0
 
 

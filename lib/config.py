@@ -43,6 +43,11 @@ class WebhookSettings:
     def url_for(self, action: str) -> str:
         return getattr(self, f"{action}_url")
 
+    @classmethod
+    def at(cls, base_url: str, **options) -> "WebhookSettings":
+        """The four actions as paths under one base URL, as the sandbox provider serves them."""
+        return cls(**{f"{action}_url": f"{base_url}/{action}" for action in WEBHOOK_ACTIONS}, **options)
+
 
 @dataclass(frozen=True)
 class SupabaseSettings:

@@ -160,13 +160,7 @@ class SandboxProvider:
         return f"http://{host}:{self.port}"
 
     def webhook_settings(self) -> WebhookSettings:
-        base = self.base_url
-        return WebhookSettings(
-            create_url=f"{base}/create",
-            connect_url=f"{base}/connect",
-            status_url=f"{base}/status",
-            disconnect_url=f"{base}/disconnect",
-        )
+        return WebhookSettings.at(self.base_url)
 
     def scan_url(self, instance_id: str) -> str | None:
         """The URL encoded in the latest QR of the instance (None before any connect)."""
