@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.config import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
-from lib.sqlite_store import SQLiteDatabase  # noqa: E402
+from lib.store.sqlite import SQLiteDatabase  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results.json"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,7 +48,7 @@ CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "APP_"
 ADMIN_EMAIL = "admin@example.com"
 PASSWORD = "s3nha-forte-123"
 HEALTH_TIMEOUT_S = 60
-POLL_INTERVAL_S = 3.0  # lib/ui/instance_views.py POLL_INTERVAL_MS
+POLL_INTERVAL_S = 3.0  # lib/ui/connect_dialog.py POLL_INTERVAL_MS
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def seed_instances(database: SQLiteDatabase, count: int, *, webhooks: WebhookSet
     `webhooks` a third of them are shown connected; with it, each is first created at that provider
     (16 at a time) and starts disconnected, so that webhooks work on it. Returns the names, oldest
     first (the cards show the newest first)."""
-    from lib.webhooks import WebhookClient
+    from lib.provider.webhooks import WebhookClient
 
     names = [f"{prefix} {i:04d}" for i in range(count)]
     if webhooks:
@@ -140,7 +140,7 @@ def admin_apptest(data_dir: Path, instances: int = 0):
     seeding `instances` rows (before signing in: the session caches the list it reads first)."""
     from lib.backend import app_context
     from lib.config import current_settings
-    from tests.test_app_ui import APP, App, log_in
+    from tests.ui.test_app_ui import APP, App, log_in
 
     isolated_env(data_dir)
     context = app_context(current_settings())
@@ -188,8 +188,8 @@ class CallCounter:
 
 
 def store_and_webhook_counter() -> CallCounter:
-    from lib.sqlite_store import SQLiteInstanceStore
-    from lib.webhooks import WebhookClient
+    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.provider.webhooks import WebhookClient
 
     return CallCounter({
         SQLiteInstanceStore: CallCounter.READS + CallCounter.WRITES,
@@ -242,7 +242,7 @@ class InstrumentedServer:
         self.database = SQLiteDatabase.in_dir(self.data_dir)
 
     def add_admin(self, email: str = ADMIN_EMAIL) -> str:
-        from lib.users import LocalAccounts
+        from lib.auth.accounts import LocalAccounts
 
         LocalAccounts(self.database).add(email, PASSWORD, "admin")
         return email

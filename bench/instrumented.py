@@ -46,8 +46,8 @@ def install(events_path: str) -> None:
     from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
-    from lib.sqlite_store import SQLiteInstanceStore
-    from lib.webhooks import WebhookClient
+    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.provider.webhooks import WebhookClient
 
     for name in ("list_instances", "get_instance", "instance_token"):
         setattr(SQLiteInstanceStore, name, _record(f"store.read.{name}", getattr(SQLiteInstanceStore, name)))

@@ -69,8 +69,8 @@ CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")
 HEALTH_TIMEOUT_S = 60
 SERVER_STOP_TIMEOUT_S = 15
 PASSWORD = "s3nha-forte-123"
-# The connect dialog's timings, as in lib/ui/instance_views.py (not imported: importing it outside
-# `streamlit run` logs warnings; tests/test_load.py checks that they agree).
+# The connect dialog's timings, as in lib/ui/connect_dialog.py (not imported: importing it outside
+# `streamlit run` logs warnings; tests/ui/test_load.py checks that they agree).
 POLL_INTERVAL_S = 3.0  # POLL_INTERVAL_MS
 # A connect dialog open longer than QR_GIVE_UP_SECONDS stops polling and shows GIVE_UP_TEXT: the
 # burst of N "Conectar" clicks, the polling and the scan must fit in it.
@@ -490,8 +490,8 @@ def log_errors(text: str) -> list[str]:
 
 def create_admins(data_dir: Path, count: int) -> list[str]:
     """Admin accounts admin00@example.com... written straight into the SQLite file the app will use."""
-    from lib.sqlite_store import SQLiteDatabase
-    from lib.users import LocalAccounts
+    from lib.store.sqlite import SQLiteDatabase
+    from lib.auth.accounts import LocalAccounts
 
     accounts = LocalAccounts(SQLiteDatabase.in_dir(data_dir))
     emails = [f"admin{i:02d}@example.com" for i in range(count)]

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from bench.common import free_port, stop_process  # noqa: E402
 from lib.config import WebhookSettings  # noqa: E402
-from lib.sandbox import SandboxProvider, _HttpError  # noqa: E402  (private: for the bench's faults)
+from lib.provider.sandbox import SandboxProvider, _HttpError  # noqa: E402  (private: for the bench's faults)
 
 
 class BenchSandbox(SandboxProvider):

@@ -34,18 +34,18 @@ BUDGET_S = 1.5
 def parallel_calls(workers: int):
     """refresh_all's pool size and the client's connection pool (read when a client is built)."""
     import lib.instances
-    import lib.webhooks
+    import lib.provider.webhooks
 
-    saved = lib.instances.MAX_PARALLEL_CALLS, lib.webhooks.MAX_PARALLEL_CALLS
-    lib.instances.MAX_PARALLEL_CALLS = lib.webhooks.MAX_PARALLEL_CALLS = workers
+    saved = lib.instances.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS
+    lib.instances.MAX_PARALLEL_CALLS = lib.provider.webhooks.MAX_PARALLEL_CALLS = workers
     try:
         yield
     finally:
-        lib.instances.MAX_PARALLEL_CALLS, lib.webhooks.MAX_PARALLEL_CALLS = saved
+        lib.instances.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS = saved
 
 
 def _product_note(workers: int) -> str:
-    from lib.webhooks import MAX_PARALLEL_CALLS
+    from lib.provider.webhooks import MAX_PARALLEL_CALLS
 
     return " (product setting)" if workers == MAX_PARALLEL_CALLS else ""
 
@@ -54,9 +54,9 @@ def measure(instances: int, latency_ms: int) -> list[dict]:
     from lib.instances import InstanceService
     from lib.models import User
     from lib.presentation import refresh_summary
-    from lib.recovery import CredentialRecovery
-    from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
-    from lib.webhooks import WebhookClient
+    from lib.store.recovery import CredentialRecovery
+    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+    from lib.provider.webhooks import WebhookClient
 
     work = work_dir("refresh")
     database = SQLiteDatabase.in_dir(work)

@@ -66,7 +66,7 @@ def _wait_for_tick(provider: BenchSandbox, after: float, timeout: float = 10.0) 
 def run(runs: int = 10) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
-    from lib.sqlite_store import SQLiteInstanceStore
+    from lib.store.sqlite import SQLiteInstanceStore
 
     work = work_dir("scan")
     results = []

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from lib.config import Settings, WebhookSettings
 from lib.instances import InstanceService
 from lib.models import User
-from lib.recovery import CredentialRecovery
-from lib.sandbox import SandboxProvider, shared_sandbox
-from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
-from lib.store import InstanceStore
-from lib.users import LocalAccounts
-from lib.webhooks import WebhookClient
+from lib.store.recovery import CredentialRecovery
+from lib.provider.sandbox import SandboxProvider, shared_sandbox
+from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.base import InstanceStore
+from lib.auth.accounts import LocalAccounts
+from lib.provider.webhooks import WebhookClient
 
 
 @dataclass

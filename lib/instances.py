@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
 from lib.models import Instance, User
-from lib.recovery import CredentialRecovery
-from lib.store import InstanceStore
-from lib.webhooks import MAX_PARALLEL_CALLS, QrCode, WebhookClient
+from lib.store.recovery import CredentialRecovery
+from lib.store.base import InstanceStore
+from lib.provider.webhooks import MAX_PARALLEL_CALLS, QrCode, WebhookClient
 
 log = logging.getLogger(__name__)
 

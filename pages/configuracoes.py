@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lib.ui import session
-from lib.ui.instance_views import instances_tab
+from lib.ui.instances_tab import instances_tab
 
 st.title("Configurações")
 user = session.current_user()

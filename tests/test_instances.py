@@ -7,10 +7,10 @@ import requests
 
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
 from lib.instances import CredentialsNotSaved, InstanceService
-from lib.recovery import CredentialRecovery
-from lib.sandbox import SandboxProvider
-from lib.sqlite_store import SQLiteInstanceStore
-from lib.webhooks import WebhookClient
+from lib.store.recovery import CredentialRecovery
+from lib.provider.sandbox import SandboxProvider
+from lib.store.sqlite import SQLiteInstanceStore
+from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN, ANALYST, SUPERVISOR
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

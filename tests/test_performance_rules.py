@@ -15,14 +15,15 @@ import requests
 from PIL import Image
 
 import lib.config
-import lib.ui.instance_views as instance_views
+import lib.ui.table as table_view
+from lib.ui.connect_dialog import QR_WIDTH
 from lib.config import current_settings
 from lib.presentation import qr_for_display
-from lib.sqlite_store import SQLiteInstanceStore
-from lib.webhooks import WebhookClient
+from lib.store.sqlite import SQLiteInstanceStore
+from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.test_app_ui import PASSWORD, admin_app, button, log_in, new_app, texts
-from tests.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.ui.test_app_ui import PASSWORD, admin_app, button, log_in, new_app, texts
+from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
 
@@ -101,7 +102,7 @@ def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(co
         return wrapper
 
     for name in ("instances_table", "table_csv"):
-        monkeypatch.setattr(instance_views, name, counting(name, getattr(instance_views, name)))
+        monkeypatch.setattr(table_view, name, counting(name, getattr(table_view, name)))
     at = admin_app(context)
     built.clear()
     at.run()
@@ -178,13 +179,13 @@ def test_qr_image_is_prepared_once_per_payload(sandbox):
     client = WebhookClient(sandbox.webhook_settings())
     credentials = client.create("Cobrança")
     png = client.connect(credentials.instance_id, credentials.token).png
-    assert Image.open(io.BytesIO(png)).width > instance_views.QR_WIDTH
-    first = qr_for_display(png, instance_views.QR_WIDTH)
+    assert Image.open(io.BytesIO(png)).width > QR_WIDTH
+    first = qr_for_display(png, QR_WIDTH)
     hits = qr_for_display.cache_info().hits
-    assert qr_for_display(png, instance_views.QR_WIDTH) is first
+    assert qr_for_display(png, QR_WIDTH) is first
     assert qr_for_display.cache_info().hits == hits + 1
     with Image.open(io.BytesIO(first)) as shown:
-        assert shown.format == "PNG" and shown.width == instance_views.QR_WIDTH
+        assert shown.format == "PNG" and shown.width == QR_WIDTH
 
 
 def test_settings_are_parsed_again_only_when_they_change(tmp_path, monkeypatch):

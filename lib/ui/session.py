@@ -19,7 +19,7 @@ from lib.config import current_settings
 from lib.errors import AppError, AuthError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User
-from lib.supabase_backend import MSG_EXPIRED, SupabaseSession
+from lib.store.supabase import MSG_EXPIRED, SupabaseSession
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from lib.errors import AuthError, InstanceNotFound, PermissionDenied, StoreError
-from lib.supabase_backend import (
+from lib.store.supabase import (
     MSG_BAD_LOGIN,
     MSG_EXPIRED,
     MSG_OFFLINE,
     MSG_UNCONFIRMED,
     SupabaseSession,
 )
-from tests.supabase_double import (  # noqa: F401 - clock and fake are fixtures
+from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     ANON_KEY,
     COLUMNS,
     PASSWORD,

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from bench.common import CHROMIUM, CHROMIUM_ARGS, free_port, healthy, stop_process
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_S = 60
 # Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
 CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.backend import app_context
 from lib.config import load_settings
-from lib.sqlite_store import SQLiteInstanceStore
+from lib.store.sqlite import SQLiteInstanceStore
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"

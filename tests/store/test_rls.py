@@ -14,14 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-try:  # `python -m pytest` from the repo root
-    from tests.postgres import PgServer, start_postgres
-except ImportError:  # plain `pytest` with tests/ on sys.path
-    from postgres import PgServer, start_postgres
+from tests.support.postgres import PgServer, start_postgres
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MIGRATION = (ROOT / "supabase" / "migrations" / "20261129000000_instances.sql").read_text()
-SHIM = (Path(__file__).resolve().parent / "supabase_shim.sql").read_text()
+SHIM = (Path(__file__).resolve().parents[1] / "support" / "supabase_shim.sql").read_text()
 
 USERS = {
     "admin": "00000000-0000-4000-8000-00000000000a",

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.sqlite_store import utc_now_iso
+from lib.store.sqlite import utc_now_iso
 
 RECOVERY_FILENAME = "unsaved_instances.json"
 

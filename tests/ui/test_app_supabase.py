@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
-from tests.test_app_ui import button, log_in, new_app, texts
+from tests.support.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
+from tests.ui.test_app_ui import button, log_in, new_app, texts
 
 
 @pytest.fixture
@@ -78,6 +78,6 @@ def test_a_rejected_refresh_sends_the_user_back_to_login(supabase_app, clock):
     supabase_app.refresh_tokens.clear()  # revoked on the server
     clock.advance(3700)
     at.run()
-    at.run()  # see tests.test_app_ui.App: the page-set switch shows on the next run
+    at.run()  # see tests.ui.test_app_ui.App: the page-set switch shows on the next run
     assert "Configurações" not in texts(at)
     assert "user" not in at.session_state

@@ -1,4 +1,4 @@
-"""lib.sandbox: the fake provider, exercised over real loopback HTTP."""
+"""lib.provider.sandbox: the fake provider, exercised over real loopback HTTP."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ import qrcode
 import requests
 from PIL import Image, ImageChops
 
-from lib import sandbox as sandbox_mod
+from lib.provider import sandbox as sandbox_mod
 from lib.config import load_settings
 from lib.errors import ConfigError
-from lib.sandbox import SandboxProvider, shared_sandbox
+from lib.provider.sandbox import SandboxProvider, shared_sandbox
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PHONE_RE = re.compile(r"^\+55119\d{8}$")
 T = 10  # request timeout (a safety net, never asserted on)
@@ -423,7 +423,7 @@ def test_keep_alive_serves_several_requests_on_one_connection(sbx):
 
 # ---------------------------------------------------------------- logging hygiene
 def test_requests_are_not_logged_to_stderr_and_never_with_the_token(sbx, caplog, capfd):
-    caplog.set_level(logging.DEBUG, logger="lib.sandbox")
+    caplog.set_level(logging.DEBUG, logger="lib.provider.sandbox")
     inst = create(sbx)
     status(sbx, inst)
     status(sbx, {"instance_id": inst["instance_id"], "token": "wrong-" + inst["token"]})
@@ -518,7 +518,7 @@ def _read_lines(stream, out: queue.Queue) -> None:
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_cli_prints_env_lines_serves_and_stops_cleanly(stop_signal):
     with subprocess.Popen(
-        [sys.executable, "-m", "lib.sandbox", "--port", "0", "--latency-ms", "0", "--auto-scan-seconds", "0"],
+        [sys.executable, "-m", "lib.provider.sandbox", "--port", "0", "--latency-ms", "0", "--auto-scan-seconds", "0"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as proc:
         try:

@@ -12,7 +12,7 @@ The QR returned by connect is a real PNG whose content is the loopback URL
 phone scanning the code. Only the latest QR of an instance scans, and only while it is
 younger than ``qr_ttl_seconds``.
 
-Run standalone with ``python -m lib.sandbox --port 8765``. Nothing here imports streamlit.
+Run standalone with ``python -m lib.provider.sandbox --port 8765``. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lib.sandbox", description="Fake WhatsApp provider speaking the webhook contract."
+        prog="python -m lib.provider.sandbox", description="Fake WhatsApp provider speaking the webhook contract."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_CLI_PORT, help="0 picks a free port (default %(default)s)")

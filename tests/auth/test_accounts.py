@@ -4,8 +4,8 @@ import sys
 import pytest
 
 from lib.errors import AuthError, ValidationError
-from lib.sqlite_store import SQLiteDatabase
-from lib.users import MAX_FAILURES, LocalAccounts, LoginThrottle, hash_password, verify_password
+from lib.store.sqlite import SQLiteDatabase
+from lib.auth.accounts import MAX_FAILURES, LocalAccounts, LoginThrottle, hash_password, verify_password
 from tests.conftest import ROOT
 
 

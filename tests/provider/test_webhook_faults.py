@@ -21,11 +21,11 @@ from lib.config import load_settings
 from lib.errors import AppError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance
-from lib.recovery import CredentialRecovery
-from lib.sqlite_store import SQLiteDatabase, SQLiteInstanceStore
-from lib.webhooks import MAX_BODY_BYTES, WebhookClient
+from lib.store.recovery import CredentialRecovery
+from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
 from tests.conftest import ADMIN
-from tests.faulty_provider import (
+from tests.support.faulty_provider import (
     ACTIONS,
     API_KEY,
     STREAM_CAP_BYTES,
@@ -36,7 +36,7 @@ from tests.faulty_provider import (
     settings_for,
     urls_at,
 )
-from tests.test_app_ui import PASSWORD, button, log_in, new_app, texts
+from tests.ui.test_app_ui import PASSWORD, button, log_in, new_app, texts
 
 TOKEN = f"{TOKEN_PREFIX}seeded-0001"
 MB = 1024 * 1024

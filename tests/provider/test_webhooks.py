@@ -20,7 +20,7 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from lib.config import WebhookSettings
 from lib.errors import WebhookError
-from lib.webhooks import MAX_BODY_BYTES, Credentials, QrCode, StatusReply, WebhookClient
+from lib.provider.webhooks import MAX_BODY_BYTES, Credentials, QrCode, StatusReply, WebhookClient
 
 TOKEN = "tok-SECRET-123"
 API_KEY = "hdr-KEY-987654"
@@ -259,14 +259,14 @@ def test_configured_headers_sent_on_all_four_calls(mocked, client):
 def test_logs_action_status_and_time_but_no_url(mocked, client, debug_logs):
     mocked.get(URLS["status"], json={"status": "open"})
     client.status(IID, TOKEN)
-    messages = [r.getMessage() for r in debug_logs.records if r.name == "lib.webhooks"]
+    messages = [r.getMessage() for r in debug_logs.records if r.name == "lib.provider.webhooks"]
     assert len(messages) == 1 and messages[0].startswith("webhook status: HTTP 200 in ")
     assert "hooks.example.test" not in debug_logs.text and TOKEN not in debug_logs.text
 
 
 def test_module_does_not_import_streamlit():
-    root = Path(__file__).resolve().parent.parent
-    code = "import sys, lib.webhooks; sys.exit('streamlit' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    code = "import sys, lib.provider.webhooks; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 
 

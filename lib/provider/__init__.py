@@ -1,0 +1,1 @@
+"""The provider side: webhook client, sandbox provider."""

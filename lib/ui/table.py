@@ -1,0 +1,30 @@
+"""The table of all instances, with its status filter and CSV download."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pyarrow as pa
+import streamlit as st
+
+from lib.models import STATUSES, Instance
+from lib.presentation import STATUS_LABELS, instances_table, table_csv
+from lib.ui import session
+
+
+def instances_table_view(instances: list[Instance], *, on_change: Callable[[], None] | None = None) -> None:
+    st.subheader("Todas as instâncias")
+    chosen = st.multiselect(
+        "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter",
+        on_change=on_change,
+    )
+    # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
+    # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept
+    # as an Arrow table, st.dataframe only serialises it.
+    table = session.derived(
+        ("table", tuple(chosen)),
+        lambda: pa.Table.from_pandas(instances_table(instances, chosen), preserve_index=False),
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    # A callable runs only when the button is clicked (on another thread): no CSV on every rerun.
+    st.download_button("Baixar CSV", lambda: table_csv(table.to_pandas()), file_name="instancias.csv", mime="text/csv")
