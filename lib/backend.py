@@ -49,7 +49,7 @@ _freeze_lock = threading.Lock()
 def app_context(settings: Settings) -> AppContext:
     """The context for these settings, built on first use (tests run several configurations
     in one process, hence the key)."""
-    key = repr(settings)
+    key = settings.cache_key()
     with _contexts_lock:
         if key not in _contexts:
             _contexts[key] = _build(settings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
@@ -26,9 +26,14 @@ ENV_VARIABLES = (
     "WEBHOOK_TIMEOUT_SECONDS",
     "SUPABASE_URL",
     "SUPABASE_ANON_KEY",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "MONITOR_INTERVAL_SECONDS",
+    "EVENTS_SECRET",
+    "APP_PUBLIC_URL",
     "APP_DATA_DIR",
     "APP_SECRETS_FILE",
 )
+DEFAULT_MONITOR_INTERVAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class WebhookSettings:
 class SupabaseSettings:
     url: str
     anon_key: str
+    # Server-side only (status monitor, provider events): never in a browser session, never logged.
+    service_role_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,13 @@ class Settings:
     webhooks: WebhookSettings | None  # None: use the embedded sandbox provider
     supabase: SupabaseSettings | None  # None: embedded SQLite store and local accounts
     data_dir: Path
+    monitor_interval_seconds: float = DEFAULT_MONITOR_INTERVAL_SECONDS  # 0: the monitor is off
+    events_secret: str | None = field(default=None, repr=False)  # None: no provider events (but see lib.backend)
+    public_url: str | None = None  # where people open the dashboard, for links in alerts
+
+    def cache_key(self) -> str:
+        """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
+        return str(astuple(self))
 
 
 def read_secrets_file(path: Path = SECRETS_PATH) -> dict:
@@ -82,6 +96,9 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         webhooks=_webhook_settings(secrets.get("webhooks", {}), env),
         supabase=_supabase_settings(secrets.get("supabase", {}), env),
         data_dir=Path(env.get("APP_DATA_DIR") or PROJECT_ROOT / "data"),
+        monitor_interval_seconds=_monitor_interval(secrets.get("monitor", {}), env),
+        events_secret=(env.get("EVENTS_SECRET") or str(secrets.get("events", {}).get("secret") or "")).strip() or None,
+        public_url=_public_url(secrets.get("app", {}), env),
     )
 
 
@@ -141,9 +158,31 @@ def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettin
     )
 
 
+def _monitor_interval(section: Mapping, env: Mapping[str, str]) -> float:
+    raw = env.get("MONITOR_INTERVAL_SECONDS") or section.get("interval_seconds", DEFAULT_MONITOR_INTERVAL_SECONDS)
+    try:
+        interval = float(raw)
+    except (TypeError, ValueError):
+        interval = -1.0
+    if not interval >= 0:  # also refuses nan
+        raise ConfigError(
+            "Configuração inválida: monitor.interval_seconds (MONITOR_INTERVAL_SECONDS) deve ser um número "
+            "maior ou igual a zero (0 desliga o monitor)."
+        )
+    return interval
+
+
+def _public_url(section: Mapping, env: Mapping[str, str]) -> str | None:
+    url = (env.get("APP_PUBLIC_URL") or str(section.get("public_url") or "")).strip().rstrip("/")
+    if url and urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError("Configuração inválida: app.public_url (APP_PUBLIC_URL) deve ser uma URL http ou https.")
+    return url or None
+
+
 def _supabase_settings(section: Mapping, env: Mapping[str, str]) -> SupabaseSettings | None:
     url = (env.get("SUPABASE_URL") or section.get("url") or "").strip()
     key = (env.get("SUPABASE_ANON_KEY") or section.get("anon_key") or "").strip()
+    service_key = (env.get("SUPABASE_SERVICE_ROLE_KEY") or section.get("service_role_key") or "").strip() or None
     if not url and not key:
         return None
     if not url:
@@ -152,4 +191,4 @@ def _supabase_settings(section: Mapping, env: Mapping[str, str]) -> SupabaseSett
         raise ConfigError("Configuração incompleta: falta supabase.anon_key (SUPABASE_ANON_KEY).")
     if urlparse(url).scheme not in ("http", "https"):
         raise ConfigError("Configuração inválida: supabase.url (SUPABASE_URL) deve ser uma URL http ou https.")
-    return SupabaseSettings(url=url, anon_key=key)
+    return SupabaseSettings(url=url, anon_key=key, service_role_key=service_key)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from lib import monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
 from lib.models import Instance, User
-from lib.store.recovery import CredentialRecovery
+from lib.monitor import CheckResult
+from lib.provider.webhooks import QrCode, WebhookClient
 from lib.store.base import InstanceStore
-from lib.provider.webhooks import MAX_PARALLEL_CALLS, QrCode, WebhookClient
+from lib.store.recovery import CredentialRecovery
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +52,6 @@ class CreatedInstance:
 class Connecting:
     qr: QrCode
     instance: Instance  # as stored after the connect call
-
-
-@dataclass(frozen=True)
-class RefreshResult:
-    """One instance's outcome in a bulk status refresh: the row after it, or the error."""
-
-    before: Instance
-    after: Instance | None = None
-    error: str | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.after is not None and self.after != self.before
 
 
 class CredentialsNotSaved(AppError):
@@ -148,38 +136,24 @@ class InstanceService:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        reply = self.webhooks.status(instance.instance_id, self.token(instance.id))
-        phone = (reply.phone_number or instance.phone_number) if reply.status == "connected" else None
-        if (reply.status, phone) == (instance.status, instance.phone_number):
-            return instance
-        return self.store.update_status(
-            instance.id, status=reply.status, phone_number=phone, expected_status=instance.status
-        )
+        return monitor.check_status(self.store, self.webhooks, instance, self.token(instance.id))
 
-    def refresh_all(self, instances: list[Instance]) -> list[RefreshResult]:
-        """Ask the provider for every instance's status at once (at most MAX_PARALLEL_CALLS calls
-        in flight); one slow or failing instance neither holds up nor fails the others."""
+    def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
+        """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-
-        def refresh(instance: Instance) -> RefreshResult:
-            try:
-                return RefreshResult(instance, after=self.check_status(instance))
-            except AppError as exc:
-                return RefreshResult(instance, error=exc.message)
-
-        if not instances:
-            return []
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
-            return list(pool.map(refresh, instances))
+        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self.token(i.id))
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()
+        instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
         return self.store.update_status(instance.id, status="disconnected", phone_number=None)
 
     def delete(self, instance: Instance) -> None:
-        """Delete the row; a connected (or connecting) instance is disconnected at the provider first."""
+        """Delete the row; a connected (or connecting) instance is disconnected at the provider first.
+        The row is read again first: another admin may have connected it since the screen was drawn."""
         self._require_admin()
+        instance = self.store.get_instance(instance.id)
         if instance.status != "disconnected":
             try:
                 self.webhooks.disconnect(instance.instance_id, self.token(instance.id))

@@ -21,6 +21,14 @@ class Instance:
     created_at: datetime
     updated_at: datetime
     created_by: str | None
+    # What the status monitor knows (lib.monitor): when the provider last answered for it, when the
+    # status last changed, the last phone number seen (kept after a disconnect), and the last
+    # failed check's message with the number of consecutive failures (capped, see lib.monitor).
+    last_checked_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    last_phone_number: str | None = None
+    last_error: str | None = None
+    check_failures: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 
 from lib.models import Instance
-from lib.instances import RefreshResult
+from lib.monitor import CheckResult
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
@@ -85,7 +85,7 @@ def qr_for_display(png: bytes, width: int) -> bytes:
         return buffer.getvalue()
 
 
-def refresh_summary(results: list[RefreshResult]) -> tuple[str, pd.DataFrame]:
+def refresh_summary(results: list[CheckResult]) -> tuple[str, pd.DataFrame]:
     """A one-line summary of a bulk status refresh and the table of instances that failed."""
     changed = sum(r.changed for r in results)
     failures = [{"Instância": r.before.name, "Erro": r.error} for r in results if r.error]

@@ -194,8 +194,12 @@ def test_refresh_all_writes_only_changes_and_isolates_failures(make_service, san
     assert results["Conecta"].changed and results["Conecta"].after.status == "connected"
     assert not results["Parada"].changed and results["Parada"].error is None
     assert results["Fantasma"].error == "Instância não encontrada no provedor."
-    assert service.store.get_instance(ghost.id) == ghost
-    assert service.store.get_instance(idle.id) == idle  # unchanged row was not written
+    ghost_after = service.store.get_instance(ghost.id)
+    assert ghost_after.status == ghost.status and ghost_after.last_checked_at is None  # a failure flips nothing
+    assert (ghost_after.last_error, ghost_after.check_failures) == ("Instância não encontrada no provedor.", 1)
+    idle_after = service.store.get_instance(idle.id)
+    assert idle_after.updated_at == idle.updated_at and idle_after.status == idle.status  # not changed...
+    assert idle_after.last_checked_at is not None  # ...only marked checked
     assert service.store.get_instance(connected.id).status == "connected"
 
 

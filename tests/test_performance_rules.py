@@ -27,8 +27,8 @@ from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
 
-READS = ("list_instances", "get_instance", "instance_token")
-WRITES = ("insert_instance", "update_status", "delete_instance")
+READS = ("list_instances", "get_instance", "instance_token", "instances_with_tokens", "find_by_instance_id")
+WRITES = ("insert_instance", "update_status", "record_check", "mark_checked", "record_check_failure", "delete_instance")
 WEBHOOKS = ("create", "connect", "status", "disconnect")
 
 
@@ -139,7 +139,7 @@ def test_connection_is_written_once_and_the_list_read_once(context, calls):
     at.run()  # the tick that sees "connected": it writes the row, closes the dialog, reruns the page
     assert "🟢 Conectado  ·  Cobrança" in texts(at)
     assert calls["webhook.status"] == 1 and webhook_calls(calls) == 1
-    assert calls["store.update_status"] == 1 and writes(calls) == 1
+    assert calls["store.record_check"] == 1 and writes(calls) == 1
     assert calls["store.list_instances"] == 1 and reads(calls) == 1
 
 
@@ -153,7 +153,8 @@ def test_refresh_all_calls_each_instance_once_and_writes_only_changed_rows(make_
     calls.clear()
     results = service.refresh_all(listed)
     assert calls["webhook.status"] == 6 and webhook_calls(calls) == 6
-    assert calls["store.update_status"] == 2 == sum(r.changed for r in results) == writes(calls)
+    assert calls["store.record_check"] == 2 == sum(r.changed for r in results)
+    assert calls["store.mark_checked"] == 1 and writes(calls) == 3  # the 4 unchanged rows in one write
     assert reads(calls) == 0  # the tokens were kept by the service
 
 

@@ -145,11 +145,11 @@ class WebhookClient:
         word = _first(sources, ("status", "state"))
         if word is None:
             raise _missing("status", "status")
-        status = _STATUS_WORDS.get(str(word).strip().lower())
+        status = normalize_status(word)
         if status is None:
             shown = _clean(str(word), self._secrets(token), limit=40)
             raise WebhookError(f"Status desconhecido retornado pelo provedor: {shown}", action="status", retryable=False)
-        return StatusReply(status=status, phone_number=_phone(_first([data], _PHONE_KEYS)))
+        return StatusReply(status=status, phone_number=normalize_phone(_first([data], _PHONE_KEYS)))
 
     def disconnect(self, instance_id: str, token: str) -> None:
         """An empty 2xx body counts as success (n8n may answer that way)."""
@@ -384,7 +384,12 @@ def _first(sources: list[dict], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _phone(value: Any) -> str | None:
+def normalize_status(word: Any) -> str | None:
+    """'connected' | 'connecting' | 'disconnected' for a provider's status word, None if unknown."""
+    return _STATUS_WORDS.get(str(word).strip().lower())
+
+
+def normalize_phone(value: Any) -> str | None:
     """'+<digits>' from a phone number or WhatsApp JID ('5511999999999:3@s.whatsapp.net')."""
     if value is None:
         return None

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 from lib.errors import InstanceNotFound, StoreError
 from lib.models import Instance
 
-SCHEMA = """
+_NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"
+SCHEMA = f"""
 create table if not exists instances (
     id text primary key,
     instance_id text not null unique,
@@ -25,11 +27,6 @@ create table if not exists instances (
     updated_at text not null,
     created_by text
 );
-create trigger if not exists instances_touch_updated_at
-    after update of instance_id, token, name, phone_number, status on instances
-    for each row begin
-        update instances set updated_at = strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') where id = new.id;
-    end;
 create table if not exists users (
     id text primary key,
     email text not null unique,
@@ -38,9 +35,57 @@ create table if not exists users (
     created_at text not null
 );
 """
+# Applied in order, each once (pragma user_version counts those applied), so a file made by an
+# older version of the app is brought up to date when it is opened.
+MIGRATIONS = (
+    f"""
+    create trigger if not exists instances_touch_updated_at
+        after update of instance_id, token, name, phone_number, status on instances
+        for each row begin
+            update instances set updated_at = {_NOW} where id = new.id;
+        end;
+    """,
+    f"""
+    alter table instances add column last_checked_at text;
+    alter table instances add column status_changed_at text;
+    alter table instances add column last_phone_number text;
+    alter table instances add column last_error text;
+    alter table instances add column check_failures integer not null default 0;
+    update instances set status_changed_at = updated_at, last_phone_number = phone_number;
+    -- updated_at moves when what a user sees changes; a sweep that only marks rows checked does not move it
+    drop trigger instances_touch_updated_at;
+    create trigger instances_touch_updated_at
+        after update on instances for each row
+        when old.status is not new.status or old.phone_number is not new.phone_number
+            or old.name is not new.name or old.instance_id is not new.instance_id or old.token is not new.token
+            or old.last_error is not new.last_error or old.check_failures is not new.check_failures
+        begin
+            update instances set updated_at = {_NOW} where id = new.id;
+        end;
+    create trigger instances_status_changed
+        after update of status on instances for each row when old.status is not new.status
+        begin
+            update instances set status_changed_at = {_NOW} where id = new.id;
+        end;
+    create trigger instances_keep_last_phone
+        after update of phone_number on instances for each row when new.phone_number is not null
+        begin
+            update instances set last_phone_number = new.phone_number where id = new.id;
+        end;
+    create table monitor_lease (
+        name text primary key,
+        holder text not null,
+        expires_at text not null
+    );
+    """,
+)
 
-INSTANCE_COLUMNS = "id, instance_id, name, phone_number, status, created_at, updated_at, created_by"
+INSTANCE_COLUMNS = (
+    "id, instance_id, name, phone_number, status, created_at, updated_at, created_by, "
+    "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures"
+)
 DB_FILENAME = "app.sqlite3"
+LEASE_NAME = "status-monitor"
 
 
 def utc_now_iso() -> str:
@@ -49,7 +94,10 @@ def utc_now_iso() -> str:
 
 class SQLiteDatabase:
     """Opens short-lived connections to one file; safe to share between threads and sessions
-    because it holds nothing but the path."""
+    because it holds nothing but the path (and the process-wide change counter of that path)."""
+
+    _changes: dict[Path, int] = {}  # committed writes to the instances, per file, in this process
+    _changes_lock = threading.Lock()
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -57,6 +105,10 @@ class SQLiteDatabase:
         with self.connect() as conn:
             conn.execute("pragma journal_mode=wal")
             conn.executescript(SCHEMA)
+            applied = conn.execute("pragma user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
+                conn.executescript(f"begin; {script}; pragma user_version = {number}; commit;")
+        self._key = self.path.resolve()
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> "SQLiteDatabase":
@@ -81,6 +133,24 @@ class SQLiteDatabase:
         finally:
             conn.close()
 
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """connect() for a change to the instances: the file's change count in this process moves
+        once the transaction is over (see SQLiteInstanceStore.version)."""
+        try:
+            with self.connect() as conn:
+                yield conn
+        finally:
+            with self._changes_lock:
+                self._changes[self._key] = self._changes.get(self._key, 0) + 1
+
+    def changes(self) -> int:
+        return self._changes.get(self._key, 0)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
 
 def _instance(row: sqlite3.Row) -> Instance:
     return Instance(
@@ -92,10 +162,18 @@ def _instance(row: sqlite3.Row) -> Instance:
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         created_by=row["created_by"],
+        last_checked_at=_time(row["last_checked_at"]),
+        status_changed_at=_time(row["status_changed_at"]),
+        last_phone_number=row["last_phone_number"],
+        last_error=row["last_error"],
+        check_failures=row["check_failures"],
     )
 
 
 class SQLiteInstanceStore:
+    """Both the sessions' store and the server's (monitor, provider events): one process owns the
+    file, so there are no rights to tell apart."""
+
     def __init__(self, db: SQLiteDatabase):
         self.db = db
 
@@ -104,25 +182,35 @@ class SQLiteInstanceStore:
             rows = conn.execute(f"select {INSTANCE_COLUMNS} from instances order by created_at desc").fetchall()
         return [_instance(r) for r in rows]
 
+    def instances_with_tokens(self) -> list[tuple[Instance, str]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(f"select {INSTANCE_COLUMNS}, token from instances order by created_at desc").fetchall()
+        return [(_instance(r), r["token"]) for r in rows]
+
     def get_instance(self, id: str) -> Instance:
         with self.db.connect() as conn:
             return self._get(conn, id)
 
+    def find_by_instance_id(self, instance_id: str) -> Instance | None:
+        with self.db.connect() as conn:
+            row = conn.execute(f"select {INSTANCE_COLUMNS} from instances where instance_id = ?", (instance_id,)).fetchone()
+        return _instance(row) if row else None
+
     def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance:
         now = utc_now_iso()
         new_id = str(uuid.uuid4())
-        with self.db.connect() as conn:
+        with self.db.write() as conn:
             conn.execute(
-                "insert into instances (id, instance_id, token, name, status, created_at, updated_at, created_by)"
-                " values (?, ?, ?, ?, 'disconnected', ?, ?, ?)",
-                (new_id, instance_id, token, name, now, now, created_by),
+                "insert into instances (id, instance_id, token, name, status, created_at, updated_at, created_by,"
+                " status_changed_at) values (?, ?, ?, ?, 'disconnected', ?, ?, ?, ?)",
+                (new_id, instance_id, token, name, now, now, created_by, now),
             )
             return self._get(conn, new_id)
 
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
     ) -> Instance:
-        with self.db.connect() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "update instances set status = ?, phone_number = ?"
                 " where id = ? and (? is null or status = ?)",
@@ -130,8 +218,39 @@ class SQLiteInstanceStore:
             )
             return self._get(conn, id)
 
+    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
+        with self.db.write() as conn:
+            conn.execute(
+                "update instances set status = ?, phone_number = ?, last_checked_at = ?, last_error = null,"
+                " check_failures = 0 where id = ? and status = ?",
+                (status, phone_number, utc_now_iso(), id, expected_status),
+            )
+            return self._get(conn, id)
+
+    def mark_checked(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        with self.db.write() as conn:
+            conn.execute("create temp table checked (id text primary key)")
+            conn.executemany("insert or ignore into checked values (?)", ((i,) for i in ids))
+            conn.execute("update instances set last_checked_at = ? where id in (select id from checked)",
+                         (utc_now_iso(),))
+            conn.execute(
+                "update instances set last_error = null, check_failures = 0"
+                " where id in (select id from checked) and (last_error is not null or check_failures > 0)"
+            )
+
+    def record_check_failure(self, id: str, *, error: str, max_failures: int) -> Instance:
+        with self.db.write() as conn:
+            conn.execute(
+                "update instances set last_error = ?, check_failures = min(check_failures + 1, ?)"
+                " where id = ? and (check_failures < ? or last_error is not ?)",
+                (error, max_failures, id, max_failures, error),
+            )
+            return self._get(conn, id)
+
     def delete_instance(self, id: str) -> None:
-        with self.db.connect() as conn:
+        with self.db.write() as conn:
             if conn.execute("delete from instances where id = ?", (id,)).rowcount == 0:
                 raise InstanceNotFound()
 
@@ -141,6 +260,24 @@ class SQLiteInstanceStore:
         if row is None:
             raise InstanceNotFound()
         return row["token"]
+
+    def version(self) -> int:
+        """The process-wide count of writes to this file: every write goes through this process
+        (the sessions, the monitor and the event endpoint all live in it), so asking costs no query."""
+        return self.db.changes()
+
+    def claim_lease(self, holder: str, ttl_seconds: int) -> bool:
+        now = datetime.now(timezone.utc)
+        expires = (now + timedelta(seconds=ttl_seconds)).isoformat(timespec="microseconds")
+        with self.db.connect() as conn:
+            conn.execute(
+                "insert into monitor_lease (name, holder, expires_at) values (?, ?, ?)"
+                " on conflict (name) do update set holder = excluded.holder, expires_at = excluded.expires_at"
+                " where monitor_lease.holder = excluded.holder or monitor_lease.expires_at < ?",
+                (LEASE_NAME, holder, expires, now.isoformat(timespec="microseconds")),
+            )
+            row = conn.execute("select holder from monitor_lease where name = ?", (LEASE_NAME,)).fetchone()
+        return row is not None and row["holder"] == holder
 
     @staticmethod
     def _get(conn: sqlite3.Connection, id: str) -> Instance:

@@ -1,0 +1,190 @@
+"""The status monitor: the provider's word, written to the store without anyone clicking.
+
+One `StatusMonitor` per server process (started by the server's lifespan, never per browser
+session) asks the provider for every instance's status every `interval_seconds`, at most
+MAX_PARALLEL_CALLS calls in flight, and writes only what changed. The same checks serve an
+admin's "Verificar agora" and the connect dialog's polling (lib.instances), and pushed provider
+events are applied the same way (apply_event).
+
+Every status write is a compare-and-set on the status read before the call, so a late reply never
+undoes a user's action. A failed check leaves the status alone and records the message; after
+FAILURES_BEFORE_NO_ANSWER failures in a row the card says the provider has not answered since the
+last good check, and the row is not written again until the streak ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from lib.errors import AppError, WebhookError
+from lib.models import Instance
+from lib.provider.events import ProviderEvent
+from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
+from lib.store.base import InstanceStore, ServerStore
+
+log = logging.getLogger(__name__)
+
+FAILURES_BEFORE_NO_ANSWER = 3
+MIN_LEASE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One instance's outcome in a check: the row after it (the same row when nothing changed), or
+    the error message."""
+
+    before: Instance
+    after: Instance | None = None
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None and (self.after.status, self.after.phone_number) != (
+            self.before.status, self.before.phone_number
+        )
+
+
+def apply_status(store: InstanceStore, instance: Instance, status: str, phone_number: str | None) -> Instance | None:
+    """Write what the provider said, if it differs from `instance` (the row as read before asking).
+    Returns the row as stored afterwards, or None when nothing differed (the caller marks it checked).
+    A connected reply without a number keeps the number already known."""
+    phone = (phone_number or instance.phone_number) if status == "connected" else None
+    if (status, phone) == (instance.status, instance.phone_number):
+        return None
+    return store.record_check(instance.id, status=status, phone_number=phone, expected_status=instance.status)
+
+
+def record_failure(store: InstanceStore, instance: Instance, message: str) -> None:
+    """Keep a failed check's message on the row (the status stays as it was); once the streak has
+    reached FAILURES_BEFORE_NO_ANSWER with the same message there is nothing new to write."""
+    if instance.check_failures >= FAILURES_BEFORE_NO_ANSWER and instance.last_error == message:
+        return
+    try:
+        store.record_check_failure(instance.id, error=message, max_failures=FAILURES_BEFORE_NO_ANSWER)
+    except AppError:
+        pass  # the row is gone or the store is down: the check's own error says enough
+
+
+def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str) -> Instance:
+    """Ask the provider for one instance and record the answer; returns the row as stored after it.
+    Raises the WebhookError of a failed check, after recording it."""
+    try:
+        reply = client.status(instance.instance_id, token)
+    except WebhookError as exc:
+        record_failure(store, instance, exc.message)
+        raise
+    return apply_status(store, instance, reply.status, reply.phone_number) or instance
+
+
+def check_all(
+    store: InstanceStore, client: WebhookClient, instances: list[Instance], token_of: Callable[[Instance], str]
+) -> list[CheckResult]:
+    """Ask the provider for every instance at once, at most MAX_PARALLEL_CALLS calls in flight: one
+    slow or failing instance neither holds up nor fails the others. Changes are written one by one;
+    the rows that answered unchanged are marked checked together, in one write."""
+    unchanged: list[str] = []
+
+    def check(instance: Instance) -> CheckResult:
+        try:
+            reply = client.status(instance.instance_id, token_of(instance))
+            after = apply_status(store, instance, reply.status, reply.phone_number)
+        except WebhookError as exc:
+            record_failure(store, instance, exc.message)
+            return CheckResult(instance, error=exc.message)
+        except AppError as exc:
+            return CheckResult(instance, error=exc.message)
+        if after is None:
+            unchanged.append(instance.id)
+        return CheckResult(instance, after=after or instance)
+
+    if not instances:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
+        results = list(pool.map(check, instances))
+    if unchanged:
+        store.mark_checked(unchanged)
+    return results
+
+
+def apply_event(store: ServerStore, event: ProviderEvent) -> Instance | None:
+    """Apply a status change the provider pushed. Returns the row after it, or None when no
+    instance has that provider id (nothing is written)."""
+    instance = store.find_by_instance_id(event.instance_id)
+    if instance is None:
+        return None
+    after = apply_status(store, instance, event.status, event.phone_number)
+    if after is None:
+        store.mark_checked([instance.id])
+        return instance
+    return after
+
+
+class StatusMonitor:
+    """Sweeps every instance every `interval_seconds` on a daemon thread, while it holds the lease
+    (several app replicas on one database: only one sweeps)."""
+
+    def __init__(
+        self,
+        store: ServerStore,
+        client: WebhookClient,
+        *,
+        interval_seconds: float,
+        holder: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.store = store
+        self.client = client
+        self.interval_seconds = interval_seconds
+        self.holder = holder or f"monitor-{uuid.uuid4()}"
+        self.last_sweep_at: datetime | None = None
+        self.instances = 0
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def lease_seconds(self) -> int:
+        return int(max(3 * self.interval_seconds, MIN_LEASE_SECONDS))
+
+    def sweep(self) -> list[CheckResult] | None:
+        """One pass over every instance; None when another process holds the lease."""
+        if not self.store.claim_lease(self.holder, self.lease_seconds):
+            return None
+        pairs = self.store.instances_with_tokens()
+        tokens = {instance.id: token for instance, token in pairs}
+        results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id])
+        self.instances = len(pairs)
+        self.last_sweep_at = datetime.now(timezone.utc)
+        changed = [r for r in results if r.changed]
+        failed = [r for r in results if r.error]
+        if changed or failed:
+            log.info("status sweep: %d instances, %d changed, %d failed", len(results), len(changed), len(failed))
+        return results
+
+    def start(self) -> "StatusMonitor":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="status-monitor", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = self._clock()
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - a store outage must not end the monitor
+                log.exception("status sweep failed")
+            self._stop.wait(max(0.0, self.interval_seconds - (self._clock() - started)))
