@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test bench load
 
 run: $(VENV)/.runtime-installed
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run server.py --server.port $(PORT)
 
 test: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh

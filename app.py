@@ -4,7 +4,7 @@ import streamlit as st
 
 from lib.backend import freeze_startup_heap
 from lib.errors import ConfigError
-from lib.presentation import ROLE_LABELS
+from lib.presentation import ROLE_LABELS, escape_markdown
 from lib.ui import session
 
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
@@ -12,7 +12,7 @@ st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="
 try:
     session.context()
 except ConfigError as exc:
-    st.error(exc.message, icon="🛑")
+    st.error(escape_markdown(exc.message), icon="🛑")
     st.stop()
 freeze_startup_heap()
 

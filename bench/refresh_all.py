@@ -97,7 +97,7 @@ def measure(instances: int, latency_ms: int) -> list[dict]:
                     results = service.refresh_all(chosen)
                     elapsed = time.perf_counter() - started
             others = [t for name, t in done.items() if name != SLOW]
-            summary, failures = refresh_summary(results)
+            summary, _, failures = refresh_summary(results)
             return {
                 "workers": workers,
                 "instances": len(chosen),

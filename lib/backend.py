@@ -4,18 +4,29 @@ everything tied to a signed-in user lives in that browser session's state (see l
 from __future__ import annotations
 
 import gc
+import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
+
+from lib.auth.accounts import LocalAccounts
 from lib.config import Settings, WebhookSettings
+from lib.errors import StoreError
 from lib.instances import InstanceService
 from lib.models import User
-from lib.store.recovery import CredentialRecovery
+from lib.monitor import StatusMonitor
 from lib.provider.sandbox import SandboxProvider, shared_sandbox
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
-from lib.store.base import InstanceStore
-from lib.auth.accounts import LocalAccounts
 from lib.provider.webhooks import WebhookClient
+from lib.store.base import InstanceStore, ServerStore
+from lib.store.recovery import CredentialRecovery
+from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+
+MONITOR_OFF_NO_SERVICE_KEY = (
+    "O monitor de status está desligado: defina SUPABASE_SERVICE_ROLE_KEY (ou service_role_key na seção "
+    "[supabase] do secrets.toml) no servidor para que os status sejam verificados sem ninguém clicar."
+)
+MONITOR_OFF_BY_SETTING = "O monitor de status está desligado (monitor.interval_seconds = 0)."
 
 
 @dataclass
@@ -26,6 +37,10 @@ class AppContext:
     recovery: CredentialRecovery
     database: SQLiteDatabase | None  # the embedded store; None in Supabase mode
     accounts: LocalAccounts | None
+    # The secret providers send to /api/provider-events: configured, or made up for the sandbox
+    # (which is told it). None: the endpoint is off.
+    events_secret: str | None = field(default=None, repr=False)
+    monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
 
     @property
     def mode_label(self) -> str:
@@ -38,6 +53,53 @@ class AppContext:
         None for the embedded SQLite store."""
         store = store or SQLiteInstanceStore(self.database)
         return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery)
+
+    def server_store(self) -> ServerStore | None:
+        """The store with the server's rights (monitor, provider events); None in Supabase mode
+        without the service-role key."""
+        if self.database is not None:
+            return SQLiteInstanceStore(self.database)
+        if self.settings.supabase.service_role_key:
+            from lib.store.supabase import SupabaseServerStore
+
+            return SupabaseServerStore(self.settings.supabase)
+        return None
+
+    @property
+    def monitor_off_reason(self) -> str | None:
+        """Why the status monitor does not run with these settings (shown to admins), or None."""
+        if self.settings.monitor_interval_seconds == 0:
+            return MONITOR_OFF_BY_SETTING
+        if self.settings.supabase and not self.settings.supabase.service_role_key:
+            return MONITOR_OFF_NO_SERVICE_KEY
+        return None
+
+    def start_monitor(self) -> StatusMonitor | None:
+        """Start this process's status monitor, once (the server's lifespan calls it)."""
+        store = self.server_store()
+        if self.monitor is None and self.monitor_off_reason is None and store is not None:
+            self.monitor = StatusMonitor(
+                store, WebhookClient(self.webhook_settings), interval_seconds=self.settings.monitor_interval_seconds
+            ).start()
+        return self.monitor
+
+    def stop_monitor(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
+            self.monitor = None
+
+    def store_reachable(self) -> bool:
+        """One tiny request to the store (for the health route)."""
+        try:
+            if self.database is not None:
+                with self.database.connect() as conn:
+                    conn.execute("select 1").fetchone()
+                return True
+            supabase = self.settings.supabase
+            reply = httpx.get(f"{supabase.url}/rest/v1/", headers={"apikey": supabase.anon_key}, timeout=5)
+            return reply.status_code < 500
+        except (StoreError, httpx.HTTPError):
+            return False
 
 
 _contexts: dict[str, AppContext] = {}
@@ -57,7 +119,7 @@ def app_context(settings: Settings) -> AppContext:
 
 
 def _build(settings: Settings) -> AppContext:
-    sandbox = None if settings.webhooks else shared_sandbox()
+    sandbox = None if settings.webhooks else shared_sandbox(settings.data_dir)
     database = None if settings.supabase else SQLiteDatabase.in_dir(settings.data_dir)
     return AppContext(
         settings=settings,
@@ -66,6 +128,7 @@ def _build(settings: Settings) -> AppContext:
         recovery=CredentialRecovery(settings.data_dir),
         database=database,
         accounts=LocalAccounts(database) if database else None,
+        events_secret=settings.events_secret or (secrets.token_urlsafe(32) if sandbox else None),
     )
 
 

@@ -29,6 +29,7 @@ class Instance:
     last_phone_number: str | None = None
     last_error: str | None = None
     check_failures: int = 0
+    dropped: bool = False  # the last disconnect was the provider's word (a drop), not a user's action
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import string
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,14 +13,23 @@ import pandas as pd
 from PIL import Image
 
 from lib.models import Instance
-from lib.monitor import CheckResult
+from lib.monitor import FAILURES_BEFORE_NO_ANSWER, CheckResult
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
 STATUS_ICONS = {"connected": "🟢", "connecting": "🟡", "disconnected": "🔴"}
 TABLE_COLUMNS = ["Nome", "Status", "Telefone", "ID no provedor", "Criada em", "Atualizada em"]
+STATUS_COLORS = {"connected": "green", "connecting": "yellow", "disconnected": "red"}
 DISPLAY_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # the collections team's clock
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_MARKDOWN_SPECIALS = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def escape_markdown(text: str) -> str:
+    """User or provider text made literal inside Markdown (st.markdown, st.toast, st.error…):
+    every ASCII punctuation mark is backslash-escaped, so nothing becomes a link, emphasis, HTML,
+    a heading, a colour directive or math."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def format_phone(phone: str | None) -> str:
@@ -35,6 +45,47 @@ def format_phone(phone: str | None) -> str:
 
 def format_datetime(value: datetime) -> str:
     return value.astimezone(DISPLAY_TIMEZONE).strftime("%d/%m/%Y %H:%M")
+
+
+def format_time(value: datetime, now: datetime) -> str:
+    """"14:02" today, "28/11 14:02" on another day (São Paulo time)."""
+    local, today = value.astimezone(DISPLAY_TIMEZONE), now.astimezone(DISPLAY_TIMEZONE)
+    return local.strftime("%H:%M" if local.date() == today.date() else "%d/%m %H:%M")
+
+
+def format_age(value: datetime, now: datetime) -> str:
+    """"há 40 s", "há 3 min", "há 2 h", "há 3 dias"."""
+    seconds = max(0, int((now - value).total_seconds()))
+    if seconds < 60:
+        return f"há {seconds} s"
+    if seconds < 3600:
+        return f"há {seconds // 60} min"
+    if seconds < 86400:
+        return f"há {seconds // 3600} h"
+    days = seconds // 86400
+    return f"há {days} dia{'s' if days > 1 else ''}"
+
+
+def status_lines(instance: Instance, now: datetime) -> list[str]:
+    """What a card says under the name and the status badge: since when, the number (the last one
+    when disconnected), when the provider last answered, and the last failed check."""
+    since = format_time(instance.status_changed_at or instance.created_at, now)
+    if instance.status == "connected":
+        lines = [f"Conectado desde {since}  ·  {format_phone(instance.phone_number)}"]
+    elif instance.status == "connecting":
+        lines = [f"Aguardando a leitura do QR Code desde {since}"]
+    else:
+        lines = [f"Caiu às {since}" if instance.dropped else f"Desconectado desde {since}"]
+        if instance.last_phone_number:
+            lines.append(f"Último número: {format_phone(instance.last_phone_number)}")
+    if instance.check_failures >= FAILURES_BEFORE_NO_ANSWER:
+        last_answer = instance.last_checked_at or instance.created_at
+        lines.append(f"Sem resposta do provedor desde {format_time(last_answer, now)}")
+    elif instance.last_checked_at:
+        lines.append(f"Verificado {format_age(instance.last_checked_at, now)}")
+    if instance.last_error:
+        lines.append(f"Última verificação falhou: {instance.last_error}")
+    return lines
 
 
 def status_text(status: str) -> str:
@@ -85,9 +136,10 @@ def qr_for_display(png: bytes, width: int) -> bytes:
         return buffer.getvalue()
 
 
-def refresh_summary(results: list[CheckResult]) -> tuple[str, pd.DataFrame]:
-    """A one-line summary of a bulk status refresh and the table of instances that failed."""
-    changed = sum(r.changed for r in results)
+def refresh_summary(results: list[CheckResult]) -> tuple[str, list[str], pd.DataFrame]:
+    """A one-line summary of a bulk status check, the names whose status changed, and the table of
+    instances that failed."""
+    changed = [r.before.name for r in results if r.changed]
     failures = [{"Instância": r.before.name, "Erro": r.error} for r in results if r.error]
-    text = f"{len(results)} instâncias verificadas · {changed} com status alterado · {len(failures)} com erro"
-    return text, pd.DataFrame(failures, columns=["Instância", "Erro"])
+    text = f"{len(results)} instâncias verificadas · {len(changed)} com status alterado · {len(failures)} com erro"
+    return text, changed, pd.DataFrame(failures, columns=["Instância", "Erro"])

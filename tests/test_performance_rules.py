@@ -22,7 +22,7 @@ from lib.presentation import qr_for_display
 from lib.store.sqlite import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.ui.test_app_ui import PASSWORD, admin_app, button, log_in, new_app, texts
+from tests.ui.test_app_ui import PASSWORD, admin_app, button, cards, log_in, new_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
@@ -63,8 +63,10 @@ def webhook_calls(calls: Counter) -> int:
 
 
 def seed(context, count: int) -> None:
+    """`count` more instances, written straight to the store (as another session or the monitor would)."""
     store = SQLiteInstanceStore(context.database)
-    for i in range(count):
+    start = len(store.list_instances())
+    for i in range(start, start + count):
         store.insert_instance(instance_id=f"sbx-{i:03d}", token=f"token-{i:03d}", name=f"Instância {i:03d}",
                               created_by=None)
 
@@ -83,12 +85,18 @@ def test_admin_rerun_and_browsing_are_served_from_the_cached_list(context, calls
     assert reads(calls) == writes(calls) == webhook_calls(calls) == 0  # ...without touching the store
 
 
-def test_recarregar_reads_the_list_once(context, calls):
+def test_an_idle_tick_asks_nothing_and_a_change_elsewhere_costs_one_read(context, calls):
     seed(context, 3)
     at = admin_app(context)
     calls.clear()
-    button(at, "Recarregar").click().run()
+    at.run()  # what a tick of the cards does, and more (a full run)
+    assert reads(calls) == writes(calls) == webhook_calls(calls) == 0  # embedded: the version is in memory
+    SQLiteInstanceStore(context.database).insert_instance(  # another session's (or the monitor's) write
+        instance_id="sbx-new", token="t", name="Nova", created_by=None)
+    calls.clear()
+    at.run()
     assert calls["store.list_instances"] == 1 and reads(calls) == 1
+    assert "Nova" in cards(at)
 
 
 def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(context, monkeypatch):
@@ -110,7 +118,8 @@ def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(co
     assert built == Counter()  # neither the table nor its CSV is made again on a rerun
     at.multiselect(key="status_filter").set_value(["disconnected"]).run()
     assert built == Counter({"instances_table": 1})  # a new filter: one new table, still no CSV
-    button(at, "Recarregar").click().run()
+    seed(context, 1)  # the list changed: the next run builds the table again
+    at.run()
     assert built == Counter({"instances_table": 2})
 
 
@@ -137,7 +146,7 @@ def test_connection_is_written_once_and_the_list_read_once(context, calls):
     requests.get(context.sandbox.scan_url(instance.instance_id), timeout=5).raise_for_status()
     calls.clear()
     at.run()  # the tick that sees "connected": it writes the row, closes the dialog, reruns the page
-    assert "🟢 Conectado  ·  Cobrança" in texts(at)
+    assert cards(at)["Cobrança"].startswith("Conectado\n")
     assert calls["webhook.status"] == 1 and webhook_calls(calls) == 1
     assert calls["store.record_check"] == 1 and writes(calls) == 1
     assert calls["store.list_instances"] == 1 and reads(calls) == 1
@@ -158,21 +167,20 @@ def test_refresh_all_calls_each_instance_once_and_writes_only_changed_rows(make_
     assert reads(calls) == 0  # the tokens were kept by the service
 
 
-def test_read_only_list_reads_once_per_refresh_and_not_when_browsing(context, calls):
+def test_read_only_list_reads_only_when_the_store_changed(context, calls):
     seed(context, 12)
     context.accounts.add("analista@example.com", PASSWORD, "analyst")
     at = log_in(new_app(), "analista@example.com")
     calls.clear()
-    at.run()  # a refresh (the 15 s timer reruns the fragment the same way, without a widget change)
-    assert calls["store.list_instances"] == 1 and reads(calls) == 1
-    calls.clear()
+    at.run()  # a tick (the timer reruns the cards the same way, without a widget change)
     at.number_input(key="cards_page").set_value(2).run()
     at.multiselect(key="status_filter").set_value(["disconnected"]).run()
-    assert "Instância 001" in texts(at)
-    assert reads(calls) == 0  # turning a page or filtering is not a refresh
+    assert "Instância 001" in cards(at)
+    assert reads(calls) == 0  # nothing changed: ticks, paging and filtering read nothing
+    seed(context, 1)
     calls.clear()
     at.run()
-    assert reads(calls) == 1
+    assert calls["store.list_instances"] == 1 and reads(calls) == 1
     assert writes(calls) == webhook_calls(calls) == 0
 
 

@@ -9,8 +9,13 @@
 
 The QR returned by connect is a real PNG whose content is the loopback URL
 ``http://127.0.0.1:PORT/scan/<instance_id>/<nonce>``; opening it (GET) plays the part of a
-phone scanning the code. Only the latest QR of an instance scans, and only while it is
-younger than ``qr_ttl_seconds``.
+phone scanning the code (``simulate_scan`` does the same in-process). Only the latest QR of an
+instance scans, and only while it is younger than ``qr_ttl_seconds``; an instance left connecting
+``abandon_seconds`` after its last QR expired falls back to disconnected, as WhatsApp gives up.
+``simulate_drop`` plays a phone that lost WhatsApp.
+
+Like a real provider it persists (``state_path``: a restart keeps every instance) and pushes
+status changes to the app's event endpoint once told where (``push_events_to``).
 
 Run standalone with ``python -m lib.provider.sandbox --port 8765``. Nothing here imports streamlit.
 """
@@ -25,14 +30,18 @@ import io
 import json
 import logging
 import os
+import queue
 import re
 import secrets
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +53,10 @@ from lib.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 DEFAULT_QR_TTL_SECONDS = 20.0
+DEFAULT_ABANDON_SECONDS = 60.0
 DEFAULT_CLI_PORT = 8765
+STATE_FILENAME = "sandbox_instances.json"
+PUSH_TIMEOUT_SECONDS = 5.0
 MAX_BODY_BYTES = 64 * 1024
 ENV_AUTO_SCAN = "SANDBOX_AUTO_SCAN_SECONDS"
 ENV_LATENCY = "SANDBOX_LATENCY_MS"
@@ -75,6 +87,12 @@ class _Instance:
     connecting_since: float | None = None  # first connect since last disconnected
     last_scan_url: str | None = None
 
+    # What survives a restart (the rest is about a QR being shown, which a restart ends).
+    _PERSISTED = ("instance_id", "token", "name", "status", "phone_number")
+
+    def persisted(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if key in self._PERSISTED}
+
 
 class SandboxProvider:
     """In-memory fake provider served over HTTP on a daemon thread."""
@@ -87,6 +105,8 @@ class SandboxProvider:
         qr_ttl_seconds: float = DEFAULT_QR_TTL_SECONDS,
         auto_scan_seconds: float | None = None,
         latency_ms: int = 0,
+        abandon_seconds: float = DEFAULT_ABANDON_SECONDS,
+        state_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -108,9 +128,16 @@ class SandboxProvider:
         self._phones: set[str] = set()
         self._in_flight = 0
         self._max_in_flight = 0
+        self.abandon_seconds = float(abandon_seconds)
+        self.state_path = Path(state_path) if state_path else None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._push_target: tuple[str, str] | None = None  # (events URL, secret)
+        self._pushes: queue.Queue[dict] = queue.Queue()
+        self._pusher: threading.Thread | None = None
+        if self.state_path and self.state_path.exists():
+            self._load()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "SandboxProvider":
@@ -172,6 +199,34 @@ class SandboxProvider:
         with self._lock:
             return len(self._instances)
 
+    def push_events_to(self, url: str, secret: str) -> None:
+        """From now on, POST every status change to `url` (the app's /api/provider-events) with the
+        secret in X-Webhook-Secret, as a provider's webhook would. Best effort: a lost push is made
+        up for by the app's polling."""
+        with self._lock:
+            self._push_target = (url, secret)
+            if self._pusher is None:
+                self._pusher = threading.Thread(target=self._push_forever, name="sandbox-push", daemon=True)
+                self._pusher.start()
+
+    def simulate_scan(self, instance_id: str) -> bool:
+        """Play a phone scanning the latest QR of the instance; False when there is none to scan."""
+        with self._lock:
+            inst = self._instances.get(instance_id)
+            if inst is None or inst.nonce is None:
+                return False
+            nonce = inst.nonce
+        return self._scan(instance_id, nonce)[0] == 200
+
+    def simulate_drop(self, instance_id: str) -> bool:
+        """Play a connected phone losing WhatsApp: the instance goes disconnected by itself."""
+        with self._lock:
+            inst = self._instances.get(instance_id)
+            if inst is None or inst.status != STATUS_CONNECTED:
+                return False
+            self._mark_disconnected(inst)
+        return True
+
     @property
     def max_in_flight(self) -> int:
         """Most webhook requests ever handled at the same time (for concurrency checks)."""
@@ -189,6 +244,7 @@ class SandboxProvider:
             while instance_id in self._instances:
                 instance_id = f"sbx-{secrets.token_hex(4)}"
             self._instances[instance_id] = _Instance(instance_id=instance_id, token=token, name=name.strip())
+            self._save()
         return 200, {"instance_id": instance_id, "token": token}
 
     def _connect(self, body: dict) -> tuple[int, dict]:
@@ -201,7 +257,9 @@ class SandboxProvider:
             if inst.status == STATUS_CONNECTED:
                 raise _HttpError(409, "instance already connected")
             url = f"{self.base_url}/scan/{instance_id}/{nonce}"
-            inst.status = STATUS_CONNECTING
+            if inst.status != STATUS_CONNECTING:
+                inst.status = STATUS_CONNECTING
+                self._changed(inst)
             if inst.connecting_since is None:
                 inst.connecting_since = now
             inst.nonce = nonce
@@ -228,12 +286,10 @@ class SandboxProvider:
         instance_id, token = _credentials(body)
         with self._lock:
             inst = self._authorized(instance_id, token)
-            self._phones.discard(inst.phone_number or "")
-            inst.status = STATUS_DISCONNECTED
-            inst.phone_number = None
-            inst.nonce = None
-            inst.qr_issued_at = None
-            inst.connecting_since = None
+            if inst.status == STATUS_DISCONNECTED:
+                self._forget_qr(inst)
+            else:
+                self._mark_disconnected(inst, push=False)  # asked by the app itself: nothing to tell it
         return 200, {"success": True}
 
     def _scan(self, instance_id: str, nonce: str) -> tuple[int, str]:
@@ -267,21 +323,76 @@ class SandboxProvider:
         return inst
 
     def _refresh(self, inst: _Instance, now: float) -> None:
-        """Lazy auto-scan: a connecting instance connects itself auto_scan_seconds after connect."""
+        """Lazy time-driven changes of a connecting instance: the auto-scan (it connects itself
+        auto_scan_seconds after connect), and the fall back to disconnected of one whose last QR
+        expired abandon_seconds ago (or that has no QR at all, e.g. after a restart)."""
+        if inst.status != STATUS_CONNECTING:
+            return
         if (
             self.auto_scan_seconds is not None
-            and inst.status == STATUS_CONNECTING
             and inst.connecting_since is not None
             and now - inst.connecting_since >= self.auto_scan_seconds
         ):
             self._mark_connected(inst)
+        elif inst.qr_issued_at is None or now - inst.qr_issued_at > self.qr_ttl_seconds + self.abandon_seconds:
+            self._mark_disconnected(inst)
 
     def _mark_connected(self, inst: _Instance) -> None:
         inst.status = STATUS_CONNECTED
         inst.phone_number = self._new_phone()
+        self._forget_qr(inst)
+        self._changed(inst)
+
+    def _mark_disconnected(self, inst: _Instance, *, push: bool = True) -> None:
+        self._phones.discard(inst.phone_number or "")
+        inst.status = STATUS_DISCONNECTED
+        inst.phone_number = None
+        self._forget_qr(inst)
+        self._changed(inst, push=push)
+
+    @staticmethod
+    def _forget_qr(inst: _Instance) -> None:
         inst.nonce = None
         inst.qr_issued_at = None
         inst.connecting_since = None
+
+    def _changed(self, inst: _Instance, *, push: bool = True) -> None:
+        """A status change: saved, and told to the app when it asked for pushes."""
+        self._save()
+        if push and self._push_target is not None:
+            self._pushes.put({"instance_id": inst.instance_id, "status": inst.status, "phone_number": inst.phone_number})
+
+    def _save(self) -> None:
+        """Write every instance (tokens included, so 0600) to state_path: temp file, then rename."""
+        if self.state_path is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump([inst.persisted() for inst in self._instances.values()], fh)
+        os.replace(tmp, self.state_path)
+
+    def _load(self) -> None:
+        with self.state_path.open(encoding="utf-8") as fh:
+            for item in json.load(fh):
+                inst = _Instance(**item)
+                self._instances[inst.instance_id] = inst
+                if inst.phone_number:
+                    self._phones.add(inst.phone_number)
+
+    def _push_forever(self) -> None:
+        while True:
+            change = self._pushes.get()
+            url, secret = self._push_target
+            request = urllib.request.Request(
+                url, data=json.dumps(change).encode(), method="POST",
+                headers={"Content-Type": "application/json", "X-Webhook-Secret": secret},
+            )
+            try:
+                urllib.request.urlopen(request, timeout=PUSH_TIMEOUT_SECONDS).close()
+            except (urllib.error.URLError, OSError) as exc:
+                logger.info("sandbox: push of a status change failed (%s)", type(exc).__name__)
 
     def _new_phone(self) -> str:
         while True:
@@ -487,22 +598,23 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
     return kwargs
 
 
-_shared: SandboxProvider | None = None
+_shared: dict[Path, SandboxProvider] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_sandbox() -> SandboxProvider:
-    """The process-wide sandbox, started once (thread-safe, lazily), configured from env
-    SANDBOX_AUTO_SCAN_SECONDS / SANDBOX_LATENCY_MS; stopped at interpreter exit (atexit).
+def shared_sandbox(data_dir: Path) -> SandboxProvider:
+    """The process-wide sandbox of this data folder (its instances persist there), started once
+    (thread-safe, lazily), configured from env SANDBOX_AUTO_SCAN_SECONDS / SANDBOX_LATENCY_MS;
+    stopped at interpreter exit (atexit).
 
     Raises ConfigError when one of those variables is invalid."""
-    global _shared
+    key = Path(data_dir).resolve()
     with _shared_lock:
-        if _shared is None:
-            provider = SandboxProvider(**settings_from_env()).start()
+        if key not in _shared:
+            provider = SandboxProvider(**settings_from_env(), state_path=key / STATE_FILENAME).start()
             atexit.register(provider.stop)
-            _shared = provider
-        return _shared
+            _shared[key] = provider
+        return _shared[key]
 
 
 # ---------------------------------------------------------------------- CLI

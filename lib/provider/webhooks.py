@@ -34,6 +34,7 @@ from lib.errors import WebhookError
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+MSG_INSTANCE_UNKNOWN = "Instância não encontrada no provedor."
 # The most calls one client makes at once (see InstanceService.refresh_all). 200 instances at
 # ~100 ms a status call take 13 rounds (~1.4 s + overhead) with 16, 7 rounds (~0.8 s) with 32:
 # bench/refresh_all.py measures both.
@@ -208,7 +209,7 @@ class WebhookClient:
                 f"Webhook não encontrado no provedor ({label}). Verifique a URL configurada.", action=action, retryable=False
             )
         if code == 404:
-            return WebhookError("Instância não encontrada no provedor.", action=action, retryable=False)
+            return WebhookError(MSG_INSTANCE_UNKNOWN, action=action, retryable=False)
         if 300 <= code < 400:
             return WebhookError(
                 f"O provedor redirecionou a requisição (HTTP {code}, {label}). Verifique a URL configurada.",

@@ -51,6 +51,7 @@ MIGRATIONS = (
     alter table instances add column last_phone_number text;
     alter table instances add column last_error text;
     alter table instances add column check_failures integer not null default 0;
+    alter table instances add column dropped integer not null default 0;
     update instances set status_changed_at = updated_at, last_phone_number = phone_number;
     -- updated_at moves when what a user sees changes; a sweep that only marks rows checked does not move it
     drop trigger instances_touch_updated_at;
@@ -82,7 +83,7 @@ MIGRATIONS = (
 
 INSTANCE_COLUMNS = (
     "id, instance_id, name, phone_number, status, created_at, updated_at, created_by, "
-    "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures"
+    "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped"
 )
 DB_FILENAME = "app.sqlite3"
 LEASE_NAME = "status-monitor"
@@ -136,13 +137,11 @@ class SQLiteDatabase:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """connect() for a change to the instances: the file's change count in this process moves
-        once the transaction is over (see SQLiteInstanceStore.version)."""
-        try:
-            with self.connect() as conn:
-                yield conn
-        finally:
-            with self._changes_lock:
-                self._changes[self._key] = self._changes.get(self._key, 0) + 1
+        once the transaction is committed (see SQLiteInstanceStore.version)."""
+        with self.connect() as conn:
+            yield conn
+        with self._changes_lock:
+            self._changes[self._key] = self._changes.get(self._key, 0) + 1
 
     def changes(self) -> int:
         return self._changes.get(self._key, 0)
@@ -167,6 +166,7 @@ def _instance(row: sqlite3.Row) -> Instance:
         last_phone_number=row["last_phone_number"],
         last_error=row["last_error"],
         check_failures=row["check_failures"],
+        dropped=bool(row["dropped"]),
     )
 
 
@@ -212,9 +212,9 @@ class SQLiteInstanceStore:
     ) -> Instance:
         with self.db.write() as conn:
             conn.execute(
-                "update instances set status = ?, phone_number = ?"
+                "update instances set status = ?, phone_number = ?, dropped = (status = ? and dropped)"
                 " where id = ? and (? is null or status = ?)",
-                (status, phone_number, id, expected_status, expected_status),
+                (status, phone_number, status, id, expected_status, expected_status),
             )
             return self._get(conn, id)
 
@@ -222,8 +222,10 @@ class SQLiteInstanceStore:
         with self.db.write() as conn:
             conn.execute(
                 "update instances set status = ?, phone_number = ?, last_checked_at = ?, last_error = null,"
-                " check_failures = 0 where id = ? and status = ?",
-                (status, phone_number, utc_now_iso(), id, expected_status),
+                " check_failures = 0, dropped = case when status = ? then dropped"
+                " else (status = 'connected' and ? = 'disconnected') end"
+                " where id = ? and status = ?",
+                (status, phone_number, utc_now_iso(), status, status, id, expected_status),
             )
             return self._get(conn, id)
 

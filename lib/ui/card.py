@@ -1,52 +1,81 @@
-"""Instance cards, a page of them at a time."""
+"""Instance cards, a page of them at a time, redrawn every few seconds (lib.ui.instances_tab)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from datetime import datetime
 
 import streamlit as st
 
 from lib.models import Instance
-from lib.presentation import format_datetime, format_phone, status_text
+from lib.presentation import STATUS_COLORS, STATUS_LABELS, escape_markdown, status_lines
+from lib.provider.sandbox import SandboxProvider
+from lib.provider.webhooks import MSG_INSTANCE_UNKNOWN
+from lib.ui import session
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialogs import open_dialog
 
 CARDS_PER_PAGE = 10
 CARD_BUTTON_WIDTH = 130  # pixels: the same for every card, so that the buttons line up
+STATUS_BADGE_ICONS = {
+    "connected": ":material/check_circle:",
+    "connecting": ":material/hourglass_top:",
+    "disconnected": ":material/cancel:",
+}
 
 
-# Every rerun redraws the cards of the page shown, so a card is kept to few elements: a row (a
+# Every run redraws the cards of the page shown, so a card is kept to few elements: a row (a
 # horizontal container) of the text and the buttons costs a quarter less than nested columns.
-def instance_card(instance: Instance, *, can_act: bool) -> None:
+def instance_card(instance: Instance, *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
     with st.container(border=True):
-        if not can_act:
-            _card_text(instance)
-            return
         with st.container(horizontal=True, vertical_alignment="center"):
             with st.container():
-                _card_text(instance)
-            _card_buttons(instance)
+                st.markdown(f"**{escape_markdown(instance.name)}**")
+                st.badge(STATUS_LABELS[instance.status], icon=STATUS_BADGE_ICONS[instance.status],
+                         color=STATUS_COLORS[instance.status])
+                st.text("\n".join(status_lines(instance, now)))
+            if can_act:
+                _card_buttons(instance, sandbox)
 
 
-def _card_text(instance: Instance) -> None:
-    st.text(f"{status_text(instance.status)}  ·  {instance.name}")
-    st.text(f"Telefone: {format_phone(instance.phone_number)}  ·  Criada em {format_datetime(instance.created_at)}")
-
-
-def _card_buttons(instance: Instance) -> None:
-    # on_click records the dialog before the run the click starts, which then shows it: one run
-    # per click. Opening it in the button's `if` branch would need st.rerun(), a second full run.
+def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
+    # The cards are drawn inside a fragment: a click there reruns only the fragment, unless its
+    # callback calls st.rerun(), which makes it a full run (the one that shows the dialog).
+    if instance.last_error == MSG_INSTANCE_UNKNOWN:  # a retry would fail the same way
+        st.button("Excluir do painel", key=f"forget-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
+                  on_click=_open_then_rerun, args=("delete", instance))
+        return
     if instance.status == "connected":
         st.button("Desconectar", key=f"disconnect-{instance.id}", width=CARD_BUTTON_WIDTH,
-                  on_click=open_dialog, args=("disconnect", instance))
+                  on_click=_open_then_rerun, args=("disconnect", instance))
+        if sandbox is not None:
+            st.button("Simular queda", key=f"drop-{instance.id}", width=CARD_BUTTON_WIDTH,
+                      help="Sandbox: o telefone perde o WhatsApp, como numa queda de verdade",
+                      on_click=_simulate_drop, args=(sandbox, instance))
     else:
         st.button("Conectar", key=f"connect-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
-                  on_click=open_connect_dialog, args=(instance,))
+                  on_click=_connect_then_rerun, args=(instance,))
     st.button("Excluir", key=f"delete-{instance.id}", width=CARD_BUTTON_WIDTH,
-              on_click=open_dialog, args=("delete", instance))
+              on_click=_open_then_rerun, args=("delete", instance))
 
 
-def instance_cards(instances: list[Instance], *, can_act: bool, on_change: Callable[[], None] | None = None) -> None:
+def _open_then_rerun(kind: str, instance: Instance) -> None:
+    open_dialog(kind, instance)
+    st.rerun()
+
+
+def _connect_then_rerun(instance: Instance) -> None:
+    open_connect_dialog(instance)
+    st.rerun()
+
+
+def _simulate_drop(sandbox: SandboxProvider, instance: Instance) -> None:
+    """The sandbox drops the session and pushes the change to the app, as a real provider would:
+    the card follows through the event endpoint (or the next sweep), not through this click."""
+    if sandbox.simulate_drop(instance.instance_id):
+        session.flash(f"Queda simulada em {escape_markdown(instance.name)}: o provedor avisa o painel.", icon="📵")
+
+
+def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
     """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all)."""
     if not instances:
         st.info("Nenhuma instância cadastrada ainda.")
@@ -54,7 +83,6 @@ def instance_cards(instances: list[Instance], *, can_act: bool, on_change: Calla
     pages = (len(instances) + CARDS_PER_PAGE - 1) // CARDS_PER_PAGE
     page = 1
     if pages > 1:
-        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page",
-                               on_change=on_change)
+        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page")
     for instance in instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]:
-        instance_card(instance, can_act=can_act)
+        instance_card(instance, now=now, can_act=can_act, sandbox=sandbox)

@@ -12,7 +12,7 @@ import streamlit as st
 from lib.errors import InstanceNotFound
 from lib.instances import MAX_NAME_LENGTH, CreatedInstance, CredentialsNotSaved
 from lib.models import Instance
-from lib.presentation import mask_token
+from lib.presentation import escape_markdown, mask_token
 from lib.ui import session
 
 DIALOG_KEY = "open_dialog"
@@ -43,7 +43,9 @@ def token_view(token: str, *, key: str) -> None:
 
 
 @st.dialog("Nova instância", on_dismiss=close_dialog)
-def create_dialog(result: CreatedInstance | None) -> None:
+def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
+    """The form, then what came of it. The outcome is kept as the dialog's payload, so a rerun
+    (e.g. the list refreshing behind the dialog) never takes the new token off the screen."""
     if result is None:
         with st.form("create_instance", border=False):
             name = st.text_input("Nome da instância", max_chars=MAX_NAME_LENGTH, placeholder="WhatsApp Cobrança")
@@ -51,17 +53,20 @@ def create_dialog(result: CreatedInstance | None) -> None:
         if submitted:
             with session.user_errors("Criando instância no provedor…") as failed:
                 created = session.service().create(name)
-            if failed and isinstance(failed[0], CredentialsNotSaved):
-                token_view(failed[0].token, key="unsaved_token")
-            if not failed:
+            if not failed or isinstance(failed[0], CredentialsNotSaved):
                 session.invalidate_instances()
-                open_dialog("create", created)
+                open_dialog("create", failed[0] if failed else created)
                 st.rerun()
         return
-    st.success("Instância criada.")
-    st.text(f"Nome: {result.instance.name}")
-    st.text(f"ID no provedor: {result.instance.instance_id}")
-    token_view(result.token, key="created_token")
+    if isinstance(result, CredentialsNotSaved):
+        st.error(escape_markdown(result.message), icon="⚠️")
+        st.text(f"ID no provedor: {result.instance_id}")
+        token_view(result.token, key="unsaved_token")
+    else:
+        st.success("Instância criada.")
+        st.text(f"Nome: {result.instance.name}")
+        st.text(f"ID no provedor: {result.instance.instance_id}")
+        token_view(result.token, key="created_token")
     if st.button("Fechar", type="primary"):
         close_dialog()
         st.rerun()
@@ -92,5 +97,5 @@ def confirm_dialog(action: str, instance: Instance) -> None:
             close_after_removal()
         if not failed:
             close_dialog()
-            session.flash(done.format(name=instance.name))
+            session.flash(done.format(name=escape_markdown(instance.name)))
             st.rerun()

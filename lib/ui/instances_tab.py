@@ -1,21 +1,26 @@
-"""The Instâncias tab: the admin's buttons, unsaved credentials, cards and table, and the dialog
-that is open (see lib.ui.dialogs)."""
+"""The Instâncias tab: the admin's buttons, unsaved credentials, the live cards, the table, and
+the dialog that is open (see lib.ui.dialogs).
+
+What the screen says follows the store without anyone clicking: the cards are a fragment that
+runs every WATCH_SECONDS and asks the store one cheap question (has anything changed since the
+list was read?); when it has, the whole page runs again from a fresh read. The cards are redrawn
+on every tick anyway, so "verificado há 40 s" stays true.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from datetime import datetime, timezone
 
 import streamlit as st
 
-from lib.presentation import refresh_summary
+from lib.presentation import escape_markdown, refresh_summary
 from lib.ui import session
 from lib.ui.card import instance_cards
 from lib.ui.connect_dialog import connect_dialog
 from lib.ui.dialogs import CONFIRMATIONS, DIALOG_KEY, confirm_dialog, create_dialog, open_dialog, token_view
 from lib.ui.table import instances_table_view
 
-BROWSING_KEY = "browsing_instances"  # set by the read-only list's widgets, see auto_refreshing_instances_section
-AUTO_REFRESH_SECONDS = 15
+WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
 DIALOGS = {"create": create_dialog, "connect": connect_dialog}
 
 
@@ -30,9 +35,11 @@ def show_open_dialog() -> None:
         DIALOGS[kind](payload)
 
 
-def instances_section(*, can_act: bool, on_change: Callable[[], None] | None = None) -> None:
-    """Cards and table from the session's cached list; `on_change` is called when the user changes
-    the page of cards or the status filter."""
+@st.fragment(run_every=WATCH_SECONDS)
+def live_cards(*, can_act: bool) -> None:
+    if session.list_is_stale():
+        session.invalidate_instances()
+        st.rerun()  # the whole page, table included, from a fresh read
     with session.user_errors() as failed:
         instances = session.instances()
     if failed:
@@ -40,39 +47,28 @@ def instances_section(*, can_act: bool, on_change: Callable[[], None] | None = N
             session.invalidate_instances()
             st.rerun()
         return
-    instance_cards(instances, can_act=can_act, on_change=on_change)
-    instances_table_view(instances, on_change=on_change)
-
-
-def _note_browsing() -> None:
-    st.session_state[BROWSING_KEY] = True
-
-
-@st.fragment(run_every=AUTO_REFRESH_SECONDS)
-def auto_refreshing_instances_section() -> None:
-    """For read-only roles: re-read the list every AUTO_REFRESH_SECONDS (one store read) without a
-    page reload. A fragment rerun caused by the user turning a page or changing the filter is not
-    a refresh: it is served from the cached list."""
-    if not st.session_state.pop(BROWSING_KEY, False):
-        session.invalidate_instances()
-    instances_section(can_act=False, on_change=_note_browsing)
+    instance_cards(instances, now=datetime.now(timezone.utc), can_act=can_act, sandbox=session.context().sandbox)
 
 
 def instances_tab() -> None:
     user = session.current_user()
-    if not user.is_admin:
+    if user.is_admin:
+        show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
+        top = st.container(horizontal=True)
+        top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))
+        if top.button("Verificar agora", help="Pergunta ao provedor o status de todas as instâncias agora"):
+            check_all_now()
+        off = session.context().monitor_off_reason
+        if off:
+            st.caption(off)
+        unsaved_credentials()
+    else:
         st.caption("Somente leitura: apenas administradores alteram instâncias.")
-        auto_refreshing_instances_section()
-        return
-    show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
-    top = st.container(horizontal=True)
-    top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))  # see lib.ui.card
-    if top.button("Recarregar"):
-        session.invalidate_instances()
-    if top.button("Atualizar status", help="Consulta o provedor para todas as instâncias"):
-        refresh_all_statuses()
-    unsaved_credentials()
-    instances_section(can_act=True)
+    live_cards(can_act=user.is_admin)
+    with session.user_errors() as failed:
+        instances = session.instances()
+    if not failed:
+        instances_table_view(instances)
 
 
 def unsaved_credentials() -> None:
@@ -88,19 +84,20 @@ def unsaved_credentials() -> None:
                     service.save_unsaved(item.instance_id)
                 if not failed:
                     session.invalidate_instances()
-                    session.flash(f"{item.name} salva.")
+                    session.flash(f"{escape_markdown(item.name)} salva.")
                     st.rerun()
 
 
-def refresh_all_statuses() -> None:
+def check_all_now() -> None:
+    """"Verificar agora": the provider's word for every instance, and which ones changed."""
     with session.user_errors("Consultando o status de todas as instâncias…") as failed:
         results = session.service().refresh_all(session.instances())
     if failed:
         return
     session.invalidate_instances()
-    summary, failures = refresh_summary(results)
-    if failures.empty:
-        st.success(summary)
-    else:
-        st.warning(summary)
+    summary, changed, failures = refresh_summary(results)
+    (st.warning if not failures.empty else st.success)(summary, icon="🔎")
+    if changed:
+        st.text("Mudaram: " + ", ".join(changed))
+    if not failures.empty:
         st.dataframe(failures, hide_index=True)

@@ -3,8 +3,9 @@ never shared: a shared client would leak one user's session to another), their s
 cached instance list.
 
 Streamlit reruns the whole script on every click and every polling tick, so what a run shows comes
-from here, not from the store: the list is read once and kept until a write invalidates it, and
-what is computed from it (the table) is kept beside it and dropped with it."""
+from here, not from the store: the list is read once and kept, with the store's version at that
+moment, until a write invalidates it or the store's version moves (list_is_stale); what is
+computed from it (the table) is kept beside it and dropped with it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from lib.config import current_settings
 from lib.errors import AppError, AuthError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User
+from lib.presentation import escape_markdown
 from lib.store.supabase import MSG_EXPIRED, SupabaseSession
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ def keep_session_fresh() -> None:
         supabase.refresh_if_needed()
     except AuthError as exc:
         if supabase.user is not None:  # Supabase unreachable: keep the session, retry next run
-            st.warning(exc.message, icon="⚠️")
+            st.warning(escape_markdown(exc.message), icon="⚠️")
             return
     if supabase.user is None:  # refresh token rejected, here or during a store call
         sign_out()
@@ -96,10 +98,24 @@ def service() -> InstanceService:
 
 
 def instances() -> list[Instance]:
-    """The instance list, read once and kept until a write invalidates it."""
+    """The instance list, read once and kept until a write invalidates it or the store changes."""
     if INSTANCES_KEY not in st.session_state:
-        st.session_state[INSTANCES_KEY] = service().list_instances()
-    return st.session_state[INSTANCES_KEY]
+        store = service().store
+        version = store.version()  # before the read: a write in between makes it stale, never lost
+        st.session_state[INSTANCES_KEY] = (version, service().list_instances())
+    return st.session_state[INSTANCES_KEY][1]
+
+
+def list_is_stale() -> bool:
+    """Whether the store changed since the list was read (a monitor sweep, a provider event,
+    another session's action): one cheap question to the store, no read of the list."""
+    cached = st.session_state.get(INSTANCES_KEY)
+    if cached is None:
+        return False
+    try:
+        return service().store.version() != cached[0]
+    except AppError:  # the store is unreachable: keep showing what was read, ask again next time
+        return False
 
 
 def derived(key: Hashable, build: Callable[[], T]) -> T:
@@ -143,7 +159,7 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
             yield failures
     except AppError as exc:
         failures.append(exc)
-        st.error(exc.message, icon="⚠️")
+        st.error(escape_markdown(exc.message), icon="⚠️")
         if isinstance(exc, WebhookError) and not exc.retryable:
             st.caption("Tentar de novo não deve resolver: confira a configuração dos webhooks com o suporte.")
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen

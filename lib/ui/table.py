@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 import pyarrow as pa
 import streamlit as st
 
@@ -12,11 +10,10 @@ from lib.presentation import STATUS_LABELS, instances_table, table_csv
 from lib.ui import session
 
 
-def instances_table_view(instances: list[Instance], *, on_change: Callable[[], None] | None = None) -> None:
+def instances_table_view(instances: list[Instance]) -> None:
     st.subheader("Todas as instâncias")
     chosen = st.multiselect(
         "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter",
-        on_change=on_change,
     )
     # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
     # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept

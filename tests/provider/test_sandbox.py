@@ -343,12 +343,114 @@ def test_auto_scan_counts_from_the_first_connect_not_each_qr_refresh(clock):
         assert status(sbx, inst).json()["status"] == "connected"
 
 
-def test_without_auto_scan_instances_wait_for_a_scan(clock):
-    with SandboxProvider(clock=clock) as sbx:
+def test_without_auto_scan_a_connecting_instance_waits_until_its_qr_is_abandoned(clock):
+    with SandboxProvider(clock=clock, qr_ttl_seconds=20, abandon_seconds=60) as sbx:
         inst = create(sbx)
         connect(sbx, inst)
-        clock.advance(10_000)
+        clock.advance(80)  # the QR expired 60 s ago: WhatsApp still waits
         assert status(sbx, inst).json() == {"status": "connecting"}
+        clock.advance(0.1)  # nobody asked for a new QR: the provider gives up
+        assert status(sbx, inst).json() == {"status": "disconnected"}
+        assert scan(sbx.scan_url(inst["instance_id"])).status_code == 410
+
+
+def test_refreshing_the_qr_keeps_an_instance_connecting(clock):
+    with SandboxProvider(clock=clock, qr_ttl_seconds=20, abandon_seconds=60) as sbx:
+        inst = create(sbx)
+        for _ in range(10):  # the connect dialog fetching a new QR before each one expires
+            connect(sbx, inst)
+            clock.advance(15)
+            assert status(sbx, inst).json() == {"status": "connecting"}
+
+
+# ---------------------------------------------------------------- persistence, pushes, simulations
+def test_a_restart_on_the_same_state_file_keeps_every_instance(tmp_path, clock):
+    state = tmp_path / "sandbox_instances.json"
+    with SandboxProvider(clock=clock, state_path=state) as first:
+        idle, live = create(first, "Parada"), create(first, "Conectada")
+        connect(first, live)
+        assert first.simulate_scan(live["instance_id"])
+        phone = status(first, live).json()["phone_number"]
+    assert state.stat().st_mode & 0o777 == 0o600  # it holds the tokens
+    with SandboxProvider(clock=clock, state_path=state) as second:  # another port, same instances
+        assert second.instance_count() == 2
+        assert status(second, live).json() == {"status": "connected", "phone_number": phone}
+        assert status(second, idle).json() == {"status": "disconnected"}
+        assert connect(second, idle).status_code == 200  # still connectable
+        assert second.simulate_scan(idle["instance_id"])
+        assert status(second, {**idle, "token": "wrong"}).status_code == 401
+        assert status(second, {"instance_id": "sbx-unknown", "token": "x"}).status_code == 404
+
+
+def test_a_connecting_instance_loaded_after_a_restart_falls_back_to_disconnected(tmp_path, clock):
+    state = tmp_path / "sandbox_instances.json"
+    with SandboxProvider(clock=clock, state_path=state) as first:
+        inst = create(first)
+        connect(first, inst)
+    with SandboxProvider(clock=clock, state_path=state) as second:  # the QR died with the first
+        assert status(second, inst).json() == {"status": "disconnected"}
+
+
+def test_simulations_and_their_refusals(sbx):
+    inst = create(sbx)
+    assert not sbx.simulate_scan(inst["instance_id"])  # no QR shown yet
+    assert not sbx.simulate_drop(inst["instance_id"])  # not connected
+    connect(sbx, inst)
+    assert sbx.simulate_scan(inst["instance_id"])
+    assert status(sbx, inst).json()["status"] == "connected"
+    assert sbx.simulate_drop(inst["instance_id"])
+    assert status(sbx, inst).json() == {"status": "disconnected"}
+    assert not sbx.simulate_drop("sbx-unknown") and not sbx.simulate_scan("sbx-unknown")
+
+
+class Receiver:
+    """A loopback HTTP server that records the pushes it receives."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = queue.Queue()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.put((self.path, self.headers["X-Webhook-Secret"], json.loads(body)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/provider-events"
+
+    def next(self):
+        return self.received.get(timeout=T)
+
+
+def test_status_changes_are_pushed_to_the_app_but_not_those_it_asked_for(sbx):
+    receiver = Receiver()
+    try:
+        sbx.push_events_to(receiver.url, "s3cret")
+        inst = create(sbx)
+        connect(sbx, inst)
+        assert receiver.next() == ("/api/provider-events", "s3cret",
+                                   {"instance_id": inst["instance_id"], "status": "connecting", "phone_number": None})
+        sbx.simulate_scan(inst["instance_id"])
+        _, _, connected = receiver.next()
+        assert connected["status"] == "connected" and PHONE_RE.match(connected["phone_number"])
+        sbx.simulate_drop(inst["instance_id"])
+        assert receiver.next()[2] == {"instance_id": inst["instance_id"], "status": "disconnected", "phone_number": None}
+        connect(sbx, inst)
+        receiver.next()
+        disconnect(sbx, inst)  # the app's own disconnect: no push back
+        assert not sbx.simulate_scan(inst["instance_id"])  # nothing to scan after a disconnect
+        connect(sbx, inst)  # pushes come in order: a push of the disconnect would come first
+        assert receiver.next()[2]["status"] == "connecting"
+    finally:
+        receiver.server.shutdown()
 
 
 # ---------------------------------------------------------------- latency and concurrency
@@ -462,18 +564,19 @@ def test_invalid_constructor_arguments(kwargs):
 
 
 # ---------------------------------------------------------------- shared sandbox and env
-def test_shared_sandbox_is_a_lazy_singleton_configured_from_env(monkeypatch):
-    monkeypatch.setattr(sandbox_mod, "_shared", None)
+def test_shared_sandbox_is_a_lazy_singleton_per_data_dir_configured_from_env(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox_mod, "_shared", {})
     monkeypatch.setenv("SANDBOX_AUTO_SCAN_SECONDS", "3")
     monkeypatch.setenv("SANDBOX_LATENCY_MS", "7")
     got: list[SandboxProvider] = []
-    threads = [threading.Thread(target=lambda: got.append(shared_sandbox())) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: got.append(shared_sandbox(tmp_path))) for _ in range(8)]
     [t.start() for t in threads]
     [t.join() for t in threads]
     try:
         first = got[0]
         assert all(p is first for p in got)
-        assert shared_sandbox() is first
+        assert shared_sandbox(tmp_path) is first
+        assert first.state_path == tmp_path.resolve() / "sandbox_instances.json"
         assert first.running
         assert first.auto_scan_seconds == 3.0 and first.latency_ms == 7
         assert create(first)["instance_id"].startswith("sbx-")
@@ -481,11 +584,11 @@ def test_shared_sandbox_is_a_lazy_singleton_configured_from_env(monkeypatch):
         first.stop()
 
 
-def test_shared_sandbox_defaults(monkeypatch):
-    monkeypatch.setattr(sandbox_mod, "_shared", None)
+def test_shared_sandbox_defaults(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox_mod, "_shared", {})
     monkeypatch.delenv("SANDBOX_AUTO_SCAN_SECONDS", raising=False)
     monkeypatch.delenv("SANDBOX_LATENCY_MS", raising=False)
-    p = shared_sandbox()
+    p = shared_sandbox(tmp_path)
     try:
         assert p.auto_scan_seconds is None and p.latency_ms == 0 and p.qr_ttl_seconds == 20.0
     finally:

@@ -17,13 +17,11 @@ import pytest
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS, free_port, healthy, stop_process
+from bench.common import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-ROOT = Path(__file__).resolve().parents[2]
-HEALTH_TIMEOUT_S = 60
-# Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
-CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")
+from tests.support.server import streamlit_server as running_server
+
 
 APP = '[data-testid="stApp"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -35,48 +33,10 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "s3nha-forte-123"
 
 # -- server -----------------------------------------------------------------------------------
-class StreamlitServer:
-    def __init__(self, url: str, log_path: Path):
-        self.url = url
-        self.log_path = log_path
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
 @pytest.fixture
 def streamlit_server(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
-    env["APP_DATA_DIR"] = str(tmp_path / "data")
-    env["APP_SECRETS_FILE"] = str(tmp_path / "no-secrets.toml")  # ignore a developer's secrets
-    env["PYTHONUNBUFFERED"] = "1"
-    log_path = tmp_path / "streamlit.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        # Other people's edits to lib/ must not reload the app's modules mid-test (a reload
-        # re-creates the process-wide sandbox under the session's feet).
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + HEALTH_TIMEOUT_S
-            while not healthy(f"{url}/_stcore/health"):
-                if process.poll() is not None:
-                    pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"streamlit not healthy after {HEALTH_TIMEOUT_S} s:\n{log_path.read_text(errors='replace')}")
-                time.sleep(0.25)
-            yield StreamlitServer(url, log_path)
-        finally:
-            print(f"--- streamlit log ({log_path}) ---\n{log_path.read_text(errors='replace')}")
-            stop_process(process)
+    with running_server(tmp_path / "data") as server:
+        yield server
 
 
 @pytest.fixture

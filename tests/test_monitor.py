@@ -1,0 +1,187 @@
+"""The status monitor over real HTTP: against the sandbox provider and against the misbehaving
+provider of tests/support/faulty_provider.py, with a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from lib.monitor import FAILURES_BEFORE_NO_ANSWER, StatusMonitor, apply_event
+from lib.provider.events import ProviderEvent
+from lib.provider.sandbox import SandboxProvider
+from lib.provider.webhooks import WebhookClient
+from lib.store.sqlite import SQLiteInstanceStore
+from tests.provider.test_sandbox import FakeClock
+from tests.support.faulty_provider import TOKEN_PREFIX, FaultyProvider
+from tests.test_instances import connected_instance
+
+WRITES = ("update_status", "record_check", "mark_checked", "record_check_failure")
+
+
+@pytest.fixture
+def store(database):
+    return SQLiteInstanceStore(database)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(clock):
+    with SandboxProvider(clock=clock, qr_ttl_seconds=20, abandon_seconds=60) as provider:
+        yield provider
+
+
+@pytest.fixture
+def service(make_service):
+    return make_service()
+
+
+@pytest.fixture
+def make_service(store, sandbox, tmp_path):
+    from lib.instances import InstanceService
+    from lib.store.recovery import CredentialRecovery
+    from tests.conftest import ADMIN
+
+    return lambda: InstanceService(store, WebhookClient(sandbox.webhook_settings()), ADMIN, CredentialRecovery(tmp_path))
+
+
+@pytest.fixture
+def writes(monkeypatch) -> Counter:
+    counted = Counter()
+    for name in WRITES:
+        original = getattr(SQLiteInstanceStore, name)
+
+        def wrapper(self, *args, _name=name, _original=original, **kwargs):
+            counted[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(SQLiteInstanceStore, name, wrapper)
+    return counted
+
+
+def monitor_for(store, settings) -> StatusMonitor:
+    return StatusMonitor(store, WebhookClient(settings), interval_seconds=60)
+
+
+def test_a_drop_at_the_provider_is_found_and_the_last_number_kept(store, sandbox, service):
+    live = connected_instance(service, sandbox)
+    monitor = monitor_for(store, sandbox.webhook_settings())
+    assert sandbox.simulate_drop(live.instance_id)
+    [result] = monitor.sweep()
+    after = store.get_instance(live.id)
+    assert result.changed and (after.status, after.phone_number, after.dropped) == ("disconnected", None, True)
+    assert after.last_phone_number == live.phone_number  # which chip dropped
+    assert after.status_changed_at > live.status_changed_at and after.last_checked_at is not None
+    assert monitor.last_sweep_at is not None and monitor.instances == 1
+
+
+def test_a_sweep_that_finds_nothing_new_only_marks_the_rows_checked_in_one_write(store, sandbox, service, writes):
+    connected_instance(service, sandbox, "Um")
+    service.create("Dois")
+    before = {i.id: i for i in store.list_instances()}
+    writes.clear()
+    results = monitor_for(store, sandbox.webhook_settings()).sweep()
+    assert not any(r.changed or r.error for r in results)
+    assert writes == Counter({"mark_checked": 1})
+    for after in store.list_instances():
+        assert after.updated_at == before[after.id].updated_at and after.last_checked_at is not None
+
+
+def test_a_user_disconnect_is_not_a_drop(store, sandbox, service):
+    live = connected_instance(service, sandbox)
+    after = service.disconnect(live)
+    assert (after.status, after.dropped, after.last_phone_number) == ("disconnected", False, live.phone_number)
+
+
+def test_a_connect_abandoned_at_the_provider_is_resolved(store, sandbox, service, clock):
+    connecting = service.connect(service.create("Cobrança").instance).instance
+    monitor = monitor_for(store, sandbox.webhook_settings())
+    monitor.sweep()
+    assert store.get_instance(connecting.id).status == "connecting"  # the QR may still be read
+    clock.advance(20 + 60 + 1)  # its QR expired a minute ago and nobody asked for another
+    monitor.sweep()
+    assert store.get_instance(connecting.id).status == "disconnected"
+
+
+def test_failing_checks_flip_nothing_and_stop_writing_once_the_card_says_so(store, writes):
+    with FaultyProvider() as provider:
+        row = store.insert_instance(instance_id="inst-1", token=f"{TOKEN_PREFIX}1", name="Cobrança", created_by=None)
+        row = store.update_status(row.id, status="connected", phone_number="+5511999990000")
+        provider.set_fault("status", "status_5xx")
+        monitor = monitor_for(store, provider.webhook_settings())
+        writes.clear()
+        for sweep in range(1, FAILURES_BEFORE_NO_ANSWER + 3):
+            [result] = monitor.sweep()
+            after = store.get_instance(row.id)
+            assert result.error and (after.status, after.phone_number) == ("connected", "+5511999990000")
+            assert after.check_failures == min(sweep, FAILURES_BEFORE_NO_ANSWER)
+            assert TOKEN_PREFIX not in after.last_error
+        assert writes == Counter({"record_check_failure": FAILURES_BEFORE_NO_ANSWER})  # then nothing new to say
+        provider.set_fault("status", "ok")  # the provider answers again (it says "connecting")
+        monitor.sweep()
+        after = store.get_instance(row.id)
+        assert (after.status, after.check_failures, after.last_error) == ("connecting", 0, None)
+
+
+class HeldStatus(WebhookClient):
+    """Answers status only once the test lets it: a reply that arrives late."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.asked, self.release = threading.Event(), threading.Event()
+
+    def status(self, instance_id, token):
+        reply = super().status(instance_id, token)
+        self.asked.set()
+        assert self.release.wait(10)
+        return reply
+
+
+def test_a_late_reply_never_undoes_a_users_disconnect(store, sandbox, service):
+    live = connected_instance(service, sandbox)
+    client = HeldStatus(sandbox.webhook_settings())
+    monitor = StatusMonitor(store, client, interval_seconds=60)
+    sweep = threading.Thread(target=monitor.sweep)
+    sweep.start()
+    assert client.asked.wait(10)  # the provider said "connected"; the reply is on its way
+    service.disconnect(live)
+    client.release.set()
+    sweep.join(10)
+    assert store.get_instance(live.id).status == "disconnected"
+
+
+def test_only_the_holder_of_the_lease_sweeps_and_an_expired_lease_changes_hands(store, sandbox, database):
+    first = monitor_for(store, sandbox.webhook_settings())
+    second = monitor_for(SQLiteInstanceStore(database), sandbox.webhook_settings())
+    assert first.sweep() == [] and second.sweep() is None
+    assert first.sweep() == []  # renewed by its holder
+    with database.connect() as conn:  # the first replica died a lease ago
+        conn.execute("update monitor_lease set expires_at = '2000-01-01T00:00:00+00:00'")
+    assert second.sweep() == [] and first.sweep() is None
+
+
+def test_pushed_events_apply_at_once_and_unknown_instances_change_nothing(store, sandbox, service):
+    live = connected_instance(service, sandbox)
+    assert apply_event(store, ProviderEvent("sbx-unknown", "disconnected", None)) is None
+    assert store.get_instance(live.id) == live
+    after = apply_event(store, ProviderEvent(live.instance_id, "disconnected", None))
+    assert (after.status, after.dropped, after.last_phone_number) == ("disconnected", True, live.phone_number)
+
+
+def test_the_monitor_thread_sweeps_until_stopped(store, sandbox, service):
+    connected_instance(service, sandbox)
+    monitor = monitor_for(store, sandbox.webhook_settings())
+    swept = threading.Event()
+    original = monitor.sweep
+    monitor.sweep = lambda: (original(), swept.set())[0]
+    monitor.start()
+    try:
+        assert swept.wait(10)  # the first sweep comes at start, not an interval later
+    finally:
+        monitor.stop()
+    assert monitor.last_sweep_at is not None and monitor.instances == 1
