@@ -517,7 +517,9 @@ def test_version_sees_a_change_stamped_earlier_than_the_newest_row(fresh, old_ro
 def test_names_are_unique_ignoring_case(fresh):
     with fresh.api("admin") as conn:
         first = outcome(conn, "insert into public.instances (instance_id, token, name) values ('c1', 't', 'Cobrança')")
-        second = outcome(conn, "insert into public.instances (instance_id, token, name) values ('c2', 't', 'COBRANÇA')")
+        second = outcome(
+            conn, "insert into public.instances (instance_id, token, name) values ('c2', 't', 'COBRANÇA')"
+        )
     assert first == ("rows", 1)
     assert second[:2] == ("error", "23505")
     assert "instances_lower_name_key" in second[2]
@@ -567,7 +569,8 @@ def test_upgrade_backfills_the_new_columns_without_moving_updated_at(server):
     later = datetime(2026, 11, 1, tzinfo=timezone.utc)
     db.query(
         "insert into public.instances (instance_id, token, name, status, phone_number, updated_at) values"
-        " ('inst-1', 't', 'Um', 'connected', %(phone)s, %(long_ago)s), ('inst-2', 't', 'Dois', 'disconnected', null, %(later)s)",
+        " ('inst-1', 't', 'Um', 'connected', %(phone)s, %(long_ago)s),"
+        " ('inst-2', 't', 'Dois', 'disconnected', null, %(later)s)",
         {"phone": PHONE, "long_ago": LONG_AGO, "later": later},
     )
     db.script(STATUS_MONITOR_MIGRATION)
