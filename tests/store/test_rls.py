@@ -46,7 +46,8 @@ class Db:
         self.server = server
         self.name = name
         with psycopg.connect(server.dsn(dbname="postgres"), autocommit=True) as conn:
-            # The locale of hosted Supabase projects: lower() folds 'Ç' as well as 'C'.
+            # C.UTF-8, as hosted Supabase projects: lower() folds non-ASCII letters such as 'Ç',
+            # which it leaves alone under the test cluster's plain C locale.
             conn.execute(f"create database \"{name}\" template template0 locale 'C.UTF-8'")
 
     def script(self, sql: str) -> list[str]:
