@@ -1,9 +1,10 @@
 """Supabase mode: Supabase Auth sign-in and an InstanceStore over PostgREST, one client per
-browser session.
+browser session; and the server's store (status monitor, provider events), with the service role.
 
 Never share a SupabaseSession (or its client) between browser sessions, e.g. through a module
 variable or st.cache_resource: the client holds the signed-in user's tokens, so sharing it would
-let one user act with another's session.
+let one user act with another's session. Never give a SupabaseServerStore to a browser session:
+it bypasses row-level security.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import base64
 import json
 import logging
 import threading
-from datetime import datetime
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import httpx
@@ -24,13 +26,20 @@ from supabase_auth.errors import AuthError as GoTrueError
 from supabase_auth.types import AuthChangeEvent, Session
 
 from lib.config import SupabaseSettings
-from lib.errors import AppError, AuthError, InstanceNotFound, PermissionDenied, StoreError
+from lib.errors import (
+    AppError, AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError,
+)
 from lib.models import ROLES, Instance, User
 
 log = logging.getLogger(__name__)
 
 # Explicit list: the token column is not readable through the API (select=* fails with 42501).
-INSTANCE_COLUMNS = "id,instance_id,name,phone_number,status,created_at,updated_at,created_by"
+INSTANCE_COLUMNS = (
+    "id,instance_id,name,phone_number,status,created_at,updated_at,created_by,"
+    "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures"
+)
+# The unique index on lower(name) (supabase/migrations/20261201000000_status_monitor.sql).
+NAME_INDEX = "instances_lower_name_key"
 ROLE_CLAIM = "user_role"  # set by a custom access-token hook, when the project has one
 HTTP_TIMEOUT_SECONDS = 15.0
 
@@ -38,6 +47,7 @@ MSG_OFFLINE = "Sem conexão com o Supabase. Tente novamente."
 MSG_EXPIRED = "Sua sessão expirou. Entre novamente."
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_UNCONFIRMED = "E-mail ainda não confirmado. Verifique sua caixa de entrada."
+MSG_SERVICE_KEY_REJECTED = "O Supabase recusou a chave de serviço (supabase.service_role_key)."
 
 # PostgREST's codes for a rejected JWT (PGRST303 is "JWT expired" since v12; PGRST301 before);
 # "401" is what postgrest-py reports when the 401 body is not PostgREST JSON.
@@ -186,20 +196,22 @@ class SupabaseSession:
         return next((role for role in ROLES if role in roles), None)  # ROLES: most privileged first
 
 
-class SupabaseInstanceStore:
-    """InstanceStore over PostgREST with the rights of the session's user (RLS decides)."""
+class _PostgrestInstances(ABC):
+    """InstanceStore over PostgREST. Subclasses say whose rights a request runs with, by how
+    _execute runs it and maps its errors."""
 
-    def __init__(self, session: SupabaseSession):
-        self._session = session
+    @abstractmethod
+    def _execute(self, build_query: Callable[[Client], Any]) -> Any:
+        """Run the request build_query(client) makes; return its data or raise an AppError."""
 
     def list_instances(self) -> list[Instance]:
-        rows = self._session._execute(
+        rows = self._execute(
             lambda c: c.table("instances").select(INSTANCE_COLUMNS).order("created_at", desc=True)
         )
         return [_instance(row) for row in rows]
 
     def get_instance(self, id: str) -> Instance:
-        rows = self._session._execute(lambda c: c.table("instances").select(INSTANCE_COLUMNS).eq("id", id))
+        rows = self._execute(lambda c: c.table("instances").select(INSTANCE_COLUMNS).eq("id", id))
         if not rows:
             raise InstanceNotFound()
         return _instance(rows[0])
@@ -213,7 +225,7 @@ class SupabaseInstanceStore:
             "created_by": created_by,
         }
         # .select() makes PostgREST return only these columns (RETURNING <columns>), not the token.
-        rows = self._session._execute(lambda c: c.table("instances").insert(row).select(INSTANCE_COLUMNS))
+        rows = self._execute(lambda c: c.table("instances").insert(row).select(INSTANCE_COLUMNS))
         if not rows:
             raise StoreError("A instância foi criada, mas não pôde ser lida. Atualize a lista.")
         return _instance(rows[0])
@@ -221,28 +233,124 @@ class SupabaseInstanceStore:
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
     ) -> Instance:
+        return self._update(id, {"status": status, "phone_number": phone_number}, expected_status)
+
+    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
+        values = {
+            "status": status,
+            "phone_number": phone_number,
+            "last_checked_at": datetime.now(timezone.utc).isoformat(),
+            "last_error": None,
+            "check_failures": 0,
+        }
+        return self._update(id, values, expected_status)
+
+    def mark_checked(self, ids: list[str]) -> None:
+        if ids:
+            self._execute(lambda c: c.rpc("mark_instances_checked", {"_ids": list(ids)}))
+
+    def record_check_failure(self, id: str, *, error: str, max_failures: int) -> Instance:
+        self._execute(lambda c: c.rpc(
+            "record_instance_check_failure", {"_id": id, "_error": error, "_max_failures": max_failures}
+        ))
+        return self.get_instance(id)
+
+    def delete_instance(self, id: str) -> None:
+        rows = self._execute(lambda c: c.table("instances").delete().eq("id", id).select("id"))
+        if not rows:
+            raise InstanceNotFound()
+
+    def instance_token(self, id: str) -> str:
+        token = self._execute(lambda c: c.rpc("instance_token", {"_id": id}))
+        if not isinstance(token, str) or not token:
+            raise InstanceNotFound()
+        return token
+
+    def version(self) -> str:
+        return self._execute(lambda c: c.rpc("instances_version", {}))
+
+    def _update(self, id: str, values: dict, expected_status: str | None) -> Instance:
+        """PATCH one row (with expected_status, only while its status still is that); returns the
+        row as stored afterwards."""
+
         def build(c: Client):
-            query = c.table("instances").update({"status": status, "phone_number": phone_number}).eq("id", id)
+            query = c.table("instances").update(values).eq("id", id)
             if expected_status is not None:
                 query = query.eq("status", expected_status)
             return query.select(INSTANCE_COLUMNS)
 
-        rows = self._session._execute(build)
+        rows = self._execute(build)
         if rows:
             return _instance(rows[0])
         # Nothing updated: the status had already changed (compare-and-set) or the row is gone.
         return self.get_instance(id)
 
-    def delete_instance(self, id: str) -> None:
-        rows = self._session._execute(lambda c: c.table("instances").delete().eq("id", id).select("id"))
-        if not rows:
-            raise InstanceNotFound()
+
+class SupabaseInstanceStore(_PostgrestInstances):
+    """InstanceStore over PostgREST with the rights of the session's user (RLS decides)."""
+
+    def __init__(self, session: SupabaseSession):
+        self._session = session
+
+    def _execute(self, build_query: Callable[[Client], Any]) -> Any:
+        return self._session._execute(build_query)
+
+
+class SupabaseServerStore(_PostgrestInstances):
+    """ServerStore over PostgREST with the service role: every row, tokens included, and the
+    monitor's lease. For the status monitor and the provider-event endpoint only; one per process,
+    safe to share between threads. The key is never logged nor shown (not in repr, not in errors)."""
+
+    def __init__(self, settings: SupabaseSettings):
+        if not settings.service_role_key:
+            raise ConfigError(
+                "Configuração incompleta: falta supabase.service_role_key (SUPABASE_SERVICE_ROLE_KEY)."
+            )
+        options = SyncClientOptions(
+            auto_refresh_token=False,
+            persist_session=False,  # nobody signs in: every request carries the key itself
+            httpx_client=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS),
+        )
+        self._client: Client = create_client(settings.url, settings.service_role_key, options=options)
+        self._url = settings.url
+
+    def __repr__(self) -> str:
+        return f"SupabaseServerStore(url={self._url!r})"
+
+    def _execute(self, build_query: Callable[[Client], Any]) -> Any:
+        try:
+            return build_query(self._client).execute().data
+        except APIError as exc:
+            if _is_jwt_error(exc):
+                raise StoreError(MSG_SERVICE_KEY_REJECTED) from exc
+            raise _store_error(exc) from exc
+        except httpx.TransportError as exc:
+            raise StoreError(MSG_OFFLINE) from exc
 
     def instance_token(self, id: str) -> str:
-        token = self._session._execute(lambda c: c.rpc("instance_token", {"_id": id}))
-        if not isinstance(token, str) or not token:
+        # The instance_token() function answers signed-in admins only; the service role reads the column.
+        rows = self._execute(lambda c: c.table("instances").select("token").eq("id", id))
+        if not rows:
             raise InstanceNotFound()
-        return token
+        return rows[0]["token"]
+
+    def instances_with_tokens(self) -> list[tuple[Instance, str]]:
+        rows = self._execute(
+            lambda c: c.table("instances").select(f"{INSTANCE_COLUMNS},token").order("created_at", desc=True)
+        )
+        return [(_instance(row), row["token"]) for row in rows]
+
+    def find_by_instance_id(self, instance_id: str) -> Instance | None:
+        rows = self._execute(
+            lambda c: c.table("instances").select(INSTANCE_COLUMNS).eq("instance_id", instance_id)
+        )
+        return _instance(rows[0]) if rows else None
+
+    def claim_lease(self, holder: str, ttl_seconds: int) -> bool:
+        held = self._execute(
+            lambda c: c.rpc("claim_monitor_lease", {"holder": holder, "ttl_seconds": ttl_seconds})
+        )
+        return held is True
 
 
 def _instance(row: dict) -> Instance:
@@ -255,7 +363,16 @@ def _instance(row: dict) -> Instance:
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         created_by=row.get("created_by"),
+        last_checked_at=_time(row.get("last_checked_at")),
+        status_changed_at=_time(row.get("status_changed_at")),
+        last_phone_number=row.get("last_phone_number"),
+        last_error=row.get("last_error"),
+        check_failures=row.get("check_failures") or 0,
     )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _jwt_claims(token: str) -> dict:
@@ -278,6 +395,8 @@ def _store_error(exc: APIError) -> AppError:
     if exc.code == "P0002":
         return InstanceNotFound()
     if exc.code == "23505":
+        if NAME_INDEX in (exc.message or ""):
+            return ValidationError("Já existe uma instância com este nome.")
         return StoreError("Registro duplicado: já existe uma instância com este identificador.")
     if exc.code in ("23514", "23502", "22P02"):
         return StoreError("O banco de dados recusou a gravação (dado inválido).")

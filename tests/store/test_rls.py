@@ -1,4 +1,4 @@
-"""Row Level Security and grants of the instances migration, on a real PostgreSQL 15.
+"""Row Level Security, grants, triggers and functions of the migrations, on a real PostgreSQL 15.
 
 Each API request is replayed the way PostgREST runs it: connect as
 `authenticator`, `set local role anon|authenticated`, put the JWT claims in
@@ -8,16 +8,21 @@ Each API request is replayed the way PostgREST runs it: connect as
 from __future__ import annotations
 
 import json
+import uuid
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from tests.support.postgres import PgServer, start_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-MIGRATION = (ROOT / "supabase" / "migrations" / "20261129000000_instances.sql").read_text()
+INSTANCES_MIGRATION = (ROOT / "supabase" / "migrations" / "20261129000000_instances.sql").read_text()
+STATUS_MONITOR_MIGRATION = (ROOT / "supabase" / "migrations" / "20261201000000_status_monitor.sql").read_text()
+MIGRATIONS = (INSTANCES_MIGRATION, STATUS_MONITOR_MIGRATION)  # in the order `supabase db push` applies them
 SHIM = (Path(__file__).resolve().parents[1] / "support" / "supabase_shim.sql").read_text()
 
 USERS = {
@@ -28,7 +33,10 @@ USERS = {
 }
 INSTANCE_1 = "10000000-0000-4000-8000-000000000001"
 INSTANCE_2 = "10000000-0000-4000-8000-000000000002"
-VISIBLE_COLUMNS = "id, instance_id, name, phone_number, status, created_at, updated_at, created_by"
+VISIBLE_COLUMNS = (
+    "id, instance_id, name, phone_number, status, created_at, updated_at, created_by,"
+    " last_checked_at, status_changed_at, last_phone_number, last_error, check_failures"
+)
 
 
 class Db:
@@ -38,12 +46,22 @@ class Db:
         self.server = server
         self.name = name
         with psycopg.connect(server.dsn(dbname="postgres"), autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
+            # C.UTF-8, as hosted Supabase projects: lower() folds non-ASCII letters such as 'Ç',
+            # which it leaves alone under the test cluster's plain C locale.
+            conn.execute(f"create database \"{name}\" template template0 locale 'C.UTF-8'")
 
-    def script(self, sql: str) -> None:
-        """Run a multi-statement script as superuser in one transaction (like `supabase db push`)."""
+    def script(self, sql: str) -> list[str]:
+        """Run a multi-statement script as superuser in one transaction (like `supabase db push`);
+        returns the notices it raised."""
+        notices: list[str] = []
         with psycopg.connect(self.server.dsn(dbname=self.name)) as conn:
+            conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary))
             conn.execute(sql)
+        return notices
+
+    def migrate(self) -> None:
+        for sql in MIGRATIONS:
+            self.script(sql)
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
         """Run one statement as superuser, commit, return its rows (if any)."""
@@ -52,8 +70,9 @@ class Db:
             return cur.fetchall() if cur.description else []
 
     @contextmanager
-    def api(self, persona: str):
-        """A transaction run as PostgREST would for `persona` (anon, service_role or a USERS key)."""
+    def api(self, persona: str, commit: bool = False):
+        """A transaction run as PostgREST would for `persona` (anon, service_role or a USERS key);
+        rolled back unless `commit`."""
         if persona in ("anon", "service_role"):
             role, claims = persona, {"role": persona}
         else:
@@ -63,6 +82,8 @@ class Db:
                 conn.execute(f"set local role {role}")
                 conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
                 yield conn
+                if commit:
+                    conn.commit()
             finally:
                 conn.rollback()
 
@@ -99,10 +120,10 @@ def server():
 
 @pytest.fixture(scope="module")
 def fresh(server) -> Db:
-    """Fresh Supabase project: shim + migration, four users, two instances."""
+    """Fresh Supabase project: shim + migrations, four users, two instances."""
     db = Db(server, "rls_fresh")
     db.script(SHIM)
-    db.script(MIGRATION)
+    db.migrate()
     seed_users(db)
     for persona in ("admin", "supervisor", "analyst"):
         grant_role(db, persona)
@@ -130,10 +151,14 @@ ACTIONS = {
     "update": "update public.instances set status = 'connecting' where id = %(id)s",
     "delete": "delete from public.instances where id = %(id)s",
     "token_fn": "select public.instance_token(%(id)s)",
+    "update_check": "update public.instances set last_checked_at = now(), last_error = 'x', check_failures = 1"
+                    " where id = %(id)s",
+    "lease_fn": "select public.claim_monitor_lease('intruder', 60)",
 }
 
 NO_TABLE = ("error", "42501", "permission denied for table instances")
 NO_FUNCTION = ("error", "42501", "permission denied for function instance_token")
+NO_LEASE = ("error", "42501", "permission denied for function claim_monitor_lease")
 NOT_ADMIN = ("error", "42501", "only admins can read instance tokens")
 RLS_INSERT = ("error", "42501", "new row violates row-level security policy")
 READER = {
@@ -144,9 +169,11 @@ READER = {
     "update": ("rows", 0),
     "delete": ("rows", 0),
     "token_fn": NOT_ADMIN,
+    "update_check": ("rows", 0),
+    "lease_fn": NO_LEASE,
 }
 EXPECTED = {
-    "anon": {action: NO_TABLE for action in ACTIONS} | {"token_fn": NO_FUNCTION},
+    "anon": {action: NO_TABLE for action in ACTIONS} | {"token_fn": NO_FUNCTION, "lease_fn": NO_LEASE},
     "norole": READER | {"select_columns": ("rows", 0)},
     "analyst": READER,
     "supervisor": READER,
@@ -158,6 +185,8 @@ EXPECTED = {
         "update": ("rows", 1),
         "delete": ("rows", 1),
         "token_fn": ("value", "tok-1"),
+        "update_check": ("rows", 1),
+        "lease_fn": NO_LEASE,
     },
 }
 MATRIX = [(persona, action) for persona in EXPECTED for action in ACTIONS]
@@ -191,10 +220,10 @@ def test_insert_returning_token_is_denied_even_for_admin(fresh):
     assert got[:2] == ("error", "42501")
 
 
-def test_admin_cannot_update_token_or_instance_id(fresh):
-    for column in ("token", "instance_id"):
+def test_admin_cannot_update_token_instance_id_or_trigger_kept_columns(fresh):
+    for column in ("token", "instance_id", "status_changed_at", "last_phone_number"):
         with fresh.api("admin") as conn:
-            got = outcome(conn, f"update public.instances set {column} = 'x' where id = %(id)s", {"id": INSTANCE_1})
+            got = outcome(conn, f"update public.instances set {column} = null where id = %(id)s", {"id": INSTANCE_1})
         assert got[:2] == ("error", "42501"), column
 
 
@@ -295,6 +324,291 @@ def test_user_roles_denied_to_anon(fresh):
     assert got[:2] == ("error", "42501")
 
 
+# --- Status monitor -------------------------------------------------------------
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
+PHONE = "5511900001111"
+
+
+@pytest.fixture
+def old_rows(fresh):
+    """insert(**columns) adds a committed, connected instance last changed LONG_AGO (so a change made
+    now shows) and returns its id; the rows go away after the test."""
+    ids: list[str] = []
+
+    def insert(**columns) -> str:
+        n = len(ids)
+        row = {
+            "id": str(uuid.uuid4()), "instance_id": f"inst-old-{n}", "token": "tok-old", "name": f"Antiga {n}",
+            "status": "connected", "phone_number": PHONE, "last_phone_number": PHONE,
+            "updated_at": LONG_AGO, "status_changed_at": LONG_AGO, **columns,
+        }
+        fresh.query(
+            f"insert into public.instances ({', '.join(row)}) values ({', '.join(f'%({c})s' for c in row)})", row
+        )
+        ids.append(row["id"])
+        return row["id"]
+
+    yield insert
+    fresh.query("delete from public.instances where id = any(%(ids)s::uuid[])", {"ids": ids})
+
+
+def row_of(conn: psycopg.Connection, id: str) -> dict:
+    """The monitor's view of one row, with the transaction's now()."""
+    return conn.cursor(row_factory=dict_row).execute(
+        "select status, phone_number, updated_at, status_changed_at, last_phone_number, last_checked_at,"
+        " last_error, check_failures, now() as now from public.instances where id = %s",
+        (id,),
+    ).fetchone()
+
+
+def rows_written(conn: psycopg.Connection) -> int:
+    """Rows of instances updated so far in this transaction."""
+    return conn.execute(
+        "select n_tup_upd from pg_stat_xact_user_tables where relid = 'public.instances'::regclass"
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize(("assignment", "moves_updated_at", "moves_status_changed_at", "last_phone"), [
+    ("last_checked_at = now()", False, False, PHONE),
+    ("status = 'connected', phone_number = %(phone)s", False, False, PHONE),
+    ("status = 'disconnected', phone_number = null", True, True, PHONE),
+    ("phone_number = '5511900002222'", True, False, "5511900002222"),
+    ("name = 'Renomeada'", True, False, PHONE),
+    ("last_error = 'Tempo esgotado'", True, False, PHONE),
+    ("check_failures = 1", True, False, PHONE),
+], ids=["checked", "same-values", "disconnect", "new-phone", "rename", "error", "failures"])
+def test_trigger_stamps_only_what_a_user_sees(fresh, old_rows, assignment, moves_updated_at,
+                                               moves_status_changed_at, last_phone):
+    id = old_rows()
+    with fresh.api("admin") as conn:
+        got = outcome(conn, f"update public.instances set {assignment} where id = %(id)s", {"id": id, "phone": PHONE})
+        row = row_of(conn, id)
+    assert got == ("rows", 1)
+    assert row["updated_at"] == (row["now"] if moves_updated_at else LONG_AGO)
+    assert row["status_changed_at"] == (row["now"] if moves_status_changed_at else LONG_AGO)
+    assert row["last_phone_number"] == last_phone
+
+
+def test_new_rows_start_with_a_status_change_and_no_failures(fresh):
+    with fresh.api("admin") as conn:
+        id = conn.execute(
+            "insert into public.instances (instance_id, token, name) values ('inst-n', 'tok-n', 'Nova') returning id"
+        ).fetchone()[0]
+        row = row_of(conn, id)
+    assert row["status_changed_at"] == row["now"]
+    assert (row["last_checked_at"], row["last_phone_number"], row["last_error"], row["check_failures"]) == (
+        None, None, None, 0
+    )
+
+
+def test_mark_instances_checked_clears_errors_and_moves_updated_at_only_for_them(fresh, old_rows):
+    failing, healthy = old_rows(last_error="Tempo esgotado", check_failures=2), old_rows()
+    with fresh.api("admin") as conn:
+        conn.execute("select public.mark_instances_checked(%s::uuid[])", ([failing, healthy],))
+        failing_row, healthy_row = row_of(conn, failing), row_of(conn, healthy)
+    now = failing_row["now"]
+    assert failing_row | {"now": None} == {
+        "status": "connected", "phone_number": PHONE, "updated_at": now, "status_changed_at": LONG_AGO,
+        "last_phone_number": PHONE, "last_checked_at": now, "last_error": None, "check_failures": 0, "now": None,
+    }
+    assert (healthy_row["last_checked_at"], healthy_row["updated_at"]) == (now, LONG_AGO)
+
+
+def test_record_instance_check_failure_counts_the_streak_up_to_the_cap(fresh, old_rows):
+    id = old_rows()
+    with fresh.api("admin") as conn:
+
+        def fail(message: str) -> tuple:
+            written = rows_written(conn)
+            conn.execute("select public.record_instance_check_failure(%s, %s, 3)", (id, message))
+            row = row_of(conn, id)
+            return rows_written(conn) - written, row["check_failures"], row["last_error"]
+
+        assert [fail("Tempo esgotado") for _ in range(4)] == [
+            (1, 1, "Tempo esgotado"), (1, 2, "Tempo esgotado"), (1, 3, "Tempo esgotado"), (0, 3, "Tempo esgotado")
+        ]
+        assert fail("Provedor fora do ar") == (1, 3, "Provedor fora do ar")
+        row = row_of(conn, id)
+    assert (row["status"], row["phone_number"], row["status_changed_at"]) == ("connected", PHONE, LONG_AGO)
+    assert row["updated_at"] == row["now"]
+
+
+@pytest.mark.parametrize("persona", ["analyst", "supervisor", "norole"])
+def test_read_only_roles_cannot_record_checks(fresh, old_rows, persona):
+    id = old_rows(last_error="Tempo esgotado", check_failures=2)
+    with fresh.api(persona) as conn:
+        conn.execute("select public.mark_instances_checked(%s::uuid[])", ([id],))
+        conn.execute("select public.record_instance_check_failure(%s, 'Outro erro', 3)", (id,))
+        written = rows_written(conn)
+    assert written == 0
+    assert fresh.query("select last_checked_at, last_error, check_failures from public.instances where id = %(id)s",
+                       {"id": id}) == [(None, "Tempo esgotado", 2)]
+
+
+@pytest.mark.parametrize("call", [
+    "instances_version()",
+    "mark_instances_checked(array[]::uuid[])",
+    "record_instance_check_failure(null, 'x', 3)",
+])
+def test_monitor_functions_are_not_executable_by_anon(fresh, call):
+    with fresh.api("anon") as conn:
+        got = outcome(conn, f"select public.{call}")
+    assert got[:2] == ("error", "42501")
+    assert "permission denied for function" in got[2]
+
+
+def version(conn: psycopg.Connection) -> str:
+    return conn.execute("select public.instances_version()").fetchone()[0]
+
+
+def test_version_changes_with_every_change_the_caller_can_see(fresh):
+    with fresh.api("admin") as conn:
+        seen = [version(conn), version(conn)]
+        conn.execute("insert into public.instances (instance_id, token, name) values ('inst-v', 'tok-v', 'Versão')")
+        seen.append(version(conn))
+        conn.execute("update public.instances set status = 'connecting' where id = %s", (INSTANCE_1,))
+        seen.append(version(conn))
+        conn.execute("select public.mark_instances_checked(%s::uuid[])", ([INSTANCE_2],))
+        seen.append(version(conn))
+        conn.execute("delete from public.instances where id = %s", (INSTANCE_2,))
+        seen.append(version(conn))
+    assert seen[0] == seen[1]  # asking changes nothing
+    assert len(set(seen[1:])) == 5, seen
+
+
+def test_version_follows_only_what_the_caller_may_list(fresh):
+    def versions() -> dict[str, str]:
+        result = {}
+        for persona in ("analyst", "norole"):
+            with fresh.api(persona) as conn:
+                result[persona] = version(conn)
+        return result
+
+    before = versions()
+    fresh.query("insert into public.instances (instance_id, token, name) values ('inst-w', 'tok-w', 'Outra')")
+    try:
+        after = versions()
+    finally:
+        fresh.query("delete from public.instances where instance_id = 'inst-w'")
+    assert after["analyst"] != before["analyst"]
+    assert after["norole"] == before["norole"] == "0:0:0"
+
+
+def test_version_sees_a_change_stamped_earlier_than_the_newest_row(fresh, old_rows):
+    """updated_at is the writing transaction's start time, so a slower writer can commit a change
+    stamped before one already committed: the version must move all the same."""
+    first, second = old_rows(), old_rows()
+    with fresh.api("admin", commit=True) as slow:
+        slow.execute("select now()")  # the slow writer's transaction starts (and is stamped) here
+        with fresh.api("admin", commit=True) as fast:
+            fast.execute("update public.instances set name = 'Rápida' where id = %s", (second,))
+        with fresh.api("analyst") as reader:
+            before = version(reader)
+        slow.execute("update public.instances set name = 'Lenta' where id = %s", (first,))
+    with fresh.api("analyst") as reader:
+        assert version(reader) != before
+    assert fresh.query(
+        "select (select updated_at from public.instances where id = %(first)s)"
+        " < (select updated_at from public.instances where id = %(second)s)",
+        {"first": first, "second": second},
+    ) == [(True,)]
+
+
+def test_names_are_unique_ignoring_case(fresh):
+    with fresh.api("admin") as conn:
+        first = outcome(conn, "insert into public.instances (instance_id, token, name) values ('c1', 't', 'Cobrança')")
+        second = outcome(
+            conn, "insert into public.instances (instance_id, token, name) values ('c2', 't', 'COBRANÇA')"
+        )
+    assert first == ("rows", 1)
+    assert second[:2] == ("error", "23505")
+    assert "instances_lower_name_key" in second[2]
+
+
+@pytest.fixture
+def lease(fresh):
+    yield
+    fresh.query("delete from public.monitor_lease")
+
+
+def claim(db: Db, holder: str, ttl_seconds: int = 60) -> bool:
+    with db.api("service_role", commit=True) as conn:
+        return conn.execute("select public.claim_monitor_lease(%s, %s)", (holder, ttl_seconds)).fetchone()[0]
+
+
+def test_one_monitor_holds_the_lease_until_it_expires(fresh, lease):
+    assert claim(fresh, "replica-a") is True
+    assert claim(fresh, "replica-b") is False
+    [(first_expiry,)] = fresh.query("select expires_at from public.monitor_lease")
+    assert claim(fresh, "replica-a", ttl_seconds=600) is True  # renewed
+    assert fresh.query("select holder, expires_at > %(t)s from public.monitor_lease", {"t": first_expiry}) == [
+        ("replica-a", True)
+    ]
+    fresh.query("update public.monitor_lease set expires_at = now() - interval '1 second'")
+    assert claim(fresh, "replica-b") is True
+    assert claim(fresh, "replica-a") is False
+    assert fresh.query("select holder from public.monitor_lease") == [("replica-b",)]
+
+
+def test_a_zero_ttl_lease_is_free_for_the_next_claim(fresh, lease):
+    assert claim(fresh, "replica-a", ttl_seconds=0) is True
+    assert claim(fresh, "replica-b") is True
+
+
+@pytest.mark.parametrize("persona", ["anon", "admin", "service_role"])
+def test_the_lease_table_is_not_reachable_through_the_api(fresh, persona):
+    with fresh.api(persona) as conn:
+        got = outcome(conn, "select * from public.monitor_lease")
+    assert got[:2] == ("error", "42501")
+
+
+def test_upgrade_backfills_the_new_columns_without_moving_updated_at(server):
+    db = Db(server, "rls_upgrade")
+    db.script(SHIM)
+    db.script(INSTANCES_MIGRATION)
+    later = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    db.query(
+        "insert into public.instances (instance_id, token, name, status, phone_number, updated_at) values"
+        " ('inst-1', 't', 'Um', 'connected', %(phone)s, %(long_ago)s),"
+        " ('inst-2', 't', 'Dois', 'disconnected', null, %(later)s)",
+        {"phone": PHONE, "long_ago": LONG_AGO, "later": later},
+    )
+    db.script(STATUS_MONITOR_MIGRATION)
+    assert db.query(
+        "select instance_id, updated_at, status_changed_at, last_phone_number, last_checked_at, last_error,"
+        " check_failures from public.instances order by 1"
+    ) == [("inst-1", LONG_AGO, LONG_AGO, PHONE, None, None, 0), ("inst-2", later, later, None, None, None, 0)]
+
+
+def test_duplicate_names_skip_the_unique_index_with_a_notice(server):
+    db = Db(server, "rls_duplicate_names")
+    db.script(SHIM)
+    db.script(INSTANCES_MIGRATION)
+    db.query(
+        "insert into public.instances (instance_id, token, name) values"
+        " ('a', 't', 'Cobrança'), ('b', 't', 'COBRANÇA'), ('c', 't', 'Suporte')"
+    )
+    rows = "select id, instance_id, token, name, status, updated_at from public.instances order by 1"
+    rows_before = db.query(rows)
+
+    notices = db.script(STATUS_MONITOR_MIGRATION)
+
+    skipped = [n for n in notices if "NOT created" in n]
+    assert len(skipped) == 1, notices
+    assert "instances_lower_name_key" in skipped[0] and "having count(*) > 1" in skipped[0]
+    assert db.query(rows) == rows_before
+    assert db.query("select to_regclass('public.instances_lower_name_key')") == [(None,)]
+    # The rest of the migration is in place.
+    assert db.query("select to_regprocedure('public.claim_monitor_lease(text, integer)') is not null") == [(True,)]
+    assert db.query("select count(*) from public.instances where status_changed_at is not null") == [(3,)]
+
+    # With the duplicate renamed, running the migration again creates the index.
+    db.query("update public.instances set name = 'Cobrança 2' where instance_id = 'b'")
+    assert not [n for n in db.script(STATUS_MONITOR_MIGRATION) if "NOT created" in n]
+    assert db.query("select to_regclass('public.instances_lower_name_key')::text") == [("instances_lower_name_key",)]
+
+
 # --- Idempotency --------------------------------------------------------------
 
 CATALOG_QUERIES = {
@@ -326,7 +640,10 @@ CATALOG_QUERIES = {
     "indexes": "select tablename, indexname, indexdef from pg_indexes where schemaname = 'public' order by 1, 2",
     "enum": "select enumlabel from pg_enum where enumtypid = 'public.app_role'::regtype order by enumsortorder",
     "user_roles": "select user_id, role::text from public.user_roles order by 1, 2",
-    "instances": "select id, instance_id, token, name, status, updated_at from public.instances order by 1",
+    "instances": """
+        select id, instance_id, token, name, status, updated_at, status_changed_at, last_phone_number,
+               last_checked_at, last_error, check_failures
+        from public.instances order by 1""",
 }
 
 
@@ -334,21 +651,25 @@ def catalog(db: Db) -> dict[str, list[tuple]]:
     return {name: db.query(sql) for name, sql in CATALOG_QUERIES.items()}
 
 
-def test_migration_is_idempotent(server):
+def test_migrations_are_idempotent(server):
     db = Db(server, "rls_twice")
     db.script(SHIM)
-    db.script(MIGRATION)
+    db.migrate()
     seed_users(db)
     grant_role(db, "admin")
     seed_instances(db)
+    db.query("update public.instances set phone_number = '5511911112222' where id = %(id)s", {"id": INSTANCE_1})
     before = catalog(db)
-    db.script(MIGRATION)
+    db.migrate()
     after = catalog(db)
     assert before == after
-    # The snapshot covers what the migration is about (guards against an empty comparison).
+    # The snapshot covers what the migrations are about (guards against an empty comparison).
     assert len(before["policies"]) == 5
-    assert ("instances", "update_instances_updated_at") == before["triggers"][0][:2]
+    assert [t[:2] for t in before["triggers"]] == [("instances", "instances_track_changes")]
     assert any(c[1] == "instances_status_check" for c in before["constraints"])
+    assert any(i[1] == "instances_lower_name_key" for i in before["indexes"])
+    assert {"claim_monitor_lease(text,integer)", "instances_version()", "mark_instances_checked(uuid[])",
+            "record_instance_check_failure(uuid,text,integer)"} <= {f[0] for f in before["functions"]}
     assert before["enum"] == [("admin",), ("supervisor",), ("analyst",)]
 
 
@@ -416,8 +737,8 @@ def test_applies_on_existing_lovable_project(server, labels):
     roles_before = db.query("select id, user_id, role::text, created_at from public.user_roles order by 1")
     has_role_before = db.query("select pg_get_functiondef('public.has_role(uuid, public.app_role)'::regprocedure)")
 
-    db.script(MIGRATION)  # one transaction: new enum values must not be used in it
-    db.script(MIGRATION)
+    db.migrate()  # each file one transaction: new enum values must not be used in it
+    db.migrate()
 
     assert db.query(
         "select enumlabel from pg_enum where enumtypid = 'public.app_role'::regtype order by enumsortorder"

@@ -1,27 +1,39 @@
-"""SupabaseSession and SupabaseInstanceStore against the HTTP double of GoTrue and PostgREST."""
+"""SupabaseSession, SupabaseInstanceStore and SupabaseServerStore against the HTTP double of GoTrue
+and PostgREST."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from lib.errors import AuthError, InstanceNotFound, PermissionDenied, StoreError
+from lib.config import SupabaseSettings
+from lib.errors import (
+    AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError,
+)
+from lib.monitor import StatusMonitor
+from lib.provider.webhooks import StatusReply
 from lib.store.supabase import (
     MSG_BAD_LOGIN,
     MSG_EXPIRED,
     MSG_OFFLINE,
+    MSG_SERVICE_KEY_REJECTED,
     MSG_UNCONFIRMED,
+    SupabaseServerStore,
     SupabaseSession,
 )
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     ANON_KEY,
     COLUMNS,
     PASSWORD,
+    SERVER_SETTINGS,
+    SERVICE_ROLE_KEY,
     SETTINGS,
+    URL,
     clock,
     fake,
     pg_error,
@@ -127,6 +139,231 @@ def test_delete_instance_and_delete_again(fake):
     assert fake.rows == []
     with pytest.raises(InstanceNotFound):
         store.delete_instance(row["id"])
+
+
+# --- status checks ----------------------------------------------------------------------------
+
+
+def test_the_monitor_columns_are_read_and_parsed(fake):
+    checked = "2026-11-30T12:00:00.123456+00:00"
+    fake.add_row("one", status="connected", phone_number="5511999", last_checked_at=checked,
+                 last_phone_number="5511999", last_error="Tempo esgotado", check_failures=2)
+    fake.add_row("two", age_minutes=5)
+    one, two = signed_in().store().list_instances()
+    assert one.last_checked_at == datetime.fromisoformat(checked) and one.last_checked_at.tzinfo is not None
+    assert (one.last_phone_number, one.last_error, one.check_failures) == ("5511999", "Tempo esgotado", 2)
+    assert one.status_changed_at is not None
+    assert (two.last_checked_at, two.last_phone_number, two.last_error, two.check_failures) == (None, None, None, 0)
+
+
+def test_record_check_writes_the_answer_and_clears_the_error(fake):
+    row = fake.add_row("one", status="connecting", last_error="Tempo esgotado", check_failures=2, age_minutes=5)
+    before = datetime.now(timezone.utc)
+    updated = signed_in().store().record_check(
+        row["id"], status="connected", phone_number="5511999", expected_status="connecting"
+    )
+    assert (updated.status, updated.phone_number, updated.last_phone_number) == ("connected", "5511999", "5511999")
+    assert (updated.last_error, updated.check_failures) == (None, 0)
+    assert updated.last_checked_at >= before and updated.status_changed_at >= before
+    request = fake.rest_requests("instances")[-1]
+    assert request.method == "PATCH"
+    assert (request.url.params["id"], request.url.params["status"]) == (f"eq.{row['id']}", "eq.connecting")
+    assert set(request.url.params["select"].split(",")) == COLUMNS
+    body = json.loads(request.content)
+    assert body | {"last_checked_at": None} == {
+        "status": "connected", "phone_number": "5511999", "last_checked_at": None, "last_error": None,
+        "check_failures": 0,
+    }
+
+
+def test_record_check_refused_by_compare_and_set_writes_nothing(fake):
+    row = fake.add_row("one", status="disconnected")
+    current = signed_in().store().record_check(
+        row["id"], status="connected", phone_number="5511999", expected_status="connecting"
+    )
+    assert (current.status, current.phone_number, current.last_checked_at) == ("disconnected", None, None)
+    assert fake.rows[0]["last_checked_at"] is None
+
+
+def test_record_check_of_a_deleted_row_raises_not_found(fake):
+    with pytest.raises(InstanceNotFound):
+        signed_in().store().record_check(str(uuid.uuid4()), status="connected", phone_number=None,
+                                         expected_status="connecting")
+
+
+def test_mark_checked_is_one_rpc_for_all_rows(fake):
+    failing = fake.add_row("one", last_error="Tempo esgotado", check_failures=1, age_minutes=5)
+    healthy = fake.add_row("two", age_minutes=5)
+    store = signed_in().store()
+    store.mark_checked([])
+    assert fake.rest_requests("rpc") == []
+    store.mark_checked([failing["id"], healthy["id"]])
+    [request] = fake.rest_requests("rpc")
+    assert request.url.path.endswith("/rpc/mark_instances_checked")
+    assert json.loads(request.content) == {"_ids": [failing["id"], healthy["id"]]}
+    one, two = store.get_instance(failing["id"]), store.get_instance(healthy["id"])
+    assert one.last_checked_at is not None and two.last_checked_at is not None
+    assert (one.last_error, one.check_failures) == (None, 0)
+
+
+def test_record_check_failure_calls_the_rpc_and_returns_the_row(fake):
+    row = fake.add_row("one", status="connected")
+    store = signed_in().store()
+    streak = [store.record_check_failure(row["id"], error="Tempo esgotado", max_failures=3) for _ in range(4)]
+    assert [i.check_failures for i in streak] == [1, 2, 3, 3]
+    assert {(i.status, i.last_error) for i in streak} == {("connected", "Tempo esgotado")}
+    request = fake.rest_requests("rpc/record_instance_check_failure")[-1]
+    assert json.loads(request.content) == {"_id": row["id"], "_error": "Tempo esgotado", "_max_failures": 3}
+    with pytest.raises(InstanceNotFound):
+        store.record_check_failure(str(uuid.uuid4()), error="Tempo esgotado", max_failures=3)
+
+
+def test_version_is_the_rpc_answer_and_moves_with_a_write(fake):
+    row = fake.add_row("one", status="connecting", age_minutes=5)
+    store = signed_in().store()
+    first = store.version()
+    assert isinstance(first, str) and store.version() == first
+    assert fake.rest_requests("rpc/instances_version")[-1].method == "POST"
+    store.update_status(row["id"], status="connected", phone_number="5511999")
+    assert store.version() != first
+
+
+def test_a_duplicate_name_becomes_a_validation_error(fake):
+    fake.add_row("one", name="Cobrança")
+    with pytest.raises(ValidationError) as excinfo:
+        signed_in().store().insert_instance(instance_id="two", token="t", name="COBRANÇA", created_by=None)
+    assert excinfo.value.message == "Já existe uma instância com este nome."
+
+
+# --- the server's store -------------------------------------------------------------------------
+
+
+def test_server_store_sends_the_service_role_key_and_signs_nobody_in(fake):
+    SupabaseServerStore(SERVER_SETTINGS).list_instances()
+    request = fake.rest_requests("instances")[-1]
+    assert request.headers["apikey"] == SERVICE_ROLE_KEY
+    assert request.headers["Authorization"] == f"Bearer {SERVICE_ROLE_KEY}"
+    assert (fake.password_route.call_count, fake.refresh_route.call_count) == (0, 0)
+
+
+def test_server_store_needs_the_service_role_key(fake):
+    with pytest.raises(ConfigError, match="service_role_key"):
+        SupabaseServerStore(SETTINGS)
+
+
+def test_instances_with_tokens_reads_every_token_in_one_request(fake):
+    fake.add_row("older", age_minutes=10)
+    fake.add_row("newer", age_minutes=1)
+    pairs = SupabaseServerStore(SERVER_SETTINGS).instances_with_tokens()
+    assert [(i.instance_id, token) for i, token in pairs] == [("newer", "tok-newer"), ("older", "tok-older")]
+    [request] = fake.rest_requests("instances")
+    assert set(request.url.params["select"].split(",")) == COLUMNS | {"token"}
+
+
+def test_server_store_reads_one_token_without_the_admin_function(fake):
+    row = fake.add_row("one")
+    store = SupabaseServerStore(SERVER_SETTINGS)
+    assert store.instance_token(row["id"]) == "tok-one"
+    assert fake.rest_requests("rpc") == []  # instance_token() answers signed-in admins only
+    with pytest.raises(InstanceNotFound):
+        store.instance_token(str(uuid.uuid4()))
+
+
+def test_find_by_instance_id(fake):
+    row = fake.add_row("inst-7")
+    store = SupabaseServerStore(SERVER_SETTINGS)
+    assert store.find_by_instance_id("inst-7").id == row["id"]
+    assert fake.rest_requests("instances")[-1].url.params["instance_id"] == "eq.inst-7"
+    assert store.find_by_instance_id("inst-404") is None
+
+
+def test_claim_lease_one_holder_at_a_time(fake, clock):
+    a, b = SupabaseServerStore(SERVER_SETTINGS), SupabaseServerStore(SERVER_SETTINGS)
+    assert a.claim_lease("replica-a", 60) is True
+    assert b.claim_lease("replica-b", 60) is False
+    assert a.claim_lease("replica-a", 60) is True
+    assert json.loads(fake.rest_requests("rpc/claim_monitor_lease")[-1].content) == {
+        "holder": "replica-a", "ttl_seconds": 60
+    }
+    clock.advance(61)
+    assert b.claim_lease("replica-b", 60) is True
+    assert a.claim_lease("replica-a", 60) is False
+
+
+@pytest.mark.parametrize("call", [
+    lambda store: store.list_instances(),
+    lambda store: store.instances_with_tokens(),
+    lambda store: store.claim_lease("replica-a", 60),
+    lambda store: store.mark_checked(["x"]),
+], ids=["list", "tokens", "lease", "mark"])
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ReadTimeout])
+def test_server_store_offline(fake, call, error):
+    store = SupabaseServerStore(SERVER_SETTINGS)
+    fake.fail("rest", error, times=None)
+    with pytest.raises(StoreError) as excinfo:
+        call(store)
+    assert excinfo.value.message == MSG_OFFLINE
+
+
+def test_the_service_role_key_never_shows(fake):
+    store = SupabaseServerStore(SERVER_SETTINGS)
+    assert SERVICE_ROLE_KEY not in repr(store) and SERVICE_ROLE_KEY not in str(store)
+    fake.fail("rest", pg_error(500, "XX000", f"boom {SERVICE_ROLE_KEY}"))
+    with pytest.raises(StoreError) as excinfo:
+        store.list_instances()
+    assert SERVICE_ROLE_KEY not in str(excinfo.value) and SERVICE_ROLE_KEY not in repr(excinfo.value)
+
+
+def test_a_rejected_service_role_key_is_named_not_shown(fake):
+    wrong = "wrong-service-role-key"
+    store = SupabaseServerStore(SupabaseSettings(url=URL, anon_key=ANON_KEY, service_role_key=wrong))
+    fake.fail("rest", pg_error(401, "PGRST301", "No suitable key or wrong key type"))
+    with pytest.raises(StoreError) as excinfo:
+        store.list_instances()
+    assert excinfo.value.message == MSG_SERVICE_KEY_REJECTED
+    assert wrong not in repr(excinfo.value)
+
+
+class ScriptedProvider:
+    """The provider's status answers by instance_id: a StatusReply, or a WebhookError to raise."""
+
+    def __init__(self, answers: dict):
+        self.answers = answers
+        self.asked: list[tuple[str, str]] = []
+
+    def status(self, instance_id: str, token: str) -> StatusReply:
+        self.asked.append((instance_id, token))
+        answer = self.answers[instance_id]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_the_monitor_sweeps_through_the_server_store(fake):
+    fake.add_row("changed", status="connecting")
+    fake.add_row("same", status="disconnected", last_error="Tempo esgotado", check_failures=1)
+    fake.add_row("failing", status="connected", phone_number="5511888")
+    provider = ScriptedProvider({
+        "changed": StatusReply("connected", "5511999"),
+        "same": StatusReply("disconnected", None),
+        "failing": WebhookError("O provedor não respondeu.", action="status"),
+    })
+    monitor = StatusMonitor(SupabaseServerStore(SERVER_SETTINGS), provider, interval_seconds=60, holder="replica-a")
+
+    results = monitor.sweep()
+
+    assert sorted(provider.asked) == [("changed", "tok-changed"), ("failing", "tok-failing"), ("same", "tok-same")]
+    assert {r.before.instance_id: r.changed for r in results} == {"changed": True, "same": False, "failing": False}
+    rows = {r["instance_id"]: r for r in fake.rows}
+    assert (rows["changed"]["status"], rows["changed"]["phone_number"]) == ("connected", "5511999")
+    assert (rows["same"]["last_error"], rows["same"]["check_failures"]) == (None, 0)
+    assert rows["same"]["last_checked_at"] is not None and rows["changed"]["last_checked_at"] is not None
+    assert (rows["failing"]["status"], rows["failing"]["last_error"], rows["failing"]["check_failures"]) == (
+        "connected", "O provedor não respondeu.", 1
+    )
+    assert len(fake.rest_requests("rpc/mark_instances_checked")) == 1
+    assert StatusMonitor(SupabaseServerStore(SERVER_SETTINGS), provider, interval_seconds=60,
+                         holder="replica-b").sweep() is None
 
 
 # --- error mapping ----------------------------------------------------------------------------

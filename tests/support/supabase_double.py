@@ -2,7 +2,11 @@
 
 It answers the real requests supabase-py makes and enforces what production enforces: tokens must
 be valid and unexpired, `token` is not a readable column (select=* or select=...token... fails
-with 42501), only admins write or read tokens, a user sees only their own user_roles rows.
+with 42501) except for the service role, only admins (and the service role) write, only admins
+read a token through instance_token(), a user sees only their own user_roles rows, names are
+unique ignoring case. Writes stamp updated_at, status_changed_at and last_phone_number as the
+status monitor migration's trigger does; its functions (instances_version, mark_instances_checked,
+record_instance_check_failure, claim_monitor_lease) answer as in supabase/migrations.
 """
 
 from __future__ import annotations
@@ -24,8 +28,17 @@ from lib.models import ROLES
 
 URL = "https://proj.supabase.co"
 ANON_KEY = "anon-key-for-tests"
+SERVICE_ROLE_KEY = "service-role-key-for-tests"
 SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY)
-COLUMNS = {"id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by"}
+SERVER_SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY, service_role_key=SERVICE_ROLE_KEY)
+COLUMNS = {
+    "id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by",
+    "last_checked_at", "status_changed_at", "last_phone_number", "last_error", "check_failures",
+}
+# Columns `authenticated` may update (RLS then allows admins only), and those whose change moves updated_at.
+UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures"}
+USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures")
+SERVICE_ROLE = "service_role"
 PASSWORD = "correct horse"
 
 
@@ -63,6 +76,7 @@ class FakeSupabase:
         self.access_tokens: dict[str, dict] = {}  # token -> claims
         self.refresh_tokens: dict[str, str] = {}  # token -> email
         self.rows: list[dict] = []  # instances, token included
+        self.lease: tuple[str, float] | None = None  # the monitor lease: holder, expiry (clock time)
         self.faults: dict[str, list] = {"password": [], "refresh": [], "logout": [], "rest": []}
         self._seq = itertools.count(1)
         self.password_route = router.post(f"{URL}/auth/v1/token", params={"grant_type": "password"}).mock(
@@ -86,12 +100,14 @@ class FakeSupabase:
         self.user_roles += [(user_id, role) for role in roles]
         return user_id
 
-    def add_row(self, instance_id: str, *, status: str = "disconnected", age_minutes: int = 0) -> dict:
+    def add_row(self, instance_id: str, *, status: str = "disconnected", age_minutes: int = 0, **columns) -> dict:
         stamp = (datetime.now(timezone.utc) - timedelta(minutes=age_minutes)).isoformat()
         row = {
             "id": str(uuid.uuid4()), "instance_id": instance_id, "token": f"tok-{instance_id}",
             "name": instance_id.title(), "phone_number": None, "status": status,
             "created_at": stamp, "updated_at": stamp, "created_by": None,
+            "last_checked_at": None, "status_changed_at": stamp, "last_phone_number": None,
+            "last_error": None, "check_failures": 0, **columns,
         }
         self.rows.append(row)
         return row
@@ -171,10 +187,13 @@ class FakeSupabase:
 
     def _claims(self, request: httpx.Request) -> dict | None | httpx.Response:
         """Claims of the bearer token; None for the anon key; a 401 response when rejected."""
-        assert request.headers["apikey"] == ANON_KEY
+        apikey = request.headers["apikey"]
+        assert apikey in (ANON_KEY, SERVICE_ROLE_KEY), "unknown apikey"
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if token == ANON_KEY:
+        if token == apikey == ANON_KEY:
             return None
+        if token == apikey == SERVICE_ROLE_KEY:
+            return {"role": SERVICE_ROLE}
         claims = self.access_tokens.get(token)
         if claims is None:
             return pg_error(401, "PGRST301", "No suitable key or wrong key type")
@@ -188,18 +207,18 @@ class FakeSupabase:
         claims = self._claims(request)
         if isinstance(claims, httpx.Response):
             return claims
-        uid = claims["sub"] if claims else None
+        uid = claims.get("sub") if claims else None
         held = {role for user_id, role in self.user_roles if user_id == uid}
-        role = next((r for r in ROLES if r in held), None)
+        if claims and claims["role"] == SERVICE_ROLE:
+            role = SERVICE_ROLE
+        else:
+            role = next((r for r in ROLES if r in held), None)
         path = request.url.path.removeprefix("/rest/v1/")
         if path == "user_roles":
             wanted = request.url.params.get("user_id", "").removeprefix("eq.")
             return httpx.Response(200, json=[{"role": r} for u, r in self.user_roles if u == uid == wanted])
-        if path == "rpc/instance_token":
-            if role != "admin":
-                return pg_error(403, "42501", "only admins can read instance tokens")
-            row = self._find(json.loads(request.content)["_id"])
-            return httpx.Response(200, json=row["token"]) if row else pg_error(400, "P0002", "instance not found")
+        if path.startswith("rpc/"):
+            return self._rpc(path.removeprefix("rpc/"), json.loads(request.content or b"{}"), claims, role)
         if path == "instances":
             return self._instances(request, role, uid)
         return pg_error(404, "PGRST205", "Could not find the table")
@@ -207,13 +226,59 @@ class FakeSupabase:
     def _find(self, id: str) -> dict | None:
         return next((r for r in self.rows if r["id"] == id), None)
 
+    def _write(self, row: dict, changes: dict) -> None:
+        """An UPDATE of one row, with the instances trigger of the status monitor migration."""
+        now = datetime.now(timezone.utc).isoformat()
+        before = dict(row)
+        row.update(changes)
+        if any(row[c] != before[c] for c in USER_VISIBLE):
+            row["updated_at"] = now
+        if row["status"] != before["status"]:
+            row["status_changed_at"] = now
+        if row["phone_number"] is not None:
+            row["last_phone_number"] = row["phone_number"]
+
+    def _rpc(self, function: str, args: dict, claims: dict | None, role: str | None) -> httpx.Response:
+        """The migrations' functions, with their EXECUTE grants (anon: none; claim_monitor_lease:
+        service role only) and their rights (invoker functions write only what RLS lets through)."""
+        granted = {"claim_monitor_lease": {SERVICE_ROLE}}.get(function)
+        if claims is None or (granted is not None and role not in granted):
+            return pg_error(401 if claims is None else 403, "42501", f"permission denied for function {function}")
+        writer = role in ("admin", SERVICE_ROLE)
+        if function == "instance_token":
+            if role != "admin":
+                return pg_error(403, "42501", "only admins can read instance tokens")
+            row = self._find(args["_id"])
+            return httpx.Response(200, json=row["token"]) if row else pg_error(400, "P0002", "instance not found")
+        if function == "instances_version":
+            visible = self.rows if role else []
+            sums = (sum(datetime.fromisoformat(r[c]).timestamp() for r in visible if r[c])
+                    for c in ("updated_at", "last_checked_at"))
+            return httpx.Response(200, json=":".join(map(str, (len(visible), *sums))))
+        if function == "mark_instances_checked":
+            now = datetime.now(timezone.utc).isoformat()
+            for row in [r for r in self.rows if writer and r["id"] in args["_ids"]]:
+                self._write(row, {"last_checked_at": now, "last_error": None, "check_failures": 0})
+            return httpx.Response(204)
+        if function == "record_instance_check_failure":
+            row, error, cap = self._find(args["_id"]), args["_error"], args["_max_failures"]
+            if writer and row and (row["check_failures"] < cap or row["last_error"] != error):
+                self._write(row, {"last_error": error, "check_failures": min(row["check_failures"] + 1, cap)})
+            return httpx.Response(204)
+        if function == "claim_monitor_lease":
+            now = self.clock.time()
+            if self.lease is None or self.lease[0] == args["holder"] or self.lease[1] <= now:
+                self.lease = (args["holder"], now + args["ttl_seconds"])
+            return httpx.Response(200, json=self.lease[0] == args["holder"])
+        return pg_error(404, "PGRST202", f"Could not find the function public.{function}")
+
     def _instances(self, request: httpx.Request, role: str | None, uid: str | None) -> httpx.Response:
         params = request.url.params
         select = params.get("select", "*")
         columns = select.split(",")
-        if "*" in columns or "token" in columns:
+        if "*" in columns or ("token" in columns and role != SERVICE_ROLE):
             return pg_error(403, "42501", "permission denied for table instances")
-        if not set(columns) <= COLUMNS:
+        if not set(columns) <= COLUMNS | {"token"}:
             return pg_error(400, "42703", "column does not exist")
         filters = {k: v.removeprefix("eq.") for k, v in params.multi_items() if k not in ("select", "order")}
         visible = [r for r in self.rows if role is not None]
@@ -221,7 +286,7 @@ class FakeSupabase:
         now = datetime.now(timezone.utc).isoformat()
         if request.method == "GET":
             result = sorted(matching, key=lambda r: r["created_at"], reverse=params.get("order") == "created_at.desc")
-        elif role != "admin" and request.method in ("POST", "PATCH", "DELETE"):
+        elif role not in ("admin", SERVICE_ROLE) and request.method in ("POST", "PATCH", "DELETE"):
             if request.method == "POST":
                 return pg_error(403, "42501", 'new row violates row-level security policy for table "instances"')
             result = []  # RLS hides the rows from UPDATE / DELETE
@@ -229,13 +294,20 @@ class FakeSupabase:
             body = json.loads(request.content)
             if any(r["instance_id"] == body["instance_id"] for r in self.rows):
                 return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_instance_id_key"')
+            if any(r["name"].lower() == body["name"].lower() for r in self.rows):
+                return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_lower_name_key"')
             row = {"id": str(uuid.uuid4()), "phone_number": None, "status": "disconnected",
-                   "created_at": now, "updated_at": now, "created_by": None, **body}
+                   "created_at": now, "updated_at": now, "created_by": None, "last_checked_at": None,
+                   "status_changed_at": now, "last_phone_number": None, "last_error": None, "check_failures": 0,
+                   **body}
             self.rows.append(row)
             result = [row]
         elif request.method == "PATCH":
+            changes = json.loads(request.content)
+            if role != SERVICE_ROLE and not set(changes) <= UPDATABLE:
+                return pg_error(403, "42501", "permission denied for table instances")
             for row in matching:
-                row.update(json.loads(request.content), updated_at=now)
+                self._write(row, changes)
             result = matching
         elif request.method == "DELETE":
             self.rows = [r for r in self.rows if r not in matching]
