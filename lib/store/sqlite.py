@@ -212,9 +212,9 @@ class SQLiteInstanceStore:
     ) -> Instance:
         with self.db.write() as conn:
             conn.execute(
-                "update instances set status = ?, phone_number = ?, dropped = (status = ? and dropped)"
+                "update instances set status = ?, phone_number = ?, dropped = 0"
                 " where id = ? and (? is null or status = ?)",
-                (status, phone_number, status, id, expected_status, expected_status),
+                (status, phone_number, id, expected_status, expected_status),
             )
             return self._get(conn, id)
 

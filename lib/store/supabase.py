@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # Explicit list: the token column is not readable through the API (select=* fails with 42501).
 INSTANCE_COLUMNS = (
     "id,instance_id,name,phone_number,status,created_at,updated_at,created_by,"
-    "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures"
+    "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures,dropped"
 )
 # The unique index on lower(name) (supabase/migrations/20261201000000_status_monitor.sql).
 NAME_INDEX = "instances_lower_name_key"
@@ -233,7 +233,7 @@ class _PostgrestInstances(ABC):
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
     ) -> Instance:
-        return self._update(id, {"status": status, "phone_number": phone_number}, expected_status)
+        return self._update(id, {"status": status, "phone_number": phone_number, "dropped": False}, expected_status)
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
         values = {
@@ -243,6 +243,8 @@ class _PostgrestInstances(ABC):
             "last_error": None,
             "check_failures": 0,
         }
+        if status != expected_status:  # the compare-and-set makes expected_status the status it changes from
+            values["dropped"] = expected_status == "connected" and status == "disconnected"
         return self._update(id, values, expected_status)
 
     def mark_checked(self, ids: list[str]) -> None:
@@ -368,6 +370,7 @@ def _instance(row: dict) -> Instance:
         last_phone_number=row.get("last_phone_number"),
         last_error=row.get("last_error"),
         check_failures=row.get("check_failures") or 0,
+        dropped=bool(row.get("dropped")),
     )
 
 

@@ -10,6 +10,8 @@
 --                          (kept by a trigger)
 --       last_error         the last failed check's message
 --       check_failures     failed checks in a row (capped by the app)
+--       dropped            the last disconnect was the provider's word (a
+--                          drop), not a user's action
 --   * Replaces the generic updated_at trigger of instances with one that
 --     moves updated_at only when something a user sees changes, so the
 --     monitor marking rows checked does not look like an edit.
@@ -42,6 +44,7 @@ alter table public.instances add column if not exists status_changed_at timestam
 alter table public.instances add column if not exists last_phone_number text;
 alter table public.instances add column if not exists last_error text;
 alter table public.instances add column if not exists check_failures integer not null default 0;
+alter table public.instances add column if not exists dropped boolean not null default false;
 
 
 -- --- Trigger ------------------------------------------------------------------
@@ -94,8 +97,8 @@ alter table public.instances alter column status_changed_at set default now();
 
 -- RLS already limits updates to admins. status_changed_at and
 -- last_phone_number are written by the trigger only.
-grant select (last_checked_at, status_changed_at, last_phone_number, last_error, check_failures),
-      update (last_checked_at, last_error, check_failures)
+grant select (last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped),
+      update (last_checked_at, last_error, check_failures, dropped)
     on public.instances to authenticated;
 
 

@@ -35,7 +35,7 @@ INSTANCE_1 = "10000000-0000-4000-8000-000000000001"
 INSTANCE_2 = "10000000-0000-4000-8000-000000000002"
 VISIBLE_COLUMNS = (
     "id, instance_id, name, phone_number, status, created_at, updated_at, created_by,"
-    " last_checked_at, status_changed_at, last_phone_number, last_error, check_failures"
+    " last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped"
 )
 
 

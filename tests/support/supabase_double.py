@@ -33,10 +33,10 @@ SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY)
 SERVER_SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY, service_role_key=SERVICE_ROLE_KEY)
 COLUMNS = {
     "id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by",
-    "last_checked_at", "status_changed_at", "last_phone_number", "last_error", "check_failures",
+    "last_checked_at", "status_changed_at", "last_phone_number", "last_error", "check_failures", "dropped",
 }
 # Columns `authenticated` may update (RLS then allows admins only), and those whose change moves updated_at.
-UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures"}
+UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures", "dropped"}
 USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures")
 SERVICE_ROLE = "service_role"
 PASSWORD = "correct horse"
@@ -107,7 +107,7 @@ class FakeSupabase:
             "name": instance_id.title(), "phone_number": None, "status": status,
             "created_at": stamp, "updated_at": stamp, "created_by": None,
             "last_checked_at": None, "status_changed_at": stamp, "last_phone_number": None,
-            "last_error": None, "check_failures": 0, **columns,
+            "last_error": None, "check_failures": 0, "dropped": False, **columns,
         }
         self.rows.append(row)
         return row
@@ -298,7 +298,7 @@ class FakeSupabase:
                 return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_lower_name_key"')
             row = {"id": str(uuid.uuid4()), "phone_number": None, "status": "disconnected",
                    "created_at": now, "updated_at": now, "created_by": None, "last_checked_at": None,
-                   "status_changed_at": now, "last_phone_number": None, "last_error": None, "check_failures": 0,
+                   "status_changed_at": now, "last_phone_number": None, "last_error": None, "check_failures": 0, "dropped": False,
                    **body}
             self.rows.append(row)
             result = [row]

@@ -3,7 +3,8 @@
 import pytest
 
 from tests.support.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
-from tests.ui.test_app_ui import button, log_in, new_app, texts
+from lib.backend import MONITOR_OFF_NO_SERVICE_KEY
+from tests.ui.test_app_ui import button, cards, log_in, new_app, texts
 
 
 @pytest.fixture
@@ -31,7 +32,8 @@ def test_wrong_password_is_reported_in_portuguese(supabase_app):
 
 def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
     at = log_in(new_app(), "admin@example.com", PASSWORD)
-    assert "🔴 Desconectado  ·  Sbx-Cobranca" in texts(at)
+    assert cards(at)["Sbx-Cobranca"].startswith("Desconectado\n")
+    assert MONITOR_OFF_NO_SERVICE_KEY in texts(at)  # no service-role key: admins are told how to turn it on
     button(at, "+ Nova instância").click().run()
     at.text_input[0].input("Suporte")
     button(at, "Criar").click().run()
@@ -65,8 +67,9 @@ def test_an_hour_old_session_keeps_working_without_a_new_login(supabase_app, clo
     at = log_in(new_app(), "admin@example.com", PASSWORD)
     first_token = supabase_app.token_of("admin@example.com")
     clock.advance(3700)
-    button(at, "Recarregar").click().run()  # re-reads the list after the refresh
-    assert "🔴 Desconectado  ·  Sbx-Cobranca" in texts(at)
+    supabase_app.add_row("sbx-nova")  # a change: the next run reads the list again
+    at.run()
+    assert cards(at)["Sbx-Nova"].startswith("Desconectado\n")
     assert supabase_app.refresh_route.call_count == 1
     newest = supabase_app.token_of("admin@example.com")
     assert newest != first_token
@@ -81,3 +84,16 @@ def test_a_rejected_refresh_sends_the_user_back_to_login(supabase_app, clock):
     at.run()  # see tests.ui.test_app_ui.App: the page-set switch shows on the next run
     assert "Configurações" not in texts(at)
     assert "user" not in at.session_state
+
+
+def test_an_idle_session_asks_one_small_question_per_tick_and_reads_the_list_only_after_a_change(supabase_app):
+    at = log_in(new_app(), "ana@example.com", PASSWORD)
+    before = len(supabase_app.rest_requests())
+    at.run()  # a tick of the cards (and more: a full run)
+    asked = [r.url.path for r in supabase_app.rest_requests()[before:]]
+    assert asked == ["/rest/v1/rpc/instances_version"]
+    supabase_app.add_row("sbx-nova")  # the monitor, a pushed event or another admin wrote
+    before = len(supabase_app.rest_requests())
+    at.run()
+    asked = [r.url.path for r in supabase_app.rest_requests()[before:]]
+    assert asked.count("/rest/v1/instances") == 1 and "Sbx-Nova" in cards(at)
