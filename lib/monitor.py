@@ -175,10 +175,15 @@ class StatusMonitor:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop sweeping and give the lease up, so a restarted server sweeps at once."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        try:
+            self.store.release_lease(self.holder)
+        except AppError as exc:  # it expires by itself
+            log.warning("status monitor lease not released: %s", exc.message)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -57,3 +57,6 @@ class ServerStore(InstanceStore, Protocol):
     def claim_lease(self, holder: str, ttl_seconds: int) -> bool:
         """True while `holder` holds the monitor lease (taken when free or expired, renewed when
         already held); only the holder sweeps, so several replicas never sweep twice."""
+
+    def release_lease(self, holder: str) -> None:
+        """Give the lease up if `holder` holds it (a stopping server), so a restart sweeps at once."""

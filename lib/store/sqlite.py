@@ -281,6 +281,10 @@ class SQLiteInstanceStore:
             row = conn.execute("select holder from monitor_lease where name = ?", (LEASE_NAME,)).fetchone()
         return row is not None and row["holder"] == holder
 
+    def release_lease(self, holder: str) -> None:
+        with self.db.connect() as conn:
+            conn.execute("delete from monitor_lease where name = ? and holder = ?", (LEASE_NAME, holder))
+
     @staticmethod
     def _get(conn: sqlite3.Connection, id: str) -> Instance:
         row = conn.execute(f"select {INSTANCE_COLUMNS} from instances where id = ?", (id,)).fetchone()

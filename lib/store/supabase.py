@@ -354,6 +354,9 @@ class SupabaseServerStore(_PostgrestInstances):
         )
         return held is True
 
+    def release_lease(self, holder: str) -> None:
+        self._execute(lambda c: c.rpc("release_monitor_lease", {"holder": holder}))
+
 
 def _instance(row: dict) -> Instance:
     return Instance(

@@ -21,9 +21,9 @@
 --   * A unique index on lower(name): one name per instance, ignoring case.
 --     If duplicates already exist the index is skipped with a NOTICE saying
 --     how to find them; fix them and run this file again.
---   * public.monitor_lease and public.claim_monitor_lease(holder, ttl): only
---     one app server at a time sweeps the statuses. Server (service_role)
---     only.
+--   * public.monitor_lease, public.claim_monitor_lease(holder, ttl) and
+--     public.release_monitor_lease(holder): only one app server at a time
+--     sweeps the statuses. Server (service_role) only.
 --   * Functions called through the API:
 --       instances_version()              changes when the caller's list would
 --       mark_instances_checked(ids)      the provider answered, nothing changed
@@ -147,6 +147,21 @@ as $$
 $$;
 revoke execute on function public.claim_monitor_lease(text, integer) from public, anon, authenticated;
 grant execute on function public.claim_monitor_lease(text, integer) to service_role;
+
+-- Gives the lease up if `holder` holds it (a server stopping), so the next
+-- server sweeps at once instead of waiting for the lease to expire.
+create or replace function public.release_monitor_lease(holder text)
+returns void
+language sql
+volatile
+security definer
+set search_path = public
+as $$
+  delete from public.monitor_lease
+   where name = 'status-monitor' and monitor_lease.holder = release_monitor_lease.holder
+$$;
+revoke execute on function public.release_monitor_lease(text) from public, anon, authenticated;
+grant execute on function public.release_monitor_lease(text) to service_role;
 
 
 -- --- Functions for the app (SECURITY INVOKER: RLS applies) --------------------

@@ -551,6 +551,25 @@ def test_one_monitor_holds_the_lease_until_it_expires(fresh, lease):
     assert fresh.query("select holder from public.monitor_lease") == [("replica-b",)]
 
 
+def test_a_released_lease_is_free_at_once_but_only_its_holder_releases_it(fresh, lease):
+    assert claim(fresh, "replica-a", ttl_seconds=600) is True
+    with fresh.api("service_role", commit=True) as conn:
+        conn.execute("select public.release_monitor_lease('replica-b')")  # not the holder: nothing happens
+    assert claim(fresh, "replica-b") is False
+    with fresh.api("service_role", commit=True) as conn:
+        conn.execute("select public.release_monitor_lease('replica-a')")  # a server stopping
+    assert claim(fresh, "replica-b") is True
+
+
+@pytest.mark.parametrize("persona", ["anon", "admin", "analyst"])
+def test_only_the_server_may_release_the_lease(fresh, lease, persona):
+    assert claim(fresh, "replica-a") is True
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with fresh.api(persona) as conn:
+            conn.execute("select public.release_monitor_lease('replica-a')")
+    assert fresh.query("select holder from public.monitor_lease") == [("replica-a",)]
+
+
 def test_a_zero_ttl_lease_is_free_for_the_next_claim(fresh, lease):
     assert claim(fresh, "replica-a", ttl_seconds=0) is True
     assert claim(fresh, "replica-b") is True
@@ -668,8 +687,9 @@ def test_migrations_are_idempotent(server):
     assert [t[:2] for t in before["triggers"]] == [("instances", "instances_track_changes")]
     assert any(c[1] == "instances_status_check" for c in before["constraints"])
     assert any(i[1] == "instances_lower_name_key" for i in before["indexes"])
-    assert {"claim_monitor_lease(text,integer)", "instances_version()", "mark_instances_checked(uuid[])",
-            "record_instance_check_failure(uuid,text,integer)"} <= {f[0] for f in before["functions"]}
+    assert {"claim_monitor_lease(text,integer)", "release_monitor_lease(text)", "instances_version()",
+            "mark_instances_checked(uuid[])", "record_instance_check_failure(uuid,text,integer)"} <= {
+        f[0] for f in before["functions"]}
     assert before["enum"] == [("admin",), ("supervisor",), ("analyst",)]
 
 

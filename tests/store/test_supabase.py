@@ -288,6 +288,10 @@ def test_claim_lease_one_holder_at_a_time(fake, clock):
     clock.advance(61)
     assert b.claim_lease("replica-b", 60) is True
     assert a.claim_lease("replica-a", 60) is False
+    a.release_lease("replica-a")  # not the holder: changes nothing
+    assert a.claim_lease("replica-a", 60) is False
+    b.release_lease("replica-b")  # a server stopping: the next one sweeps at once
+    assert a.claim_lease("replica-a", 60) is True
 
 
 @pytest.mark.parametrize("call", [

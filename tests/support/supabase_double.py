@@ -6,7 +6,8 @@ with 42501) except for the service role, only admins (and the service role) writ
 read a token through instance_token(), a user sees only their own user_roles rows, names are
 unique ignoring case. Writes stamp updated_at, status_changed_at and last_phone_number as the
 status monitor migration's trigger does; its functions (instances_version, mark_instances_checked,
-record_instance_check_failure, claim_monitor_lease) answer as in supabase/migrations.
+record_instance_check_failure, claim_monitor_lease, release_monitor_lease) answer as in
+supabase/migrations.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ class FakeSupabase:
     def _rpc(self, function: str, args: dict, claims: dict | None, role: str | None) -> httpx.Response:
         """The migrations' functions, with their EXECUTE grants (anon: none; claim_monitor_lease:
         service role only) and their rights (invoker functions write only what RLS lets through)."""
-        granted = {"claim_monitor_lease": {SERVICE_ROLE}}.get(function)
+        granted = {"claim_monitor_lease": {SERVICE_ROLE}, "release_monitor_lease": {SERVICE_ROLE}}.get(function)
         if claims is None or (granted is not None and role not in granted):
             return pg_error(401 if claims is None else 403, "42501", f"permission denied for function {function}")
         writer = role in ("admin", SERVICE_ROLE)
@@ -270,6 +271,10 @@ class FakeSupabase:
             if self.lease is None or self.lease[0] == args["holder"] or self.lease[1] <= now:
                 self.lease = (args["holder"], now + args["ttl_seconds"])
             return httpx.Response(200, json=self.lease[0] == args["holder"])
+        if function == "release_monitor_lease":
+            if self.lease is not None and self.lease[0] == args["holder"]:
+                self.lease = None
+            return httpx.Response(204)
         return pg_error(404, "PGRST202", f"Could not find the function public.{function}")
 
     def _instances(self, request: httpx.Request, role: str | None, uid: str | None) -> httpx.Response:
