@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from lib.alerts import AlertRules, AlertSender
 from lib.auth.accounts import LocalAccounts
 from lib.config import Settings, WebhookSettings
 from lib.errors import StoreError
@@ -41,6 +42,7 @@ class AppContext:
     # (which is told it). None: the endpoint is off.
     events_secret: str | None = field(default=None, repr=False)
     monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
+    _alert_sender: AlertSender | None = field(default=None, repr=False)
 
     @property
     def mode_label(self) -> str:
@@ -75,13 +77,30 @@ class AppContext:
         return None
 
     def start_monitor(self) -> StatusMonitor | None:
-        """Start this process's status monitor, once (the server's lifespan calls it)."""
+        """Start this process's status monitor, once (the server's lifespan calls it), with the
+        alerts when some are configured."""
         store = self.server_store()
         if self.monitor is None and self.monitor_off_reason is None and store is not None:
             self.monitor = StatusMonitor(
-                store, WebhookClient(self.webhook_settings), interval_seconds=self.settings.monitor_interval_seconds
+                store,
+                WebhookClient(self.webhook_settings),
+                interval_seconds=self.settings.monitor_interval_seconds,
+                alerts=self.alert_rules(store),
+                retention_days=self.settings.retention_days,
             ).start()
         return self.monitor
+
+    def alert_rules(self, store: ServerStore) -> AlertRules | None:
+        alerts = self.settings.alerts
+        if not alerts.enabled:
+            return None
+        return AlertRules(store, alerts, self.alert_sender(), public_url=self.settings.public_url)
+
+    def alert_sender(self) -> AlertSender | None:
+        """This configuration's sender (one per process: it owns the sending thread)."""
+        if self._alert_sender is None and self.settings.alerts.enabled:
+            self._alert_sender = AlertSender(self.settings.alerts.urls)
+        return self._alert_sender
 
     def stop_monitor(self) -> None:
         if self.monitor is not None:

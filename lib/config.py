@@ -30,10 +30,16 @@ ENV_VARIABLES = (
     "MONITOR_INTERVAL_SECONDS",
     "EVENTS_SECRET",
     "APP_PUBLIC_URL",
+    "ALERT_URLS",
+    "ALERT_ON",
+    "ALERT_COOLDOWN_MINUTES",
+    "HISTORY_RETENTION_DAYS",
     "APP_DATA_DIR",
     "APP_SECRETS_FILE",
 )
 DEFAULT_MONITOR_INTERVAL_SECONDS = 60.0
+DEFAULT_RETENTION_DAYS = 180
+ALERT_KINDS = ("dropped", "recovered", "stuck_connecting")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,17 @@ class SupabaseSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    urls: tuple[str, ...] = field(default=(), repr=False)  # Apprise URLs carry credentials
+    on: tuple[str, ...] = ALERT_KINDS
+    cooldown_minutes: float = 15.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.urls)
+
+
+@dataclass(frozen=True)
 class Settings:
     webhooks: WebhookSettings | None  # None: use the embedded sandbox provider
     supabase: SupabaseSettings | None  # None: embedded SQLite store and local accounts
@@ -70,6 +87,8 @@ class Settings:
     monitor_interval_seconds: float = DEFAULT_MONITOR_INTERVAL_SECONDS  # 0: the monitor is off
     events_secret: str | None = field(default=None, repr=False)  # None: no provider events (but see lib.backend)
     public_url: str | None = None  # where people open the dashboard, for links in alerts
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    retention_days: int = DEFAULT_RETENTION_DAYS  # history events older than this are pruned daily
 
     def cache_key(self) -> str:
         """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
@@ -99,6 +118,8 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         monitor_interval_seconds=_monitor_interval(secrets.get("monitor", {}), env),
         events_secret=(env.get("EVENTS_SECRET") or str(secrets.get("events", {}).get("secret") or "")).strip() or None,
         public_url=_public_url(secrets.get("app", {}), env),
+        alerts=_alert_settings(secrets.get("alerts", {}), env),
+        retention_days=_retention_days(secrets.get("history", {}), env),
     )
 
 
@@ -160,16 +181,57 @@ def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettin
 
 def _monitor_interval(section: Mapping, env: Mapping[str, str]) -> float:
     raw = env.get("MONITOR_INTERVAL_SECONDS") or section.get("interval_seconds", DEFAULT_MONITOR_INTERVAL_SECONDS)
-    try:
-        interval = float(raw)
-    except (TypeError, ValueError):
-        interval = -1.0
-    if not interval >= 0:  # also refuses nan
+    interval = _number(raw, minimum=0)
+    if interval is None:
         raise ConfigError(
             "Configuração inválida: monitor.interval_seconds (MONITOR_INTERVAL_SECONDS) deve ser um número "
             "maior ou igual a zero (0 desliga o monitor)."
         )
     return interval
+
+
+def _alert_settings(section: Mapping, env: Mapping[str, str]) -> AlertSettings:
+    urls = tuple(env["ALERT_URLS"].split()) if env.get("ALERT_URLS") else tuple(section.get("urls", ()))
+    if not all(isinstance(url, str) for url in urls):
+        raise ConfigError("Configuração inválida: alerts.urls deve ser uma lista de URLs do Apprise.")
+    _validate_alert_urls(urls)
+    on = tuple(env["ALERT_ON"].replace(",", " ").split()) if env.get("ALERT_ON") else tuple(section.get("on", ALERT_KINDS))
+    unknown = [kind for kind in on if kind not in ALERT_KINDS]
+    if unknown:
+        raise ConfigError(f"Configuração inválida: alerts.on (ALERT_ON) aceita {', '.join(ALERT_KINDS)}.")
+    cooldown = _number(env.get("ALERT_COOLDOWN_MINUTES") or section.get("cooldown_minutes", 15), minimum=0)
+    if cooldown is None:
+        raise ConfigError("Configuração inválida: alerts.cooldown_minutes (ALERT_COOLDOWN_MINUTES) deve ser um número ≥ 0.")
+    return AlertSettings(urls=tuple(url.strip() for url in urls), on=on, cooldown_minutes=cooldown)
+
+
+def _validate_alert_urls(urls: tuple[str, ...]) -> None:
+    """ConfigError naming the position of a URL Apprise does not understand (never the URL itself:
+    Apprise URLs carry credentials)."""
+    import apprise  # only when alerts are configured
+
+    for position, url in enumerate(urls, start=1):
+        if not apprise.Apprise().add(url):
+            raise ConfigError(
+                f"Configuração inválida: alerts.urls (ALERT_URLS), item {position}, não é uma URL do Apprise "
+                "(ex.: tgram://TOKEN/CHAT, slack://…, json://host/caminho)."
+            )
+
+
+def _retention_days(section: Mapping, env: Mapping[str, str]) -> int:
+    days = _number(env.get("HISTORY_RETENTION_DAYS") or section.get("retention_days", DEFAULT_RETENTION_DAYS), minimum=1)
+    if days is None or days != int(days):
+        raise ConfigError("Configuração inválida: history.retention_days (HISTORY_RETENTION_DAYS) deve ser um inteiro ≥ 1.")
+    return int(days)
+
+
+def _number(raw, *, minimum: float) -> float | None:
+    """float(raw) when it is a number ≥ minimum, else None (nan included)."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= minimum else None
 
 
 def _public_url(section: Mapping, env: Mapping[str, str]) -> str | None:

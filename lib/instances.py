@@ -8,10 +8,10 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 
-from lib import monitor
+from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
-from lib.models import Instance, User
-from lib.monitor import CheckResult
+from lib.models import Instance, InstanceEvent, User
+from lib.monitor import CheckResult, Observer
 from lib.provider.webhooks import QrCode, WebhookClient
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
@@ -75,6 +75,7 @@ class InstanceService:
         self.user = user
         self.recovery = recovery
         self._tokens: dict[str, str] = {}
+        self._observer = Observer("user", user)
 
     # -- reading ---------------------------------------------------------------------------
     def list_instances(self) -> list[Instance]:
@@ -82,10 +83,22 @@ class InstanceService:
         return self.store.list_instances()
 
     def token(self, id: str) -> str:
+        """The token, for the webhook calls (not shown: see reveal_token)."""
         self._require_admin()
         if id not in self._tokens:
             self._tokens[id] = self.store.instance_token(id)
         return self._tokens[id]
+
+    def reveal_token(self, instance: Instance) -> str:
+        """The token, to show an admin: the history records who saw it and when."""
+        token = self.token(instance.id)
+        history.record(self.store, history.user_event(instance, "token_revealed", self.user))
+        return token
+
+    def history(self, **filters) -> list[InstanceEvent]:
+        """History events, newest first (lib.store.base.InstanceStore.events filters)."""
+        self._require_role()
+        return self.store.events(**filters)
 
     # -- creation flow: validate, call the webhook, save, return the token -----------------
     def create(self, raw_name: str) -> CreatedInstance:
@@ -105,6 +118,7 @@ class InstanceService:
                 raise CredentialsNotSaved(exc, credentials.instance_id, credentials.token) from exc
         self._tokens[instance.id] = credentials.token
         log.info("create: instance %s saved", instance.instance_id)
+        history.record(self.store, history.user_event(instance, "created", self.user, to_status=instance.status))
         return CreatedInstance(instance, credentials.token)
 
     def unsaved_instances(self):
@@ -121,6 +135,8 @@ class InstanceService:
             instance_id=item.instance_id, token=item.token, name=item.name, created_by=item.created_by
         )
         self.recovery.remove(instance_id)
+        history.record(self.store, history.user_event(instance, "created", self.user, to_status=instance.status,
+                                                      detail="salva a partir das credenciais guardadas"))
         return instance
 
     # -- connection flow: QR, polling, connected with phone ---------------------------------
@@ -129,6 +145,8 @@ class InstanceService:
         self._require_admin()
         qr = self.webhooks.connect(instance.instance_id, self.token(instance.id))
         if instance.status != "connecting":
+            history.record(self.store, history.user_event(
+                instance, "connect_requested", self.user, from_status=instance.status, to_status="connecting"))
             instance = self.store.update_status(instance.id, status="connecting", phone_number=None)
         return Connecting(qr, instance)
 
@@ -136,18 +154,21 @@ class InstanceService:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        return monitor.check_status(self.store, self.webhooks, instance, self.token(instance.id))
+        return monitor.check_status(self.store, self.webhooks, instance, self.token(instance.id), self._observer)
 
     def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
         """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self.token(i.id))
+        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self.token(i.id), self._observer)
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
-        return self.store.update_status(instance.id, status="disconnected", phone_number=None)
+        after = self.store.update_status(instance.id, status="disconnected", phone_number=None)
+        history.record(self.store, history.user_event(
+            instance, "disconnected", self.user, from_status=instance.status, to_status="disconnected"))
+        return after
 
     def delete(self, instance: Instance) -> None:
         """Delete the row; a connected (or connecting) instance is disconnected at the provider first.
@@ -162,6 +183,7 @@ class InstanceService:
                     raise
         self.store.delete_instance(instance.id)
         self._tokens.pop(instance.id, None)
+        history.record(self.store, history.user_event(instance, "deleted", self.user, from_status=instance.status))
 
     # -- roles -----------------------------------------------------------------------------
     def _require_role(self) -> None:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 STATUSES = ("disconnected", "connecting", "connected")
+# After this many failed checks in a row the provider counts as not answering for the instance (the
+# card says since when); the monitor stops writing the streak there.
+FAILURES_BEFORE_NO_ANSWER = 3
 ROLES = ("admin", "supervisor", "analyst")
 
 
@@ -41,3 +44,25 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+EVENT_SOURCES = ("user", "monitor", "provider_event")
+
+
+@dataclass(frozen=True)
+class InstanceEvent:
+    """One line of an instance's history (append-only). `instance_id` is the instance row's id and
+    `instance_name` a snapshot: both outlive the instance. `detail` is short text, never a token."""
+
+    instance_id: str
+    instance_name: str
+    kind: str  # see lib.history.KINDS
+    source: str  # one of EVENT_SOURCES
+    from_status: str | None = None
+    to_status: str | None = None
+    phone_number: str | None = None
+    actor_id: str | None = None
+    actor_email: str | None = None
+    detail: str | None = None
+    created_at: datetime | None = None  # set by the store
+    id: int | None = None  # set by the store; grows with every event

@@ -20,19 +20,21 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from lib import history
+from lib.alerts import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, WebhookError
-from lib.models import Instance
+from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
 from lib.provider.events import ProviderEvent
 from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 
 log = logging.getLogger(__name__)
 
-FAILURES_BEFORE_NO_ANSWER = 3
 MIN_LEASE_SECONDS = 60
+ALERT_POLL_SECONDS = 5.0  # how soon a drop pushed by the provider is alerted
 
 
 @dataclass(frozen=True)
@@ -51,57 +53,94 @@ class CheckResult:
         )
 
 
-def apply_status(store: InstanceStore, instance: Instance, status: str, phone_number: str | None) -> Instance | None:
-    """Write what the provider said, if it differs from `instance` (the row as read before asking).
-    Returns the row as stored afterwards, or None when nothing differed (the caller marks it checked).
-    A connected reply without a number keeps the number already known."""
+@dataclass(frozen=True)
+class Observer:
+    """Who heard the provider's answer, for the history: a user's session (the connect dialog,
+    "Verificar agora"), the monitor, or the provider's own push."""
+
+    source: str  # 'user' | 'monitor' | 'provider_event'
+    actor: User | None = None
+
+
+MONITOR = Observer("monitor")
+PROVIDER_EVENT = Observer("provider_event")
+
+
+def apply_status(store: InstanceStore, instance: Instance, status: str, phone_number: str | None,
+                 observer: Observer) -> Instance | None:
+    """Write what the provider said, if it differs from `instance` (the row as read before asking),
+    with its history event. Returns the row as stored afterwards, or None when nothing differed (the
+    caller marks it checked). A connected reply without a number keeps the number already known."""
     phone = (phone_number or instance.phone_number) if status == "connected" else None
     if (status, phone) == (instance.status, instance.phone_number):
         return None
-    return store.record_check(instance.id, status=status, phone_number=phone, expected_status=instance.status)
+    after = store.record_check(instance.id, status=status, phone_number=phone, expected_status=instance.status)
+    if after.status == status:  # else the compare-and-set refused: whoever changed it wrote its own event
+        event = history.transition_event(instance, after, source=observer.source, actor=observer.actor)
+        if event:
+            history.record(store, event)
+        _check_recovered(store, instance, observer)
+    return after
 
 
-def record_failure(store: InstanceStore, instance: Instance, message: str) -> None:
+def record_failure(store: InstanceStore, instance: Instance, message: str, observer: Observer) -> None:
     """Keep a failed check's message on the row (the status stays as it was); once the streak has
-    reached FAILURES_BEFORE_NO_ANSWER with the same message there is nothing new to write."""
+    reached FAILURES_BEFORE_NO_ANSWER with the same message there is nothing new to write. The
+    history gets the start of a streak, not every failure."""
     if instance.check_failures >= FAILURES_BEFORE_NO_ANSWER and instance.last_error == message:
         return
     try:
         store.record_check_failure(instance.id, error=message, max_failures=FAILURES_BEFORE_NO_ANSWER)
     except AppError:
-        pass  # the row is gone or the store is down: the check's own error says enough
+        return  # the row is gone or the store is down: the check's own error says enough
+    if instance.check_failures == 0:
+        history.record(store, history.check_event(instance, "check_failed", source=observer.source,
+                                                  actor=observer.actor, detail=message))
 
 
-def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str) -> Instance:
+def _check_recovered(store: InstanceStore, instance: Instance, observer: Observer) -> None:
+    """A check answered after a failure streak: the history gets its end."""
+    if instance.check_failures:
+        history.record(store, history.check_event(instance, "check_recovered", source=observer.source,
+                                                  actor=observer.actor, detail=None))
+
+
+def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str,
+                 observer: Observer) -> Instance:
     """Ask the provider for one instance and record the answer; returns the row as stored after it.
     Raises the WebhookError of a failed check, after recording it."""
     try:
         reply = client.status(instance.instance_id, token)
     except WebhookError as exc:
-        record_failure(store, instance, exc.message)
+        record_failure(store, instance, exc.message, observer)
         raise
-    return apply_status(store, instance, reply.status, reply.phone_number) or instance
+    after = apply_status(store, instance, reply.status, reply.phone_number, observer)
+    if after is None and (instance.last_error or instance.check_failures):
+        store.mark_checked([instance.id])
+        _check_recovered(store, instance, observer)
+    return after or instance
 
 
 def check_all(
-    store: InstanceStore, client: WebhookClient, instances: list[Instance], token_of: Callable[[Instance], str]
+    store: InstanceStore, client: WebhookClient, instances: list[Instance], token_of: Callable[[Instance], str],
+    observer: Observer,
 ) -> list[CheckResult]:
     """Ask the provider for every instance at once, at most MAX_PARALLEL_CALLS calls in flight: one
     slow or failing instance neither holds up nor fails the others. Changes are written one by one;
     the rows that answered unchanged are marked checked together, in one write."""
-    unchanged: list[str] = []
+    unchanged: list[Instance] = []
 
     def check(instance: Instance) -> CheckResult:
         try:
             reply = client.status(instance.instance_id, token_of(instance))
-            after = apply_status(store, instance, reply.status, reply.phone_number)
+            after = apply_status(store, instance, reply.status, reply.phone_number, observer)
         except WebhookError as exc:
-            record_failure(store, instance, exc.message)
+            record_failure(store, instance, exc.message, observer)
             return CheckResult(instance, error=exc.message)
         except AppError as exc:
             return CheckResult(instance, error=exc.message)
         if after is None:
-            unchanged.append(instance.id)
+            unchanged.append(instance)
         return CheckResult(instance, after=after or instance)
 
     if not instances:
@@ -109,7 +148,9 @@ def check_all(
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
         results = list(pool.map(check, instances))
     if unchanged:
-        store.mark_checked(unchanged)
+        store.mark_checked([instance.id for instance in unchanged])
+        for instance in unchanged:
+            _check_recovered(store, instance, observer)
     return results
 
 
@@ -119,16 +160,19 @@ def apply_event(store: ServerStore, event: ProviderEvent) -> Instance | None:
     instance = store.find_by_instance_id(event.instance_id)
     if instance is None:
         return None
-    after = apply_status(store, instance, event.status, event.phone_number)
+    after = apply_status(store, instance, event.status, event.phone_number, PROVIDER_EVENT)
     if after is None:
         store.mark_checked([instance.id])
+        _check_recovered(store, instance, PROVIDER_EVENT)
         return instance
     return after
 
 
 class StatusMonitor:
     """Sweeps every instance every `interval_seconds` on a daemon thread, while it holds the lease
-    (several app replicas on one database: only one sweeps)."""
+    (several app replicas on one database: only one sweeps). The holder also runs the alerts (lib.alerts:
+    reading the history every ALERT_POLL_SECONDS, and checking a drop a second time CONFIRM_SECONDS
+    after the sweep that found it) and prunes the history once a day."""
 
     def __init__(
         self,
@@ -136,16 +180,23 @@ class StatusMonitor:
         client: WebhookClient,
         *,
         interval_seconds: float,
+        alerts: AlertRules | None = None,
+        retention_days: int = 180,
         holder: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.store = store
         self.client = client
         self.interval_seconds = interval_seconds
+        self.alerts = alerts
+        self.retention = timedelta(days=retention_days)
         self.holder = holder or f"monitor-{uuid.uuid4()}"
+        self.holding = False
         self.last_sweep_at: datetime | None = None
         self.instances = 0
         self._clock = clock
+        self._confirm_at: float | None = None
+        self._pruned_at: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -155,18 +206,45 @@ class StatusMonitor:
 
     def sweep(self) -> list[CheckResult] | None:
         """One pass over every instance; None when another process holds the lease."""
-        if not self.store.claim_lease(self.holder, self.lease_seconds):
+        holding = self.store.claim_lease(self.holder, self.lease_seconds)
+        if holding and not self.holding and self.alerts:
+            self.alerts.start()  # a new holder: what happened before it is not news
+        self.holding = holding
+        if not holding:
             return None
-        pairs = self.store.instances_with_tokens()
-        tokens = {instance.id: token for instance, token in pairs}
-        results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id])
-        self.instances = len(pairs)
+        results = self._check(self.store.instances_with_tokens())
+        self.instances = len(results)
         self.last_sweep_at = datetime.now(timezone.utc)
         changed = [r for r in results if r.changed]
         failed = [r for r in results if r.error]
         if changed or failed:
             log.info("status sweep: %d instances, %d changed, %d failed", len(results), len(changed), len(failed))
+        self._prune_history()
         return results
+
+    def confirm_drops(self) -> list[CheckResult]:
+        """Check again the instances a check found dropped (the alerts' second check)."""
+        self._confirm_at = None
+        pending = {instance.id for instance in self.alerts.pending}
+        return self._check([(i, token) for i, token in self.store.instances_with_tokens() if i.id in pending])
+
+    def _check(self, pairs: list[tuple[Instance, str]]) -> list[CheckResult]:
+        tokens = {instance.id: token for instance, token in pairs}
+        results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id], MONITOR)
+        if self.alerts:
+            self.alerts.after_check([r.after or r.before for r in results], confirms=True)
+            self.alerts.poll()  # the drops this check found wait for the next one
+            if self.alerts.pending and self._confirm_at is None:
+                self._confirm_at = self._clock() + CONFIRM_SECONDS
+        return results
+
+    def _prune_history(self) -> None:
+        now = datetime.now(timezone.utc)
+        if self._pruned_at is None or now - self._pruned_at > timedelta(days=1):
+            self._pruned_at = now
+            removed = self.store.prune_events(now - self.retention)
+            if removed:
+                log.info("history: %d events older than %d days removed", removed, self.retention.days)
 
     def start(self) -> "StatusMonitor":
         if self._thread is None:
@@ -186,10 +264,17 @@ class StatusMonitor:
             log.warning("status monitor lease not released: %s", exc.message)
 
     def _run(self) -> None:
+        next_sweep = self._clock()
         while not self._stop.is_set():
-            started = self._clock()
             try:
-                self.sweep()
+                if self._clock() >= next_sweep:
+                    next_sweep = self._clock() + self.interval_seconds
+                    self.sweep()
+                elif self.alerts and self.holding:
+                    if self._confirm_at is not None and self._clock() >= self._confirm_at:
+                        self.confirm_drops()
+                    self.alerts.poll()
             except Exception:  # noqa: BLE001 - a store outage must not end the monitor
-                log.exception("status sweep failed")
-            self._stop.wait(max(0.0, self.interval_seconds - (self._clock() - started)))
+                log.exception("status monitor pass failed")
+            wake = min([next_sweep] + ([self._clock() + ALERT_POLL_SECONDS] if self.alerts else []))
+            self._stop.wait(max(0.0, wake - self._clock()))

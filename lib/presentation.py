@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from PIL import Image
 
-from lib.models import Instance
-from lib.monitor import FAILURES_BEFORE_NO_ANSWER, CheckResult
+from typing import TYPE_CHECKING
+
+from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance
+
+if TYPE_CHECKING:
+    from lib.monitor import CheckResult
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}

@@ -3,9 +3,10 @@ and the Supabase stores (one with the signed-in user's rights, one with the serv
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Hashable, Protocol
 
-from lib.models import Instance
+from lib.models import Instance, InstanceEvent
 
 
 class InstanceStore(Protocol):
@@ -45,6 +46,27 @@ class InstanceStore(Protocol):
     def version(self) -> Hashable:
         """Changes whenever the list would read differently; cheap enough to ask every few seconds."""
 
+    # -- history (lib.history): append-only -------------------------------------------------
+    def add_event(self, event: InstanceEvent) -> InstanceEvent:
+        """Append one event; returns it with its id and time."""
+
+    def events(
+        self,
+        *,
+        instance_ids: list[str] | None = None,
+        kinds: list[str] | None = None,
+        actor_emails: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[InstanceEvent]:
+        """The events that match every filter given, newest first (or oldest first)."""
+
+    def status_before(self, instance_ids: list[str], at: datetime) -> dict[str, InstanceEvent]:
+        """Per instance, its last event before `at` that set its status (lib.history.sets_status)."""
+
 
 class ServerStore(InstanceStore, Protocol):
     """What only the server side (monitor, provider events) may do: read every token at once,
@@ -60,3 +82,9 @@ class ServerStore(InstanceStore, Protocol):
 
     def release_lease(self, holder: str) -> None:
         """Give the lease up if `holder` holds it (a stopping server), so a restart sweeps at once."""
+
+    def last_event_id(self) -> int:
+        """The newest history event's id (0 for none): where the alerts start reading."""
+
+    def prune_events(self, before: datetime) -> int:
+        """Delete the history older than `before` (retention); returns how many events went."""
