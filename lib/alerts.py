@@ -32,7 +32,7 @@ import apprise
 from lib import history
 from lib.config import AlertSettings
 from lib.errors import AppError
-from lib.models import Instance, InstanceEvent
+from lib.models import Instance, InstanceEvent, User
 from lib.presentation import format_phone, format_time
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _duration(delta: timedelta) -> str:
 
 
 class _Redact(logging.Filter):
-    """Takes the credentials of the configured URLs out of Apprise's own log lines."""
+    """Takes the credentials of the configured URLs out of Apprise's (and urllib3's) log lines."""
 
     def __init__(self, secrets: list[str]):
         super().__init__()
@@ -138,7 +138,8 @@ class AlertSender:
         for url in urls:
             self._apprise.add(url)
         self._redact = _Redact([secret for url in urls for secret in url_secrets(url)])
-        logging.getLogger("apprise").addFilter(self._redact)
+        for logger in ("apprise", "urllib3.connectionpool"):  # urllib3 logs the request line at DEBUG
+            logging.getLogger(logger).addFilter(self._redact)
         self._queue: queue.Queue[tuple[Alert, Callable[[Alert, str | None], None]]] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -163,6 +164,10 @@ class AlertSender:
             self._thread = threading.Thread(target=self._send_forever, name="alert-sender", daemon=True)
             self._thread.start()
 
+    def channels(self) -> list[str]:
+        """The kinds of channel configured ("Telegram", "JSON"…), never their URLs."""
+        return [service.service_name for service in self._apprise]
+
     def idle(self) -> bool:
         return self._queue.unfinished_tasks == 0
 
@@ -177,16 +182,19 @@ class AlertSender:
                 self._queue.task_done()
 
 
-def record_outcome(store, alert: Alert, reason: str | None) -> None:
-    """alert_sent / alert_failed in the history; the detail names the kind first (see AlertRules)."""
+def record_outcome(store, alert: Alert, reason: str | None, *, actor: User | None = None) -> None:
+    """alert_sent / alert_failed in the history; the detail names the kind first (see AlertRules).
+    `actor`: the admin who sent a test; None for the monitor's alerts."""
     label = ALERT_LABELS[alert.kind]
     instance = alert.instance
     history.record(store, InstanceEvent(
         instance_id=instance.id if instance else None,
         instance_name=instance.name if instance else "(teste de alerta)",
         kind="alert_failed" if reason else "alert_sent",
-        source="monitor",
+        source="user" if actor else "monitor",
         phone_number=(instance.phone_number or instance.last_phone_number) if instance else None,
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else None,
         detail=f"{label}: {reason}" if reason else f"{label}: {alert.title}",
     ))
     if reason:
@@ -281,12 +289,10 @@ class AlertRules:
                 table.pop(event.instance_id, None)
 
     def _drop(self, instance: Instance) -> None:
-        self._down_since[instance.id] = instance.status_changed_at or self.clock()
         drops = self._unstable(instance.id)
-        if drops:
-            self._send("unstable", instance, drops=drops)
-        else:
-            self._send("dropped", instance)
+        told = self._send("unstable", instance, drops=drops) if drops else self._send("dropped", instance)
+        if told:  # its end will be news too
+            self._down_since[instance.id] = instance.status_changed_at or self.clock()
 
     def _unstable(self, instance_id: str) -> int:
         """The drops of the last hour, when they make the instance unstable; else 0."""
@@ -303,15 +309,16 @@ class AlertRules:
     def _cooldown(self) -> timedelta:
         return timedelta(minutes=self.settings.cooldown_minutes)
 
-    def _send(self, kind: str, instance: Instance, **details) -> None:
-        if kind not in self.settings.on and kind != "unstable":
-            return
-        if kind == "unstable" and "dropped" not in self.settings.on:
-            return
+    def _send(self, kind: str, instance: Instance, **details) -> bool:
+        """Send unless the kind is off or was sent for this instance within the cooldown. True when
+        the team has been told (now or within the cooldown)."""
+        if ("dropped" if kind == "unstable" else kind) not in self.settings.on:
+            return False
         now = self.clock()
         last = self._last_sent.get((instance.id, kind))
         if last is not None and now - last < self._cooldown:
-            return
+            return True
         self._last_sent[(instance.id, kind)] = now
         alert = compose(kind, instance, now=now, public_url=self.public_url, **details)
         self.sender.submit(alert, lambda sent, reason: record_outcome(self.store, sent, reason))
+        return True

@@ -137,9 +137,16 @@ def buckets(timeline: list[Segment], start: datetime, end: datetime, count: int)
     a one-minute drop still visible."""
     width = (end - start) / count
     result: list[Segment] = []
+    first = 0  # the timeline is in order: each slice starts looking where the previous one did
     for index in range(count):
         left, right = start + index * width, start + (index + 1) * width
-        seen = {s.status for s in timeline if s.status and s.start < right and s.end > left}
+        while first < len(timeline) and timeline[first].end <= left:
+            first += 1
+        seen, at = set(), first
+        while at < len(timeline) and timeline[at].start < right:
+            if timeline[at].status:
+                seen.add(timeline[at].status)
+            at += 1
         status = max(seen, key=_SEVERITY.get) if seen else None
         if result and result[-1].status == status:
             result[-1] = Segment(result[-1].start, right, status)
@@ -158,3 +165,51 @@ def format_uptime(value: float | None) -> str:
         return "sem dados"
     percent = math.floor(value * 1000) / 10
     return f"{percent:.1f}".rstrip("0").rstrip(".").replace(".", ",") + " %"
+
+
+# -- what the screens show -----------------------------------------------------------------
+@dataclass(frozen=True)
+class CardStats:
+    uptime_24h: float | None
+    drops_7d: int
+
+
+@dataclass(frozen=True)
+class WindowView:
+    uptime: float | None
+    buckets: list[Segment]
+
+
+CHART_BUCKETS = 288  # slices of a window on the chart: 5 min over 24 h, 35 min over 30 days
+
+
+def card_stats(store, instances: list[Instance], now: datetime) -> dict[str, CardStats]:
+    """Uptime over 24 h and drops over 7 days of each instance: two queries for all of them."""
+    ids = [i.id for i in instances]
+    if not ids:
+        return {}
+    day_ago, week_ago = now - WINDOWS["24 h"], now - WINDOWS["7 dias"]
+    by_instance: dict[str, list[InstanceEvent]] = {instance_id: [] for instance_id in ids}
+    for event in store.events(instance_ids=ids, since=week_ago, oldest_first=True):
+        by_instance[event.instance_id].append(event)
+    before = store.status_before(ids, day_ago)
+    stats = {}
+    for instance_id, mine in by_instance.items():
+        timeline = segments(before.get(instance_id), [e for e in mine if e.created_at >= day_ago], day_ago, now)
+        stats[instance_id] = CardStats(uptime(timeline), drops(mine))
+    return stats
+
+
+def instance_windows(store, instance: Instance, now: datetime) -> dict[str, WindowView]:
+    """Uptime and the chart's slices of one instance for each window: read once (the events of the
+    longest window), computed once; the caller keeps it until the store changes."""
+    longest = max(WINDOWS.values())
+    events = store.events(instance_ids=[instance.id], since=now - longest, oldest_first=True)
+    views = {}
+    for label, length in WINDOWS.items():
+        start = now - length
+        before = [e for e in events if e.created_at < start and sets_status(e)]
+        initial = before[-1] if before else store.status_before([instance.id], start).get(instance.id)
+        timeline = segments(initial, events, start, now)
+        views[label] = WindowView(uptime(timeline), buckets(timeline, start, now, CHART_BUCKETS))
+    return views

@@ -7,6 +7,7 @@ import logging
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
@@ -99,6 +100,14 @@ class InstanceService:
         """History events, newest first (lib.store.base.InstanceStore.events filters)."""
         self._require_role()
         return self.store.events(**filters)
+
+    def card_stats(self, instances: list[Instance]) -> dict[str, history.CardStats]:
+        self._require_role()
+        return history.card_stats(self.store, instances, datetime.now(timezone.utc))
+
+    def instance_windows(self, instance: Instance) -> dict[str, history.WindowView]:
+        self._require_role()
+        return history.instance_windows(self.store, instance, datetime.now(timezone.utc))
 
     # -- creation flow: validate, call the webhook, save, return the token -----------------
     def create(self, raw_name: str) -> CreatedInstance:

@@ -1,8 +1,9 @@
-"""Configurações: tabs Instâncias, Templates and Régua de Cobrança."""
+"""Configurações: tabs Instâncias, Atividade, Templates and Régua de Cobrança."""
 
 import streamlit as st
 
 from lib.ui import session
+from lib.ui.history import activity_tab
 from lib.ui.instances_tab import instances_tab
 
 st.title("Configurações")
@@ -11,9 +12,11 @@ if user.role is None:
     st.warning("Sem acesso: peça a um administrador.")
     st.stop()
 
-instances, templates, dunning = st.tabs(["Instâncias", "Templates", "Régua de Cobrança"])
+instances, activity, templates, dunning = st.tabs(["Instâncias", "Atividade", "Templates", "Régua de Cobrança"])
 with instances:
     instances_tab()
+with activity:
+    activity_tab()
 with templates:
     st.info("Templates de mensagens: em breve.")
 with dunning:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
+from lib.history import CardStats, format_uptime
 from lib.models import Instance
 from lib.presentation import STATUS_COLORS, STATUS_LABELS, escape_markdown, status_lines
 from lib.provider.sandbox import SandboxProvider
@@ -25,16 +26,27 @@ STATUS_BADGE_ICONS = {
 
 # Every run redraws the cards of the page shown, so a card is kept to few elements: a row (a
 # horizontal container) of the text and the buttons costs a quarter less than nested columns.
-def instance_card(instance: Instance, *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
+def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None, can_act: bool,
+                  sandbox: SandboxProvider | None) -> None:
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="center"):
             with st.container():
                 st.markdown(f"**{escape_markdown(instance.name)}**")
                 st.badge(STATUS_LABELS[instance.status], icon=STATUS_BADGE_ICONS[instance.status],
                          color=STATUS_COLORS[instance.status])
-                st.text("\n".join(status_lines(instance, now)))
+                lines = status_lines(instance, now)
+                if stats is not None:
+                    lines.append(stats_line(stats))
+                st.text("\n".join(lines))
             if can_act:
                 _card_buttons(instance, sandbox)
+            st.button("Histórico", key=f"history-{instance.id}", width=CARD_BUTTON_WIDTH,
+                      on_click=_open_then_rerun, args=("history", instance))
+
+
+def stats_line(stats: CardStats) -> str:
+    drops = {0: "nenhuma queda", 1: "1 queda"}.get(stats.drops_7d, f"{stats.drops_7d} quedas")
+    return f"Online {format_uptime(stats.uptime_24h)} em 24 h  ·  {drops} em 7 dias"
 
 
 def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
@@ -76,7 +88,8 @@ def _simulate_drop(sandbox: SandboxProvider, instance: Instance) -> None:
 
 
 def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
-    """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all)."""
+    """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all), each with
+    its uptime and drops (read once per change of the store, for the page shown)."""
     if not instances:
         st.info("Nenhuma instância cadastrada ainda.")
         return
@@ -84,5 +97,11 @@ def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, s
     page = 1
     if pages > 1:
         page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page")
-    for instance in instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]:
-        instance_card(instance, now=now, can_act=can_act, sandbox=sandbox)
+    shown = instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]
+    stats = {}
+    with session.user_errors() as failed:  # without them the cards still say what matters
+        stats = session.cached(("card-stats", tuple(i.id for i in shown)), lambda: session.service().card_stats(shown))
+    if failed:
+        stats = {}
+    for instance in shown:
+        instance_card(instance, now=now, stats=stats.get(instance.id), can_act=can_act, sandbox=sandbox)

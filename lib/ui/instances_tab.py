@@ -18,10 +18,11 @@ from lib.ui import session
 from lib.ui.card import instance_cards
 from lib.ui.connect_dialog import connect_dialog
 from lib.ui.dialogs import CONFIRMATIONS, DIALOG_KEY, confirm_dialog, create_dialog, open_dialog, token_view
+from lib.ui.history import alert_failure_banner, history_dialog
 from lib.ui.table import instances_table_view
 
 WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
-DIALOGS = {"create": create_dialog, "connect": connect_dialog}
+DIALOGS = {"create": create_dialog, "connect": connect_dialog, "history": history_dialog}
 
 
 def show_open_dialog() -> None:
@@ -52,8 +53,9 @@ def live_cards(*, can_act: bool) -> None:
 
 def instances_tab() -> None:
     user = session.current_user()
+    show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
     if user.is_admin:
-        show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
+        alert_failure_banner()
         top = st.container(horizontal=True)
         top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))
         if top.button("Verificar agora", help="Pergunta ao provedor o status de todas as instâncias agora"):

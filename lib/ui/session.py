@@ -10,6 +10,7 @@ computed from it (the table) is kept beside it and dropped with it."""
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator, TypeVar
 
@@ -30,6 +31,7 @@ SERVICE_KEY = "service"
 SUPABASE_KEY = "supabase"
 INSTANCES_KEY = "instances"
 DERIVED_KEY = "instances_derived"
+CACHE_KEY = "store_cache"
 FLASH_KEY = "flash"
 
 T = TypeVar("T")
@@ -127,6 +129,20 @@ def derived(key: Hashable, build: Callable[[], T]) -> T:
         cached = (key, build())
         st.session_state[DERIVED_KEY] = cached
     return cached[1]
+
+
+def cached(key: Hashable, build: Callable[[], T]) -> T:
+    """A value read or computed from the store (history, stats), kept until the store changes or the
+    minute turns (their windows slide with time): computed once per change, not per rerun."""
+    listed = st.session_state.get(INSTANCES_KEY)
+    stamp = (listed[0] if listed else service().store.version(), int(time.time() // 60))
+    cache = st.session_state.get(CACHE_KEY)
+    if cache is None or cache[0] != stamp:  # everything kept belongs to one stamp: no pile-up
+        cache = st.session_state[CACHE_KEY] = (stamp, {})
+    values = cache[1]
+    if key not in values:
+        values[key] = build()
+    return values[key]
 
 
 def invalidate_instances() -> None:

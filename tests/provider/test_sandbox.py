@@ -25,6 +25,7 @@ from lib.provider import sandbox as sandbox_mod
 from lib.config import load_settings
 from lib.errors import ConfigError
 from lib.provider.sandbox import SandboxProvider, shared_sandbox
+from tests.support.receiver import Receiver
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -403,41 +404,14 @@ def test_simulations_and_their_refusals(sbx):
     assert not sbx.simulate_drop("sbx-unknown") and not sbx.simulate_scan("sbx-unknown")
 
 
-class Receiver:
-    """A loopback HTTP server that records the pushes it receives."""
-
-    def __init__(self):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        received = self.received = queue.Queue()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.put((self.path, self.headers["X-Webhook-Secret"], json.loads(body)))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/provider-events"
-
-    def next(self):
-        return self.received.get(timeout=T)
-
-
 def test_status_changes_are_pushed_to_the_app_but_not_those_it_asked_for(sbx):
-    receiver = Receiver()
-    try:
-        sbx.push_events_to(receiver.url, "s3cret")
+    with Receiver() as receiver:
+        sbx.push_events_to(receiver.url("/api/provider-events"), "s3cret")
         inst = create(sbx)
         connect(sbx, inst)
-        assert receiver.next() == ("/api/provider-events", "s3cret",
-                                   {"instance_id": inst["instance_id"], "status": "connecting", "phone_number": None})
+        path, headers, body = receiver.next()
+        assert (path, headers["X-Webhook-Secret"]) == ("/api/provider-events", "s3cret")
+        assert body == {"instance_id": inst["instance_id"], "status": "connecting", "phone_number": None}
         sbx.simulate_scan(inst["instance_id"])
         _, _, connected = receiver.next()
         assert connected["status"] == "connected" and PHONE_RE.match(connected["phone_number"])
@@ -449,8 +423,6 @@ def test_status_changes_are_pushed_to_the_app_but_not_those_it_asked_for(sbx):
         assert not sbx.simulate_scan(inst["instance_id"])  # nothing to scan after a disconnect
         connect(sbx, inst)  # pushes come in order: a push of the disconnect would come first
         assert receiver.next()[2]["status"] == "connecting"
-    finally:
-        receiver.server.shutdown()
 
 
 # ---------------------------------------------------------------- latency and concurrency

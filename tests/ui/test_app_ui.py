@@ -133,7 +133,7 @@ def test_first_admin_creation_signs_in_and_shows_settings(context):
     at.button[0].click().run().run()
     assert not at.exception
     assert "Configurações" in texts(at)
-    assert [t.label for t in at.tabs] == ["Instâncias", "Templates", "Régua de Cobrança"]
+    assert [t.label for t in at.tabs] == ["Instâncias", "Atividade", "Templates", "Régua de Cobrança"]
     assert context.accounts.authenticate("chefe@example.com", PASSWORD).role == "admin"
     second = new_app()
     assert "Criar primeiro administrador" not in texts(second) and "Entrar" in texts(second)
@@ -363,7 +363,8 @@ def test_a_drop_pushed_by_the_provider_shows_on_every_open_session_without_a_cli
     for at in (admin, analyst):
         at.run()  # a tick of the cards (under AppTest the timer does not tick by itself)
         card = cards(at)["Cobrança"]
-        assert re.match(r"Desconectado\nCaiu às \d\d:\d\d\nÚltimo número: \+55 11 9\d{4}-\d{4}\nVerificado há \d+ s$", card)
+        assert re.match(r"Desconectado\nCaiu às \d\d:\d\d\nÚltimo número: \+55 11 9\d{4}-\d{4}\nVerificado há \d+ s\n"
+                        r"Online \d+(,\d)? % em 24 h  ·  1 queda em 7 dias$", card)
     assert "Simular queda" not in [b.label for b in admin.button]  # only for connected instances
 
 
@@ -414,3 +415,84 @@ def test_an_instance_the_provider_does_not_know_offers_removal_instead_of_a_retr
     [confirm] = [b for b in at.button if b.label == "Excluir" and not (b.key or "").startswith("delete-")]
     confirm.click().run()
     assert store.list_instances() == []
+
+
+def test_history_shows_the_uptime_of_a_crafted_history_and_the_events(context):
+    from datetime import datetime, timedelta, timezone
+
+    from lib.models import InstanceEvent
+
+    store = SQLiteInstanceStore(context.database)
+    row = store.insert_instance(instance_id="sbx-h", token="t", name="Cobrança", created_by=None)
+    now = datetime.now(timezone.utc)
+    for hours_ago, kind, status in ((48, "connected", "connected"), (6, "dropped", "disconnected"),
+                                    (3, "connected", "connected")):  # down 3 h of the last 24 h
+        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status,
+                                      created_at=now - timedelta(hours=hours_ago)))
+    at = admin_app(context)
+    assert "Online 87,5 % em 24 h  ·  1 queda em 7 dias" in cards(at)["Cobrança"]
+    button(at, "Histórico").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    # known from its first event, 48 h ago: down 3 h of 48
+    assert metrics == {"Online em 24 h": "87,5 %", "Online em 7 dias": "93,7 %", "Online em 30 dias": "93,7 %"}
+    assert len(at.get("vega_lite_chart")) == 1
+    events = at.dataframe[-1].value  # the dialog's (dialogs come after the page)
+    assert list(events["O que"]) == ["Conectada", "Caiu", "Conectada"] and list(events["Por"]) == ["monitor"] * 3
+
+
+def test_activity_filters_by_instance_kind_and_person(context):
+    service = context.service(ADMIN)
+    live = connected(context, "Cobrança")
+    service.create("Suporte")
+    service.disconnect(live)
+    context.accounts.add("analista@example.com", PASSWORD, "analyst")
+    at = log_in(new_app(), "analista@example.com")  # every role sees the activity
+    activity = lambda: at.dataframe[-1].value  # noqa: E731 - the activity table comes last
+    assert set(activity()["Instância"]) == {"Cobrança", "Suporte"}
+    at.multiselect(key="activity_names").set_value(["Cobrança"]).run()
+    assert set(activity()["Instância"]) == {"Cobrança"}
+    at.multiselect(key="activity_kinds").set_value(["disconnected"]).run()
+    assert list(activity()["O que"]) == ["Desconectada por um usuário"]
+    at.multiselect(key="activity_kinds").set_value([]).run()
+    at.multiselect(key="activity_people").set_value(["admin@example.com"]).run()
+    assert set(activity()["Por"]) == {"admin@example.com"} and len(activity()) == 4
+    assert "Enviar alerta de teste" not in [b.label for b in at.button]  # admins only
+
+
+@pytest.mark.parametrize("role", ["analyst", "supervisor"])
+def test_read_only_roles_see_the_history_but_no_token_and_no_admin_button(context, role):
+    live = connected(context)
+    token = SQLiteInstanceStore(context.database).instance_token(live.id)
+    context.accounts.add(f"{role}@example.com", PASSWORD, role)
+    at = log_in(new_app(), f"{role}@example.com")
+    assert [b.label for b in at.button if (b.key or "").startswith(("connect-", "disconnect-", "delete-", "drop-"))] == []
+    button(at, "Histórico").click().run()
+    assert not at.exception and len(at.metric) == 3
+    assert token not in texts(at) and all(token not in str(df.value.values) for df in at.dataframe)
+
+
+def test_admins_test_the_alerts_and_see_a_failure_until_the_next_success(data_dir, monkeypatch):
+    from tests.support.receiver import Receiver
+
+    with Receiver(status=500) as receiver:
+        monkeypatch.setenv("ALERT_URLS", f"json://127.0.0.1:{receiver.port}/canal")
+        context = app_context(load_settings())
+        at = admin_app(context)
+        assert "Canais configurados: JSON." in texts(at)
+        button(at, "Enviar alerta de teste").click().run()
+        assert any("O alerta de teste falhou" in unescape_markdown(e.value) for e in at.error)
+        at.run()
+        assert "Os alertas não estão chegando" in texts(at)  # the banner on the Instâncias tab
+        receiver.status = 200
+        button(at, "Enviar alerta de teste").click().run()
+        assert "Alerta de teste enviado." in texts(at)
+        at.run()
+        assert "Os alertas não estão chegando" not in texts(at)
+    assert [e.kind for e in SQLiteInstanceStore(context.database).events(oldest_first=True)] == [
+        "alert_failed", "alert_sent"]
+
+
+def test_without_alert_urls_admins_are_told_how_to_set_them(context):
+    at = admin_app(context)
+    assert "Nenhum canal de alerta configurado" in texts(at)

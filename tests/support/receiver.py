@@ -1,0 +1,57 @@
+"""A loopback HTTP server that records the JSON bodies POSTed to it: the app's pushes (sandbox →
+/api/provider-events) and Apprise's json:// alerts. It can answer an error, or hang until released."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+T = 10  # seconds a test waits for a request that should come (a safety net, never asserted)
+
+
+class Receiver:
+    def __init__(self, status: int = 200):
+        self.status = status
+        self.received: queue.Queue[tuple[str, dict, dict]] = queue.Queue()  # (path, headers, body)
+        self.hang = threading.Event()  # set: every request waits for release before it is answered
+        self.release = threading.Event()
+        self.waiting = threading.Event()  # a request is held by `hang`
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.put((self.path, dict(self.headers), json.loads(body or b"{}")))
+                if receiver.hang.is_set():
+                    receiver.waiting.set()
+                    receiver.release.wait(60)
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def next(self, timeout: float = T) -> tuple[str, dict, dict]:
+        return self.received.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> "Receiver":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

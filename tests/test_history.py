@@ -1,0 +1,199 @@
+"""The history: events written for each user action and each transition (none for unchanged checks),
+on a real SQLite file against the sandbox; and the uptime arithmetic on crafted histories."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from lib import history
+from lib.history import Segment, buckets, card_stats, format_uptime, instance_windows, segments, uptime
+from lib.models import InstanceEvent
+from lib.monitor import StatusMonitor, apply_event
+from lib.provider.events import ProviderEvent
+from lib.provider.webhooks import WebhookClient
+from lib.store.sqlite import SQLiteInstanceStore
+from tests.conftest import ADMIN
+from tests.test_instances import connected_instance, make_service, sandbox  # noqa: F401 - fixtures
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def kinds(store, instance_id=None) -> list[tuple[str, str, str | None]]:
+    events = store.events(instance_ids=[instance_id] if instance_id else None, oldest_first=True)
+    return [(e.kind, e.source, e.actor_email) for e in events]
+
+
+# -- what is recorded --------------------------------------------------------------------------
+def test_every_user_action_and_transition_writes_one_event(make_service, sandbox):
+    service = make_service()
+    live = connected_instance(service, sandbox)  # created, connect requested, connected (seen by the dialog)
+    token = service.reveal_token(live)
+    service.disconnect(live)
+    service.delete(service.store.get_instance(live.id))
+    admin = ADMIN.email
+    assert kinds(service.store) == [
+        ("created", "user", admin), ("connect_requested", "user", admin), ("connected", "user", admin),
+        ("token_revealed", "user", admin), ("disconnected", "user", admin), ("deleted", "user", admin),
+    ]
+    events = service.store.events(oldest_first=True)
+    assert [(e.from_status, e.to_status) for e in events] == [
+        (None, "disconnected"), ("disconnected", "connecting"), ("connecting", "connected"), (None, None),
+        ("connected", "disconnected"), ("disconnected", None),
+    ]
+    assert all(e.instance_name == "Cobrança" and e.instance_id == live.id for e in events)
+    assert all(token not in repr(e) for e in events)  # never the token
+
+
+def test_the_provider_and_the_monitor_write_transitions_and_nothing_when_nothing_changed(make_service, sandbox, database):
+    service = make_service()
+    live = connected_instance(service, sandbox)
+    store = SQLiteInstanceStore(database)
+    monitor = StatusMonitor(store, WebhookClient(sandbox.webhook_settings()), interval_seconds=60)
+    before = store.last_event_id()
+    monitor.sweep()
+    monitor.sweep()
+    assert store.events(after_id=before) == []  # unchanged sweeps write no event
+    sandbox.simulate_drop(live.instance_id)
+    monitor.sweep()
+    [dropped] = store.events(after_id=before)
+    assert (dropped.kind, dropped.source, dropped.actor_email, dropped.phone_number) == (
+        "dropped", "monitor", None, live.phone_number)
+    mark = store.last_event_id()
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None))  # the same news, pushed late
+    assert store.events(after_id=mark) == []
+    apply_event(store, ProviderEvent(live.instance_id, "connecting", None))
+    [changed] = store.events(after_id=mark)
+    assert (changed.kind, changed.source, changed.from_status, changed.to_status) == (
+        "status_changed", "provider_event", "disconnected", "connecting")
+
+
+def test_a_failure_streak_writes_its_start_and_its_end_only(make_service, sandbox, database):
+    from tests.support.faulty_provider import FaultyProvider
+
+    store = SQLiteInstanceStore(database)
+    row = store.insert_instance(instance_id="inst-1", token="tok", name="Cobrança", created_by=None)
+    with FaultyProvider() as provider:
+        monitor = StatusMonitor(store, WebhookClient(provider.webhook_settings()), interval_seconds=60)
+        provider.set_fault("status", "status_5xx")
+        for _ in range(5):
+            monitor.sweep()
+        provider.set_fault("status", "ok")
+        monitor.sweep()
+        monitor.sweep()
+    assert [e.kind for e in store.events(instance_ids=[row.id], oldest_first=True)] == [
+        "check_failed", "status_changed", "check_recovered"]  # the ok provider says "connecting"
+
+
+def test_a_history_write_that_fails_never_fails_the_action(make_service, sandbox, database, caplog):
+    import sqlite3
+
+    with sqlite3.connect(database.path) as conn:
+        conn.execute("create trigger no_history before insert on instance_events begin select raise(abort, 'full'); end")
+    created = make_service().create("Cobrança")
+    assert created.instance.name == "Cobrança"
+    assert "history event created" in caplog.text
+
+
+def test_the_history_is_append_only_and_pruned_by_age(database):
+    store = SQLiteInstanceStore(database)
+    old = store.add_event(InstanceEvent("i", "Velha", "created", "user", created_at=T0 - timedelta(days=200)))
+    new = store.add_event(InstanceEvent("i", "Velha", "deleted", "user"))
+    with pytest.raises(Exception):
+        with database.connect() as conn:
+            conn.execute("update instance_events set detail = 'x'")
+    assert store.prune_events(T0 - timedelta(days=180)) == 1
+    assert [e.id for e in store.events()] == [new.id] and old.id < new.id
+
+
+def test_event_filters(database):
+    store = SQLiteInstanceStore(database)
+    store.add_event(InstanceEvent("a", "A", "created", "user", to_status="disconnected", actor_email="ana@x",
+                                  created_at=T0))
+    store.add_event(InstanceEvent("b", "B", "dropped", "monitor", to_status="disconnected", created_at=T0 + timedelta(hours=1)))
+    store.add_event(InstanceEvent("a", "A", "connected", "provider_event", to_status="connected", created_at=T0 + timedelta(hours=2)))
+    assert [e.kind for e in store.events()] == ["connected", "dropped", "created"]  # newest first
+    assert [e.kind for e in store.events(instance_ids=["a"], oldest_first=True)] == ["created", "connected"]
+    assert [e.kind for e in store.events(kinds=["dropped"])] == ["dropped"]
+    assert [e.kind for e in store.events(actor_emails=["ana@x"])] == ["created"]
+    assert [e.kind for e in store.events(since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2))] == ["dropped"]
+    assert [e.kind for e in store.events(limit=1)] == ["connected"]
+    latest = store.status_before(["a", "b", "c"], T0 + timedelta(hours=3))
+    assert {key: e.to_status for key, e in latest.items()} == {"a": "connected", "b": "disconnected"}
+    assert store.status_before(["a"], T0 + timedelta(hours=1))["a"].kind == "created"
+
+
+# -- the arithmetic -------------------------------------------------------------------------------
+def ev(kind, to_status, minutes, instance_id="i") -> InstanceEvent:
+    return InstanceEvent(instance_id, "Cobrança", kind, "monitor", to_status=to_status,
+                         created_at=T0 + timedelta(minutes=minutes), id=minutes)
+
+
+def test_uptime_counts_connected_time_over_known_time():
+    start, end = T0, T0 + timedelta(hours=1)
+    before = ev("connected", "connected", -30)
+    events = [ev("dropped", "disconnected", 15), ev("connected", "connected", 45)]
+    timeline = segments(before, events, start, end)
+    assert [(s.status, s.seconds) for s in timeline] == [("connected", 900), ("disconnected", 1800), ("connected", 900)]
+    assert uptime(timeline) == pytest.approx(0.5)
+
+
+def test_an_instance_created_inside_the_window_counts_from_its_creation():
+    start, end = T0, T0 + timedelta(hours=4)
+    events = [ev("created", "disconnected", 120), ev("connected", "connected", 180)]
+    timeline = segments(None, events, start, end)
+    assert timeline[0] == Segment(start, T0 + timedelta(hours=2), None)  # did not exist: not counted
+    assert uptime(timeline) == pytest.approx(0.5)  # 1 h connected of the 2 h it existed
+
+
+def test_a_deleted_instance_and_a_new_one_with_the_same_name_have_separate_histories(database):
+    store = SQLiteInstanceStore(database)
+    for event in (ev("created", "disconnected", 0, "old"), ev("connected", "connected", 10, "old"),
+                  InstanceEvent("old", "Cobrança", "deleted", "user", from_status="connected",
+                                created_at=T0 + timedelta(minutes=30)),
+                  ev("created", "disconnected", 40, "new")):
+        store.add_event(event)
+    end = T0 + timedelta(hours=1)
+    old = segments(store.status_before(["old"], T0).get("old"), store.events(instance_ids=["old"]), T0, end)
+    new = segments(None, store.events(instance_ids=["new"]), T0, end)
+    assert uptime(old) == pytest.approx(20 / 30)  # connected 20 of the 30 min it existed
+    assert uptime(new) == 0.0
+    later = T0 + timedelta(hours=2)  # a window after the deletion knows nothing of the old one
+    assert segments(store.status_before(["old"], later).get("old"), [], later, later + timedelta(hours=1))[0].status is None
+
+
+def test_a_window_with_no_events_takes_the_status_from_before_it_or_knows_nothing():
+    start, end = T0, T0 + timedelta(hours=24)
+    assert uptime(segments(ev("connected", "connected", -600), [], start, end)) == 1.0
+    assert uptime(segments(None, [], start, end)) is None
+    assert format_uptime(None) == "sem dados"
+
+
+def test_a_one_minute_drop_stays_visible_in_a_month_chart():
+    start, end = T0, T0 + timedelta(days=30)
+    events = [ev("dropped", "disconnected", 600), ev("connected", "connected", 601)]
+    chart = buckets(segments(ev("connected", "connected", -1), events, start, end), start, end, 288)
+    assert [s.status for s in chart] == ["connected", "disconnected", "connected"]
+    assert chart[0].start == start and chart[-1].end == end
+
+
+@pytest.mark.parametrize("value, text", [(1.0, "100 %"), (0.97, "97 %"), (0.9995, "99,9 %"), (0.0, "0 %")])
+def test_uptime_reads_in_portuguese_and_never_rounds_up_to_100(value, text):
+    assert format_uptime(value) == text
+
+
+def test_card_stats_and_windows_read_from_the_store(database):
+    store = SQLiteInstanceStore(database)
+    row = store.insert_instance(instance_id="p", token="t", name="Cobrança", created_by=None)
+    now = datetime.now(timezone.utc)
+    for minutes_ago, kind, status in ((3 * 24 * 60, "connected", "connected"), (120, "dropped", "disconnected"),
+                                       (60, "connected", "connected")):
+        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status,
+                                      created_at=now - timedelta(minutes=minutes_ago)))
+    stats = card_stats(store, [row], now)[row.id]
+    assert stats.drops_7d == 1 and stats.uptime_24h == pytest.approx(23 / 24, abs=0.001)
+    windows = instance_windows(store, row, now)
+    assert list(windows) == list(history.WINDOWS)
+    assert windows["24 h"].uptime == pytest.approx(23 / 24, abs=0.001)
+    assert any(s.status == "disconnected" for s in windows["30 dias"].buckets)
