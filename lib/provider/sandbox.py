@@ -259,7 +259,7 @@ class SandboxProvider:
             url = f"{self.base_url}/scan/{instance_id}/{nonce}"
             if inst.status != STATUS_CONNECTING:
                 inst.status = STATUS_CONNECTING
-                self._changed(inst)
+                self._changed(inst, push=False)  # asked by the app itself: nothing to tell it
             if inst.connecting_since is None:
                 inst.connecting_since = now
             inst.nonce = nonce

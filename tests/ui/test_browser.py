@@ -1,27 +1,31 @@
 """End-to-end: the real server (`streamlit run server.py`: embedded default, SQLite + sandbox
-provider, status monitor) in Chromium.
+provider, status monitor, alerts to a loopback receiver through Apprise) in Chromium.
 
 One journey: first admin → new instance → a dialog that survives a refresh → connect through the
 sandbox → an analyst signs in beside the admin → "Simular queda": both screens show the drop, with
-the last number, without a click → reconnect, disconnect, delete → restart the server on the same
-data folder: an instance created before still connects.
+the last number, without a click, the receiver gets the alert, and Histórico shows the red
+segment → reconnect, disconnect, delete → restart the server on the same data folder: an instance
+created before still connects.
 Needs Debian's Chromium at /usr/bin/chromium (Playwright's own browsers are not downloaded).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bench.common import CHROMIUM, CHROMIUM_ARGS
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from tests.support.receiver import Receiver
 from tests.support.server import streamlit_server
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -142,15 +146,22 @@ def connect(page: Page, name: str, screenshot: Path | None = None) -> None:
     expect(card(page, name).get_by_text(re.compile(rf"^Conectado desde {TIME}  ·  {PHONE}"))).to_be_visible()
 
 
+def _has_colour(png: bytes, rgb: tuple[int, int, int], tolerance: int = 24) -> bool:
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = image.convert("RGB").getdata()
+        return any(all(abs(p - c) <= tolerance for p, c in zip(pixel, rgb)) for pixel in pixels)
+
+
 # -- the journey ------------------------------------------------------------------------------
 def test_the_team_sees_a_drop_without_a_click_and_the_sandbox_survives_a_restart(browser, tmp_path):
     data_dir = tmp_path / "data"
     pages: list[Page] = []
     try:
-        with streamlit_server(data_dir, {"EVENTS_SECRET": EVENTS_SECRET}) as server:
+        with Receiver() as receiver, streamlit_server(
+                data_dir, {"EVENTS_SECRET": EVENTS_SECRET, "ALERT_URLS": f"json://127.0.0.1:{receiver.port}/"}) as server:
             admin = new_page(browser)
             pages.append(admin)
-            _first_session(server, admin, browser, pages, tmp_path)
+            _first_session(server, admin, browser, pages, tmp_path, receiver)
             log = server.log()
         with streamlit_server(data_dir) as server:  # the same data folder, a new process and port
             admin = new_page(browser)
@@ -168,7 +179,7 @@ def test_the_team_sees_a_drop_without_a_click_and_the_sandbox_survives_a_restart
     assert "Uncaught app execution" not in log, log
 
 
-def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp_path: Path) -> None:
+def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp_path: Path, receiver: Receiver) -> None:
     admin.goto(server.url)
     admin.wait_for_selector(IDLE, state="attached", timeout=60_000)
 
@@ -224,15 +235,30 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
         expect(card(page, INSTANCE).get_by_text(re.compile(rf"^Caiu às {TIME}\nÚltimo número: {re.escape(number)}"))).to_be_visible()
     admin.screenshot(path=str(tmp_path / "dropped-admin.png"), full_page=True)
     analyst.screenshot(path=str(tmp_path / "dropped-analyst.png"), full_page=True)
+    _, _, alert = receiver.next(timeout=30)  # the push is alerted at once (the rules read it within 5 s)
+    assert alert["title"] == f"WhatsApp caiu: {INSTANCE}" and number in alert["message"]
 
-    # 7. Reconnect, then a disconnect by the admin is not a drop.
+    # 7. Histórico: the drop is a red stretch of the timeline, and the event list says who saw it.
+    card(analyst, INSTANCE).get_by_role("button", name="Histórico", exact=True).click()
+    settle(analyst)
+    dialog = analyst.locator(DIALOG)
+    expect(dialog.get_by_text("Online em 24 h")).to_be_visible()
+    chart = dialog.locator('[data-testid="stVegaLiteChart"]')
+    expect(chart).to_be_visible()
+    analyst.wait_for_timeout(1_000)  # let Vega draw
+    assert _has_colour(chart.screenshot(), (0xC6, 0x28, 0x28)), "no red (a drop) on the timeline"
+    analyst.screenshot(path=str(tmp_path / "history-analyst.png"))
+    analyst.keyboard.press("Escape")
+    settle(analyst)
+
+    # 8. Reconnect, then a disconnect by the admin is not a drop.
     connect(admin, INSTANCE)
     card(admin, INSTANCE).get_by_role("button", name="Desconectar", exact=True).click()
     settle(admin)
     confirm(admin, "Desconectar")
     expect(card(admin, INSTANCE).get_by_text(re.compile(rf"^Desconectado desde {TIME}\nÚltimo número: {PHONE}"))).to_be_visible()
 
-    # 8. Delete.
+    # 9. Delete.
     card(admin, INSTANCE).get_by_role("button", name="Excluir", exact=True).click()
     settle(admin)
     confirm(admin, "Excluir")
