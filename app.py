@@ -1,4 +1,5 @@
-"""Entry point: `streamlit run app.py`. Routes to the login page until someone signs in."""
+"""The UI script (server.py serves it): routes to the login page until someone signs in, and
+restores a signed-in user from the session cookie on a reload."""
 
 import streamlit as st
 
@@ -10,23 +11,33 @@ from lib.ui import session
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
 
 try:
-    session.context()
+    context = session.context()
 except ConfigError as exc:
     st.error(escape_markdown(exc.message), icon="🛑")
     st.stop()
 freeze_startup_heap()
 
 
+session.restore_session()
 session.keep_session_fresh()
+session.check_user()
 session.show_flash()
 user = session.current_user()
 if user is None:
     pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]
+elif user.must_change_password:  # signed in with a temporary password: nothing else until it is changed
+    pages = [st.Page("pages/senha.py", title="Nova senha", icon="🔑")]
 else:
     pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
+    if user.is_admin:
+        pages.append(st.Page("pages/usuarios.py", title="Usuários", icon="👥"))
+    if context.accounts is not None:
+        pages.append(st.Page("pages/senha.py", title="Alterar senha", icon="🔑"))
+if user is not None:
     with st.sidebar:
         st.text(f"{user.email}\n{ROLE_LABELS.get(user.role, 'sem papel')}")
         if st.button("Sair", icon="🚪"):
             session.sign_out()
             st.rerun()
 st.navigation(pages).run()
+session.cookie_script()

@@ -4,22 +4,28 @@
   unreachable (for load balancers and uptime checks; no secrets, no instance data);
 - POST /api/provider-events: a status change pushed by the provider (lib.provider.events), applied
   at once (lib.monitor.apply_event);
-- the lifespan starts the status monitor once per process and tells the sandbox provider, when it
-  is the provider, where to push its events.
+- POST /api/session trades a one-time login ticket for the session cookie, DELETE /api/session
+  clears it (lib.auth.sessions: the script cannot set an HttpOnly cookie, this route can);
+- the lifespan starts the status monitor once per process, tells the sandbox provider, when it
+  is the provider, where to push its events, and prints the first administrator's setup code
+  while there is no user.
 
 Nothing here imports streamlit except the lifespan's read of the server's port.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lib.auth.accounts import ensure_setup_code, setup_code_path
+from lib.auth.sessions import COOKIE_NAME
 from lib.backend import AppContext, app_context
 from lib.config import current_settings
 from lib.errors import AppError
@@ -85,6 +91,39 @@ async def provider_events(request: Request) -> JSONResponse:
     return _answer(202, "accepted")
 
 
+async def session_cookie(request: Request) -> Response:
+    """POST {"ticket": ...}: the cookie of the session the ticket was made for (once); DELETE: the
+    cookie cleared (the server's session was ended by "Sair" already)."""
+    context = _context()
+    if context is None:
+        return _answer(503, "configuration error")
+    response = Response(status_code=204)
+    if request.method == "DELETE":
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request, context))
+        return response
+    body = await _read_capped(request)
+    try:
+        ticket = json.loads(body or b"{}").get("ticket") if body else None
+    except (ValueError, AttributeError):
+        ticket = None
+    raw_id = context.handoff.take(ticket if isinstance(ticket, str) else None)
+    if raw_id is None:
+        return _answer(400, "invalid or used ticket")
+    response.set_cookie(
+        COOKIE_NAME, raw_id, max_age=int(context.sessions.absolute.total_seconds()), path="/",
+        httponly=True, samesite="lax", secure=_secure(request, context),
+    )
+    return response
+
+
+def _secure(request: Request, context: AppContext) -> bool:
+    """Served over HTTPS: the public URL says so, or the request came so (directly, or through a
+    proxy the settings trust)."""
+    settings = context.settings
+    forwarded = request.headers.get("x-forwarded-proto", "") if settings.trust_proxy_headers else ""
+    return (settings.public_url or "").startswith("https://") or request.url.scheme == "https" or forwarded == "https"
+
+
 async def _read_capped(request: Request) -> bytes | None:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_EVENT_BYTES:
@@ -105,6 +144,7 @@ def _answer(status_code: int, message: str) -> JSONResponse:
 ROUTES = [
     Route("/api/health", health, methods=["GET"]),
     Route(EVENTS_PATH, provider_events, methods=["POST"]),
+    Route("/api/session", session_cookie, methods=["POST", "DELETE"]),
 ]
 
 
@@ -117,6 +157,10 @@ async def lifespan(app):
             context.sandbox.push_events_to(_own_url(EVENTS_PATH), context.events_secret)
         monitor = await anyio.to_thread.run_sync(context.start_monitor)
         log.info("status monitor %s", f"every {monitor.interval_seconds:g} s" if monitor else "off")
+        if context.accounts is not None and context.accounts.count() == 0:
+            code = ensure_setup_code(context.settings.data_dir)
+            print(f"\n  Nenhum usuário ainda. Código de configuração do primeiro administrador: {code}\n"
+                  f"  (também em {setup_code_path(context.settings.data_dir)})\n", flush=True)
     try:
         yield
     finally:

@@ -7,11 +7,14 @@ import gc
 import secrets
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
 
 import httpx
 
 from lib.alerts import AlertRules, AlertSender
 from lib.auth.accounts import LocalAccounts
+from lib.auth.sessions import CookieHandoff, SessionStore
 from lib.config import Settings, WebhookSettings
 from lib.errors import StoreError
 from lib.instances import InstanceService
@@ -38,6 +41,8 @@ class AppContext:
     recovery: CredentialRecovery
     database: SQLiteDatabase | None  # the embedded store; None in Supabase mode
     accounts: LocalAccounts | None
+    sessions: SessionStore  # the server's sessions (in the embedded file, or a local one in Supabase mode)
+    handoff: CookieHandoff
     # The secret providers send to /api/provider-events: configured, or made up for the sandbox
     # (which is told it). None: the endpoint is off.
     events_secret: str | None = field(default=None, repr=False)
@@ -50,11 +55,15 @@ class AppContext:
         provider = "provedor sandbox (simulado)" if self.sandbox else "webhooks configurados"
         return f"{storage} + {provider}"
 
-    def service(self, user: User, store: InstanceStore | None = None) -> InstanceService:
-        """A service for one signed-in session; `store` is that session's Supabase store, or
-        None for the embedded SQLite store."""
-        store = store or SQLiteInstanceStore(self.database)
-        return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery)
+    def service(self, user: User, store: InstanceStore | None = None,
+                current_user: Callable[[], User | None] | None = None) -> InstanceService:
+        """A service for one signed-in session; `store` is that session's Supabase store (and
+        `current_user` how it reads the user's role again), or None for the embedded store and
+        local accounts."""
+        if store is None:
+            store = SQLiteInstanceStore(self.database)
+            current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
+        return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery, current_user)
 
     def server_store(self) -> ServerStore | None:
         """The store with the server's rights (monitor, provider events); None in Supabase mode
@@ -139,7 +148,8 @@ def app_context(settings: Settings) -> AppContext:
 
 def _build(settings: Settings) -> AppContext:
     sandbox = None if settings.webhooks else shared_sandbox(settings.data_dir)
-    database = None if settings.supabase else SQLiteDatabase.in_dir(settings.data_dir)
+    local = SQLiteDatabase.in_dir(settings.data_dir)  # Supabase mode keeps only the sessions in it
+    database = None if settings.supabase else local
     return AppContext(
         settings=settings,
         webhook_settings=settings.webhooks or sandbox.webhook_settings(),
@@ -147,6 +157,9 @@ def _build(settings: Settings) -> AppContext:
         recovery=CredentialRecovery(settings.data_dir),
         database=database,
         accounts=LocalAccounts(database) if database else None,
+        sessions=SessionStore(local, idle=timedelta(hours=settings.session_idle_hours),
+                              absolute=timedelta(days=settings.session_absolute_days)),
+        handoff=CookieHandoff(),
         events_secret=settings.events_secret or (secrets.token_urlsafe(32) if sandbox else None),
     )
 

@@ -34,6 +34,9 @@ ENV_VARIABLES = (
     "ALERT_ON",
     "ALERT_COOLDOWN_MINUTES",
     "HISTORY_RETENTION_DAYS",
+    "SESSION_IDLE_HOURS",
+    "SESSION_ABSOLUTE_DAYS",
+    "APP_TRUST_PROXY_HEADERS",
     "APP_DATA_DIR",
     "APP_SECRETS_FILE",
 )
@@ -89,6 +92,11 @@ class Settings:
     public_url: str | None = None  # where people open the dashboard, for links in alerts
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int = DEFAULT_RETENTION_DAYS  # history events older than this are pruned daily
+    session_idle_hours: float = 12.0  # a session unused this long ends
+    session_absolute_days: float = 7.0  # a session ends this long after the login, used or not
+    # Behind a reverse proxy of yours: believe its X-Forwarded-For (client address, for the login
+    # throttle) and X-Forwarded-Proto (https: the session cookie is Secure). Off: never believed.
+    trust_proxy_headers: bool = False
 
     def cache_key(self) -> str:
         """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
@@ -120,6 +128,8 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         public_url=_public_url(secrets.get("app", {}), env),
         alerts=_alert_settings(secrets.get("alerts", {}), env),
         retention_days=_retention_days(secrets.get("history", {}), env),
+        **_session_settings(secrets.get("sessions", {}), env),
+        trust_proxy_headers=_flag(env.get("APP_TRUST_PROXY_HEADERS") or secrets.get("app", {}).get("trust_proxy_headers")),
     )
 
 
@@ -223,6 +233,19 @@ def _retention_days(section: Mapping, env: Mapping[str, str]) -> int:
     if days is None or days != int(days):
         raise ConfigError("Configuração inválida: history.retention_days (HISTORY_RETENTION_DAYS) deve ser um inteiro ≥ 1.")
     return int(days)
+
+
+def _session_settings(section: Mapping, env: Mapping[str, str]) -> dict:
+    idle = _number(env.get("SESSION_IDLE_HOURS") or section.get("idle_hours", 12), minimum=0.01)
+    absolute = _number(env.get("SESSION_ABSOLUTE_DAYS") or section.get("absolute_days", 7), minimum=0.01)
+    if idle is None or absolute is None:
+        raise ConfigError("Configuração inválida: sessions.idle_hours (SESSION_IDLE_HOURS) e sessions.absolute_days "
+                          "(SESSION_ABSOLUTE_DAYS) devem ser números positivos.")
+    return {"session_idle_hours": idle, "session_absolute_days": absolute}
+
+
+def _flag(raw) -> bool:
+    return str(raw or "").strip().lower() in ("1", "true", "yes", "sim", "on")
 
 
 def _number(raw, *, minimum: float) -> float | None:

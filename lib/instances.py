@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Callable
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -68,13 +69,17 @@ class CredentialsNotSaved(AppError):
 
 
 class InstanceService:
-    """One per signed-in session: it carries the user whose role it enforces."""
+    """One per signed-in session: it carries the user whose role it enforces. `current_user` reads
+    the user again from the accounts (None: deleted): before every change the role is the one the
+    store holds now, so a demoted or deactivated admin loses the right at once."""
 
-    def __init__(self, store: InstanceStore, webhooks: WebhookClient, user: User, recovery: CredentialRecovery):
+    def __init__(self, store: InstanceStore, webhooks: WebhookClient, user: User, recovery: CredentialRecovery,
+                 current_user: Callable[[], User | None] | None = None):
         self.store = store
         self.webhooks = webhooks
         self.user = user
         self.recovery = recovery
+        self._current_user = current_user
         self._tokens: dict[str, str] = {}
         self._observer = Observer("user", user)
 
@@ -200,5 +205,6 @@ class InstanceService:
             raise PermissionDenied("Sem acesso: peça a um administrador.")
 
     def _require_admin(self) -> None:
-        if not self.user.is_admin:
+        user = self._current_user() if self._current_user else self.user
+        if user is None or not user.is_admin:
             raise PermissionDenied("Apenas administradores podem alterar instâncias.")

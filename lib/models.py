@@ -39,7 +39,8 @@ class Instance:
 class User:
     id: str
     email: str
-    role: str | None  # None: signed in but given no role, so no access
+    role: str | None  # None: signed in but given no role (or deactivated), so no access
+    must_change_password: bool = False  # signed in with a temporary password: nothing else until changed
 
     @property
     def is_admin(self) -> bool:

@@ -1,37 +1,92 @@
-"""Local accounts from the command line:
+"""Contas locais pela linha de comando (modo padrão embutido). Rode com o mesmo APP_DATA_DIR do
+servidor, senão os comandos agem sobre outro banco:
 
-    python -m lib.users add EMAIL --role admin|supervisor|analyst   # password from stdin
+    APP_DATA_DIR=/caminho/dos/dados python -m lib.users list
+    echo 'senha-longa' | python -m lib.users add ana@empresa.com.br --role analyst
+    python -m lib.users set-role ana@empresa.com.br supervisor
+    python -m lib.users reset-password ana@empresa.com.br      # imprime uma senha temporária
+    python -m lib.users deactivate ana@empresa.com.br          # e encerra as sessões dela
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
+from lib.auth.admin import AccountAdmin
 from lib.auth.accounts import LocalAccounts
-from lib.errors import ValidationError
-from lib.models import ROLES
+from lib.auth.sessions import SessionStore
+from lib.config import load_settings
+from lib.errors import AppError
+from lib.models import ROLES, User
+from lib.presentation import ROLE_LABELS, format_datetime
 from lib.store.sqlite import SQLiteDatabase
+
+CLI_ADMIN = User(id="", email="linha de comando", role="admin")  # whoever runs it owns the server
+
+
+class _Admin(AccountAdmin):
+    """The shell's user needs no account: having the server's files is being its administrator."""
+
+    def _require_admin(self) -> None:
+        pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.users",
+        description="Gerencia as contas locais. Use o mesmo APP_DATA_DIR do servidor.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, title="comandos", metavar="COMANDO")
+    commands.add_parser("list", help="lista as contas")
+    add = commands.add_parser("add", help="adiciona uma conta; a senha é lida da entrada padrão")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=ROLES, help="papel da conta")
+    set_role = commands.add_parser("set-role", help="muda o papel de uma conta")
+    set_role.add_argument("email")
+    set_role.add_argument("role", choices=ROLES)
+    reset = commands.add_parser("reset-password", help="gera uma senha temporária (trocada no próximo acesso)")
+    reset.add_argument("email")
+    deactivate = commands.add_parser("deactivate", help="desativa a conta e encerra as sessões dela")
+    deactivate.add_argument("email")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lib.config import load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m lib.users", description="Manage local accounts.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add = commands.add_parser("add", help="add a user; the password is read from standard input")
-    add.add_argument("email")
-    add.add_argument("--role", required=True, choices=ROLES)
-    args = parser.parse_args(argv)
-
-    password = sys.stdin.readline().rstrip("\r\n")
-    accounts = LocalAccounts(SQLiteDatabase.in_dir(load_settings().data_dir))
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    database = SQLiteDatabase.in_dir(settings.data_dir)
+    accounts = LocalAccounts(database)
+    sessions = SessionStore(database, idle=timedelta(hours=settings.session_idle_hours),
+                            absolute=timedelta(days=settings.session_absolute_days))
+    admin = _Admin(accounts, sessions, CLI_ADMIN)
     try:
-        user = accounts.add(args.email, password, args.role)
-    except ValidationError as exc:
+        if args.command == "list":
+            for row in admin.list():
+                account = row.account
+                state = "ativo" if account.active else "desativado"
+                last = format_datetime(account.last_login_at) if account.last_login_at else "nunca"
+                print(f"{account.email}\t{ROLE_LABELS[account.role]}\t{state}\túltimo acesso: {last}")
+            return 0
+        if args.command == "add":
+            user = accounts.add(args.email, sys.stdin.readline().rstrip("\r\n"), args.role)
+            print(f"{user.email} ({ROLE_LABELS[user.role]}) criado.")
+            return 0
+        account = accounts.find(args.email)
+        if account is None:
+            raise AppError("Conta não encontrada.")
+        if args.command == "set-role":
+            admin.set_role(account.id, args.role)
+            print(f"{account.email}: agora {ROLE_LABELS[args.role]}.")
+        elif args.command == "reset-password":
+            print(f"Senha temporária de {account.email}: {admin.reset_password(account.id)}")
+        else:
+            admin.set_active(account.id, False)
+            print(f"{account.email} desativado; sessões encerradas.")
+    except AppError as exc:
         print(exc.message, file=sys.stderr)
         return 1
-    print(f"{user.email} ({user.role}) criado.")
     return 0
 
 

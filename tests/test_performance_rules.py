@@ -22,7 +22,7 @@ from lib.presentation import qr_for_display
 from lib.store.sqlite import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.ui.test_app_ui import PASSWORD, admin_app, button, cards, log_in, new_app, texts
+from tests.ui.test_app_ui import PASSWORD, admin_app, admin_service, button, cards, log_in, new_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
@@ -124,7 +124,7 @@ def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(co
 
 
 def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_nothing(context, calls):
-    context.service(ADMIN).create("Cobrança")
+    admin_service(context).create("Cobrança")
     at = admin_app(context)
     button(at, "Conectar").click().run()
     assert "Aguardando leitura do QR Code…" in texts(at)
@@ -140,7 +140,7 @@ def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_noth
 
 
 def test_connection_is_written_once_and_the_list_read_once(context, calls):
-    instance = context.service(ADMIN).create("Cobrança").instance
+    instance = admin_service(context).create("Cobrança").instance
     at = admin_app(context)
     button(at, "Conectar").click().run()
     requests.get(context.sandbox.scan_url(instance.instance_id), timeout=5).raise_for_status()

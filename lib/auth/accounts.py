@@ -1,4 +1,5 @@
-"""Local accounts for the embedded default (Supabase Auth replaces them in production).
+"""Local accounts for the embedded default (Supabase Auth replaces them in production): passwords,
+roles, deactivation, temporary passwords, and the first administrator's one-time setup code.
 The command line is `python -m lib.users`."""
 
 from __future__ import annotations
@@ -6,21 +7,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import os
 import secrets
-import threading
-import time
+import string
 import uuid
-from collections import defaultdict, deque
-from typing import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from lib.auth.throttle import LoginThrottle
 from lib.errors import AuthError, ValidationError
 from lib.models import ROLES, User
 from lib.store.sqlite import SQLiteDatabase, utc_now_iso
 
+log = logging.getLogger(__name__)
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 8
-MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 300.0
+MAX_EMAIL_LENGTH = 254
+MAX_PASSWORD_LENGTH = 1024
+SETUP_CODE_FILENAME = "setup_code.txt"
+MSG_BAD_LOGIN = "E-mail ou senha incorretos."
+MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
+ACCOUNT_COLUMNS = "id, email, role, active, must_change_password, password_hash, created_at, last_login_at"
 
 
 def hash_password(password: str) -> str:
@@ -45,83 +55,222 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def normalize_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+    """Trimmed, lower-case; the length is checked before anything else is done with it."""
+    email = email or ""
+    if len(email) > MAX_EMAIL_LENGTH + 64:  # room for surrounding spaces, not for a megabyte
+        raise ValidationError("Informe um e-mail válido.")
+    email = email.strip().lower()
+    if "@" not in email or len(email) > MAX_EMAIL_LENGTH or any(c.isspace() for c in email):
         raise ValidationError("Informe um e-mail válido.")
     return email
 
 
-class LoginThrottle:
-    """After MAX_FAILURES failed logins for one email within the window, refuse further attempts
-    until the oldest failure leaves the window."""
+def temporary_password() -> str:
+    """12 characters that read unambiguously (no 0/O, 1/l/I)."""
+    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+    return "".join(secrets.choice(alphabet) for _ in range(12))
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def seconds_to_wait(self, email: str) -> float:
-        with self._lock:
-            failures = self._recent(email)
-            if len(failures) < MAX_FAILURES:
-                return 0.0
-            return failures[0] + FAILURE_WINDOW_SECONDS - self.clock()
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A senha deve ter pelo menos {MIN_PASSWORD_LENGTH} caracteres.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError("Senha longa demais.")
 
-    def record_failure(self, email: str) -> None:
-        with self._lock:
-            self._recent(email).append(self.clock())
 
-    def reset(self, email: str) -> None:
-        with self._lock:
-            self._failures.pop(email, None)
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValidationError(f"Papel inválido: escolha entre {', '.join(ROLES)}.")
 
-    def _recent(self, email: str) -> deque[float]:
-        failures = self._failures[email]
-        while failures and failures[0] <= self.clock() - FAILURE_WINDOW_SECONDS:
-            failures.popleft()
-        return failures
+
+@dataclass(frozen=True)
+class Account:
+    """A local account as the Usuários page lists it (never the password hash)."""
+
+    id: str
+    email: str
+    role: str
+    active: bool
+    must_change_password: bool
+    has_password: bool  # False: it signs in only through single sign-on
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @property
+    def user(self) -> User:
+        return User(id=self.id, email=self.email, role=self.role if self.active else None,
+                    must_change_password=self.must_change_password)
+
+
+def _account(row) -> Account:
+    return Account(
+        id=row["id"], email=row["email"], role=row["role"], active=bool(row["active"]),
+        must_change_password=bool(row["must_change_password"]), has_password=bool(row["password_hash"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        last_login_at=datetime.fromisoformat(row["last_login_at"]) if row["last_login_at"] else None,
+    )
+
+
+# -- the first administrator's setup code ----------------------------------------------------
+def setup_code_path(data_dir: Path) -> Path:
+    return Path(data_dir) / SETUP_CODE_FILENAME
+
+
+def ensure_setup_code(data_dir: Path) -> str:
+    """The one-time code that creating the first administrator asks for (like Jupyter's token):
+    made once, kept in a 0600 file, printed by the server at start, so that someone who merely
+    reaches the port cannot claim a fresh install."""
+    path = setup_code_path(data_dir)
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another thread made it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(code + "\n")
+    return code
 
 
 class LocalAccounts:
     def __init__(self, db: SQLiteDatabase, throttle: LoginThrottle | None = None):
         self.db = db
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle if throttle is not None else LoginThrottle()
 
+    # -- reading -------------------------------------------------------------------------------
     def count(self) -> int:
         with self.db.connect() as conn:
             return conn.execute("select count(*) from users").fetchone()[0]
 
-    def add(self, email: str, password: str, role: str) -> User:
+    def list(self) -> list[Account]:
+        with self.db.connect() as conn:
+            rows = conn.execute(f"select {ACCOUNT_COLUMNS} from users order by email").fetchall()
+        return [_account(r) for r in rows]
+
+    def get(self, user_id: str) -> Account | None:
+        with self.db.connect() as conn:
+            row = conn.execute(f"select {ACCOUNT_COLUMNS} from users where id = ?", (user_id,)).fetchone()
+        return _account(row) if row else None
+
+    def find(self, email: str) -> Account | None:
+        with self.db.connect() as conn:
+            row = conn.execute(f"select {ACCOUNT_COLUMNS} from users where email = ?", (normalize_email(email),)).fetchone()
+        return _account(row) if row else None
+
+    def current_user(self, user_id: str) -> User | None:
+        """The user as the store says now (role re-read; None when deleted; no role when inactive)."""
+        account = self.get(user_id)
+        return account.user if account else None
+
+    # -- adding -----------------------------------------------------------------------------------
+    def add(self, email: str, password: str | None, role: str, *, must_change_password: bool = False) -> User:
+        """A new account; `password` None: single sign-on only (it has no password to check)."""
         email = normalize_email(email)
-        if role not in ROLES:
-            raise ValidationError(f"Papel inválido: escolha entre {', '.join(ROLES)}.")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValidationError(f"A senha deve ter pelo menos {MIN_PASSWORD_LENGTH} caracteres.")
-        user = User(id=str(uuid.uuid4()), email=email, role=role)
+        _check_role(role)
+        if password is not None:
+            _check_password(password)
+        user = User(id=str(uuid.uuid4()), email=email, role=role, must_change_password=must_change_password)
         with self.db.connect() as conn:
             if conn.execute("select 1 from users where email = ?", (email,)).fetchone():
                 raise ValidationError("Já existe um usuário com este e-mail.")
             conn.execute(
-                "insert into users (id, email, password_hash, role, created_at) values (?, ?, ?, ?, ?)",
-                (user.id, email, hash_password(password), role, utc_now_iso()),
+                "insert into users (id, email, password_hash, role, created_at, must_change_password)"
+                " values (?, ?, ?, ?, ?, ?)",
+                (user.id, email, hash_password(password) if password else "", role, utc_now_iso(),
+                 int(must_change_password)),
             )
         return user
 
-    def add_first_admin(self, email: str, password: str) -> User:
-        """Create the first administrator; refused once any user exists."""
-        if self.count() > 0:
-            raise ValidationError("O primeiro administrador já foi criado. Faça login.")
-        return self.add(email, password, "admin")
+    def add_with_temporary_password(self, email: str, role: str) -> tuple[User, str]:
+        """A new account whose temporary password (returned, shown once) must be changed at first login."""
+        password = temporary_password()
+        return self.add(email, password, role, must_change_password=True), password
 
-    def authenticate(self, email: str, password: str) -> User:
-        email = (email or "").strip().lower()
-        wait = self.throttle.seconds_to_wait(email)
-        if wait > 0:
-            raise AuthError(f"Muitas tentativas. Aguarde {int(wait // 60) + 1} min e tente novamente.")
+    def add_first_admin(self, email: str, password: str, setup_code: str, data_dir: Path) -> User:
+        """The first administrator: only with the setup code, and only while there is no user at all,
+        checked and inserted in one statement (two browsers at once: one admin)."""
+        expected = ensure_setup_code(data_dir)
+        if not hmac.compare_digest((setup_code or "").strip().upper().encode(), expected.encode()):
+            raise ValidationError("Código de configuração incorreto: veja o terminal onde o servidor foi iniciado.")
+        email = normalize_email(email)
+        _check_password(password)
+        user = User(id=str(uuid.uuid4()), email=email, role="admin")
         with self.db.connect() as conn:
-            row = conn.execute("select id, email, password_hash, role from users where email = ?", (email,)).fetchone()
-        if not verify_password(password, row["password_hash"] if row else _DUMMY_HASH) or row is None:
-            self.throttle.record_failure(email)
-            raise AuthError("E-mail ou senha incorretos.")
-        self.throttle.reset(email)
-        return User(id=row["id"], email=row["email"], role=row["role"])
+            inserted = conn.execute(
+                "insert into users (id, email, password_hash, role, created_at)"
+                " select ?, ?, ?, 'admin', ? where not exists (select 1 from users)",
+                (user.id, email, hash_password(password), utc_now_iso()),
+            ).rowcount
+        if not inserted:
+            raise ValidationError("O primeiro administrador já foi criado. Faça login.")
+        setup_code_path(data_dir).unlink(missing_ok=True)
+        return user
+
+    # -- signing in --------------------------------------------------------------------------------
+    def authenticate(self, email: str, password: str, address: str | None = None) -> User:
+        """The user for this e-mail and password, throttled per (e-mail, address) and per address.
+        Raises AuthError (the same message for an unknown e-mail and a wrong password)."""
+        try:
+            email = normalize_email(email)
+        except ValidationError:
+            raise AuthError(MSG_BAD_LOGIN) from None
+        password = (password or "")[:MAX_PASSWORD_LENGTH]
+        reservation = self.throttle.reserve(email, address)
+        with self.db.connect() as conn:
+            row = conn.execute(f"select {ACCOUNT_COLUMNS} from users where email = ?", (email,)).fetchone()
+        stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
+        if not verify_password(password, stored) or row is None or not row["password_hash"]:
+            raise AuthError(MSG_BAD_LOGIN)
+        if not row["active"]:
+            raise AuthError("Usuário desativado: peça a um administrador.")
+        self.throttle.release(reservation)
+        self.record_login(row["id"])
+        return _account(row).user
+
+    def record_login(self, user_id: str) -> None:
+        with self.db.connect() as conn:
+            conn.execute("update users set last_login_at = ? where id = ?", (utc_now_iso(), user_id))
+
+    # -- managing ----------------------------------------------------------------------------------
+    def set_role(self, user_id: str, role: str) -> None:
+        _check_role(role)
+        self._update_keeping_an_admin(user_id, "role = ?", (role,))
+
+    def set_active(self, user_id: str, active: bool) -> None:
+        self._update_keeping_an_admin(user_id, "active = ?", (int(active),))
+
+    def reset_password(self, user_id: str) -> str:
+        """A new temporary password (returned, shown once), to be changed at the next login."""
+        password = temporary_password()
+        self._update(user_id, "password_hash = ?, must_change_password = 1", (hash_password(password),))
+        return password
+
+    def change_password(self, user_id: str, current: str, new: str) -> None:
+        account = self.get(user_id)
+        with self.db.connect() as conn:
+            row = conn.execute("select password_hash from users where id = ?", (user_id,)).fetchone()
+        if account is None or not row["password_hash"] or not verify_password(current or "", row["password_hash"]):
+            raise ValidationError("A senha atual não confere.")
+        _check_password(new)
+        if new == current:
+            raise ValidationError("A nova senha deve ser diferente da atual.")
+        self._update(user_id, "password_hash = ?, must_change_password = 0", (hash_password(new),))
+
+    def _update(self, user_id: str, assignments: str, values: tuple) -> None:
+        with self.db.connect() as conn:
+            if conn.execute(f"update users set {assignments} where id = ?", (*values, user_id)).rowcount == 0:
+                raise ValidationError("Usuário não encontrado.")
+
+    def _update_keeping_an_admin(self, user_id: str, assignments: str, values: tuple) -> None:
+        """Change, then check in the same transaction that an active admin remains (SQLite writes one
+        transaction at a time, so two admins demoting each other at once cannot both succeed)."""
+        with self.db.connect() as conn:
+            conn.execute("begin immediate")
+            if conn.execute(f"update users set {assignments} where id = ?", (*values, user_id)).rowcount == 0:
+                raise ValidationError("Usuário não encontrado.")
+            if conn.execute("select count(*) from users where role = 'admin' and active = 1").fetchone()[0] == 0:
+                raise ValidationError(MSG_LAST_ADMIN)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import stat
 import threading
 import uuid
 from contextlib import contextmanager
@@ -12,6 +15,8 @@ from typing import Iterator
 
 from lib.errors import InstanceNotFound, StoreError
 from lib.models import Instance, InstanceEvent
+
+log = logging.getLogger(__name__)
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"
 SCHEMA = f"""
@@ -99,6 +104,22 @@ MIGRATIONS = (
     create trigger instance_events_append_only before update on instance_events
         begin select raise(abort, 'instance_events is append-only'); end;
     """,
+    """
+    alter table users add column active integer not null default 1;
+    alter table users add column must_change_password integer not null default 0;
+    alter table users add column last_login_at text;
+    create table app_sessions (
+        id_hash text primary key,  -- sha256 of the cookie's random id: the id itself is never stored
+        user_id text not null,
+        email text not null,
+        created_at text not null,
+        last_seen_at text not null,
+        expires_at text not null,
+        user_agent text,
+        refresh_token text  -- Supabase mode: the user's refresh token, kept here, never in the cookie
+    );
+    create index app_sessions_by_user on app_sessions (user_id);
+    """,
 )
 
 INSTANCE_COLUMNS = (
@@ -126,7 +147,7 @@ class SQLiteDatabase:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
         with self.connect() as conn:
             conn.execute("pragma journal_mode=wal")
             conn.executescript(SCHEMA)
@@ -169,6 +190,25 @@ class SQLiteDatabase:
 
     def changes(self) -> int:
         return self._changes.get(self._key, 0)
+
+
+def _make_private(path: Path) -> None:
+    """The file holds tokens and password hashes: folder 0700, file 0600 (its -wal and -shm files
+    take the file's mode). Made so when new; tightened, with a log line, when found looser (not a
+    shared folder such as /tmp, which has the sticky bit)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    files = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]
+    for target, mode in ((path.parent, 0o700), *((f, 0o600) for f in files)):
+        try:
+            status = target.stat()
+        except FileNotFoundError:
+            continue
+        current = status.st_mode & 0o777
+        if current & ~mode and not status.st_mode & stat.S_ISVTX:
+            target.chmod(mode)
+            log.warning("permissions of %s tightened from %o to %o", target, current, mode)
 
 
 def _time(value: str | None) -> datetime | None:

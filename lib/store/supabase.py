@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import threading
+from dataclasses import replace
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -72,11 +73,18 @@ class SupabaseSession:
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._lock = threading.Lock()
+        # Told each new refresh token (Supabase rotates them): the server keeps the newest with the
+        # browser's session (lib.auth.sessions), so a reload can sign in again.
+        self.on_refresh_token: Callable[[str | None], None] | None = None
         self._client.auth.on_auth_state_change(self._on_auth_event)
 
     @property
     def user(self) -> User | None:
         return self._user
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self._refresh_token
 
     def store(self) -> SupabaseInstanceStore:
         return SupabaseInstanceStore(self)
@@ -98,6 +106,36 @@ class SupabaseSession:
             self._clear_local_session()
             raise AuthError(exc.message) from None
         self._user = User(id=response.user.id, email=response.user.email or email, role=role)
+        return self._user
+
+    def restore(self, refresh_token: str | None) -> User:
+        """Sign in again from the refresh token the server kept with the browser's session (a
+        reload, a new tab). Raises AuthError (MSG_EXPIRED when Supabase refuses it)."""
+        if not refresh_token:
+            raise AuthError(MSG_EXPIRED)
+        try:
+            response = self._client.auth.refresh_session(refresh_token)
+        except Exception as exc:  # noqa: BLE001 - classified by _refresh_failed
+            raise self._refresh_failed(exc) from None
+        if response.session is None or response.user is None:
+            raise AuthError(MSG_EXPIRED)
+        try:
+            role = self._read_role(response.session)
+        except AppError as exc:
+            raise AuthError(exc.message) from None
+        self._user = User(id=response.user.id, email=response.user.email or "", role=role)
+        return self._user
+
+    def current_user(self) -> User | None:
+        """The user with the role read again now (a demoted admin loses it at once); None when
+        signed out. Raises AppError when Supabase cannot be asked."""
+        if self._user is None:
+            return None
+        session = self._client.auth.get_session()
+        if session is None:
+            self._clear_local_session()
+            return None
+        self._user = replace(self._user, role=self._read_role(session))
         return self._user
 
     def sign_out(self) -> None:
@@ -180,7 +218,11 @@ class SupabaseSession:
 
     def _on_auth_event(self, event: AuthChangeEvent, session: Session | None) -> None:
         self._access_token = session.access_token if session else None
-        self._refresh_token = session.refresh_token if session else None
+        refresh_token = session.refresh_token if session else None
+        if refresh_token != self._refresh_token:
+            self._refresh_token = refresh_token
+            if self.on_refresh_token is not None:
+                self.on_refresh_token(refresh_token)
 
     def _read_role(self, session: Session) -> str | None:
         """The role from the access token's `user_role` claim when a hook sets it, else from

@@ -76,7 +76,11 @@ def instances_tab() -> None:
 def unsaved_credentials() -> None:
     """Instances the provider created but the store failed to save, kept in the recovery file."""
     service = session.service()
-    for item in service.unsaved_instances():
+    with session.user_errors() as failed:
+        items = service.unsaved_instances()
+    if failed:
+        return
+    for item in items:
         with st.container(border=True):
             st.warning("Instância criada no provedor mas ainda não salva no banco.", icon="⚠️")
             st.text(f"Nome: {item.name}  ·  ID no provedor: {item.instance_id}")

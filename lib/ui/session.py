@@ -9,16 +9,19 @@ computed from it (the table) is kept beside it and dropped with it."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Hashable, Iterator, TypeVar
 
 import streamlit as st
 
+from lib.auth.sessions import COOKIE_NAME
 from lib.backend import AppContext, app_context
 from lib.config import current_settings
-from lib.errors import AppError, AuthError, WebhookError
+from lib.errors import AppError, AuthError, PermissionDenied, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User
 from lib.presentation import escape_markdown
@@ -29,6 +32,12 @@ log = logging.getLogger(__name__)
 USER_KEY = "user"
 SERVICE_KEY = "service"
 SUPABASE_KEY = "supabase"
+SESSION_ID_KEY = "session_id"  # this browser's session cookie id (lib.auth.sessions)
+COOKIE_TICKET_KEY = "cookie_ticket"  # to trade for the cookie on the next run
+CLEAR_COOKIE_KEY = "clear_cookie"
+RESTORE_TRIED_KEY = "restore_tried"
+USER_CHECKED_KEY = "user_checked_at"
+USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
 INSTANCES_KEY = "instances"
 DERIVED_KEY = "instances_derived"
 CACHE_KEY = "store_cache"
@@ -46,32 +55,143 @@ def current_user() -> User | None:
     return st.session_state.get(USER_KEY)
 
 
+def client_address() -> str | None:
+    """The browser's address for the login throttle: the websocket's peer, or the first address of
+    X-Forwarded-For when the settings trust a proxy in front of the server."""
+    if context().settings.trust_proxy_headers:
+        forwarded = _text(st.context.headers.get("X-Forwarded-For")).split(",")[0].strip()
+        if forwarded:
+            return forwarded[:64]
+    return _text(st.context.ip_address) or None
+
+
+def _text(value) -> str:
+    """A request detail as text ("" when absent; under AppTest st.context gives mocks)."""
+    return value if isinstance(value, str) else ""
+
+
 def sign_in(email: str, password: str) -> User:
     """Check the credentials (Supabase Auth, or local accounts on the embedded default) and start
-    a fresh session state for the user. Raises AuthError."""
+    a session for the user. Raises AuthError."""
     ctx = context()
     supabase = None
     if ctx.settings.supabase:
         supabase = SupabaseSession(ctx.settings.supabase)
         user = supabase.sign_in(email, password)
     else:
-        user = ctx.accounts.authenticate(email, password)
-    start_session(user)
-    if supabase:
-        st.session_state[SUPABASE_KEY] = supabase
+        user = ctx.accounts.authenticate(email, password, client_address())
+    start_session(user, supabase)
     return user
 
 
-def start_session(user: User) -> None:
-    """A fresh session state for a signed-in user (also for the first admin, just created)."""
+def start_session(user: User, supabase: SupabaseSession | None = None) -> None:
+    """A fresh session state for a signed-in user, and the server's session behind the browser's
+    cookie (the cookie itself is set on the next run: cookie_script)."""
+    ctx = context()
+    raw_id = ctx.sessions.create(user, user_agent=_text(st.context.headers.get("User-Agent")),
+                                 refresh_token=supabase.refresh_token if supabase else None)
     st.session_state.clear()
+    _enter(user, raw_id, supabase)
+    st.session_state[COOKIE_TICKET_KEY] = ctx.handoff.offer(raw_id)
+
+
+def _enter(user: User, raw_id: str, supabase: SupabaseSession | None) -> None:
     st.session_state[USER_KEY] = user
+    st.session_state[SESSION_ID_KEY] = raw_id
+    st.session_state[USER_CHECKED_KEY] = time.monotonic()
+    if supabase is not None:
+        sessions = context().sessions
+        supabase.on_refresh_token = lambda token: sessions.keep_refresh_token(raw_id, token)
+        st.session_state[SUPABASE_KEY] = supabase
 
 
-def sign_out() -> None:
+def restore_session() -> None:
+    """On a browser session's first run (a reload, a new tab): the user of the session cookie, while
+    the server still holds that session. A cookie that no longer works is cleared."""
+    if USER_KEY in st.session_state or st.session_state.get(RESTORE_TRIED_KEY):
+        return
+    st.session_state[RESTORE_TRIED_KEY] = True
+    raw_id = _text(st.context.cookies.get(COOKIE_NAME))
+    if not raw_id:
+        return
+    ctx = context()
+    stored = ctx.sessions.resume(raw_id)
+    user, supabase = None, None
+    if stored is not None and ctx.settings.supabase:
+        supabase = SupabaseSession(ctx.settings.supabase)
+        try:
+            user = supabase.restore(stored.refresh_token)
+        except AuthError as exc:
+            if exc.message != MSG_EXPIRED:  # Supabase unreachable: the session stays for the next try
+                st.session_state[RESTORE_TRIED_KEY] = False
+                st.warning(escape_markdown(exc.message), icon="⚠️")
+                return
+    elif stored is not None:
+        user = ctx.accounts.current_user(stored.user_id)
+    if user is None:
+        ctx.sessions.end(raw_id)
+        st.session_state[CLEAR_COOKIE_KEY] = True
+        return
+    _enter(user, raw_id, supabase)
+    if supabase is not None:
+        ctx.sessions.keep_refresh_token(raw_id, supabase.refresh_token)
+
+
+def sign_out(message: str | None = None) -> None:
+    """End the server's session (the cookie then works nowhere) and this browser session's state."""
+    context().sessions.end(st.session_state.get(SESSION_ID_KEY))
     if SUPABASE_KEY in st.session_state:
         st.session_state[SUPABASE_KEY].sign_out()
     st.session_state.clear()
+    st.session_state[RESTORE_TRIED_KEY] = True
+    st.session_state[CLEAR_COOKIE_KEY] = True
+    if message:
+        flash(message, icon="🔒")
+
+
+def check_user() -> None:
+    """At least once a minute: the user as the accounts say now. A removed or deactivated user, or a
+    session ended by an admin, is signed out; a new role applies at once."""
+    user = current_user()
+    checked = st.session_state.get(USER_CHECKED_KEY, 0.0)
+    if user is None or time.monotonic() - checked < USER_CHECK_SECONDS:
+        return
+    st.session_state[USER_CHECKED_KEY] = time.monotonic()
+    ctx = context()
+    supabase = st.session_state.get(SUPABASE_KEY)
+    try:
+        fresh = supabase.current_user() if supabase else ctx.accounts.current_user(user.id)
+    except AppError:
+        return  # the store is unreachable: ask again next time
+    ended = ctx.sessions.resume(st.session_state.get(SESSION_ID_KEY)) is None
+    if fresh is None or ended or (supabase is None and fresh.role is None):
+        sign_out("Sua sessão foi encerrada. Entre novamente.")
+        st.rerun()
+    if fresh != user:
+        st.session_state[USER_KEY] = fresh
+        st.session_state.pop(SERVICE_KEY, None)
+        invalidate_instances()
+
+
+def password_changed() -> None:
+    """The user has a password of their own now (a temporary one was changed)."""
+    user = current_user()
+    st.session_state[USER_KEY] = replace(user, must_change_password=False)
+
+
+def cookie_script() -> None:
+    """Set or clear the session cookie through the server's route (lib.api), from the page."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    path = f"/{base}/api/session" if base else "/api/session"
+    ticket = st.session_state.pop(COOKIE_TICKET_KEY, None)
+    if ticket:
+        body = json.dumps({"ticket": ticket})
+        st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+                f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(body)}}});</script>",
+                unsafe_allow_javascript=True)
+    if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        st.html(f"<script>fetch({json.dumps(path)}, {{method: 'DELETE', credentials: 'same-origin'}});</script>",
+                unsafe_allow_javascript=True)
 
 
 def keep_session_fresh() -> None:
@@ -87,15 +207,14 @@ def keep_session_fresh() -> None:
             st.warning(escape_markdown(exc.message), icon="⚠️")
             return
     if supabase.user is None:  # refresh token rejected, here or during a store call
-        sign_out()
-        flash(MSG_EXPIRED, icon="🔒")
+        sign_out(MSG_EXPIRED)
 
 
 def service() -> InstanceService:
     if SERVICE_KEY not in st.session_state:
         supabase = st.session_state.get(SUPABASE_KEY)
-        store = supabase.store() if supabase else None
-        st.session_state[SERVICE_KEY] = context().service(current_user(), store)
+        store, reload_user = (supabase.store(), supabase.current_user) if supabase else (None, None)
+        st.session_state[SERVICE_KEY] = context().service(current_user(), store, reload_user)
     return st.session_state[SERVICE_KEY]
 
 
@@ -176,6 +295,8 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
     except AppError as exc:
         failures.append(exc)
         st.error(escape_markdown(exc.message), icon="⚠️")
+        if isinstance(exc, PermissionDenied):  # the role changed: the next run reads it again
+            st.session_state[USER_CHECKED_KEY] = 0.0
         if isinstance(exc, WebhookError) and not exc.retryable:
             st.caption("Tentar de novo não deve resolver: confira a configuração dos webhooks com o suporte.")
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen

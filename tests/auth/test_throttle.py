@@ -1,0 +1,105 @@
+"""The login throttle: attempts reserved before the password is checked, per (e-mail, address) and
+per address, with bounded memory."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+import lib.auth.accounts as accounts_module
+from lib.auth.accounts import LocalAccounts
+from lib.auth.throttle import MAX_KEYS, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECONDS, LoginThrottle
+from lib.errors import AuthError
+
+PASSWORD = "right-password"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def accounts(database, clock):
+    accounts = LocalAccounts(database, LoginThrottle(clock))
+    accounts.add("a@example.com", PASSWORD, "admin")
+    return accounts
+
+
+def test_five_wrong_attempts_make_the_next_wait_even_with_the_right_password(accounts, clock):
+    for _ in range(MAX_PER_ACCOUNT):
+        with pytest.raises(AuthError, match="incorretos"):
+            accounts.authenticate("a@example.com", "wrong", "10.0.0.9")
+    with pytest.raises(AuthError, match="Muitas tentativas"):
+        accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9")
+    clock.now += WINDOW_SECONDS + 1
+    assert accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9").email == "a@example.com"
+
+
+def test_an_attacker_elsewhere_does_not_lock_the_real_user_out(accounts):
+    for _ in range(MAX_PER_ACCOUNT + 3):
+        with pytest.raises(AuthError):
+            accounts.authenticate("a@example.com", "wrong", "203.0.113.66")  # the attacker
+    assert accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9").email == "a@example.com"  # the user
+
+
+def test_one_address_cannot_try_many_accounts(accounts):
+    for number in range(MAX_PER_ADDRESS):
+        with pytest.raises(AuthError, match="incorretos"):
+            accounts.authenticate(f"guess{number}@example.com", "wrong", "203.0.113.66")
+    with pytest.raises(AuthError, match="Muitas tentativas"):
+        accounts.authenticate("a@example.com", PASSWORD, "203.0.113.66")
+
+
+def test_ten_parallel_wrong_attempts_get_at_most_five_password_checks(accounts, monkeypatch):
+    checks, lock, barrier = [], threading.Lock(), threading.Barrier(10)
+    original = accounts_module.verify_password
+
+    def counting(password, stored):
+        with lock:
+            checks.append(password)
+        return original(password, stored)
+
+    monkeypatch.setattr(accounts_module, "verify_password", counting)
+
+    def attempt():
+        barrier.wait()
+        with pytest.raises(AuthError):
+            accounts.authenticate("a@example.com", "wrong", "10.0.0.9")
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(checks) <= MAX_PER_ACCOUNT
+
+
+def test_a_success_gives_its_attempt_back(accounts):
+    for _ in range(MAX_PER_ACCOUNT * 2):
+        accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9")  # the user signing in all day
+
+
+def test_memory_stays_bounded_with_a_hundred_thousand_emails(clock):
+    throttle = LoginThrottle(clock)
+    for number in range(100_000):
+        throttle.reserve(f"someone{number}@example.com", f"198.51.{number % 250}.{number // 250 % 250}")
+    assert len(throttle) <= MAX_KEYS
+    kept = throttle._attempts
+    size = sys.getsizeof(kept) + sum(sys.getsizeof(k) + sys.getsizeof(v) + 24 * len(v) for k, v in kept.items())
+    assert size < 8 * 1024 * 1024, f"{size / 1e6:.1f} MB"  # whatever the e-mails' length: keys are 16-byte hashes
+
+
+def test_a_two_megabyte_email_is_refused_before_anything_is_kept(accounts):
+    throttle = accounts.throttle
+    with pytest.raises(AuthError, match="incorretos"):
+        accounts.authenticate("a" * 2_000_000 + "@example.com", PASSWORD, "10.0.0.9")
+    assert len(throttle) == 0

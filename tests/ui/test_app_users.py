@@ -1,0 +1,79 @@
+"""The Usuários page, temporary passwords and roles read again, under AppTest on the embedded default."""
+
+from __future__ import annotations
+
+from lib.store.sqlite import SQLiteInstanceStore
+from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
+    PASSWORD, admin_app, button, context, create_instance, data_dir, log_in, new_app, texts,
+)
+
+
+def users_page(at):
+    at.switch_page("pages/usuarios.py").run()
+    assert not at.exception
+    return at
+
+
+def test_an_admin_adds_an_analyst_who_changes_the_temporary_password_and_sees_read_only(context):
+    admin = users_page(admin_app(context))
+    [email] = [t for t in admin.text_input if t.label == "E-mail"]
+    email.input("nova@example.com")
+    [role] = [s for s in admin.selectbox if s.label == "Papel"][:1]
+    role.select("analyst")
+    button(admin, "Adicionar").click().run()
+    assert "Senha temporária de nova@example.com" in texts(admin)
+    [temporary] = [c.value for c in admin.code]
+    assert len(temporary) == 12
+    button(admin, "Já copiei").click().run()
+    assert temporary not in texts(admin)  # shown once
+
+    newcomer = log_in(new_app(), "nova@example.com", temporary)
+    assert "Você entrou com uma senha temporária" in texts(newcomer)
+    assert "Configurações" not in texts(newcomer)  # nothing else until changed
+    fields = {t.label: t for t in newcomer.text_input}
+    fields["Senha temporária"].input(temporary)
+    fields["Nova senha"].input("minha-senha-nova")
+    fields["Confirmar nova senha"].input("minha-senha-nova")
+    button(newcomer, "Salvar nova senha").click().run()
+    newcomer.run()
+    assert "Somente leitura: apenas administradores alteram instâncias." in texts(newcomer)
+    assert context.accounts.authenticate("nova@example.com", "minha-senha-nova").role == "analyst"
+
+
+def test_a_demoted_admin_is_refused_at_the_next_change(context):
+    other = context.accounts.add("outro@example.com", PASSWORD, "admin")
+    demoted = log_in(new_app(), "outro@example.com")
+    admin = admin_app(context)
+    context.accounts.set_role(other.id, "analyst")  # by the first admin, meanwhile
+    create_instance(demoted, "Cobrança")
+    assert "Apenas administradores podem alterar instâncias." in texts(demoted)
+    assert SQLiteInstanceStore(context.database).list_instances() == []
+    assert not admin.exception
+
+
+def test_a_deactivated_user_is_signed_out_within_a_minute(context):
+    from lib.ui import session
+
+    user = context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    admin_app(context)  # the admin account exists, so the analyst is not the last admin
+    at = log_in(new_app(), "ana@example.com")
+    context.accounts.set_active(user.id, False)
+    context.sessions.end_all(user.id)
+    at.session_state[session.USER_CHECKED_KEY] -= session.USER_CHECK_SECONDS  # a minute later
+    at.run()
+    at.run()
+    assert "Configurações" not in texts(at) and "Entrar" in texts(at)
+
+
+def test_the_users_page_is_for_admins_only_and_keeps_an_admin(context):
+    analyst = context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    at = users_page(admin_app(context))
+    assert "Usuários" in texts(at)
+    at.selectbox(key="managed_user").select("admin@example.com").run()
+    admin_id = context.accounts.find("admin@example.com").id
+    at.selectbox(key=f"role-{admin_id}").select("analyst").run()
+    button(at, "Salvar papel").click().run()
+    assert "É preciso manter pelo menos um administrador ativo." in texts(at)
+    reader = log_in(new_app(), "ana@example.com")
+    assert "Usuários" not in [p for p in texts(reader).split("\n")]
+    assert context.accounts.current_user(analyst.id).role == "analyst"
