@@ -30,7 +30,7 @@ from lib.config import SupabaseSettings
 from lib.errors import (
     AppError, AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError,
 )
-from lib.models import ROLES, Instance, User
+from lib.models import ROLES, Instance, InstanceEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,12 @@ INSTANCE_COLUMNS = (
     "id,instance_id,name,phone_number,status,created_at,updated_at,created_by,"
     "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures,dropped"
 )
+EVENT_COLUMNS = (
+    "id,instance_id,instance_name,kind,from_status,to_status,phone_number,source,actor_id,actor_email,detail,created_at"
+)
+# PostgREST answers at most max-rows rows per request (Supabase's default: 1000, under API settings):
+# longer reads go page by page. Not more than the project's max-rows, or a full page looks like the last.
+PAGE_SIZE = 1000
 # The unique index on lower(name) (supabase/migrations/20261201000000_status_monitor.sql).
 NAME_INDEX = "instances_lower_name_key"
 ROLE_CLAIM = "user_role"  # set by a custom access-token hook, when the project has one
@@ -313,6 +319,86 @@ class _PostgrestInstances(ABC):
     def version(self) -> str:
         return self._execute(lambda c: c.rpc("instances_version", {}))
 
+    # -- history (supabase/migrations/20261202000000_history.sql) ---------------------------
+    def add_event(self, event: InstanceEvent) -> InstanceEvent:
+        row = self._event_row(event)
+        rows = self._execute(lambda c: c.table("instance_events").insert(row).select(EVENT_COLUMNS))
+        if not rows:
+            raise StoreError("O evento foi gravado, mas não pôde ser lido.")
+        return _event(rows[0])
+
+    def _event_row(self, event: InstanceEvent) -> dict:
+        """What an insert sends: the event without its author and time. For a signed-in user the
+        database sets them (auth.uid(), the token's email, now()) and refuses any other; the
+        service writes only the signed-in user's own actions."""
+        return {
+            "instance_id": event.instance_id,
+            "instance_name": event.instance_name,
+            "kind": event.kind,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "phone_number": event.phone_number,
+            "source": event.source,
+            "detail": event.detail,
+        }
+
+    def events(
+        self,
+        *,
+        instance_ids: list[str] | None = None,
+        kinds: list[str] | None = None,
+        actor_emails: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[InstanceEvent]:
+        lists = {"instance_id": instance_ids, "kind": kinds, "actor_email": actor_emails}
+        if any(values is not None and not values for values in lists.values()):
+            return []  # an empty list matches nothing
+
+        def build(c: Client):
+            query = c.table("instance_events").select(EVENT_COLUMNS)
+            for column, values in lists.items():
+                if values is not None:
+                    query = query.in_(column, values)
+            if since is not None:
+                query = query.gte("created_at", _iso(since))
+            if until is not None:
+                query = query.lt("created_at", _iso(until))
+            if after_id is not None:
+                query = query.gt("id", after_id)
+            return query.order("created_at", desc=not oldest_first).order("id", desc=not oldest_first)
+
+        return [_event(row) for row in self._pages(build, limit)]
+
+    def _pages(self, build: Callable[[Client], Any], limit: int | None) -> list[dict]:
+        """The rows build(client) selects, `limit` at most (None: all), PAGE_SIZE per request
+        until a short page. An event written meanwhile can shift the later pages by one, so a row
+        may come twice: ids are unique, the second copy is dropped."""
+        rows: dict[int, dict] = {}
+        offset = 0
+        while limit is None or len(rows) < limit:
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(rows))
+            page = self._execute(lambda c: build(c).range(offset, offset + size - 1))
+            for row in page:
+                rows.setdefault(row["id"], row)
+            offset += len(page)
+            if len(page) < size:
+                break
+        return list(rows.values())
+
+    def status_before(self, instance_ids: list[str], at: datetime) -> dict[str, InstanceEvent]:
+        """One request for any number of instances: instance_status_before() looks each one up
+        in the index on (instance_id, created_at), under the caller's RLS."""
+        if not instance_ids:
+            return {}
+        rows = self._execute(
+            lambda c: c.rpc("instance_status_before", {"_ids": list(instance_ids), "_at": _iso(at)})
+        )
+        return {row["instance_id"]: _event(row) for row in rows}
+
     def _update(self, id: str, values: dict, expected_status: str | None) -> Instance:
         """PATCH one row (with expected_status, only while its status still is that); returns the
         row as stored afterwards."""
@@ -399,6 +485,22 @@ class SupabaseServerStore(_PostgrestInstances):
     def release_lease(self, holder: str) -> None:
         self._execute(lambda c: c.rpc("release_monitor_lease", {"holder": holder}))
 
+    def _event_row(self, event: InstanceEvent) -> dict:
+        """The server writes in the name the event carries (none for the monitor's own events),
+        and at the time it carries, if any."""
+        row = super()._event_row(event) | {"actor_id": event.actor_id, "actor_email": event.actor_email}
+        if event.created_at is not None:
+            row["created_at"] = _iso(event.created_at)
+        return row
+
+    def last_event_id(self) -> int:
+        rows = self._execute(lambda c: c.table("instance_events").select("id").order("id", desc=True).limit(1))
+        return rows[0]["id"] if rows else 0
+
+    def prune_events(self, before: datetime) -> int:
+        """prune_instance_events() deletes and counts in the database: no list of ids comes back."""
+        return self._execute(lambda c: c.rpc("prune_instance_events", {"_before": _iso(before)}))
+
 
 def _instance(row: dict) -> Instance:
     return Instance(
@@ -419,8 +521,29 @@ def _instance(row: dict) -> Instance:
     )
 
 
+def _event(row: dict) -> InstanceEvent:
+    return InstanceEvent(
+        id=row["id"],
+        instance_id=row.get("instance_id"),
+        instance_name=row["instance_name"],
+        kind=row["kind"],
+        source=row["source"],
+        from_status=row.get("from_status"),
+        to_status=row.get("to_status"),
+        phone_number=row.get("phone_number"),
+        actor_id=row.get("actor_id"),
+        actor_email=row.get("actor_email"),
+        detail=row.get("detail"),
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
 
 
 def _jwt_claims(token: str) -> dict:

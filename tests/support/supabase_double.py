@@ -8,12 +8,22 @@ unique ignoring case. Writes stamp updated_at, status_changed_at and last_phone_
 status monitor migration's trigger does; its functions (instances_version, mark_instances_checked,
 record_instance_check_failure, claim_monitor_lease, release_monitor_lease) answer as in
 supabase/migrations.
+
+The history (instance_events) follows the history migration: users with a role read it, anon gets
+42501, only admins insert and only in their own name (actor_id and actor_email default to the
+token's, any other value is refused, created_at and id are not theirs to set), nobody updates, only
+the service role deletes; the checks on kind, source, statuses and detail length hold;
+instance_status_before and prune_instance_events answer as the migration's. Reads accept
+PostgREST's eq/in/gt/gte/lt/lte filters, order, offset and limit, and answer at most `max_rows`
+rows, as PostgREST's max-rows does.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import itertools
+import operator
 import json
 import time
 import uuid
@@ -25,7 +35,8 @@ import pytest
 import respx
 
 from lib.config import SupabaseSettings
-from lib.models import ROLES
+from lib.history import KINDS, MAX_DETAIL
+from lib.models import EVENT_SOURCES, ROLES, STATUSES
 
 URL = "https://proj.supabase.co"
 ANON_KEY = "anon-key-for-tests"
@@ -39,8 +50,16 @@ COLUMNS = {
 # Columns `authenticated` may update (RLS then allows admins only), and those whose change moves updated_at.
 UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures", "dropped"}
 USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures")
+EVENT_COLUMNS = (
+    "id", "instance_id", "instance_name", "kind", "from_status", "to_status", "phone_number", "source", "actor_id",
+    "actor_email", "detail", "created_at",
+)
+# The columns `authenticated` may insert (the history migration's column grants).
+EVENT_INSERTABLE = set(EVENT_COLUMNS) - {"id", "created_at"}
+MAX_ROWS = 1000  # PostgREST's max-rows on Supabase
 SERVICE_ROLE = "service_role"
 PASSWORD = "correct horse"
+COMPARISONS = {"eq": operator.eq, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
 def b64url(data: dict) -> str:
@@ -77,6 +96,9 @@ class FakeSupabase:
         self.access_tokens: dict[str, dict] = {}  # token -> claims
         self.refresh_tokens: dict[str, str] = {}  # token -> email
         self.rows: list[dict] = []  # instances, token included
+        self.events: list[dict] = []  # instance_events
+        self.max_rows = MAX_ROWS
+        self._event_ids = itertools.count(1)
         self.lease: tuple[str, float] | None = None  # the monitor lease: holder, expiry (clock time)
         self.faults: dict[str, list] = {"password": [], "refresh": [], "logout": [], "rest": []}
         self._seq = itertools.count(1)
@@ -112,6 +134,17 @@ class FakeSupabase:
         }
         self.rows.append(row)
         return row
+
+    def add_event(self, instance_id: str | None, kind: str, *, at: datetime | None = None, **columns) -> dict:
+        """An event as the server would write it, at `at` (default now)."""
+        event = {
+            "id": next(self._event_ids), "instance_id": instance_id, "instance_name": "Instância", "kind": kind,
+            "from_status": None, "to_status": None, "phone_number": None, "source": "monitor", "actor_id": None,
+            "actor_email": None, "detail": None, "created_at": (at or datetime.now(timezone.utc)).isoformat(),
+            **columns,
+        }
+        self.events.append(event)
+        return event
 
     def fail(self, key: str, outcome, times: int | None = 1) -> None:
         """Serve `outcome` (a Response, or an exception class to raise) instead of the real answer,
@@ -222,6 +255,8 @@ class FakeSupabase:
             return self._rpc(path.removeprefix("rpc/"), json.loads(request.content or b"{}"), claims, role)
         if path == "instances":
             return self._instances(request, role, uid)
+        if path == "instance_events":
+            return self._instance_events(request, claims, role)
         return pg_error(404, "PGRST205", "Could not find the table")
 
     def _find(self, id: str) -> dict | None:
@@ -242,7 +277,8 @@ class FakeSupabase:
     def _rpc(self, function: str, args: dict, claims: dict | None, role: str | None) -> httpx.Response:
         """The migrations' functions, with their EXECUTE grants (anon: none; claim_monitor_lease:
         service role only) and their rights (invoker functions write only what RLS lets through)."""
-        granted = {"claim_monitor_lease": {SERVICE_ROLE}, "release_monitor_lease": {SERVICE_ROLE}}.get(function)
+        granted = {"claim_monitor_lease": {SERVICE_ROLE}, "release_monitor_lease": {SERVICE_ROLE},
+                   "prune_instance_events": {SERVICE_ROLE}}.get(function)
         if claims is None or (granted is not None and role not in granted):
             return pg_error(401 if claims is None else 403, "42501", f"permission denied for function {function}")
         writer = role in ("admin", SERVICE_ROLE)
@@ -255,7 +291,21 @@ class FakeSupabase:
             visible = self.rows if role else []
             sums = (sum(datetime.fromisoformat(r[c]).timestamp() for r in visible if r[c])
                     for c in ("updated_at", "last_checked_at"))
-            return httpx.Response(200, json=":".join(map(str, (len(visible), *sums))))
+            newest = max((e["id"] for e in self.events if role), default=0)
+            return httpx.Response(200, json=":".join(map(str, (len(visible), *sums, newest))))
+        if function == "instance_status_before":
+            at, found = datetime.fromisoformat(args["_at"]), []
+            for instance_id in dict.fromkeys(args["_ids"]):
+                setting = [e for e in self.events if role and e["instance_id"] == instance_id
+                           and (e["to_status"] is not None or e["kind"] == "deleted")
+                           and datetime.fromisoformat(e["created_at"]) < at]
+                found += [max(setting, key=lambda e: (datetime.fromisoformat(e["created_at"]), e["id"]))] if setting else []
+            return httpx.Response(200, json=found)
+        if function == "prune_instance_events":
+            before = datetime.fromisoformat(args["_before"])
+            kept = [e for e in self.events if datetime.fromisoformat(e["created_at"]) >= before]
+            pruned, self.events = len(self.events) - len(kept), kept
+            return httpx.Response(200, json=pruned)
         if function == "mark_instances_checked":
             now = datetime.now(timezone.utc).isoformat()
             for row in [r for r in self.rows if writer and r["id"] in args["_ids"]]:
@@ -323,6 +373,79 @@ class FakeSupabase:
             return httpx.Response(201 if request.method == "POST" else 204)
         return httpx.Response(201 if request.method == "POST" else 200,
                               json=[{c: r[c] for c in columns} for r in result])
+
+
+    def _instance_events(self, request: httpx.Request, claims: dict | None, role: str | None) -> httpx.Response:
+        """instance_events under the history migration's grants and policies."""
+        denied = pg_error(401 if claims is None else 403, "42501", "permission denied for table instance_events")
+        if claims is None:
+            return denied  # anon has no privilege at all
+        params = request.url.params
+        columns = params.get("select", "*").split(",")
+        columns = list(EVENT_COLUMNS) if columns == ["*"] else columns
+        filters = [(k, v) for k, v in params.multi_items() if k not in ("select", "order", "offset", "limit")]
+        if not {*columns, *(k for k, _ in filters)} <= set(EVENT_COLUMNS):
+            return pg_error(400, "42703", "column does not exist")
+        matching = [e for e in self.events if role and all(_matches(e, k, v) for k, v in filters)]
+        if request.method == "GET":
+            result = _ordered(matching, params.get("order"))
+            offset, limit = int(params.get("offset", 0)), min(int(params.get("limit", self.max_rows)), self.max_rows)
+            result = result[offset:offset + limit]
+        elif request.method == "POST":
+            event = self._new_event(json.loads(request.content), claims, role)
+            if isinstance(event, httpx.Response):
+                return event
+            self.events.append(event)
+            result = [event]
+        elif request.method == "DELETE" and role == SERVICE_ROLE:
+            self.events = [e for e in self.events if e not in matching]
+            result = matching
+        else:
+            return denied  # no UPDATE for anyone, DELETE for the service role only
+        return httpx.Response(201 if request.method == "POST" else 200,
+                              json=[{c: e[c] for c in columns} for e in result])
+
+    def _new_event(self, body: dict, claims: dict, role: str | None) -> dict | httpx.Response:
+        if "id" in body:
+            return pg_error(400, "428C9", 'cannot insert a non-DEFAULT value into column "id"')
+        if role != SERVICE_ROLE:
+            if not set(body) <= EVENT_INSERTABLE:
+                return pg_error(403, "42501", "permission denied for table instance_events")
+            body = {"actor_id": claims["sub"], "actor_email": claims.get("email")} | body
+            if role != "admin" or (body["actor_id"], body["actor_email"]) != (claims["sub"], claims.get("email")):
+                return pg_error(403, "42501", 'new row violates row-level security policy for table "instance_events"')
+        if (body.get("kind") not in KINDS or body.get("source") not in EVENT_SOURCES
+                or not {body.get("from_status"), body.get("to_status")} <= {None, *STATUSES}
+                or len(body.get("detail") or "") > MAX_DETAIL):
+            return pg_error(400, "23514", 'new row for relation "instance_events" violates check constraint')
+        event = {c: None for c in EVENT_COLUMNS} | body
+        event["id"] = next(self._event_ids)
+        event["created_at"] = body.get("created_at") or datetime.now(timezone.utc).isoformat()
+        return event
+
+
+def _comparable(column: str, value):
+    if column == "created_at":
+        return datetime.fromisoformat(value)
+    return int(value) if column == "id" else str(value)
+
+
+def _matches(row: dict, column: str, expression: str) -> bool:
+    """One PostgREST filter (`eq.x`, `in.(a,"b,c")`, `gt.x`, ...) on one row."""
+    op, _, value = expression.partition(".")
+    if row[column] is None:
+        return False
+    if op == "in":
+        return str(row[column]) in next(csv.reader([value[1:-1]], escapechar="\\", doublequote=False))
+    return COMPARISONS[op](_comparable(column, row[column]), _comparable(column, value))
+
+
+def _ordered(rows: list[dict], order: str | None) -> list[dict]:
+    """Sorted by PostgREST's `order` (e.g. created_at.desc,id.desc)."""
+    for term in reversed(order.split(",") if order else []):
+        column, _, direction = term.partition(".")
+        rows = sorted(rows, key=lambda r: _comparable(column, r[column]), reverse=direction == "desc")
+    return rows
 
 
 @pytest.fixture

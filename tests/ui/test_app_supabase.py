@@ -39,6 +39,9 @@ def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
     button(at, "Criar").click().run()
     assert "Instância criada." in texts(at)
     assert [r["name"] for r in supabase_app.rows] == ["Sbx-Cobranca", "Suporte"]
+    assert [(e["instance_name"], e["kind"], e["actor_id"], e["actor_email"]) for e in supabase_app.events] == [
+        ("Suporte", "created", supabase_app.admin_id, "admin@example.com")
+    ]
     assert all("token" not in r.url.params.get("select", "") for r in supabase_app.rest_requests("instances"))
 
 
