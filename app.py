@@ -26,7 +26,7 @@ user = session.current_user()
 if user is None:
     pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]
 elif user.must_change_password:  # signed in with a temporary password: nothing else until it is changed
-    pages = [st.Page("pages/senha.py", title="Nova senha", icon="🔑")]
+    pages = [st.Page("pages/senha.py", title="Defina sua senha", icon="🔑", url_path="definir-senha")]
 else:
     pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
     if user.is_admin:

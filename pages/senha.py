@@ -8,7 +8,7 @@ from lib.ui import session
 
 user = session.current_user()
 accounts = session.context().accounts
-st.title("Nova senha" if user.must_change_password else "Alterar senha")
+st.title("Defina sua senha" if user.must_change_password else "Alterar senha")
 if user.must_change_password:
     st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon="🔑")
 with st.form("change_password", enter_to_submit=False):

@@ -93,12 +93,13 @@ def confirm(page: Page, label: str) -> None:
     expect(page.locator(DIALOG)).to_have_count(0, timeout=20_000)
 
 
-def log_in(page: Page, url: str, email: str) -> None:
+def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(url)
     page.wait_for_selector(IDLE, state="attached", timeout=60_000)
     page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Senha", exact=True).fill(PASSWORD)
-    page.get_by_label("Senha", exact=True).press("Enter")
+    page.get_by_label("Senha", exact=True).fill(password)
+    page.get_by_label("Senha", exact=True).press("Tab")
+    page.get_by_role("button", name="Entrar", exact=True).click()
     settle(page)
     expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
 
@@ -188,7 +189,10 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     admin.get_by_label("E-mail", exact=True).fill(ADMIN_EMAIL)
     admin.get_by_label("Senha", exact=True).fill(PASSWORD)
     admin.get_by_label("Confirmar senha", exact=True).fill(PASSWORD)
-    admin.get_by_label("Confirmar senha", exact=True).press("Tab")
+    code = (server.data_dir / "setup_code.txt").read_text().strip()  # printed by the server at start
+    assert code in server.log()
+    admin.get_by_label("Código de configuração", exact=True).fill(code)
+    admin.get_by_label("Código de configuração", exact=True).press("Tab")
     admin.get_by_role("button", name="Criar administrador", exact=True).click()
     settle(admin)
     expect(admin.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)

@@ -1,0 +1,144 @@
+"""Sessions and accounts in real Chromium against the real server: the cookie survives a reload and
+a new tab, carries nothing but a random id with the right flags, and dies with "Sair"; an admin adds
+an analyst who must change the temporary password; a demoted admin is refused at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from lib.auth.accounts import LocalAccounts
+from lib.auth.sessions import COOKIE_NAME
+from lib.store.sqlite import SQLiteDatabase
+from tests.support.server import streamlit_server
+from tests.ui.test_browser import DIALOG, IDLE, PASSWORD, browser, new_page, settle  # noqa: F401 - browser fixture
+
+ADMIN, OTHER_ADMIN, NEWCOMER = "admin@example.com", "bia@example.com", "nova@example.com"
+
+
+@pytest.fixture
+def server(tmp_path):
+    with streamlit_server(tmp_path / "data") as running:
+        accounts = LocalAccounts(SQLiteDatabase.in_dir(running.data_dir))
+        accounts.add(ADMIN, PASSWORD, "admin")
+        accounts.add(OTHER_ADMIN, PASSWORD, "admin")
+        yield running
+
+
+def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(url)
+    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Senha", exact=True).fill(password)
+    page.get_by_label("Senha", exact=True).press("Tab")
+    page.get_by_role("button", name="Entrar", exact=True).click()
+    settle(page)
+
+
+def signed_in(page: Page) -> None:
+    expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
+
+
+def choose(page: Page, select, option: str) -> None:
+    """Pick an option of a selectbox: type it and take the one offered."""
+    select.click()
+    select.fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def session_cookie(page: Page) -> dict | None:
+    return next((c for c in page.context.cookies() if c["name"] == COOKIE_NAME), None)
+
+
+def test_the_session_survives_a_reload_and_a_new_tab_and_ends_with_sair(server, browser: Browser):
+    page = new_page(browser)
+    log_in(page, server.url, ADMIN)
+    signed_in(page)
+    cookie = _wait_for_cookie(page)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
+    assert len(cookie["value"]) >= 43 and ADMIN not in cookie["value"] and "admin" not in cookie["value"].lower()
+    assert cookie["expires"] > 0  # survives the browser closing, until the session's own expiry
+
+    page.reload()
+    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    signed_in(page)  # a reload keeps the user in
+    tab = page.context.new_page()
+    tab.goto(server.url)
+    tab.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    signed_in(tab)  # so does a new tab
+    tab.close()
+
+    page.get_by_role("button", name="Sair").click()
+    settle(page)
+    expect(page.get_by_role("button", name="Entrar", exact=True)).to_be_visible()
+    replay = browser.new_context()  # someone who kept a copy of the old cookie
+    replay.add_cookies([{"name": COOKIE_NAME, "value": cookie["value"], "url": server.url}])
+    stranger = replay.new_page()
+    stranger.goto(server.url)
+    stranger.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    expect(stranger.get_by_role("button", name="Entrar", exact=True)).to_be_visible()
+    expect(stranger.get_by_role("heading", name="Configurações")).to_have_count(0)
+    page.reload()
+    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    expect(page.get_by_role("button", name="Entrar", exact=True)).to_be_visible()
+    assert "Traceback" not in server.log()
+
+
+def _wait_for_cookie(page: Page) -> dict:
+    for _ in range(50):
+        cookie = session_cookie(page)
+        if cookie:
+            return cookie
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no {COOKIE_NAME} cookie was set")
+
+
+def test_a_newcomer_changes_the_temporary_password_and_a_demoted_admin_is_refused(server, browser: Browser, tmp_path):
+    admin = new_page(browser)
+    log_in(admin, server.url, ADMIN)
+    signed_in(admin)
+    bia = new_page(browser)
+    log_in(bia, server.url, OTHER_ADMIN)
+    signed_in(bia)
+
+    # The admin adds an analyst on the Usuários page: a temporary password, shown once.
+    admin.get_by_role("link", name="Usuários").click()
+    settle(admin)
+    admin.get_by_label("E-mail", exact=True).fill(NEWCOMER)
+    admin.get_by_label("E-mail", exact=True).press("Tab")
+    admin.get_by_role("button", name="Adicionar", exact=True).click()
+    settle(admin)
+    expect(admin.get_by_text(f"Senha temporária de {NEWCOMER}", exact=False)).to_be_visible()
+    temporary = admin.locator('[data-testid="stCode"] code').inner_text().strip()
+    assert re.fullmatch(r"[A-Za-z2-9]{12}", temporary), temporary
+
+    newcomer = new_page(browser)
+    log_in(newcomer, server.url, NEWCOMER, temporary)
+    expect(newcomer.get_by_text("Você entrou com uma senha temporária")).to_be_visible()
+    newcomer.get_by_label("Senha temporária", exact=True).fill(temporary)
+    newcomer.get_by_label("Nova senha", exact=True).fill("minha-senha-nova")
+    newcomer.get_by_label("Confirmar nova senha", exact=True).fill("minha-senha-nova")
+    newcomer.get_by_label("Confirmar nova senha", exact=True).press("Tab")
+    newcomer.get_by_role("button", name="Salvar nova senha", exact=True).click()
+    settle(newcomer)
+    expect(newcomer.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible(timeout=20_000)
+
+    # The admin demotes Bia while she is signed in: her next change is refused.
+    choose(admin, admin.get_by_label("Usuário", exact=True), OTHER_ADMIN)
+    choose(admin, admin.get_by_label("Papel", exact=True).last, "Analista")
+    admin.get_by_role("button", name="Salvar papel", exact=True).click()
+    settle(admin)
+    bia.get_by_role("button", name="+ Nova instância", exact=True).click()
+    settle(bia)
+    dialog = bia.locator(DIALOG)
+    dialog.get_by_label("Nome da instância", exact=True).fill("Cobrança")
+    dialog.get_by_label("Nome da instância", exact=True).press("Tab")
+    dialog.get_by_role("button", name="Criar", exact=True).click()
+    settle(bia)
+    expect(dialog.get_by_text("Apenas administradores podem alterar instâncias.")).to_be_visible()
+    for page, name in ((admin, "admin"), (newcomer, "newcomer"), (bia, "bia")):
+        page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+    assert "Traceback" not in server.log()
