@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lib import history, monitor
-from lib.errors import AppError, InstanceNotFound, PermissionDenied, ValidationError, WebhookError
+from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
 from lib.models import Instance, InstanceEvent, User
 from lib.monitor import CheckResult, Observer
 from lib.provider.webhooks import QrCode, WebhookClient
@@ -57,15 +57,17 @@ class Connecting:
 
 
 class CredentialsNotSaved(AppError):
-    """The provider created the instance but the store failed: the credentials are in the recovery file."""
+    """The provider created the instance but the store failed. The credentials are in the recovery
+    file when it could be written (`kept`), and on this error either way: the screen shows them."""
 
-    def __init__(self, cause: AppError, instance_id: str, token: str):
-        super().__init__(
-            f"A instância foi criada no provedor, mas não foi salva: {cause.message} "
-            "As credenciais foram guardadas e podem ser salvas novamente."
-        )
+    def __init__(self, cause: AppError, instance_id: str, token: str, *, kept: bool):
+        kept_text = ("As credenciais foram guardadas e podem ser salvas novamente." if kept else
+                     "Não foi possível guardá-las no servidor: copie o ID e o token abaixo agora e "
+                     "guarde-os em lugar seguro.")
+        super().__init__(f"A instância foi criada no provedor, mas não foi salva: {cause.message} {kept_text}")
         self.instance_id = instance_id
         self.token = token
+        self.kept = kept
 
 
 class InstanceService:
@@ -126,14 +128,27 @@ class InstanceService:
                 instance = self.store.insert_instance(
                     instance_id=credentials.instance_id, token=credentials.token, name=name, created_by=self.user.id
                 )
-            except AppError as exc:
-                self.recovery.add(credentials.instance_id, credentials.token, name, self.user.id)
-                log.error("create: provider instance %s not saved; kept in the recovery file", credentials.instance_id)
-                raise CredentialsNotSaved(exc, credentials.instance_id, credentials.token) from exc
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the credentials must not be lost
+                cause = exc if isinstance(exc, AppError) else StoreError("Falha inesperada ao salvar no banco.")
+                raise self._credentials_not_saved(cause, credentials, name) from exc
         self._tokens[instance.id] = credentials.token
         log.info("create: instance %s saved", instance.instance_id)
         history.record(self.store, history.user_event(instance, "created", self.user, to_status=instance.status))
         return CreatedInstance(instance, credentials.token)
+
+    def _credentials_not_saved(self, cause: AppError, credentials, name: str) -> CredentialsNotSaved:
+        """The provider answered but the row was not saved: keep the credentials in the recovery
+        file if that can be written, log the instance id (never the token), and hand both to the
+        screen in any case. Nothing after the provider's answer may lose them."""
+        try:
+            self.recovery.add(credentials.instance_id, credentials.token, name, self.user.id)
+            kept = True
+        except OSError as exc:
+            kept = False
+            log.error("create: recovery file not written either (%s)", exc.strerror or type(exc).__name__)
+        log.error("create: provider instance %s not saved (%s)%s", credentials.instance_id, cause.message,
+                  "; kept in the recovery file" if kept else "; shown to the admin only")
+        return CredentialsNotSaved(cause, credentials.instance_id, credentials.token, kept=kept)
 
     def unsaved_instances(self):
         self._require_admin()

@@ -253,6 +253,18 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def _timeout(action: str, *, sent: bool = True) -> WebhookError:
+    """No answer in time. A create the provider received may still have happened: say so, or a
+    retry makes a twin (not when the connection itself never opened: then nothing was sent)."""
+    if action == "create" and sent:
+        return WebhookError(
+            "O provedor não respondeu a tempo (criar instância): a instância pode ter sido criada no provedor; "
+            "confira antes de tentar de novo.",
+            action=action,
+        )
+    return WebhookError(f"O provedor não respondeu a tempo ({_LABELS[action]}). Tente novamente.", action=action)
+
+
 def _transport_error(exc: requests.RequestException, action: str) -> WebhookError:
     label = _LABELS[action]
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
@@ -260,7 +272,7 @@ def _transport_error(exc: requests.RequestException, action: str) -> WebhookErro
     # ConnectionError: still a timeout for the user. (Not any urllib3 TimeoutError: a refused
     # connection's NewConnectionError is one too.)
     if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
-        return WebhookError(f"O provedor não respondeu a tempo ({label}). Tente novamente.", action=action)
+        return _timeout(action, sent=not isinstance(exc, requests.ConnectTimeout))
     if isinstance(exc, requests.exceptions.SSLError):
         return WebhookError(f"Falha na conexão segura (TLS) com o provedor ({label}).", action=action, retryable=False)
     if isinstance(exc, requests.ConnectionError):
@@ -293,10 +305,10 @@ def _read_body(response: requests.Response, action: str, deadline: float) -> byt
             if size > MAX_BODY_BYTES:
                 raise too_large
             if time.monotonic() > deadline:
-                raise WebhookError(f"O provedor não respondeu a tempo ({label}). Tente novamente.", action=action)
+                raise _timeout(action)
             chunks.append(chunk)
     except Urllib3Timeout:
-        raise WebhookError(f"O provedor não respondeu a tempo ({label}). Tente novamente.", action=action) from None
+        raise _timeout(action) from None
     except (Urllib3Error, OSError):
         raise WebhookError(
             f"A conexão com o provedor foi interrompida ({label}). Tente novamente.", action=action
@@ -322,7 +334,8 @@ def _parse(body: bytes, content_type: str, action: str) -> dict | None:
                 action=action,
                 retryable=False,
             ) from None
-        raise WebhookError(f"Resposta inválida do provedor ({label}): não é JSON.", action=action, retryable=False) from None
+        # A broken reply is usually a passing glitch of the provider's workflow: a retry may well work.
+        raise WebhookError(f"Resposta inválida do provedor ({label}): não é JSON.", action=action) from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
     if not isinstance(data, dict):

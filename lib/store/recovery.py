@@ -49,12 +49,18 @@ class CredentialRecovery:
             self._write([i for i in self.pending() if i.instance_id != instance_id])
 
     def _write(self, items: list[UnsavedInstance]) -> None:
-        """Write atomically: a temp file created 0600, fsynced, then renamed over the old one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically: a temp file created 0600, fsynced, then renamed over the old one. On a
+        failure (a full disk) the temp file is removed and the old file is left as it was; the
+        OSError goes to the caller."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump([i.__dict__ for i in items], fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump([i.__dict__ for i in items], fh, ensure_ascii=False, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

@@ -61,7 +61,8 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
     if isinstance(result, CredentialsNotSaved):
         st.error(escape_markdown(result.message), icon="⚠️")
         st.text(f"ID no provedor: {result.instance_id}")
-        token_view(result.token, key="unsaved_token")
+        st.caption("Token (use o botão de copiar do quadro):")
+        st.code(result.token, language=None)  # in full: it may exist nowhere else
     else:
         st.success("Instância criada.")
         st.text(f"Nome: {result.instance.name}")

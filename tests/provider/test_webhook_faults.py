@@ -43,6 +43,8 @@ MB = 1024 * 1024
 LABELS = {"create": "criar instância", "connect": "conectar", "status": "verificar status", "disconnect": "desconectar"}
 REQUIRED_FIELD = {"create": "instance_id", "connect": "qr_code_base64", "status": "status", "disconnect": "success"}
 TIMED_OUT = "O provedor não respondeu a tempo ({label}). Tente novamente."
+# A create sent but not answered may have happened at the provider: the message says to check first.
+CREATE_MAY_EXIST = "a instância pode ter sido criada no provedor; confira antes de tentar de novo."
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def expected_calls(fault: str, action: str) -> int:
 
 
 def expected_message(fault: str, action: str) -> str:
+    if action == "create" and fault in ("stall_before_headers", "stall_after_headers"):
+        return CREATE_MAY_EXIST
     return FAULTS[fault].message.format(label=LABELS[action], field=REQUIRED_FIELD[action])
 
 
