@@ -6,9 +6,10 @@ import streamlit as st
 from lib.backend import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS, escape_markdown
-from lib.ui import session
+from lib.ui import page, session
 
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
+page.decorate()
 
 try:
     context = session.context()

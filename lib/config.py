@@ -18,11 +18,12 @@ from lib.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
-WEBHOOK_ACTIONS = ("create", "connect", "status", "disconnect")
+WEBHOOK_ACTIONS = ("create", "connect", "status", "disconnect")  # the four every provider must answer
+OPTIONAL_WEBHOOK_ACTIONS = ("delete",)  # "Excluir" also deletes at the provider when this one is set
 DEFAULT_TIMEOUT_SECONDS = 15.0
 # Every environment variable load_settings() reads (current_settings() watches them).
 ENV_VARIABLES = (
-    *(f"WEBHOOK_{action.upper()}_URL" for action in WEBHOOK_ACTIONS),
+    *(f"WEBHOOK_{action.upper()}_URL" for action in WEBHOOK_ACTIONS + OPTIONAL_WEBHOOK_ACTIONS),
     "WEBHOOK_TIMEOUT_SECONDS",
     "SUPABASE_URL",
     "SUPABASE_ANON_KEY",
@@ -53,14 +54,16 @@ class WebhookSettings:
     disconnect_url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    delete_url: str | None = None
 
     def url_for(self, action: str) -> str:
         return getattr(self, f"{action}_url")
 
     @classmethod
     def at(cls, base_url: str, **options) -> "WebhookSettings":
-        """The four actions as paths under one base URL, as the sandbox provider serves them."""
-        return cls(**{f"{action}_url": f"{base_url}/{action}" for action in WEBHOOK_ACTIONS}, **options)
+        """Every action as a path under one base URL, as the sandbox provider serves them."""
+        actions = WEBHOOK_ACTIONS + OPTIONAL_WEBHOOK_ACTIONS
+        return cls(**{f"{action}_url": f"{base_url}/{action}" for action in actions}, **options)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,9 @@ def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettin
         timeout = -1.0
     if timeout <= 0:
         raise ConfigError("Configuração inválida: webhooks.timeout_seconds (WEBHOOK_TIMEOUT_SECONDS) deve ser um número positivo.")
+    delete_url = str(env.get("WEBHOOK_DELETE_URL") or section.get("delete_url") or "").strip() or None
+    if delete_url and (urlparse(delete_url).scheme not in ("http", "https") or not urlparse(delete_url).netloc):
+        raise ConfigError("Configuração inválida: webhooks.delete_url (WEBHOOK_DELETE_URL) deve ser uma URL http ou https.")
     return WebhookSettings(
         create_url=urls["create"],
         connect_url=urls["connect"],
@@ -186,6 +192,7 @@ def _webhook_settings(section: Mapping, env: Mapping[str, str]) -> WebhookSettin
         disconnect_url=urls["disconnect"],
         headers={str(k): str(v) for k, v in headers.items()},
         timeout_seconds=timeout,
+        delete_url=delete_url,
     )
 
 

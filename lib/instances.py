@@ -26,14 +26,18 @@ _create_locks_guard = threading.Lock()
 
 
 def validate_name(raw: str) -> str:
-    """Trimmed name of 1 to 60 characters with no control characters."""
+    """Trimmed name of 1 to 60 characters with no control characters and no invisible format
+    characters (Unicode Cf: a right-to-left override or a zero-width joiner would let a name
+    disguise itself as another)."""
     name = (raw or "").strip()
     if not name:
         raise ValidationError("Informe um nome para a instância.")
     if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(f"O nome deve ter no máximo {MAX_NAME_LENGTH} caracteres.")
+        raise ValidationError(f"O nome deve ter no máximo {MAX_NAME_LENGTH} caracteres (tem {len(name)}).")
     if any(unicodedata.category(c) == "Cc" for c in name):
         raise ValidationError("O nome não pode conter caracteres de controle.")
+    if any(unicodedata.category(c) == "Cf" for c in name):
+        raise ValidationError("O nome não pode conter caracteres invisíveis de formatação (como inversão de direção).")
     return name
 
 
@@ -100,6 +104,7 @@ class InstanceService:
     def reveal_token(self, instance: Instance) -> str:
         """The token, to show an admin: the history records who saw it and when."""
         token = self.token(instance.id)
+        self._require_admin()  # read again: a token is not shown to someone demoted since
         history.record(self.store, history.user_event(instance, "token_revealed", self.user))
         return token
 
@@ -200,15 +205,18 @@ class InstanceService:
         return after
 
     def delete(self, instance: Instance) -> None:
-        """Delete the row; a connected (or connecting) instance is disconnected at the provider first.
-        The row is read again first: another admin may have connected it since the screen was drawn."""
+        """Delete the row; a connected (or connecting) instance is disconnected at the provider first,
+        and deleted there too when the optional delete webhook is configured (else it stays at the
+        provider). The row is read again first: another admin may have connected it meanwhile."""
         self._require_admin()
         instance = self.store.get_instance(instance.id)
-        if instance.status != "disconnected":
+        calls = ([self.webhooks.disconnect] if instance.status != "disconnected" else []) + (
+            [self.webhooks.delete] if self.webhooks.can_delete else [])
+        for call in calls:
             try:
-                self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
+                call(instance.instance_id, self.token(instance.id))
             except WebhookError as exc:
-                if exc.status_code != 404:  # the provider no longer knows it: nothing to disconnect
+                if exc.status_code != 404:  # the provider no longer knows it: nothing left to do there
                     raise
         self.store.delete_instance(instance.id)
         self._tokens.pop(instance.id, None)

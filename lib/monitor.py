@@ -25,7 +25,7 @@ from typing import Callable
 
 from lib import history
 from lib.alerts import CONFIRM_SECONDS, AlertRules
-from lib.errors import AppError, WebhookError
+from lib.errors import AppError, InstanceNotFound, WebhookError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
 from lib.provider.events import ProviderEvent
 from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
@@ -91,8 +91,10 @@ def record_failure(store: InstanceStore, instance: Instance, message: str, obser
         return
     try:
         store.record_check_failure(instance.id, error=message, max_failures=FAILURES_BEFORE_NO_ANSWER)
+    except InstanceNotFound:
+        raise  # deleted meanwhile: that, not the provider's failure, is the news
     except AppError:
-        return  # the row is gone or the store is down: the check's own error says enough
+        return  # the store is down: the check's own error says enough
     if instance.check_failures == 0:
         history.record(store, history.check_event(instance, "check_failed", source=observer.source,
                                                   actor=observer.actor, detail=message))
@@ -112,7 +114,7 @@ def check_status(store: InstanceStore, client: WebhookClient, instance: Instance
     try:
         reply = client.status(instance.instance_id, token)
     except WebhookError as exc:
-        record_failure(store, instance, exc.message, observer)
+        record_failure(store, instance, exc.message, observer)  # raises InstanceNotFound if it is gone
         raise
     after = apply_status(store, instance, reply.status, reply.phone_number, observer)
     if after is None and (instance.last_error or instance.check_failures):
@@ -135,7 +137,10 @@ def check_all(
             reply = client.status(instance.instance_id, token_of(instance))
             after = apply_status(store, instance, reply.status, reply.phone_number, observer)
         except WebhookError as exc:
-            record_failure(store, instance, exc.message, observer)
+            try:
+                record_failure(store, instance, exc.message, observer)
+            except InstanceNotFound as gone:
+                return CheckResult(instance, error=gone.message)
             return CheckResult(instance, error=exc.message)
         except AppError as exc:
             return CheckResult(instance, error=exc.message)

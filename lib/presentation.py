@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
 STATUS_ICONS = {"connected": "🟢", "connecting": "🟡", "disconnected": "🔴"}
-TABLE_COLUMNS = ["Nome", "Status", "Telefone", "ID no provedor", "Criada em", "Atualizada em"]
+TABLE_COLUMNS = ["Nome", "Status", "Telefone", "Último número", "ID no provedor", "Verificado em", "Criada em",
+                 "Atualizada em"]
+PHONE_COLUMNS = ("Telefone", "Último número", "Número")  # in any table: exported readable (see table_csv)
 STATUS_COLORS = {"connected": "green", "connecting": "yellow", "disconnected": "red"}
 DISPLAY_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # the collections team's clock
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -37,9 +39,9 @@ def escape_markdown(text: str) -> str:
 
 
 def format_phone(phone: str | None) -> str:
-    """+5511999999999 → +55 11 99999-9999 (8-digit landlines too); anything else as given."""
+    """+5511999999999 → +55 11 99999-9999 (8-digit landlines too); anything else as given; "" for none."""
     if not phone:
-        return "—"
+        return ""
     match = re.fullmatch(r"\+?55(\d{2})(\d{4,5})(\d{4})", re.sub(r"[^\d+]", "", phone))
     if not match:
         return phone
@@ -102,27 +104,52 @@ def mask_token(token: str) -> str:
     return f"{token[:4]}{'•' * 8}{token[-4:]}"
 
 
-def instances_table(instances: list[Instance], statuses: list[str] | None = None) -> pd.DataFrame:
-    """The table every role sees: no token column."""
+def filter_instances(instances: list[Instance], query: str = "", statuses: list[str] | None = None) -> list[Instance]:
+    """The instances with one of `statuses` whose name contains `query` (case and accents as typed,
+    case ignored) or whose number (current or last) contains its digits."""
+    query = (query or "").strip().casefold()
+    digits = re.sub(r"\D", "", query)
+    return [
+        i for i in instances
+        if (statuses is None or i.status in statuses)
+        and (not query or query in i.name.casefold()
+             or (len(digits) >= 3 and any(digits in re.sub(r"\D", "", p or "") for p in (i.phone_number, i.last_phone_number))))
+    ]
+
+
+def instances_table(instances: list[Instance]) -> pd.DataFrame:
+    """The table every role sees: no token column; empty cells empty."""
     rows = [
         {
             "Nome": i.name,
             "Status": STATUS_LABELS.get(i.status, i.status),
             "Telefone": format_phone(i.phone_number),
+            "Último número": format_phone(i.last_phone_number) if i.status != "connected" else "",
             "ID no provedor": i.instance_id,
+            "Verificado em": format_datetime(i.last_checked_at) if i.last_checked_at else "",
             "Criada em": format_datetime(i.created_at),
             "Atualizada em": format_datetime(i.updated_at),
         }
         for i in instances
-        if statuses is None or i.status in statuses
     ]
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
-    """CSV for spreadsheets; cells that a spreadsheet would run as a formula are quoted with '."""
-    safe = table.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_CSV_FORMULA_PREFIXES) else v)
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    """CSV as Brazilian Excel opens it: `;` between cells, UTF-8 with a BOM, dates as shown
+    (dd/mm/aaaa hh:mm), empty cells empty. A cell a spreadsheet would run as a formula (=, +, -, @,
+    tab, CR first) starts with ' instead; phone numbers lose their + (55 11 99999-8888 reads as text,
+    with no visible apostrophe)."""
+
+    def safe(column: str, value):
+        if not isinstance(value, str):
+            return value
+        if column in PHONE_COLUMNS and re.fullmatch(r"\+[\d ()-]+", value):
+            return value[1:]
+        return f"'{value}" if value.startswith(_CSV_FORMULA_PREFIXES) else value
+
+    cleaned = pd.DataFrame({column: [safe(column, v) for v in table[column]] for column in table.columns})
+    return cleaned.to_csv(index=False, sep=";").encode("utf-8-sig")
 
 
 @functools.lru_cache(maxsize=64)

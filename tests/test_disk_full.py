@@ -17,7 +17,7 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from lib.backend import app_context
     from lib.config import load_settings
-    from tests.ui.test_app_ui import admin_app, button, texts
+    from tests.ui.test_app_ui import admin_app, button, field, texts
 
     log = io.StringIO()
     handler = logging.StreamHandler(log)
@@ -26,7 +26,7 @@ CHILD = textwrap.dedent("""
     context = app_context(load_settings())
     at = admin_app(context)
     button(at, "+ Nova instância").click().run()
-    at.text_input[0].input("Cobrança")
+    field(at, "Nome da instância").input("Cobrança")
     # One connection kept open keeps SQLite's -wal and -shm files: reading then extends no file,
     # while every write (a new WAL frame, the recovery file) does, and fails.
     keep = sqlite3.connect(context.database.path)

@@ -134,7 +134,7 @@ def test_user_without_role_cannot_even_list(make_service):
         make_service(User(id="x", email="x@example.com", role=None)).list_instances()
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "x" * 10_000, "linha\nquebrada", "tab\there", "nul\x00byte"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "x" * 10_000, "linha\nquebrada", "tab\there", "nul\x00byte", "x\u202eevil", "Cobran\u200dça", "\u2066Cobrança\u2069"])
 def test_invalid_names_are_refused_before_calling_the_provider(make_service, sandbox, name):
     with pytest.raises(ValidationError):
         make_service().create(name)

@@ -1,20 +1,25 @@
+import csv
+import io
 from datetime import datetime, timezone
 
 import pandas as pd
 
 from lib.models import Instance
-from lib.presentation import format_datetime, format_phone, instances_table, mask_token, table_csv
+from lib.presentation import (
+    escape_markdown, filter_instances, format_datetime, format_phone, instances_table, mask_token, table_csv,
+)
+
+NOW = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
 
 
-def instance(name="Cobrança", status="connected", phone="+5511999998888"):
-    now = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
-    return Instance("id", "sbx-1", name, phone, status, now, now, None)
+def instance(name="Cobrança", status="connected", phone="+5511999998888", last=None):
+    return Instance("id-" + name, "sbx-1", name, phone, status, NOW, NOW, None, last_phone_number=last or phone)
 
 
 def test_phone_format():
     assert format_phone("+5511999998888") == "+55 11 99999-8888"
     assert format_phone("551133334444") == "+55 11 3333-4444"
-    assert format_phone(None) == "—"
+    assert format_phone(None) == ""
     assert format_phone("+1 555 0100") == "+1 555 0100"
 
 
@@ -28,14 +33,48 @@ def test_token_mask_hides_the_middle():
     assert mask_token("short") == "•••••"
 
 
-def test_table_has_no_token_and_filters_by_status():
-    rows = [instance(), instance("Suporte", "disconnected", None)]
-    table = instances_table(rows, ["disconnected"])
-    assert list(table["Nome"]) == ["Suporte"]
+def test_table_has_no_token_and_empty_cells_are_empty():
+    rows = [instance(), instance("Suporte", "disconnected", None, last="+5511988887777")]
+    table = instances_table(rows)
     assert not any("token" in c.lower() for c in table.columns)
-    assert list(instances_table(rows)["Telefone"]) == ["+55 11 99999-8888", "—"]
+    assert list(table["Telefone"]) == ["+55 11 99999-8888", ""]
+    assert list(table["Último número"]) == ["", "+55 11 98888-7777"]
+    assert list(table["Verificado em"]) == ["", ""]
+
+
+def test_filters_by_status_name_and_number():
+    rows = [instance("Cobrança SP"), instance("Suporte", "disconnected", None, last="+5521977776666")]
+    assert [i.name for i in filter_instances(rows, statuses=["disconnected"])] == ["Suporte"]
+    assert [i.name for i in filter_instances(rows, "cobrança")] == ["Cobrança SP"]
+    assert [i.name for i in filter_instances(rows, "97777-6666")] == ["Suporte"]  # by the last number too
+    assert [i.name for i in filter_instances(rows, "  ")] == ["Cobrança SP", "Suporte"]
+
+
+def read_as_excel(data: bytes) -> list[list[str]]:
+    """How Brazilian Excel reads the file: UTF-8 with BOM, cells split on ';'."""
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_csv_opens_right_in_brazilian_excel():
+    rows = [instance("=HYPERLINK(\"http://x\")"), instance("Suporte; Norte", "disconnected", None, last="+5511988887777")]
+    [header, first, second] = read_as_excel(table_csv(instances_table(rows)))
+    assert header[:3] == ["Nome", "Status", "Telefone"]
+    record = dict(zip(header, first))
+    assert record["Nome"] == "'=HYPERLINK(\"http://x\")"  # a formula: neutralised
+    assert record["Telefone"] == "55 11 99999-8888"  # readable, no visible apostrophe, not a formula
+    assert record["Criada em"] == "29/11/2026 12:00"
+    other = dict(zip(header, second))
+    assert other["Nome"] == "Suporte; Norte" and other["Telefone"] == "" and other["Último número"] == "55 11 98888-7777"
 
 
 def test_csv_neutralises_spreadsheet_formulas():
-    csv = table_csv(pd.DataFrame({"Nome": ["=HYPERLINK(\"x\")", "+1", "ok"]})).decode("utf-8-sig")
-    assert "'=HYPERLINK" in csv and "'+1" in csv and "\nok" in csv
+    data = table_csv(pd.DataFrame({"Nome": ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx", "ok"]}))
+    [header, *cells] = read_as_excel(data)
+    assert [c[0] for c in cells] == ["'=cmd|' /C calc'!A0", "'+1", "'-2", "'@SUM(A1)", "'\tx", "ok"]
+
+
+def test_markdown_escape_keeps_the_text():
+    text = "**b** [a](javascript:x) <b> :red[v] $x$"
+    escaped = escape_markdown(text)
+    assert "**" not in escaped and "](" not in escaped and escaped.replace("\\", "") == text

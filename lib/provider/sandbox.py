@@ -6,6 +6,7 @@
 | connect    | POST   | /connect                             | {instance_id, token}     | {qr_code_base64}           |
 | status     | GET    | /status?instance_id=X&token=Y        |                          | {status, phone_number?}    |
 | disconnect | POST   | /disconnect                          | {instance_id, token}     | {success: true}            |
+| delete     | POST   | /delete                              | {instance_id, token}     | {success: true}            |
 
 The QR returned by connect is a real PNG whose content is the loopback URL
 ``http://127.0.0.1:PORT/scan/<instance_id>/<nonce>``; opening it (GET) plays the part of a
@@ -292,6 +293,15 @@ class SandboxProvider:
                 self._mark_disconnected(inst, push=False)  # asked by the app itself: nothing to tell it
         return 200, {"success": True}
 
+    def _delete(self, body: dict) -> tuple[int, dict]:
+        instance_id, token = _credentials(body)
+        with self._lock:
+            inst = self._authorized(instance_id, token)
+            self._phones.discard(inst.phone_number or "")
+            del self._instances[instance_id]
+            self._save()
+        return 200, {"success": True}
+
     def _scan(self, instance_id: str, nonce: str) -> tuple[int, str]:
         with self._lock:
             inst = self._instances.get(instance_id)
@@ -430,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    _ROUTES = {"/create": "POST", "/connect": "POST", "/disconnect": "POST", "/status": "GET"}
+    _ROUTES = {"/create": "POST", "/connect": "POST", "/disconnect": "POST", "/delete": "POST", "/status": "GET"}
 
     def version_string(self) -> str:
         return self.server_version
@@ -470,7 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     body = self._read_json()
                     action = {"/create": provider._create, "/connect": provider._connect,
-                              "/disconnect": provider._disconnect}[path]
+                              "/disconnect": provider._disconnect, "/delete": provider._delete}[path]
                     code, payload = action(body)
             except _HttpError as exc:
                 code, payload = exc.code, {"error": exc.message}
@@ -680,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = provider.webhook_settings()
     print(f"# WhatsApp sandbox listening on {provider.base_url} (Ctrl-C to stop)")
-    for action in ("create", "connect", "status", "disconnect"):
+    for action in ("create", "connect", "status", "disconnect", "delete"):
         print(f"WEBHOOK_{action.upper()}_URL={settings.url_for(action)}")
     sys.stdout.flush()
     if threading.current_thread() is threading.main_thread():

@@ -47,6 +47,7 @@ _LABELS = {
     "connect": "conectar",
     "status": "verificar status",
     "disconnect": "desconectar",
+    "delete": "excluir instância",
 }
 _STATUS_WORDS = {
     **dict.fromkeys(("open", "working", "connected", "online", "authenticated"), "connected"),
@@ -125,6 +126,11 @@ class WebhookClient:
         # Header values are usually API keys: keep them out of messages too.
         self._header_secrets = tuple(v for v in settings.headers.values() if len(v) >= 8)
 
+    @property
+    def can_delete(self) -> bool:
+        """Whether the provider has the optional delete webhook."""
+        return bool(self._settings.delete_url)
+
     def create(self, name: str) -> Credentials:
         data = self._request("create", "POST", json={"name": name}) or {}
         return Credentials(
@@ -154,13 +160,21 @@ class WebhookClient:
 
     def disconnect(self, instance_id: str, token: str) -> None:
         """An empty 2xx body counts as success (n8n may answer that way)."""
-        data = self._request("disconnect", "POST", json={"instance_id": instance_id, "token": token}, token=token)
+        self._acknowledged("disconnect", instance_id, token)
+
+    def delete(self, instance_id: str, token: str) -> None:
+        """The optional fifth webhook: delete the instance at the provider (same contract as disconnect)."""
+        self._acknowledged("delete", instance_id, token)
+
+    def _acknowledged(self, action: str, instance_id: str, token: str) -> None:
+        """POST {instance_id, token} → {success: true} (or an empty 2xx body)."""
+        data = self._request(action, "POST", json={"instance_id": instance_id, "token": token}, token=token)
         if data is None:
             return
         if "success" not in data:
-            raise _missing("success", "disconnect")
+            raise _missing("success", action)
         if str(data["success"]).lower() != "true":
-            raise _invalid("success", "disconnect")
+            raise _invalid("success", action)
 
     def _request(self, action: str, method: str, *, token: str = "", **kwargs: Any) -> dict | None:
         """Performs one call and returns the reply object (None for an empty body).

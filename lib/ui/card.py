@@ -16,7 +16,8 @@ from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialogs import open_dialog
 
 CARDS_PER_PAGE = 10
-CARD_BUTTON_WIDTH = 130  # pixels: the same for every card, so that the buttons line up
+CARDS_PAGE_KEY = "cards_page"
+CARD_BUTTON_WIDTH = 130  # pixels: the same for every card, so that the buttons line up (two per row at 390 px)
 STATUS_BADGE_ICONS = {
     "connected": ":material/check_circle:",
     "connecting": ":material/hourglass_top:",
@@ -38,10 +39,13 @@ def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None,
                 if stats is not None:
                     lines.append(stats_line(stats))
                 st.text("\n".join(lines))
-            if can_act:
-                _card_buttons(instance, sandbox)
-            st.button("Histórico", key=f"history-{instance.id}", width=CARD_BUTTON_WIDTH,
-                      on_click=_open_then_rerun, args=("history", instance))
+            with st.container(horizontal=True, width="content", horizontal_alignment="right"):
+                if can_act:
+                    _card_buttons(instance, sandbox)
+                st.button("Histórico", key=f"history-{instance.id}", width=CARD_BUTTON_WIDTH,
+                          on_click=_open_then_rerun, args=("history", instance))
+                if can_act:
+                    _more_menu(instance, sandbox)
 
 
 def stats_line(stats: CardStats) -> str:
@@ -50,24 +54,32 @@ def stats_line(stats: CardStats) -> str:
 
 
 def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
-    # The cards are drawn inside a fragment: a click there reruns only the fragment, unless its
-    # callback calls st.rerun(), which makes it a full run (the one that shows the dialog).
+    """The card's main action. The cards are drawn inside a fragment: a click there reruns only the
+    fragment, unless its callback calls st.rerun(), which makes it a full run (the one that shows
+    the dialog). Keys starting with delete-, disconnect- or forget- are drawn red (lib.ui.page)."""
     if instance.last_error == MSG_INSTANCE_UNKNOWN:  # a retry would fail the same way
         st.button("Excluir do painel", key=f"forget-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
                   on_click=_open_then_rerun, args=("delete", instance))
-        return
-    if instance.status == "connected":
+    elif instance.status == "connected":
         st.button("Desconectar", key=f"disconnect-{instance.id}", width=CARD_BUTTON_WIDTH,
                   on_click=_open_then_rerun, args=("disconnect", instance))
-        if sandbox is not None:
-            st.button("Simular queda", key=f"drop-{instance.id}", width=CARD_BUTTON_WIDTH,
-                      help="Sandbox: o telefone perde o WhatsApp, como numa queda de verdade",
-                      on_click=_simulate_drop, args=(sandbox, instance))
     else:
         st.button("Conectar", key=f"connect-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
                   on_click=_connect_then_rerun, args=(instance,))
-    st.button("Excluir", key=f"delete-{instance.id}", width=CARD_BUTTON_WIDTH,
-              on_click=_open_then_rerun, args=("delete", instance))
+
+
+def _more_menu(instance: Instance, sandbox: SandboxProvider | None) -> None:
+    """What is needed less often: the token, the sandbox's drop, deleting."""
+    with st.popover("Mais", width=CARD_BUTTON_WIDTH):
+        st.button("Mostrar token", key=f"token-{instance.id}", icon=":material/key:", width="stretch",
+                  on_click=_open_then_rerun, args=("token", instance))
+        if sandbox is not None and instance.status == "connected":
+            st.button("Simular queda", key=f"drop-{instance.id}", icon=":material/signal_disconnected:",
+                      width="stretch", help="Sandbox: o telefone perde o WhatsApp, como numa queda de verdade",
+                      on_click=_simulate_drop, args=(sandbox, instance))
+        if instance.last_error != MSG_INSTANCE_UNKNOWN:
+            st.button("Excluir", key=f"delete-{instance.id}", icon=":material/delete:", width="stretch",
+                      on_click=_open_then_rerun, args=("delete", instance))
 
 
 def _open_then_rerun(kind: str, instance: Instance) -> None:
@@ -96,7 +108,7 @@ def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, s
     pages = (len(instances) + CARDS_PER_PAGE - 1) // CARDS_PER_PAGE
     page = 1
     if pages > 1:
-        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key="cards_page")
+        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key=CARDS_PAGE_KEY)
     shown = instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]
     stats = {}
     with session.user_errors() as failed:  # without them the cards still say what matters

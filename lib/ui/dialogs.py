@@ -1,4 +1,5 @@
-"""The dialogs other than connect (create, confirm) and the record of which dialog is open.
+"""The dialogs other than connect and history (create, delete, disconnect, token) and the record of
+which dialog is open.
 
 A full-app rerun closes any dialog that the run does not call again, so the open dialog is kept
 in st.session_state[DIALOG_KEY] and re-opened on every run (lib.ui.instances_tab.show_open_dialog);
@@ -34,9 +35,13 @@ def close_after_removal() -> None:
     st.rerun()
 
 
-def token_view(token: str, *, key: str) -> None:
-    """Masked by default; revealing shows it in a code box with a copy button."""
+def token_view(token: str, *, key: str, on_reveal=None) -> None:
+    """Masked by default; revealing shows it in a code box with a copy button (`on_reveal` is
+    called the first time, to record who saw it)."""
     if st.toggle("Mostrar token", key=key):
+        if on_reveal is not None and not st.session_state.get(f"{key}-recorded"):
+            st.session_state[f"{key}-recorded"] = True
+            on_reveal()
         st.code(token, language=None)
     else:
         st.text(f"Token: {mask_token(token)}")
@@ -47,8 +52,10 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
     """The form, then what came of it. The outcome is kept as the dialog's payload, so a rerun
     (e.g. the list refreshing behind the dialog) never takes the new token off the screen."""
     if result is None:
-        with st.form("create_instance", border=False):
-            name = st.text_input("Nome da instância", max_chars=MAX_NAME_LENGTH, placeholder="WhatsApp Cobrança")
+        with st.form("create_instance", border=False, enter_to_submit=False):
+            name = st.text_input("Nome da instância", placeholder="WhatsApp Cobrança",
+                                 help=f"Até {MAX_NAME_LENGTH} caracteres.")
+            st.caption(f"Até {MAX_NAME_LENGTH} caracteres; aparece nos cartões, no histórico e nos alertas.")
             submitted = st.form_submit_button("Criar", type="primary")
         if submitted:
             with session.user_errors("Criando instância no provedor…") as failed:
@@ -63,36 +70,34 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
         st.text(f"ID no provedor: {result.instance_id}")
         st.caption("Token (use o botão de copiar do quadro):")
         st.code(result.token, language=None)  # in full: it may exist nowhere else
-    else:
-        st.success("Instância criada.")
-        st.text(f"Nome: {result.instance.name}")
-        st.text(f"ID no provedor: {result.instance.instance_id}")
-        token_view(result.token, key="created_token")
-    if st.button("Fechar", type="primary"):
+        if st.button("Fechar", type="primary"):
+            close_dialog()
+            st.rerun()
+        return
+    st.success("Instância criada.")
+    st.text(f"Nome: {result.instance.name}")
+    st.text(f"ID no provedor: {result.instance.instance_id}")
+    token_view(result.token, key="created_token")
+    buttons = st.container(horizontal=True)
+    if buttons.button("Conectar agora", type="primary"):
+        from lib.ui.connect_dialog import open_connect_dialog  # the connect dialog opens this one's kind
+
+        open_connect_dialog(result.instance)
+        st.rerun()
+    if buttons.button("Fechar"):
         close_dialog()
         st.rerun()
 
 
-CONFIRMATIONS = {
-    "delete": ("Excluir", "Excluir a instância {name}? Se estiver conectada, ela será desconectada antes. "
-               "Esta ação não pode ser desfeita.", "Excluindo…", "{name} excluída."),
-    "disconnect": ("Desconectar", "Desconectar {name} do WhatsApp? Será preciso ler um novo QR Code para reconectar.",
-                   "Desconectando…", "{name} desconectada."),
-}
-
-
-@st.dialog("Confirmar", on_dismiss=close_dialog)
-def confirm_dialog(action: str, instance: Instance) -> None:
-    label, question, spinner, done = CONFIRMATIONS[action]
-    st.text(question.format(name=instance.name))
+def _confirm(instance: Instance, question: str, label: str, spinner: str, done: str, act) -> None:
+    st.text(question)
     left, right = st.columns(2)
     if right.button("Cancelar", width="stretch"):
         close_dialog()
         st.rerun()
-    if left.button(label, type="primary", width="stretch"):
-        service = session.service()
+    if left.button(label, type="primary", width="stretch", key="danger-confirm"):
         with session.user_errors(spinner) as failed:
-            service.delete(instance) if action == "delete" else service.disconnect(instance)
+            act(instance)
         session.invalidate_instances()
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
@@ -100,3 +105,37 @@ def confirm_dialog(action: str, instance: Instance) -> None:
             close_dialog()
             session.flash(done.format(name=escape_markdown(instance.name)))
             st.rerun()
+
+
+@st.dialog("Excluir instância", on_dismiss=close_dialog)
+def delete_dialog(instance: Instance) -> None:
+    if session.context().webhook_settings.delete_url:
+        where = "Ela também será excluída no provedor."
+    else:
+        where = ("Ela sai só do painel: continua existindo no provedor (o provedor não tem webhook de "
+                 "exclusão configurado).")
+    question = (f"Excluir a instância {instance.name}? Se estiver conectada, ela será desconectada antes. "
+                f"{where} O histórico dela fica guardado. Esta ação não pode ser desfeita.")
+    _confirm(instance, question, "Excluir", "Excluindo…", "{name} excluída.", lambda i: session.service().delete(i))
+
+
+@st.dialog("Desconectar instância", on_dismiss=close_dialog)
+def disconnect_dialog(instance: Instance) -> None:
+    question = f"Desconectar {instance.name} do WhatsApp? Será preciso ler um novo QR Code para reconectar."
+    _confirm(instance, question, "Desconectar", "Desconectando…", "{name} desconectada.",
+             lambda i: session.service().disconnect(i))
+
+
+@st.dialog("Token da instância", on_dismiss=close_dialog)
+def token_dialog(instance: Instance) -> None:
+    """For admins: the token, masked until revealed; revealing is written to the history."""
+    st.text(instance.name)
+    service = session.service()
+    with session.user_errors("Lendo o token…") as failed:
+        token = service.token(instance.id)
+    if not failed:
+        token_view(token, key=f"token-{instance.id}", on_reveal=lambda: service.reveal_token(instance))
+        st.caption("Ao mostrar o token, o histórico registra quem viu e quando.")
+
+
+DIALOGS = {"create": create_dialog, "delete": delete_dialog, "disconnect": disconnect_dialog, "token": token_dialog}

@@ -13,16 +13,17 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from lib.presentation import escape_markdown, refresh_summary
+from lib.models import STATUSES
+from lib.presentation import STATUS_LABELS, escape_markdown, filter_instances, refresh_summary
 from lib.ui import session
-from lib.ui.card import instance_cards
+from lib.ui.card import CARDS_PAGE_KEY, instance_cards
 from lib.ui.connect_dialog import connect_dialog
-from lib.ui.dialogs import CONFIRMATIONS, DIALOG_KEY, confirm_dialog, create_dialog, open_dialog, token_view
+from lib.ui.dialogs import DIALOG_KEY, DIALOGS, open_dialog, token_view
 from lib.ui.history import alert_failure_banner, history_dialog
 from lib.ui.table import instances_table_view
 
 WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
-DIALOGS = {"create": create_dialog, "connect": connect_dialog, "history": history_dialog}
+SEARCH_KEY, STATUS_FILTER_KEY = "search", "status_filter"
 
 
 def show_open_dialog() -> None:
@@ -30,10 +31,13 @@ def show_open_dialog() -> None:
     if DIALOG_KEY not in st.session_state:
         return
     kind, payload = st.session_state[DIALOG_KEY]
-    if kind in CONFIRMATIONS:
-        confirm_dialog(kind, payload)
-    else:
-        DIALOGS[kind](payload)
+    {**DIALOGS, "connect": connect_dialog, "history": history_dialog}[kind](payload)
+
+
+def shown_instances(instances):
+    """The instances the search and the status filter leave (cards and table alike)."""
+    return filter_instances(instances, st.session_state.get(SEARCH_KEY, ""),
+                            st.session_state.get(STATUS_FILTER_KEY, list(STATUSES)))
 
 
 @st.fragment(run_every=WATCH_SECONDS)
@@ -48,7 +52,39 @@ def live_cards(*, can_act: bool) -> None:
             session.invalidate_instances()
             st.rerun()
         return
-    instance_cards(instances, now=datetime.now(timezone.utc), can_act=can_act, sandbox=session.context().sandbox)
+    if not instances:
+        empty_state(can_act)
+        return
+    shown = shown_instances(instances)
+    if not shown:
+        st.info("Nenhuma instância corresponde à busca e ao filtro.", icon="🔎")
+        return
+    instance_cards(shown, now=datetime.now(timezone.utc), can_act=can_act, sandbox=session.context().sandbox)
+
+
+def empty_state(can_act: bool) -> None:
+    if can_act:
+        st.info("Nenhuma instância ainda. Crie a primeira e conecte o WhatsApp da cobrança com um QR Code.", icon="💬")
+        st.button("+ Nova instância", type="primary", key="empty-create", on_click=_open_create)
+    else:
+        st.info("Nenhuma instância ainda: um administrador precisa criar a primeira.", icon="💬")
+
+
+def _open_create() -> None:
+    open_dialog("create", None)
+    st.rerun()  # the button is in the cards' fragment: make the click a full run (it shows the dialog)
+
+
+def filter_bar() -> None:
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    left.text_input("Buscar", key=SEARCH_KEY, type="search", placeholder="Nome ou telefone",
+                    on_change=_first_page)
+    right.multiselect("Status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get,
+                      key=STATUS_FILTER_KEY, placeholder="Escolha os status", on_change=_first_page)
+
+
+def _first_page() -> None:
+    st.session_state.pop(CARDS_PAGE_KEY, None)
 
 
 def instances_tab() -> None:
@@ -66,11 +102,16 @@ def instances_tab() -> None:
         unsaved_credentials()
     else:
         st.caption("Somente leitura: apenas administradores alteram instâncias.")
-    live_cards(can_act=user.is_admin)
     with session.user_errors() as failed:
         instances = session.instances()
-    if not failed:
-        instances_table_view(instances)
+    if not failed and instances:
+        filter_bar()
+    live_cards(can_act=user.is_admin)
+    if not failed and instances:
+        shown = shown_instances(instances)
+        if shown:
+            instances_table_view(shown, key=(st.session_state.get(SEARCH_KEY, ""),
+                                             tuple(st.session_state.get(STATUS_FILTER_KEY, STATUSES))))
 
 
 def unsaved_credentials() -> None:

@@ -5,23 +5,21 @@ from __future__ import annotations
 import pyarrow as pa
 import streamlit as st
 
-from lib.models import STATUSES, Instance
-from lib.presentation import STATUS_LABELS, instances_table, table_csv
+from lib.models import Instance
+from lib.presentation import instances_table, table_csv
 from lib.ui import session
 
 
-def instances_table_view(instances: list[Instance]) -> None:
-    st.subheader("Todas as instâncias")
-    chosen = st.multiselect(
-        "Filtrar por status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get, key="status_filter",
-    )
+def instances_table_view(instances: list[Instance], *, key) -> None:
+    """The table of `instances` (those the search and filter leave, `key` names them) and its CSV."""
+    st.subheader(f"Todas as instâncias ({len(instances)})")
     # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
     # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept
     # as an Arrow table, st.dataframe only serialises it.
     table = session.derived(
-        ("table", tuple(chosen)),
-        lambda: pa.Table.from_pandas(instances_table(instances, chosen), preserve_index=False),
+        ("table", key), lambda: pa.Table.from_pandas(instances_table(instances), preserve_index=False),
     )
     st.dataframe(table, hide_index=True, width="stretch")
     # A callable runs only when the button is clicked (on another thread): no CSV on every rerun.
-    st.download_button("Baixar CSV", lambda: table_csv(table.to_pandas()), file_name="instancias.csv", mime="text/csv")
+    st.download_button("Baixar CSV", lambda: table_csv(table.to_pandas()), file_name="instancias.csv",
+                       mime="text/csv", icon=":material/download:")

@@ -140,8 +140,16 @@ def test_base_url_and_webhook_settings_round_trip_through_config(sbx):
     ws = sbx.webhook_settings()
     assert ws.create_url == f"{sbx.base_url}/create"
     assert ws.status_url == f"{sbx.base_url}/status"
-    env = {f"WEBHOOK_{a.upper()}_URL": ws.url_for(a) for a in ("create", "connect", "status", "disconnect")}
+    env = {f"WEBHOOK_{a.upper()}_URL": ws.url_for(a) for a in ("create", "connect", "status", "disconnect", "delete")}
     assert load_settings(secrets={}, env=env).webhooks == ws
+
+
+def test_delete_forgets_the_instance(sbx):
+    inst = create(sbx)
+    assert requests.post(sbx.webhook_settings().delete_url, json={**inst, "token": "wrong"}, timeout=T).status_code == 401
+    reply = requests.post(sbx.webhook_settings().delete_url, json=inst, timeout=T)
+    assert reply.status_code == 200 and reply.json() == {"success": True}
+    assert status(sbx, inst).status_code == 404 and sbx.instance_count() == 0
 
 
 def test_scan_url_none_before_connect_and_instance_count(sbx):

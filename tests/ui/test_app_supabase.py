@@ -4,7 +4,7 @@ import pytest
 
 from tests.support.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
 from lib.backend import MONITOR_OFF_NO_SERVICE_KEY
-from tests.ui.test_app_ui import button, cards, log_in, new_app, texts
+from tests.ui.test_app_ui import button, cards, field, log_in, new_app, texts
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
     assert cards(at)["Sbx-Cobranca"].startswith("Desconectado\n")
     assert MONITOR_OFF_NO_SERVICE_KEY in texts(at)  # no service-role key: admins are told how to turn it on
     button(at, "+ Nova instância").click().run()
-    at.text_input[0].input("Suporte")
+    field(at, "Nome da instância").input("Suporte")
     button(at, "Criar").click().run()
     assert "Instância criada." in texts(at)
     assert [r["name"] for r in supabase_app.rows] == ["Sbx-Cobranca", "Suporte"]

@@ -113,9 +113,14 @@ def admin_app(context) -> AppTest:
     return log_in(new_app(), "admin@example.com")
 
 
+def field(at: AppTest, label: str):
+    [match] = [t for t in at.text_input if t.label == label]
+    return match
+
+
 def create_instance(at: AppTest, name: str) -> AppTest:
     button(at, "+ Nova instância").click().run()
-    at.text_input[0].input(name)
+    field(at, "Nome da instância").input(name)
     button(at, "Criar").click().run()
     assert not at.exception
     return at
@@ -220,7 +225,7 @@ def test_delete_asks_for_confirmation(context):
     button(at, "Excluir").click().run()
     [confirm] = [b for b in at.button if b.label == "Excluir" and "delete-" not in (b.key or "")]
     confirm.click().run()
-    assert "Nenhuma instância cadastrada ainda." in texts(at)
+    assert "Nenhuma instância ainda" in texts(at)
 
 
 @pytest.mark.parametrize("hostile", ["<b>negrito</b>", "[clique](javascript:alert(1))", "**forte**"])
@@ -290,7 +295,7 @@ def test_unsaved_credentials_are_shown_and_can_be_saved_again(context):
     assert [i.instance_id for i, _ in stored(context)] == [pending.instance_id]
 
 
-@pytest.mark.parametrize("name", ["Cobrança 💬✅", "واتساب التحصيل", "x\u202eevil"])
+@pytest.mark.parametrize("name", ["Cobrança 💬✅", "واتساب التحصيل"])
 def test_emoji_and_rtl_names_render_literally(context, name):
     at = create_instance(admin_app(context), name)
     button(at, "Fechar").click().run()
@@ -388,12 +393,12 @@ def test_a_drop_pushed_by_the_provider_shows_on_every_open_session_without_a_cli
 def test_an_open_dialog_survives_a_refresh_of_the_list(context):
     at = admin_app(context)
     button(at, "+ Nova instância").click().run()
-    at.text_input[0].input("Digitando…")
+    field(at, "Nome da instância").input("Digitando…")
     SQLiteInstanceStore(context.database).insert_instance(instance_id="sbx-x", token="t", name="Outra", created_by=None)
     at.run()
     assert not at.exception
     assert "Outra" in cards(at)  # the list was read again...
-    assert [t.label for t in at.text_input] == ["Nome da instância"]  # ...and the dialog stayed open
+    assert "Nome da instância" in [t.label for t in at.text_input]  # ...and the dialog stayed open
     # (what was typed stays too: a form's value reaches the server only on submit, see tests/ui/test_browser.py)
 
 
@@ -515,3 +520,41 @@ def test_admins_test_the_alerts_and_see_a_failure_until_the_next_success(data_di
 def test_without_alert_urls_admins_are_told_how_to_set_them(context):
     at = admin_app(context)
     assert "Nenhum canal de alerta configurado" in texts(at)
+
+
+HOSTILE = "**b** [a](javascript:x) <b>x</b> :red[v] $x^2$ `c` # h"  # 52 characters: a valid name
+
+
+def markdown_values(at: AppTest) -> list[str]:
+    """Everything drawn through Markdown: where a name could turn into a link, bold, HTML or math."""
+    return [str(e.value) for kind in MARKDOWN_KINDS + ("toast",) for e in getattr(at, kind)]
+
+
+def assert_inert(at: AppTest, *, mentioned: bool = True) -> None:
+    values = markdown_values(at)
+    assert all(HOSTILE not in v for v in values), [v for v in values if HOSTILE in v]  # never raw Markdown
+    if mentioned:
+        assert any(HOSTILE in unescape_markdown(v) for v in values)  # and still readable as typed
+
+
+def test_a_hostile_name_stays_inert_on_every_message_path(context):
+    at = create_instance(admin_app(context), HOSTILE)
+    assert f"Nome: {HOSTILE}" in [t.value for t in at.text], texts(at)  # the created dialog says the name literally
+    button(at, "Fechar").click().run()
+    assert_inert(at)  # the card
+    button(at, "Conectar").click().run()
+    button(at, "Simular leitura do QR").click().run()
+    assert_inert(at)  # the toast "… conectada"
+    button(at, "Verificar agora").click().run()
+    assert_inert(at)
+    button(at, "Simular queda").click().run()
+    at.run()
+    button(at, "Histórico").click().run()
+    assert_inert(at)  # the dialog's title line
+    at.run()
+    button(at, "Excluir").click().run()
+    [confirm] = [b for b in at.button if b.label == "Excluir" and not (b.key or "").startswith("delete-")]
+    confirm.click().run()
+    assert_inert(at)  # the toast "… excluída"
+    at.run()
+    assert all(HOSTILE not in v for v in markdown_values(at))

@@ -197,7 +197,7 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     settle(admin)
     expect(admin.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
     expect(admin.get_by_test_id("stSidebar").get_by_text(ADMIN_EMAIL)).to_be_visible()
-    expect(admin.get_by_text("Nenhuma instância cadastrada ainda.")).to_be_visible()
+    expect(admin.get_by_text("Nenhuma instância ainda")).to_be_visible()
 
     # 2. Two instances.
     create(admin, INSTANCE)
