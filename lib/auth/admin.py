@@ -1,15 +1,25 @@
-"""What the Usuários page does with local accounts (embedded mode), for an admin checked again
-before every change: add with a temporary password, change a role, deactivate and reactivate
-(which ends the user's sessions), reset a password, end a user's sessions."""
+"""What the Usuários page does, for an admin checked again before every change.
+
+Embedded mode (AccountAdmin, local accounts): add with a temporary password, change a role,
+deactivate and reactivate (which ends the user's sessions), reset a password, end a user's sessions.
+
+Supabase mode (SupabaseRoleAdmin): list who holds a role, give a role by e-mail to an existing
+Supabase Auth user, change it, take it away, and invite someone by e-mail (when the server has the
+service-role key). The database checks the admin on every call (the functions of
+supabase/migrations/20261203000000_user_admin.sql)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from lib.auth.accounts import Account, LocalAccounts
 from lib.auth.sessions import SessionStore
-from lib.errors import PermissionDenied
+from lib.errors import AppError, PermissionDenied, StoreError
 from lib.models import User
+
+if TYPE_CHECKING:
+    from lib.store.supabase import RoleHolder, SupabaseServerStore, SupabaseSession
 
 
 @dataclass(frozen=True)
@@ -58,3 +68,49 @@ class AccountAdmin:
         current = self.accounts.current_user(self.admin.id)
         if current is None or not current.is_admin:
             raise PermissionDenied("Apenas administradores gerenciam usuários.")
+
+
+class SupabaseRoleAdmin:
+    """Roles in Supabase mode, through the signed-in admin's own Supabase session (the database
+    refuses anyone else). `server` makes a client with the service-role key, for invitations only;
+    None when the key is not configured (no invitations)."""
+
+    def __init__(self, session: SupabaseSession, server: Callable[[], SupabaseServerStore] | None = None):
+        self.session = session
+        self.server = server
+
+    @property
+    def can_invite(self) -> bool:
+        return self.server is not None
+
+    def holders(self) -> list[RoleHolder]:
+        return self.session.role_holders()
+
+    def grant(self, email: str, role: str) -> str:
+        """The user's id; ValidationError when nobody has the e-mail."""
+        return self.session.grant_role(email, role)
+
+    def revoke(self, user_id: str) -> None:
+        self.session.revoke_role(user_id)
+
+    def invite(self, email: str, role: str) -> bool:
+        """Send Supabase's invitation e-mail and give the role; True when an invitation went out,
+        False when the e-mail already had an account (it only gets the role). The admin is checked
+        by the database before anything is sent with the service-role key: finding the user is an
+        admin-only call."""
+        if self.server is None:
+            raise PermissionDenied("Convites precisam de SUPABASE_SERVICE_ROLE_KEY no servidor.")
+        existing = self.session.find_user(email)
+        if existing is None:
+            server = self.server()
+            try:
+                server.invite(email)
+            finally:
+                server.close()
+        try:
+            self.session.grant_role(email, role)
+        except AppError as exc:
+            if existing is not None:
+                raise
+            raise StoreError(f"Convite enviado, mas o papel não foi dado: {exc.message} Tente de novo em “Dar papel”.") from exc
+        return existing is None

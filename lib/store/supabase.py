@@ -13,7 +13,7 @@ import base64
 import json
 import logging
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -55,10 +55,33 @@ MSG_EXPIRED = "Sua sessão expirou. Entre novamente."
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_UNCONFIRMED = "E-mail ainda não confirmado. Verifique sua caixa de entrada."
 MSG_SERVICE_KEY_REJECTED = "O Supabase recusou a chave de serviço (supabase.service_role_key)."
+# Managing users (supabase/migrations/20261203000000_user_admin.sql).
+MSG_NOT_ADMIN = "Apenas administradores gerenciam usuários."
+MSG_NO_SUCH_USER = "Nenhum usuário do Supabase com este e-mail: ele precisa ter uma conta (convite ou cadastro)."
+MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
+MSG_BAD_ROLE = "Papel inválido: escolha entre admin, supervisor e analyst."
+MSG_ALREADY_REGISTERED = "Este e-mail já tem conta no Supabase: use “Dar papel”."
+MSG_BAD_EMAIL = "Informe um e-mail válido."
+MSG_EMAIL_RATE_LIMIT = "O Supabase limitou o envio de e-mails. Aguarde alguns minutos e tente novamente."
+MSG_INVITE_FAILED = "O Supabase não enviou o convite. Tente novamente."
+# The SQLSTATE the user-admin functions raise when the last admin would lose the role.
+LAST_ADMIN_CODE = "UA001"
 
 # PostgREST's codes for a rejected JWT (PGRST303 is "JWT expired" since v12; PGRST301 before);
 # "401" is what postgrest-py reports when the 401 body is not PostgREST JSON.
 _JWT_ERROR_CODES = {"PGRST301", "PGRST303", "401"}
+
+
+@dataclass(frozen=True)
+class RoleHolder:
+    """A Supabase Auth user holding one of the app's roles (their most privileged), as
+    admin_list_role_holders() lists them; the dates are the Supabase Auth account's."""
+
+    user_id: str
+    email: str
+    role: str
+    created_at: datetime | None
+    last_sign_in_at: datetime | None
 
 
 class SupabaseSession:
@@ -174,12 +197,46 @@ class SupabaseSession:
             raise AuthError(MSG_EXPIRED)
         return self._user
 
+    # --- managing users (admins; the database's functions check the role on every call) ----
+
+    def role_holders(self) -> list[RoleHolder]:
+        """Every user holding one of the app's roles, by e-mail."""
+        rows = self._execute(lambda c: c.rpc("admin_list_role_holders", {}), _USER_ADMIN_ERRORS)
+        return [
+            RoleHolder(user_id=row["user_id"], email=row["email"] or "", role=row["role"],
+                       created_at=_time(row.get("created_at")), last_sign_in_at=_time(row.get("last_sign_in_at")))
+            for row in rows or []
+        ]
+
+    def find_user(self, email: str) -> tuple[str, str] | None:
+        """(id, e-mail) of the Supabase Auth user with this e-mail, ignoring case; None when nobody
+        has it."""
+        email = _checked_email(email)
+        rows = self._execute(lambda c: c.rpc("admin_find_user", {"_email": email}), _USER_ADMIN_ERRORS)
+        return (rows[0]["user_id"], rows[0]["email"]) if rows else None
+
+    def grant_role(self, email: str, role: str) -> str:
+        """Give `role` to the existing Supabase Auth user with this e-mail, in place of the role they
+        had; returns their id. ValidationError: no such user (MSG_NO_SUCH_USER), the last admin
+        (MSG_LAST_ADMIN), a bad e-mail or role; PermissionDenied: the caller is no admin."""
+        email = _checked_email(email)
+        if role not in ROLES:
+            raise ValidationError(MSG_BAD_ROLE)
+        return self._execute(lambda c: c.rpc("admin_grant_role", {"_email": email, "_role": role}),
+                             _USER_ADMIN_ERRORS)
+
+    def revoke_role(self, user_id: str) -> None:
+        """Take the user's role away (they may still sign in, and see "Sem acesso")."""
+        self._execute(lambda c: c.rpc("admin_revoke_role", {"_user_id": user_id}), _USER_ADMIN_ERRORS)
+
     # --- internals shared with the store ---------------------------------------------------
 
-    def _execute(self, build_query: Callable[[Client], Any]) -> Any:
+    def _execute(self, build_query: Callable[[Client], Any],
+                 errors: dict[str, Callable[[], AppError]] | None = None) -> Any:
         """Run the PostgREST request that build_query(client) makes and return its data, mapping
-        errors to AppErrors. A request rejected for an expired JWT is retried once after a token
-        refresh; the query is rebuilt because a builder keeps the headers it was created with."""
+        errors to AppErrors (`errors`: the caller's own, by SQLSTATE, before the usual ones). A
+        request rejected for an expired JWT is retried once after a token refresh; the query is
+        rebuilt because a builder keeps the headers it was created with."""
         for attempt in (1, 2):
             sent_token = self._access_token
             try:
@@ -191,6 +248,8 @@ class SupabaseSession:
                         continue
                     self._clear_local_session()
                     raise AuthError(MSG_EXPIRED) from exc
+                if errors and exc.code in errors:
+                    raise errors[exc.code]() from exc
                 raise _store_error(exc) from exc
             except httpx.TransportError as exc:  # connect errors, timeouts, dropped connections
                 raise StoreError(MSG_OFFLINE) from exc
@@ -441,11 +500,44 @@ class SupabaseServerStore(_PostgrestInstances):
             persist_session=False,  # nobody signs in: every request carries the key itself
             httpx_client=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS),
         )
+        self._http = options.httpx_client
         self._client: Client = create_client(settings.url, settings.service_role_key, options=options)
         self._url = settings.url
 
     def __repr__(self) -> str:
         return f"SupabaseServerStore(url={self._url!r})"
+
+    def close(self) -> None:
+        """Close the HTTP connections (a store made for one call, e.g. an invitation)."""
+        self._http.close()
+
+    def role_for_email(self, email: str) -> tuple[str, str | None] | None:
+        """(user id, role) of the Supabase Auth user with this e-mail, ignoring case (single sign-on
+        maps an e-mail to a role); the role is the most privileged of the app's, None when the user
+        holds none; None when no user has the e-mail."""
+        email = (email or "").strip()
+        if not email:
+            return None
+        rows = self._execute(lambda c: c.rpc("role_for_email", {"_email": email}))
+        if not rows:
+            return None
+        role = rows[0].get("role")
+        return rows[0]["user_id"], role if role in ROLES else None
+
+    def invite(self, email: str) -> str:
+        """Send Supabase's invitation e-mail (a new Supabase Auth user, who sets a password through
+        the link); returns the new user's id. Raises ValidationError (already registered, bad
+        e-mail) or StoreError."""
+        email = _checked_email(email)
+        try:
+            response = self._client.auth.admin.invite_user_by_email(email)
+        except GoTrueError as exc:
+            raise _invite_error(exc) from None
+        except httpx.TransportError:
+            raise StoreError(MSG_OFFLINE) from None
+        if response.user is None:
+            raise StoreError(MSG_INVITE_FAILED)
+        return response.user.id
 
     def _execute(self, build_query: Callable[[Client], Any]) -> Any:
         try:
@@ -538,6 +630,23 @@ def _event(row: dict) -> InstanceEvent:
     )
 
 
+# SQLSTATEs of the user-admin functions (supabase/migrations/20261203000000_user_admin.sql).
+_USER_ADMIN_ERRORS: dict[str, Callable[[], AppError]] = {
+    "42501": lambda: PermissionDenied(MSG_NOT_ADMIN),
+    "P0002": lambda: ValidationError(MSG_NO_SUCH_USER),
+    LAST_ADMIN_CODE: lambda: ValidationError(MSG_LAST_ADMIN),
+    "22023": lambda: ValidationError(MSG_BAD_ROLE),
+}
+
+
+def _checked_email(email: str) -> str:
+    """Trimmed and lower-case; raises ValidationError (MSG_BAD_EMAIL) for what can't be an e-mail."""
+    email = (email or "")[:400].strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise ValidationError(MSG_BAD_EMAIL)
+    return email
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -572,6 +681,23 @@ def _store_error(exc: APIError) -> AppError:
     if exc.code in ("23514", "23502", "22P02"):
         return StoreError("O banco de dados recusou a gravação (dado inválido).")
     return StoreError("Falha ao acessar o Supabase. Tente novamente.")
+
+
+def _invite_error(exc: GoTrueError) -> AppError:
+    if isinstance(exc, AuthRetryableError):  # no response, or a gateway 5xx
+        return StoreError(MSG_OFFLINE)
+    message = (exc.message or "").lower()
+    status = exc.status if isinstance(exc, AuthApiError) else None
+    if exc.code in ("email_exists", "user_already_exists") or "already been registered" in message:
+        return ValidationError(MSG_ALREADY_REGISTERED)
+    if exc.code in ("email_address_invalid", "validation_failed"):
+        return ValidationError(MSG_BAD_EMAIL)
+    if exc.code in ("over_email_send_rate_limit", "over_request_rate_limit") or status == 429:
+        return StoreError(MSG_EMAIL_RATE_LIMIT)
+    if exc.code in ("bad_jwt", "not_admin", "no_authorization") or status in (401, 403):
+        return StoreError(MSG_SERVICE_KEY_REJECTED)
+    log.warning("Supabase invitation failed: %s (%s)", type(exc).__name__, exc.code)
+    return StoreError(MSG_INVITE_FAILED)
 
 
 def _sign_in_error(exc: GoTrueError) -> AuthError:

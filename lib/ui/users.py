@@ -1,17 +1,25 @@
-"""The Usuários page (admins): who can sign in, with which role; add people with a temporary
-password shown once, change roles, deactivate, reset passwords, end sessions."""
+"""The Usuários page (admins).
+
+Embedded default (users_page): who can sign in, with which role; add people with a temporary
+password shown once, change roles, deactivate, reset passwords, end sessions.
+
+Supabase mode (supabase_users_page): who holds a role; give a role by e-mail to someone who has a
+Supabase account, change it, remove it (after a confirmation), and, when the server has the
+service-role key, invite someone by e-mail. The database checks the admin on every call."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from lib.auth.admin import AccountAdmin, AccountRow
+from lib.auth.admin import AccountAdmin, AccountRow, SupabaseRoleAdmin
 from lib.models import ROLES
 from lib.presentation import ROLE_LABELS, escape_markdown, format_datetime
+from lib.store.supabase import RoleHolder, SupabaseServerStore
 from lib.ui import session
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it
+PENDING_REVOKE_KEY = "pending_revoke"  # (user_id, email) whose access removal awaits confirmation
 
 
 def account_admin() -> AccountAdmin:
@@ -110,3 +118,126 @@ def _act(change, done: str) -> None:
     if not failed:
         session.flash(escape_markdown(done))
         st.rerun()
+
+
+# --- Supabase mode ----------------------------------------------------------------------------
+
+
+def role_admin() -> SupabaseRoleAdmin:
+    """Through this browser session's own Supabase client; invitations through a server client made
+    for each one, only when the service-role key is configured."""
+    settings = session.context().settings.supabase
+    server = (lambda: SupabaseServerStore(settings)) if settings.service_role_key else None
+    return SupabaseRoleAdmin(st.session_state[session.SUPABASE_KEY], server)
+
+
+def supabase_users_page() -> None:
+    admin = role_admin()
+    if admin.can_invite:
+        invite_form(admin)
+    grant_form(admin)
+    with session.user_errors("Carregando usuários…") as failed:
+        holders = admin.holders()
+    if failed:
+        return
+    st.subheader("Quem tem papel")
+    st.dataframe(holders_table(holders), hide_index=True, width="stretch")
+    manage_holder(admin, holders)
+
+
+def holders_table(holders: list[RoleHolder]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "E-mail": h.email,
+            "Papel": ROLE_LABELS[h.role],
+            "Criado em": format_datetime(h.created_at) if h.created_at else "",
+            "Último acesso": format_datetime(h.last_sign_in_at) if h.last_sign_in_at else "",
+        }
+        for h in holders
+    ], columns=["E-mail", "Papel", "Criado em", "Último acesso"])
+
+
+def invite_form(admin: SupabaseRoleAdmin) -> None:
+    with st.form("supabase_invite", enter_to_submit=False, clear_on_submit=True):
+        st.subheader("Convidar")
+        st.caption("Envia o convite do Supabase por e-mail e dá o papel escolhido.")
+        left, right = st.columns([2, 1])
+        email = left.text_input("E-mail", max_chars=254, key="invite_email")
+        role = right.selectbox("Papel", ROLES, index=ROLES.index("analyst"), format_func=ROLE_LABELS.get,
+                               key="invite_role")
+        submitted = st.form_submit_button("Convidar", type="primary")
+    if submitted:
+        with session.user_errors("Enviando convite…") as failed:
+            sent = admin.invite(email, role)
+        if not failed:
+            shown, label = email.strip(), ROLE_LABELS[role]
+            session.flash(escape_markdown(
+                f"Convite enviado para {shown}, com o papel {label}." if sent
+                else f"{shown} já tinha conta no Supabase: nenhum convite enviado; papel {label} dado."
+            ))
+            st.rerun()
+
+
+def grant_form(admin: SupabaseRoleAdmin) -> None:
+    with st.form("supabase_grant", enter_to_submit=False, clear_on_submit=True):
+        st.subheader("Dar papel")
+        st.caption("A pessoa precisa já ter conta no Supabase (convite ou cadastro)." if admin.can_invite else
+                   "A pessoa precisa já ter conta no Supabase: crie-a no painel do Supabase (Authentication → "
+                   "Users). Para convidar daqui, configure SUPABASE_SERVICE_ROLE_KEY no servidor.")
+        left, right = st.columns([2, 1])
+        email = left.text_input("E-mail", max_chars=254, key="grant_email")
+        role = right.selectbox("Papel", ROLES, index=ROLES.index("analyst"), format_func=ROLE_LABELS.get,
+                               key="grant_role_choice")
+        submitted = st.form_submit_button("Dar papel", type="primary")
+    if submitted:
+        _act(lambda: admin.grant(email, role), f"{email.strip()}: papel {ROLE_LABELS[role]}.")
+
+
+def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
+    if not holders:
+        return
+    st.subheader("Alterar um papel")
+    by_email = {h.email: h for h in holders}
+    email = st.selectbox("Usuário", list(by_email), key="supabase_managed_user")
+    if email is None:
+        return
+    holder = by_email[email]
+    pending = st.session_state.get(PENDING_REVOKE_KEY)
+    if pending is not None and pending[0] != holder.user_id:  # another user chosen meanwhile
+        st.session_state.pop(PENDING_REVOKE_KEY)
+        pending = None
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    role = left.selectbox("Papel", ROLES, index=ROLES.index(holder.role), format_func=ROLE_LABELS.get,
+                          key=f"supabase-role-{holder.user_id}")
+    actions = right.container(horizontal=True)
+    if actions.button("Salvar papel", disabled=role == holder.role, key="supabase_save_role"):
+        _act(lambda: _changed(admin.grant(email, role)), f"Papel de {email}: {ROLE_LABELS[role]}.")
+    if actions.button("Remover acesso", key="supabase_revoke", disabled=pending is not None):
+        st.session_state[PENDING_REVOKE_KEY] = (holder.user_id, email)
+        st.rerun()
+    if pending is not None:
+        confirm_revoke(admin, *pending)
+
+
+def confirm_revoke(admin: SupabaseRoleAdmin, user_id: str, email: str) -> None:
+    with st.container(border=True):
+        st.warning(f"Remover o acesso de {escape_markdown(email)}? A conta no Supabase continua, mas a pessoa "
+                   "não verá mais nada aqui até receber um papel de novo.", icon="⚠️")
+        confirm, cancel = st.columns(2)
+        if confirm.button("Confirmar remoção", type="primary", key="supabase_confirm_revoke"):
+            st.session_state.pop(PENDING_REVOKE_KEY, None)
+
+            def revoke() -> None:
+                admin.revoke(user_id)
+                _changed(user_id)
+
+            _act(revoke, f"Acesso de {email} removido.")
+        if cancel.button("Cancelar", key="supabase_cancel_revoke"):
+            st.session_state.pop(PENDING_REVOKE_KEY, None)
+            st.rerun()
+
+
+def _changed(user_id: str) -> None:
+    """A role changed: when it is the admin's own, it is read again on the next run."""
+    if user_id == session.current_user().id:
+        st.session_state[session.USER_CHECKED_KEY] = 0.0

@@ -16,6 +16,13 @@ the service role deletes; the checks on kind, source, statuses and detail length
 instance_status_before and prune_instance_events answer as the migration's. Reads accept
 PostgREST's eq/in/gt/gte/lt/lte filters, order, offset and limit, and answer at most `max_rows`
 rows, as PostgREST's max-rows does.
+
+Users and roles follow the user-admin migration: admin_list_role_holders, admin_find_user,
+admin_grant_role and admin_revoke_role answer signed-in admins only (42501 for anyone else, the
+service role included), match e-mails ignoring case, give one role per user and never take the
+admin role from the last admin (UA001); role_for_email answers the service role only. GoTrue's
+admin invitation (POST /auth/v1/invite) takes the service-role key only and creates an unconfirmed
+account, as GoTrue does; an e-mail with a confirmed account gets 422 email_exists.
 """
 
 from __future__ import annotations
@@ -59,6 +66,8 @@ EVENT_INSERTABLE = set(EVENT_COLUMNS) - {"id", "created_at"}
 MAX_ROWS = 1000  # PostgREST's max-rows on Supabase
 SERVICE_ROLE = "service_role"
 PASSWORD = "correct horse"
+USER_ADMIN_FUNCTIONS = ("admin_list_role_holders", "admin_find_user", "admin_grant_role", "admin_revoke_role")
+LAST_ADMIN_CODE = "UA001"
 COMPARISONS = {"eq": operator.eq, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
@@ -100,7 +109,8 @@ class FakeSupabase:
         self.max_rows = MAX_ROWS
         self._event_ids = itertools.count(1)
         self.lease: tuple[str, float] | None = None  # the monitor lease: holder, expiry (clock time)
-        self.faults: dict[str, list] = {"password": [], "refresh": [], "logout": [], "rest": []}
+        self.invited: list[str] = []  # e-mails GoTrue sent an invitation to
+        self.faults: dict[str, list] = {"password": [], "refresh": [], "logout": [], "rest": [], "invite": []}
         self._seq = itertools.count(1)
         self.password_route = router.post(f"{URL}/auth/v1/token", params={"grant_type": "password"}).mock(
             side_effect=lambda req: self._faulted("password", req) or self._password_grant(req)
@@ -111,6 +121,9 @@ class FakeSupabase:
         self.logout_route = router.post(f"{URL}/auth/v1/logout").mock(
             side_effect=lambda req: self._faulted("logout", req) or self._logout(req)
         )
+        self.invite_route = router.post(f"{URL}/auth/v1/invite").mock(
+            side_effect=lambda req: self._faulted("invite", req) or self._invite(req)
+        )
         self.rest_route = router.route(url__startswith=f"{URL}/rest/v1/").mock(
             side_effect=lambda req: self._faulted("rest", req) or self._rest(req)
         )
@@ -119,9 +132,14 @@ class FakeSupabase:
 
     def add_user(self, email: str, *roles: str, confirmed: bool = True, claims: dict | None = None) -> str:
         user_id = str(uuid.uuid4())
-        self.accounts[email] = {"id": user_id, "confirmed": confirmed, "claims": claims or {}}
+        self.accounts[email] = {"id": user_id, "confirmed": confirmed, "claims": claims or {},
+                                "created_at": datetime.now(timezone.utc).isoformat(), "last_sign_in_at": None}
         self.user_roles += [(user_id, role) for role in roles]
         return user_id
+
+    def roles_of(self, email: str) -> list[str]:
+        user_id = self.accounts[email]["id"]
+        return sorted(role for u, role in self.user_roles if u == user_id)
 
     def add_row(self, instance_id: str, *, status: str = "disconnected", age_minutes: int = 0, **columns) -> dict:
         stamp = (datetime.now(timezone.utc) - timedelta(minutes=age_minutes)).isoformat()
@@ -177,6 +195,7 @@ class FakeSupabase:
 
     def _issue_session(self, email: str) -> httpx.Response:
         account = self.accounts[email]
+        account["last_sign_in_at"] = datetime.now(timezone.utc).isoformat()
         now = int(self.clock.time())
         claims = {
             "sub": account["id"], "email": email, "aud": "authenticated", "role": "authenticated",
@@ -210,6 +229,32 @@ class FakeSupabase:
         if email is None:
             return self._auth_error("refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found")
         return self._issue_session(email)
+
+    def _invite(self, request: httpx.Request) -> httpx.Response:
+        """GoTrue's POST /invite: admin (service-role key) only; a new, unconfirmed account."""
+        if (request.headers["apikey"], request.headers.get("Authorization")) != (
+                SERVICE_ROLE_KEY, f"Bearer {SERVICE_ROLE_KEY}"):
+            return httpx.Response(403, json={"code": "not_admin", "message": "User not allowed"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        email = (json.loads(request.content).get("email") or "").strip().lower()
+        if "@" not in email:
+            return httpx.Response(400, json={"code": "validation_failed",
+                                             "message": "Unable to validate email address: invalid format"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        existing = next((e for e in self.accounts if e.lower() == email), None)
+        if existing is not None and self.accounts[existing]["confirmed"]:
+            return httpx.Response(422, json={"code": "email_exists",
+                                             "message": "A user with this email address has already been registered"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        if existing is None:
+            self.add_user(email, confirmed=False)
+        self.invited.append(email)
+        account = self.accounts[existing or email]
+        return httpx.Response(200, json={
+            "id": account["id"], "aud": "authenticated", "role": "authenticated", "email": email,
+            "invited_at": datetime.now(timezone.utc).isoformat(), "app_metadata": {"provider": "email"},
+            "user_metadata": {}, "created_at": account["created_at"],
+        })
 
     def _logout(self, request: httpx.Request) -> httpx.Response:
         claims = self._claims(request)
@@ -278,9 +323,13 @@ class FakeSupabase:
         """The migrations' functions, with their EXECUTE grants (anon: none; claim_monitor_lease:
         service role only) and their rights (invoker functions write only what RLS lets through)."""
         granted = {"claim_monitor_lease": {SERVICE_ROLE}, "release_monitor_lease": {SERVICE_ROLE},
-                   "prune_instance_events": {SERVICE_ROLE}}.get(function)
+                   "prune_instance_events": {SERVICE_ROLE}, "role_for_email": {SERVICE_ROLE}}.get(function)
+        if function in USER_ADMIN_FUNCTIONS and role == SERVICE_ROLE:
+            granted = set()  # signed-in users only
         if claims is None or (granted is not None and role not in granted):
             return pg_error(401 if claims is None else 403, "42501", f"permission denied for function {function}")
+        if function in USER_ADMIN_FUNCTIONS or function == "role_for_email":
+            return self._user_admin(function, args, role)
         writer = role in ("admin", SERVICE_ROLE)
         if function == "instance_token":
             if role != "admin":
@@ -326,6 +375,53 @@ class FakeSupabase:
                 self.lease = None
             return httpx.Response(204)
         return pg_error(404, "PGRST202", f"Could not find the function public.{function}")
+
+    def _account_by_email(self, email: str | None) -> tuple[str, dict] | None:
+        wanted = (email or "").strip().lower()
+        return next(((e, a) for e, a in self.accounts.items() if e.lower() == wanted), None)
+
+    def _user_admin(self, function: str, args: dict, role: str | None) -> httpx.Response:
+        """The user-admin migration's functions (EXECUTE already checked by _rpc)."""
+        def best(user_id: str) -> str | None:
+            held = {r for u, r in self.user_roles if u == user_id}
+            return next((r for r in ROLES if r in held), None)
+
+        def last_admin(user_id: str) -> bool:
+            admins = {u for u, r in self.user_roles if r == "admin"}
+            return admins == {user_id}
+
+        if function == "role_for_email":
+            found = self._account_by_email(args["_email"])
+            return httpx.Response(200, json=[{"user_id": found[1]["id"], "role": best(found[1]["id"])}] if found else [])
+        if role != "admin":
+            return pg_error(403, "42501", "only admins can manage users")
+        if function == "admin_list_role_holders":
+            holders = [
+                {"user_id": a["id"], "email": e, "role": best(a["id"]), "created_at": a["created_at"],
+                 "last_sign_in_at": a["last_sign_in_at"]}
+                for e, a in sorted(self.accounts.items(), key=lambda item: item[0].lower()) if best(a["id"])
+            ]
+            return httpx.Response(200, json=holders)
+        if function == "admin_find_user":
+            found = self._account_by_email(args["_email"])
+            return httpx.Response(200, json=[{"user_id": found[1]["id"], "email": found[0]}] if found else [])
+        if function == "admin_grant_role":
+            if args.get("_role") not in ROLES:
+                return pg_error(400, "22023", f"unknown role {args.get('_role')}")
+            found = self._account_by_email(args["_email"])
+            if found is None:
+                return pg_error(500, "P0002", f"no Supabase Auth user has the e-mail {args['_email']}")
+            user_id = found[1]["id"]
+            if args["_role"] != "admin" and last_admin(user_id):
+                return pg_error(400, LAST_ADMIN_CODE, "the last admin cannot lose the admin role")
+            self.user_roles = [(u, r) for u, r in self.user_roles if u != user_id] + [(user_id, args["_role"])]
+            return httpx.Response(200, json=user_id)
+        if function == "admin_revoke_role":
+            if last_admin(args["_user_id"]):
+                return pg_error(400, LAST_ADMIN_CODE, "the last admin cannot lose the admin role")
+            self.user_roles = [(u, r) for u, r in self.user_roles if u != args["_user_id"]]
+            return httpx.Response(204)
+        raise AssertionError(function)
 
     def _instances(self, request: httpx.Request, role: str | None, uid: str | None) -> httpx.Response:
         params = request.url.params

@@ -45,13 +45,19 @@ create table if not exists auth.users (
     id uuid primary key,
     aud varchar(255),
     role varchar(255),
-    email varchar(255) unique,
+    email varchar(255),
     encrypted_password varchar(255),
+    last_sign_in_at timestamptz,
     raw_app_meta_data jsonb,
     raw_user_meta_data jsonb,
     created_at timestamptz default now(),
-    updated_at timestamptz default now()
+    updated_at timestamptz default now(),
+    is_sso_user boolean not null default false,
+    deleted_at timestamptz
 );
+-- As supabase/auth: an e-mail is unique among e-mail/password users only
+-- (single sign-on users may share one).
+create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
 
 -- JWT helpers, as currently defined by supabase/auth. PostgREST puts the
 -- verified JWT claims in request.jwt.claims for each request.

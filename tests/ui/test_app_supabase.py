@@ -1,10 +1,14 @@
 """The app under AppTest in Supabase mode, against the HTTP double of GoTrue and PostgREST."""
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from tests.support.supabase_double import ANON_KEY, PASSWORD, URL, clock, fake  # noqa: F401 - fixtures
+from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
+    ANON_KEY, PASSWORD, SERVICE_ROLE_KEY, URL, clock, fake,
+)
 from lib.backend import MONITOR_OFF_NO_SERVICE_KEY
-from tests.ui.test_app_ui import button, cards, field, log_in, new_app, texts
+from lib.presentation import escape_markdown
+from tests.ui.test_app_ui import ROOT, button, cards, field, log_in, new_app, texts, unescape_markdown
 
 
 @pytest.fixture
@@ -100,3 +104,159 @@ def test_an_idle_session_asks_one_small_question_per_tick_and_reads_the_list_onl
     at.run()
     asked = [r.url.path for r in supabase_app.rest_requests()[before:]]
     assert asked.count("/rest/v1/instances") == 1 and "Sbx-Nova" in cards(at)
+
+
+# --- the Usuários page in Supabase mode -------------------------------------------------------------
+
+
+def users_page(at):
+    at.switch_page("pages/usuarios.py").run()
+    assert not at.exception
+    return at
+
+
+def field(at, key: str):
+    return next(w for w in [*at.text_input, *at.selectbox] if w.key == key)
+
+
+def flashed(at) -> str:
+    """The message an action left for the toast of the next full run (lib.ui.session.flash), as a
+    reader sees it. (After switch_page() AppTest runs the page alone, without app.py, which shows it.)"""
+    message, _ = at.session_state["flash"]
+    return unescape_markdown(message)
+
+
+def table_rows(at) -> list[dict]:
+    [table] = at.dataframe
+    return table.value.to_dict("records")
+
+
+def test_an_admin_gives_a_role_by_email_changes_it_and_removes_it(supabase_app):
+    nova = supabase_app.add_user("Nova@example.com")  # a Supabase account without a role
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    assert [(r["E-mail"], r["Papel"]) for r in table_rows(at)] == [
+        ("admin@example.com", "Administrador"), ("ana@example.com", "Analista"), ("analyst@example.com", "Analista"),
+    ]
+    assert "Convidar" not in [b.label for b in at.button]  # no service-role key: no invitations
+
+    field(at, "grant_email").input(" nova@EXAMPLE.com ")
+    field(at, "grant_role_choice").select("supervisor")
+    button(at, "Dar papel").click().run()
+    assert "nova@EXAMPLE.com: papel Supervisor." in flashed(at)
+    assert supabase_app.roles_of("Nova@example.com") == ["supervisor"]
+    rows = {r["E-mail"]: r for r in table_rows(at)}
+    assert rows["Nova@example.com"]["Papel"] == "Supervisor" and rows["Nova@example.com"]["Último acesso"] == ""
+    assert rows["admin@example.com"]["Último acesso"] != "" and rows["admin@example.com"]["Criado em"] != ""
+
+    field(at, "supabase_managed_user").select("Nova@example.com").run()
+    field(at, f"supabase-role-{nova}").select("analyst").run()
+    button(at, "Salvar papel").click().run()
+    assert "Papel de Nova@example.com: Analista." in flashed(at)
+    assert supabase_app.roles_of("Nova@example.com") == ["analyst"]
+
+    field(at, "supabase_managed_user").select("Nova@example.com").run()
+    button(at, "Remover acesso").click().run()
+    assert "Remover o acesso de Nova@example.com?" in texts(at)
+    assert supabase_app.roles_of("Nova@example.com") == ["analyst"]  # nothing yet: a confirmation first
+    button(at, "Cancelar").click().run()
+    assert "Remover o acesso de Nova@example.com?" not in texts(at)
+    button(at, "Remover acesso").click().run()
+    button(at, "Confirmar remoção").click().run()
+    assert "Acesso de Nova@example.com removido." in flashed(at)
+    assert supabase_app.roles_of("Nova@example.com") == []
+    assert "Nova@example.com" not in [r["E-mail"] for r in table_rows(at)]
+    assert not at.exception
+
+
+def test_the_page_says_why_a_role_was_refused(supabase_app):
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    field(at, "grant_email").input("ninguem@example.com")
+    button(at, "Dar papel").click().run()
+    assert "Nenhum usuário do Supabase com este e-mail: ele precisa ter uma conta (convite ou cadastro)." in texts(at)
+
+    field(at, "supabase_managed_user").select("admin@example.com").run()
+    button(at, "Remover acesso").click().run()
+    button(at, "Confirmar remoção").click().run()
+    assert "É preciso manter pelo menos um administrador ativo." in texts(at)
+    assert supabase_app.roles_of("admin@example.com") == ["admin"]
+
+    supabase_app.user_roles = [(u, "analyst") if r == "admin" else (u, r) for u, r in supabase_app.user_roles]
+    field(at, "grant_email").input("ana@example.com")  # demoted meanwhile: the database refuses
+    button(at, "Dar papel").click().run()
+    assert "Apenas administradores gerenciam usuários." in texts(at)
+    assert supabase_app.roles_of("ana@example.com") == ["analyst"]
+
+
+def test_user_text_on_the_users_page_renders_literally(supabase_app):
+    hostile = "[x](javascript:alert(1))**b**@example.com"
+    supabase_app.add_user(hostile)
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    field(at, "grant_email").input(hostile)
+    button(at, "Dar papel").click().run()
+    assert at.session_state["flash"][0] == escape_markdown(f"{hostile}: papel Analista.")
+    assert f"{hostile}: papel Analista." in flashed(at)
+    assert hostile in [r["E-mail"] for r in table_rows(at)]  # a table cell is literal
+    field(at, "supabase_managed_user").select(hostile).run()
+    button(at, "Remover acesso").click().run()
+    assert any(escape_markdown(hostile) in w.value for w in at.warning)
+    assert f"Remover o acesso de {hostile}?" in texts(at)
+
+
+def test_the_invite_button_appears_only_with_the_service_role_key(supabase_app, monkeypatch):
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY)
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    field(at, "invite_email").input("convidada@example.com")
+    field(at, "invite_role").select("supervisor")
+    button(at, "Convidar").click().run()
+    assert "Convite enviado para convidada@example.com, com o papel Supervisor." in flashed(at)
+    assert supabase_app.invited == ["convidada@example.com"]
+    assert supabase_app.roles_of("convidada@example.com") == ["supervisor"]
+    assert supabase_app.invite_route.calls.last.request.headers["apikey"] == SERVICE_ROLE_KEY
+    assert "Convidada" not in texts(at) and "convidada@example.com" in [r["E-mail"] for r in table_rows(at)]
+
+    field(at, "invite_email").input("ana@example.com")  # has an account: the role only
+    field(at, "invite_role").select("admin")
+    button(at, "Convidar").click().run()
+    assert "ana@example.com já tinha conta no Supabase: nenhum convite enviado; papel Administrador dado." in flashed(at)
+    assert supabase_app.invited == ["convidada@example.com"]
+    assert supabase_app.roles_of("ana@example.com") == ["admin"]
+    # Every request of the browser session carried the admin's token, never the service-role key.
+    assert all(r.headers["apikey"] == ANON_KEY for r in supabase_app.rest_requests())
+
+
+def test_without_the_service_role_key_nobody_is_invited(supabase_app):
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    assert "Convidar" not in [b.label for b in at.button]
+    assert "invite_email" not in [t.key for t in at.text_input]
+    assert "configure SUPABASE_SERVICE_ROLE_KEY no servidor" in texts(at)
+
+
+def test_an_analyst_never_reaches_the_users_page(supabase_app, monkeypatch):
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY)
+    at = log_in(new_app(), "ana@example.com", PASSWORD)
+    assert "Somente leitura" in texts(at)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not among the analyst's pages
+        at.switch_page("pages/usuarios.py")
+
+    # Run on its own, with the analyst's session, the page itself refuses before asking anything.
+    page = AppTest.from_file(str(ROOT / "pages" / "usuarios.py"), default_timeout=30)
+    page.session_state["user"] = at.session_state["user"]
+    page.session_state["supabase"] = at.session_state["supabase"]
+    page.run()
+    assert not page.exception
+    assert "Apenas administradores gerenciam usuários." in texts(page)
+    assert "admin@example.com" not in texts(page) and not page.dataframe
+    assert not [b for b in page.button if b.label in ("Dar papel", "Convidar", "Remover acesso")]
+    assert not supabase_app.rest_requests("rpc/admin_") and supabase_app.invite_route.call_count == 0
+
+
+def test_an_admin_who_changes_their_own_role_has_it_read_again(supabase_app):
+    from lib.ui import session
+
+    supabase_app.add_user("outra@example.com", "admin")
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    field(at, "supabase_managed_user").select("admin@example.com").run()
+    field(at, f"supabase-role-{supabase_app.admin_id}").select("supervisor").run()
+    button(at, "Salvar papel").click().run()
+    assert supabase_app.roles_of("admin@example.com") == ["supervisor"]
+    assert at.session_state[session.USER_CHECKED_KEY] == 0.0  # the next run reads the role again
