@@ -115,7 +115,7 @@ def users_page(at):
     return at
 
 
-def field(at, key: str):
+def widget(at, key: str):
     return next(w for w in [*at.text_input, *at.selectbox] if w.key == key)
 
 
@@ -139,8 +139,8 @@ def test_an_admin_gives_a_role_by_email_changes_it_and_removes_it(supabase_app):
     ]
     assert "Convidar" not in [b.label for b in at.button]  # no service-role key: no invitations
 
-    field(at, "grant_email").input(" nova@EXAMPLE.com ")
-    field(at, "grant_role_choice").select("supervisor")
+    widget(at, "grant_email").input(" nova@EXAMPLE.com ")
+    widget(at, "grant_role_choice").select("supervisor")
     button(at, "Dar papel").click().run()
     assert "nova@EXAMPLE.com: papel Supervisor." in flashed(at)
     assert supabase_app.roles_of("Nova@example.com") == ["supervisor"]
@@ -148,13 +148,13 @@ def test_an_admin_gives_a_role_by_email_changes_it_and_removes_it(supabase_app):
     assert rows["Nova@example.com"]["Papel"] == "Supervisor" and rows["Nova@example.com"]["Último acesso"] == ""
     assert rows["admin@example.com"]["Último acesso"] != "" and rows["admin@example.com"]["Criado em"] != ""
 
-    field(at, "supabase_managed_user").select("Nova@example.com").run()
-    field(at, f"supabase-role-{nova}").select("analyst").run()
+    widget(at, "supabase_managed_user").select("Nova@example.com").run()
+    widget(at, f"supabase-role-{nova}").select("analyst").run()
     button(at, "Salvar papel").click().run()
     assert "Papel de Nova@example.com: Analista." in flashed(at)
     assert supabase_app.roles_of("Nova@example.com") == ["analyst"]
 
-    field(at, "supabase_managed_user").select("Nova@example.com").run()
+    widget(at, "supabase_managed_user").select("Nova@example.com").run()
     button(at, "Remover acesso").click().run()
     assert "Remover o acesso de Nova@example.com?" in texts(at)
     assert supabase_app.roles_of("Nova@example.com") == ["analyst"]  # nothing yet: a confirmation first
@@ -170,18 +170,18 @@ def test_an_admin_gives_a_role_by_email_changes_it_and_removes_it(supabase_app):
 
 def test_the_page_says_why_a_role_was_refused(supabase_app):
     at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
-    field(at, "grant_email").input("ninguem@example.com")
+    widget(at, "grant_email").input("ninguem@example.com")
     button(at, "Dar papel").click().run()
     assert "Nenhum usuário do Supabase com este e-mail: ele precisa ter uma conta (convite ou cadastro)." in texts(at)
 
-    field(at, "supabase_managed_user").select("admin@example.com").run()
+    widget(at, "supabase_managed_user").select("admin@example.com").run()
     button(at, "Remover acesso").click().run()
     button(at, "Confirmar remoção").click().run()
     assert "É preciso manter pelo menos um administrador ativo." in texts(at)
     assert supabase_app.roles_of("admin@example.com") == ["admin"]
 
     supabase_app.user_roles = [(u, "analyst") if r == "admin" else (u, r) for u, r in supabase_app.user_roles]
-    field(at, "grant_email").input("ana@example.com")  # demoted meanwhile: the database refuses
+    widget(at, "grant_email").input("ana@example.com")  # demoted meanwhile: the database refuses
     button(at, "Dar papel").click().run()
     assert "Apenas administradores gerenciam usuários." in texts(at)
     assert supabase_app.roles_of("ana@example.com") == ["analyst"]
@@ -191,12 +191,12 @@ def test_user_text_on_the_users_page_renders_literally(supabase_app):
     hostile = "[x](javascript:alert(1))**b**@example.com"
     supabase_app.add_user(hostile)
     at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
-    field(at, "grant_email").input(hostile)
+    widget(at, "grant_email").input(hostile)
     button(at, "Dar papel").click().run()
     assert at.session_state["flash"][0] == escape_markdown(f"{hostile}: papel Analista.")
     assert f"{hostile}: papel Analista." in flashed(at)
     assert hostile in [r["E-mail"] for r in table_rows(at)]  # a table cell is literal
-    field(at, "supabase_managed_user").select(hostile).run()
+    widget(at, "supabase_managed_user").select(hostile).run()
     button(at, "Remover acesso").click().run()
     assert any(escape_markdown(hostile) in w.value for w in at.warning)
     assert f"Remover o acesso de {hostile}?" in texts(at)
@@ -205,8 +205,8 @@ def test_user_text_on_the_users_page_renders_literally(supabase_app):
 def test_the_invite_button_appears_only_with_the_service_role_key(supabase_app, monkeypatch):
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY)
     at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
-    field(at, "invite_email").input("convidada@example.com")
-    field(at, "invite_role").select("supervisor")
+    widget(at, "invite_email").input("convidada@example.com")
+    widget(at, "invite_role").select("supervisor")
     button(at, "Convidar").click().run()
     assert "Convite enviado para convidada@example.com, com o papel Supervisor." in flashed(at)
     assert supabase_app.invited == ["convidada@example.com"]
@@ -214,8 +214,8 @@ def test_the_invite_button_appears_only_with_the_service_role_key(supabase_app, 
     assert supabase_app.invite_route.calls.last.request.headers["apikey"] == SERVICE_ROLE_KEY
     assert "Convidada" not in texts(at) and "convidada@example.com" in [r["E-mail"] for r in table_rows(at)]
 
-    field(at, "invite_email").input("ana@example.com")  # has an account: the role only
-    field(at, "invite_role").select("admin")
+    widget(at, "invite_email").input("ana@example.com")  # has an account: the role only
+    widget(at, "invite_role").select("admin")
     button(at, "Convidar").click().run()
     assert "ana@example.com já tinha conta no Supabase: nenhum convite enviado; papel Administrador dado." in flashed(at)
     assert supabase_app.invited == ["convidada@example.com"]
@@ -255,8 +255,8 @@ def test_an_admin_who_changes_their_own_role_has_it_read_again(supabase_app):
 
     supabase_app.add_user("outra@example.com", "admin")
     at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
-    field(at, "supabase_managed_user").select("admin@example.com").run()
-    field(at, f"supabase-role-{supabase_app.admin_id}").select("supervisor").run()
+    widget(at, "supabase_managed_user").select("admin@example.com").run()
+    widget(at, f"supabase-role-{supabase_app.admin_id}").select("supervisor").run()
     button(at, "Salvar papel").click().run()
     assert supabase_app.roles_of("admin@example.com") == ["supervisor"]
     assert at.session_state[session.USER_CHECKED_KEY] == 0.0  # the next run reads the role again
