@@ -48,6 +48,7 @@ class AppContext:
     events_secret: str | None = field(default=None, repr=False)
     monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
     _alert_sender: AlertSender | None = field(default=None, repr=False)
+    _server_store: ServerStore | None = field(default=None, repr=False)
 
     @property
     def mode_label(self) -> str:
@@ -66,15 +67,16 @@ class AppContext:
         return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery, current_user)
 
     def server_store(self) -> ServerStore | None:
-        """The store with the server's rights (monitor, provider events); None in Supabase mode
-        without the service-role key."""
-        if self.database is not None:
-            return SQLiteInstanceStore(self.database)
-        if self.settings.supabase.service_role_key:
-            from lib.store.supabase import SupabaseServerStore
+        """The store with the server's rights (monitor, provider events), one per process (the
+        Supabase one holds a connection pool); None in Supabase mode without the service-role key."""
+        if self._server_store is None:
+            if self.database is not None:
+                self._server_store = SQLiteInstanceStore(self.database)
+            elif self.settings.supabase.service_role_key:
+                from lib.store.supabase import SupabaseServerStore
 
-            return SupabaseServerStore(self.settings.supabase)
-        return None
+                self._server_store = SupabaseServerStore(self.settings.supabase)
+        return self._server_store
 
     @property
     def monitor_off_reason(self) -> str | None:

@@ -11,7 +11,7 @@ supabase/migrations/20261203000000_user_admin.sql)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from lib.auth.accounts import Account, LocalAccounts
 from lib.auth.sessions import SessionStore
@@ -72,10 +72,10 @@ class AccountAdmin:
 
 class SupabaseRoleAdmin:
     """Roles in Supabase mode, through the signed-in admin's own Supabase session (the database
-    refuses anyone else). `server` makes a client with the service-role key, for invitations only;
-    None when the key is not configured (no invitations)."""
+    refuses anyone else). `server` is the process's store with the service-role key, used for
+    invitations only; None when the key is not configured (no invitations)."""
 
-    def __init__(self, session: SupabaseSession, server: Callable[[], SupabaseServerStore] | None = None):
+    def __init__(self, session: SupabaseSession, server: SupabaseServerStore | None = None):
         self.session = session
         self.server = server
 
@@ -102,11 +102,7 @@ class SupabaseRoleAdmin:
             raise PermissionDenied("Convites precisam de SUPABASE_SERVICE_ROLE_KEY no servidor.")
         existing = self.session.find_user(email)
         if existing is None:
-            server = self.server()
-            try:
-                server.invite(email)
-            finally:
-                server.close()
+            self.server.invite(email)
         try:
             self.session.grant_role(email, role)
         except AppError as exc:

@@ -500,16 +500,11 @@ class SupabaseServerStore(_PostgrestInstances):
             persist_session=False,  # nobody signs in: every request carries the key itself
             httpx_client=httpx.Client(timeout=HTTP_TIMEOUT_SECONDS),
         )
-        self._http = options.httpx_client
         self._client: Client = create_client(settings.url, settings.service_role_key, options=options)
         self._url = settings.url
 
     def __repr__(self) -> str:
         return f"SupabaseServerStore(url={self._url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connections (a store made for one call, e.g. an invitation)."""
-        self._http.close()
 
     def role_for_email(self, email: str) -> tuple[str, str | None] | None:
         """(user id, role) of the Supabase Auth user with this e-mail, ignoring case (single sign-on

@@ -15,7 +15,7 @@ import streamlit as st
 from lib.auth.admin import AccountAdmin, AccountRow, SupabaseRoleAdmin
 from lib.models import ROLES
 from lib.presentation import ROLE_LABELS, escape_markdown, format_datetime
-from lib.store.supabase import RoleHolder, SupabaseServerStore
+from lib.store.supabase import RoleHolder
 from lib.ui import session
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it
@@ -124,11 +124,9 @@ def _act(change, done: str) -> None:
 
 
 def role_admin() -> SupabaseRoleAdmin:
-    """Through this browser session's own Supabase client; invitations through a server client made
-    for each one, only when the service-role key is configured."""
-    settings = session.context().settings.supabase
-    server = (lambda: SupabaseServerStore(settings)) if settings.service_role_key else None
-    return SupabaseRoleAdmin(st.session_state[session.SUPABASE_KEY], server)
+    """Through this browser session's own Supabase client; invitations through the server's store,
+    only when the service-role key is configured."""
+    return SupabaseRoleAdmin(st.session_state[session.SUPABASE_KEY], session.context().server_store())
 
 
 def supabase_users_page() -> None:
