@@ -3,12 +3,14 @@
 PYTHON ?= python3
 VENV := .venv
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 BIN := $(VENV)/bin
 
 .PHONY: run test bench load
 
 run: $(VENV)/.runtime-installed
-	$(BIN)/streamlit run server.py --server.port $(PORT)
+	@$(BIN)/python -m lib.config $(ADDRESS) $(PORT)
+	$(BIN)/streamlit run server.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh

@@ -52,9 +52,7 @@ class AppContext:
 
     @property
     def mode_label(self) -> str:
-        storage = "Supabase" if self.settings.supabase else "banco local SQLite"
-        provider = "provedor sandbox (simulado)" if self.sandbox else "webhooks configurados"
-        return f"{storage} + {provider}"
+        return self.settings.mode_label
 
     def service(self, user: User, store: InstanceStore | None = None,
                 current_user: Callable[[], User | None] | None = None) -> InstanceService:

@@ -101,6 +101,12 @@ class Settings:
     # throttle) and X-Forwarded-Proto (https: the session cookie is Secure). Off: never believed.
     trust_proxy_headers: bool = False
 
+    @property
+    def mode_label(self) -> str:
+        storage = "Supabase" if self.supabase else "banco local SQLite"
+        provider = "webhooks configurados" if self.webhooks else "provedor sandbox (simulado)"
+        return f"{storage} + {provider}"
+
     def cache_key(self) -> str:
         """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
         return str(astuple(self))
@@ -284,3 +290,26 @@ def _supabase_settings(section: Mapping, env: Mapping[str, str]) -> SupabaseSett
     if urlparse(url).scheme not in ("http", "https"):
         raise ConfigError("Configuração inválida: supabase.url (SUPABASE_URL) deve ser uma URL http ou https.")
     return SupabaseSettings(url=url, anon_key=key, service_role_key=service_key)
+
+
+def describe(settings: Settings, address: str, port: int) -> str:
+    """What `make run` prints before Streamlit's own lines: where, in which mode, with which data."""
+    host = "localhost" if address in ("127.0.0.1", "localhost") else address
+    lines = [
+        f"Painel de instâncias WhatsApp em http://{host}:{port}",
+        f"Modo: {settings.mode_label}",
+        f"Dados: {settings.data_dir.resolve()}",
+    ]
+    if address in ("127.0.0.1", "localhost"):
+        lines.append("Só este computador acessa; para a rede local: make run ADDRESS=0.0.0.0")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # make run: python -m lib.config ADDRESS PORT
+    import sys
+
+    try:
+        print(describe(load_settings(), sys.argv[1], int(sys.argv[2])), flush=True)
+    except ConfigError as exc:
+        print(exc.message, file=sys.stderr)
+        sys.exit(1)

@@ -558,3 +558,52 @@ def test_a_hostile_name_stays_inert_on_every_message_path(context):
     assert_inert(at)  # the toast "… excluída"
     at.run()
     assert all(HOSTILE not in v for v in markdown_values(at))
+
+
+def test_the_empty_state_offers_the_first_step_and_no_empty_table(context):
+    at = admin_app(context)
+    assert "Nenhuma instância ainda. Crie a primeira" in texts(at)
+    assert not at.dataframe[:1] or all("Nome" not in df.value.columns for df in at.dataframe)  # no instance table
+    [create] = [b for b in at.button if b.key == "empty-create"]
+    create.click().run()
+    assert "Nome da instância" in [t.label for t in at.text_input]
+    context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    reader = log_in(new_app(), "ana@example.com")
+    assert "um administrador precisa criar a primeira" in texts(reader)
+    assert not [b for b in reader.button if b.key == "empty-create"]
+
+
+def test_conectar_agora_right_after_creating(context):
+    at = create_instance(admin_app(context), "Cobrança")
+    button(at, "Conectar agora").click().run()
+    assert not at.exception
+    assert len(at.get("image")) == 1 and "Aguardando leitura do QR Code…" in texts(at)
+    assert cards(at)["Cobrança"].startswith("Conectando")
+
+
+def test_an_admin_reveals_a_token_from_the_card_and_the_history_says_who(context):
+    at = create_instance(admin_app(context), "Cobrança")
+    button(at, "Fechar").click().run()
+    [(instance, token)] = stored(context)
+    button(at, "Mostrar token").click().run()
+    assert token not in texts(at)  # masked until revealed
+    [reveal] = [t for t in at.toggle if t.key == f"token-{instance.id}"]
+    reveal.set_value(True).run()
+    assert token in [c.value for c in at.code]
+    at.run()  # a rerun does not record a second reveal
+    events = SQLiteInstanceStore(context.database).events(kinds=["token_revealed"])
+    assert [(e.instance_id, e.actor_email) for e in events] == [(instance.id, "admin@example.com")]
+
+
+def test_search_and_status_filter_apply_to_cards_and_table(context):
+    live = connected(context, "Cobrança SP")
+    admin_service(context).create("Suporte RJ")
+    at = admin_app(context)
+    assert set(cards(at)) == {"Cobrança SP", "Suporte RJ"}
+    at.text_input(key="search").input(live.phone_number[-4:]).run()
+    assert set(cards(at)) == {"Cobrança SP"} and list(at.dataframe[0].value["Nome"]) == ["Cobrança SP"]
+    at.text_input(key="search").input("").run()
+    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
+    assert set(cards(at)) == {"Suporte RJ"} and list(at.dataframe[0].value["Nome"]) == ["Suporte RJ"]
+    at.text_input(key="search").input("nada assim").run()
+    assert cards(at) == {} and "Nenhuma instância corresponde à busca e ao filtro." in texts(at)
