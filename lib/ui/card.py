@@ -17,7 +17,7 @@ from lib.ui.dialogs import open_dialog
 
 CARDS_PER_PAGE = 10
 CARDS_PAGE_KEY = "cards_page"
-CARD_BUTTON_WIDTH = 130  # pixels: the same for every card, so that the buttons line up (two per row at 390 px)
+CARD_BUTTON_WIDTH = 140  # pixels: the card's column of buttons, the same on every card
 STATUS_BADGE_ICONS = {
     "connected": ":material/check_circle:",
     "connecting": ":material/hourglass_top:",
@@ -39,10 +39,12 @@ def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None,
                 if stats is not None:
                     lines.append(stats_line(stats))
                 st.text("\n".join(lines))
-            with st.container(horizontal=True, width="content", horizontal_alignment="right"):
+            # A column of equal buttons: beside the text on a wide screen, under it on a phone,
+            # never wrapping into uneven rows.
+            with st.container(width=CARD_BUTTON_WIDTH, gap="small"):
                 if can_act:
                     _card_buttons(instance, sandbox)
-                st.button("Histórico", key=f"history-{instance.id}", width=CARD_BUTTON_WIDTH,
+                st.button("Histórico", key=f"history-{instance.id}", width="stretch",
                           on_click=_open_then_rerun, args=("history", instance))
                 if can_act:
                     _more_menu(instance, sandbox)
@@ -50,6 +52,8 @@ def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None,
 
 def stats_line(stats: CardStats) -> str:
     drops = {0: "nenhuma queda", 1: "1 queda"}.get(stats.drops_7d, f"{stats.drops_7d} quedas")
+    if stats.uptime_24h is None:
+        return f"Sem histórico de conexão nas últimas 24 h  ·  {drops} em 7 dias"
     return f"Online {format_uptime(stats.uptime_24h)} em 24 h  ·  {drops} em 7 dias"
 
 
@@ -58,19 +62,19 @@ def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
     fragment, unless its callback calls st.rerun(), which makes it a full run (the one that shows
     the dialog). Keys starting with delete-, disconnect- or forget- are drawn red (lib.ui.page)."""
     if instance.last_error == MSG_INSTANCE_UNKNOWN:  # a retry would fail the same way
-        st.button("Excluir do painel", key=f"forget-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
+        st.button("Excluir do painel", key=f"forget-{instance.id}", type="primary", width="stretch",
                   on_click=_open_then_rerun, args=("delete", instance))
     elif instance.status == "connected":
-        st.button("Desconectar", key=f"disconnect-{instance.id}", width=CARD_BUTTON_WIDTH,
+        st.button("Desconectar", key=f"disconnect-{instance.id}", width="stretch",
                   on_click=_open_then_rerun, args=("disconnect", instance))
     else:
-        st.button("Conectar", key=f"connect-{instance.id}", type="primary", width=CARD_BUTTON_WIDTH,
+        st.button("Conectar", key=f"connect-{instance.id}", type="primary", width="stretch",
                   on_click=_connect_then_rerun, args=(instance,))
 
 
 def _more_menu(instance: Instance, sandbox: SandboxProvider | None) -> None:
     """What is needed less often: the token, the sandbox's drop, deleting."""
-    with st.popover("Mais", width=CARD_BUTTON_WIDTH):
+    with st.popover("Mais", width="stretch"):
         st.button("Mostrar token", key=f"token-{instance.id}", icon=":material/key:", width="stretch",
                   on_click=_open_then_rerun, args=("token", instance))
         if sandbox is not None and instance.status == "connected":

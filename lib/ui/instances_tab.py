@@ -65,7 +65,7 @@ def live_cards(*, can_act: bool) -> None:
 def empty_state(can_act: bool) -> None:
     if can_act:
         st.info("Nenhuma instância ainda. Crie a primeira e conecte o WhatsApp da cobrança com um QR Code.", icon="💬")
-        st.button("+ Nova instância", type="primary", key="empty-create", on_click=_open_create)
+        st.button("Criar a primeira instância", type="primary", key="empty-create", on_click=_open_create)
     else:
         st.info("Nenhuma instância ainda: um administrador precisa criar a primeira.", icon="💬")
 

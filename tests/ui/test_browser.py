@@ -30,7 +30,7 @@ from tests.support.server import streamlit_server
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
-DIALOG = '[role="dialog"]'
+DIALOG = '[data-testid="stDialog"]'
 PHONE = r"\+55 11 9\d{4}-\d{4}"
 TIME = r"\d\d:\d\d"
 INSTANCE = "WhatsApp Cobrança"
@@ -83,10 +83,16 @@ def badge(page: Page, name: str, label: str):
         has_text=re.compile(rf"\s{label}$"))
 
 
+def more(page: Page, name: str, action: str) -> None:
+    """Click `action` in the card's "Mais" menu."""
+    card(page, name).get_by_role("button", name="Mais").click()
+    page.get_by_role("button", name=action, exact=True).click()
+
+
 def confirm(page: Page, label: str) -> None:
     dialog = page.locator(DIALOG)
     expect(dialog).to_have_count(1)
-    expect(dialog.get_by_text("Confirmar", exact=True)).to_be_visible()
+    expect(dialog.get_by_text(f"{label} instância", exact=True)).to_be_visible()  # titled with the action
     primary = dialog.get_by_role("button", name=label, exact=True)
     primary.click()
     settle(page)
@@ -233,7 +239,7 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     expect(analyst.get_by_role("button", name="Simular queda")).to_have_count(0)
 
     # 6. The phone drops: both screens follow, without a click, with the last number.
-    card(admin, INSTANCE).get_by_role("button", name="Simular queda", exact=True).click()
+    more(admin, INSTANCE, "Simular queda")
     for page in (admin, analyst):
         expect(badge(page, INSTANCE, "Desconectado")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
         expect(card(page, INSTANCE).get_by_text(re.compile(rf"^Caiu às {TIME}\nÚltimo número: {re.escape(number)}"))).to_be_visible()
@@ -263,7 +269,7 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     expect(card(admin, INSTANCE).get_by_text(re.compile(rf"^Desconectado desde {TIME}\nÚltimo número: {PHONE}"))).to_be_visible()
 
     # 9. Delete.
-    card(admin, INSTANCE).get_by_role("button", name="Excluir", exact=True).click()
+    more(admin, INSTANCE, "Excluir")
     settle(admin)
     confirm(admin, "Excluir")
     expect(admin.locator("strong", has_text=INSTANCE)).to_have_count(0)
