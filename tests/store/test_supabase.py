@@ -990,3 +990,27 @@ def test_the_service_role_key_is_used_only_by_the_server_store(fake):
         if not server_side:
             assert SERVICE_ROLE_KEY not in request.content.decode() + str(request.url)
     assert fake.invite_route.call_count == 1
+
+
+def test_a_reload_signs_in_again_from_the_refresh_token_the_server_kept(fake, database):
+    from datetime import timedelta as span
+
+    from lib.auth.sessions import SessionStore
+
+    sessions = SessionStore(database, idle=span(hours=12), absolute=span(days=7))
+    first = signed_in("analyst@example.com")
+    raw = sessions.create(first.user, user_agent=None, refresh_token=first.refresh_token)
+    first.on_refresh_token = lambda token: sessions.keep_refresh_token(raw, token)
+
+    reloaded = SupabaseSession(SETTINGS)  # the browser's new session after F5: no tokens of its own
+    reloaded.on_refresh_token = lambda token: sessions.keep_refresh_token(raw, token)
+    user = reloaded.restore(sessions.resume(raw).refresh_token)
+    assert (user.email, user.role) == ("analyst@example.com", "analyst")
+    rotated = sessions.resume(raw).refresh_token
+    assert rotated == reloaded.refresh_token and rotated != first.refresh_token  # the newest one is kept
+    assert [r.name for r in reloaded.store().list_instances()] == [r.name for r in first.store().list_instances()]
+
+    fake.refresh_tokens.clear()  # revoked at Supabase (signed out everywhere, or the user removed)
+    with pytest.raises(AuthError) as excinfo:
+        SupabaseSession(SETTINGS).restore(rotated)
+    assert excinfo.value.message == MSG_EXPIRED
