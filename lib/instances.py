@@ -157,7 +157,7 @@ class InstanceService:
     def connect(self, instance: Instance) -> Connecting:
         """Ask the provider for a QR code and mark the instance as connecting."""
         self._require_admin()
-        qr = self.webhooks.connect(instance.instance_id, self.token(instance.id))
+        qr = self.webhooks.connect(instance.instance_id, self.token(instance.id)).qr
         if instance.status != "connecting":
             history.record(self.store, history.user_event(
                 instance, "connect_requested", self.user, from_status=instance.status, to_status="connecting"))
