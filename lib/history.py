@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 KIND_LABELS = {
     "created": "Criada",
-    "connect_requested": "Conexão solicitada (QR Code)",
+    "connect_requested": "Conexão solicitada",
     "connected": "Conectada",
     "disconnected": "Desconectada por um usuário",
     "dropped": "Caiu",

@@ -4,6 +4,7 @@ provider's webhooks and the store, and enforces roles: only admins change anythi
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Callable
 import unicodedata
@@ -14,6 +15,7 @@ from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
 from lib.models import Instance, InstanceEvent, User
 from lib.monitor import CheckResult, Observer
+from lib.presentation import format_phone
 from lib.provider.webhooks import QrCode, WebhookClient
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
@@ -41,6 +43,39 @@ def validate_name(raw: str) -> str:
     return name
 
 
+MSG_INVALID_PHONE = "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
+_PHONE_PUNCTUATION = re.compile(r"[\s()-]")
+_BRAZILIAN_MOBILE = re.compile(r"55[1-9]{2}9\d{8}")
+_E164 = re.compile(r"[1-9]\d{7,14}")
+
+
+def validate_phone(raw: str) -> str:
+    """The digits, with the country code, of the WhatsApp number to pair by code ("5511999998888").
+
+    Spaces, dashes, parentheses and a leading + are accepted. A Brazilian number (55) must be a
+    mobile: 2-digit area code, 9, then 8 digits. Any other is an E.164 number of 8 to 15 digits.
+    Two checks turn away the usual mistake, a Brazilian number typed without 55: without a +, a
+    number shaped like area code + 9 + 8 digits ("11 99999-8888") is refused (with a + it is taken
+    as international); and one under the North American plan (1) must have a 3-digit area code
+    that starts at 2 ("+11 99999-8888" has not)."""
+    text = (raw or "").strip()
+    plus = text.startswith("+")
+    digits = _PHONE_PUNCTUATION.sub("", text[1:] if plus else text)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValidationError(MSG_INVALID_PHONE)
+    if digits.startswith("55"):
+        valid = bool(_BRAZILIAN_MOBILE.fullmatch(digits))
+    elif not plus and _BRAZILIAN_MOBILE.fullmatch("55" + digits):
+        valid = False
+    elif digits.startswith("1"):
+        valid = len(digits) == 11 and digits[1] in "23456789"
+    else:
+        valid = bool(_E164.fullmatch(digits))
+    if not valid:
+        raise ValidationError(MSG_INVALID_PHONE)
+    return digits
+
+
 def _create_lock(name: str) -> threading.Lock:
     """One lock per name, process-wide, so that a double submit or a second tab waits for the
     first create of that name and then finds it taken instead of creating a twin."""
@@ -56,8 +91,9 @@ class CreatedInstance:
 
 @dataclass(frozen=True)
 class Connecting:
-    qr: QrCode
+    qr: QrCode | None  # always there on the QR path; on the code path only if the provider sent one
     instance: Instance  # as stored after the connect call
+    pairing_code: str | None = None  # on the code path: 8 characters, upper case, no dash
 
 
 class CredentialsNotSaved(AppError):
@@ -174,15 +210,19 @@ class InstanceService:
         return instance
 
     # -- connection flow: QR, polling, connected with phone ---------------------------------
-    def connect(self, instance: Instance) -> Connecting:
-        """Ask the provider for a QR code and mark the instance as connecting."""
+    def connect(self, instance: Instance, phone_number: str | None = None) -> Connecting:
+        """Ask the provider for a QR code, or with `phone_number` (validated: validate_phone) for a
+        pairing code to type on that phone, and mark the instance as connecting."""
         self._require_admin()
-        qr = self.webhooks.connect(instance.instance_id, self.token(instance.id))
+        phone = None if phone_number is None else validate_phone(phone_number)
+        reply = self.webhooks.connect(instance.instance_id, self.token(instance.id), phone_number=phone)
         if instance.status != "connecting":
+            detail = None if phone is None else f"código de pareamento para {format_phone('+' + phone)}"
             history.record(self.store, history.user_event(
-                instance, "connect_requested", self.user, from_status=instance.status, to_status="connecting"))
+                instance, "connect_requested", self.user, from_status=instance.status, to_status="connecting",
+                detail=detail))
             instance = self.store.update_status(instance.id, status="connecting", phone_number=None)
-        return Connecting(qr, instance)
+        return Connecting(reply.qr, instance, reply.pairing_code)
 
     def check_status(self, instance: Instance) -> Instance:
         """Ask the provider for the status; write only when it changed, and only if the stored

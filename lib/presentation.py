@@ -49,6 +49,11 @@ def format_phone(phone: str | None) -> str:
     return f"+55 {area} {first}-{last}"
 
 
+def format_pairing_code(code: str) -> str:
+    """ABCDEFGH → ABCD-EFGH, as WhatsApp shows it; anything else as given."""
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
+
 def format_datetime(value: datetime) -> str:
     return value.astimezone(DISPLAY_TIMEZONE).strftime("%d/%m/%Y %H:%M")
 

@@ -1,12 +1,13 @@
 """The service over real HTTP against the sandbox provider, with a real SQLite file."""
 
 import logging
+import re
 
 import pytest
 import requests
 
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
-from lib.instances import CredentialsNotSaved, InstanceService
+from lib.instances import CredentialsNotSaved, InstanceService, validate_phone
 from lib.store.recovery import CredentialRecovery
 from lib.provider.sandbox import SandboxProvider
 from lib.store.sqlite import SQLiteInstanceStore
@@ -70,6 +71,92 @@ def test_connection_flow_goes_connecting_then_connected_with_phone(make_service,
     assert connected.status == "connected"
     assert connected.phone_number.startswith("+55119")
     assert service.store.get_instance(instance.id) == connected
+
+
+def test_connect_with_a_phone_number_gives_a_code_that_connects_that_number(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    connecting = service.connect(instance, phone_number="+55 (11) 98765-4321")
+    assert connecting.qr is None and re.fullmatch(r"[A-Z0-9]{8}", connecting.pairing_code)
+    assert connecting.instance == service.store.get_instance(instance.id)
+    assert connecting.instance.status == "connecting"
+    [requested] = service.store.events(kinds=["connect_requested"])
+    assert (requested.from_status, requested.to_status, requested.actor_email) == ("disconnected", "connecting", ADMIN.email)
+    assert requested.detail == "código de pareamento para +55 11 98765-4321"
+    assert service.check_status(connecting.instance).status == "connecting"
+    assert sandbox.simulate_code(instance.instance_id, connecting.pairing_code)
+    connected = service.check_status(connecting.instance)
+    assert (connected.status, connected.phone_number) == ("connected", "+5511987654321")
+
+
+def test_a_code_asked_for_while_the_qr_is_shown_keeps_the_instance_connecting_once(make_service, sandbox):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    by_qr = service.connect(instance)
+    assert by_qr.pairing_code is None and by_qr.qr.png.startswith(PNG_SIGNATURE)
+    by_code = service.connect(by_qr.instance, phone_number="5511987654321")
+    assert by_code.instance.status == "connecting" and by_code.pairing_code
+    assert len(service.store.events(kinds=["connect_requested"])) == 1
+
+
+@pytest.mark.parametrize("phone", ["", "11 98765-4321", "+55 11 8765-4321", "abc", "+55 11 98765-4321 ramal 2"])
+def test_an_invalid_phone_number_is_refused_before_calling_the_provider(make_service, sandbox, phone):
+    service = make_service()
+    instance = service.create("Cobrança").instance
+    with pytest.raises(ValidationError) as raised:
+        service.connect(instance, phone_number=phone)
+    assert raised.value.message == "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
+    assert service.store.get_instance(instance.id).status == "disconnected"
+    assert sandbox.scan_url(instance.instance_id) is None and not sandbox.simulate_code(instance.instance_id, "")
+
+
+def test_a_read_only_role_cannot_ask_for_a_code(make_service):
+    instance = make_service().create("Cobrança").instance
+    with pytest.raises(PermissionDenied):
+        make_service(ANALYST).connect(instance, phone_number="5511987654321")
+
+
+@pytest.mark.parametrize(
+    "raw, digits",
+    [
+        ("+55 11 99999-8888", "5511999998888"),
+        ("5511999998888", "5511999998888"),
+        ("+55 (21) 9 8765-4321", "5521987654321"),
+        ("  +55-11-99999-8888  ", "5511999998888"),
+        ("+1 (415) 555-2671", "14155552671"),  # United States
+        ("+44 7911 123456", "447911123456"),  # United Kingdom
+        ("+351 912 345 678", "351912345678"),  # Portugal
+        ("+7 999 123-45-67", "79991234567"),  # Russia: with its +, not mistaken for a Brazilian number
+        ("+49 1512 3456789", "4915123456789"),  # Germany
+        ("+246 387 1234", "2463871234"),  # Diego Garcia: 10 digits
+        ("+683 12345", "68312345"),  # Niue: 8 digits, the shortest accepted
+    ],
+)
+def test_valid_phone_numbers_give_their_digits_with_the_country_code(raw, digits):
+    assert validate_phone(raw) == digits
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "", "   ", None, "+", "abc", "55 11 99999-8888 x",
+        "+55 11 9999-8888",  # Brazilian landline or old 8-digit mobile
+        "+55 11 89999-8888",  # Brazilian mobiles start with 9
+        "+55 01 99999-8888", "+55 10 99999-8888",  # no such area code
+        "+55 11 99999-88889",  # too long
+        "(11) 99999-8888", "21 98765-4321",  # Brazilian without 55
+        "+11 99999-8888",  # the same with a +: no North American area code starts with 1
+        "+1 415 555 267",  # North American with 9 digits
+        "+0 123 4567 890", "+123 4567",  # leading 0; 7 digits
+        "+1234567890123456",  # 16 digits
+        "++55 11 99999-8888", "55+11999998888", "+55.11.99999.8888", "+55/11/99999-8888",
+        "+٥٥ ١١ ٩٩٩٩٩-٨٨٨٨",  # not ASCII digits
+    ],
+)
+def test_invalid_phone_numbers_ask_for_country_and_area_code(raw):
+    with pytest.raises(ValidationError) as raised:
+        validate_phone(raw)
+    assert raised.value.message == "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
 
 
 def test_disconnect_clears_the_phone(make_service, sandbox):

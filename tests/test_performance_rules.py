@@ -187,7 +187,7 @@ def test_read_only_list_reads_only_when_the_store_changed(context, calls):
 def test_qr_image_is_prepared_once_per_payload(sandbox):
     client = WebhookClient(sandbox.webhook_settings())
     credentials = client.create("Cobrança")
-    png = client.connect(credentials.instance_id, credentials.token).png
+    png = client.connect(credentials.instance_id, credentials.token).qr.png
     assert Image.open(io.BytesIO(png)).width > QR_WIDTH
     first = qr_for_display(png, QR_WIDTH)
     hits = qr_for_display.cache_info().hits

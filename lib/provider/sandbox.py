@@ -3,7 +3,8 @@
 | action     | method | path                                 | payload                  | response                   |
 |------------|--------|--------------------------------------|--------------------------|----------------------------|
 | create     | POST   | /create                              | {name}                   | {instance_id, token}       |
-| connect    | POST   | /connect                             | {instance_id, token}     | {qr_code_base64}           |
+| connect    | POST   | /connect                             | {instance_id, token,     | {qr_code_base64}, or with  |
+|            |        |                                      |  phone_number?}          | phone_number {pairing_code}|
 | status     | GET    | /status?instance_id=X&token=Y        |                          | {status, phone_number?}    |
 | disconnect | POST   | /disconnect                          | {instance_id, token}     | {success: true}            |
 | delete     | POST   | /delete                              | {instance_id, token}     | {success: true}            |
@@ -14,6 +15,11 @@ phone scanning the code (``simulate_scan`` does the same in-process). Only the l
 instance scans, and only while it is younger than ``qr_ttl_seconds``; an instance left connecting
 ``abandon_seconds`` after its last QR expired falls back to disconnected, as WhatsApp gives up.
 ``simulate_drop`` plays a phone that lost WhatsApp.
+
+A connect with ``phone_number`` (digits with the country code) answers an 8-character pairing
+code instead of a QR; ``simulate_code`` plays that phone typing it (only the instance's latest
+code, while younger than ``code_ttl_seconds``) and connects the instance with that number. A QR and
+a code live side by side: asking for one leaves the other valid.
 
 Like a real provider it persists (``state_path``: a restart keeps every instance) and pushes
 status changes to the app's event endpoint once told where (``push_events_to``).
@@ -54,6 +60,8 @@ from lib.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 DEFAULT_QR_TTL_SECONDS = 20.0
+DEFAULT_CODE_TTL_SECONDS = 180.0  # the connect dialog keeps polling 2 minutes after a code is asked for
+PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 DEFAULT_ABANDON_SECONDS = 60.0
 DEFAULT_CLI_PORT = 8765
 STATE_FILENAME = "sandbox_instances.json"
@@ -87,6 +95,9 @@ class _Instance:
     qr_issued_at: float | None = None
     connecting_since: float | None = None  # first connect since last disconnected
     last_scan_url: str | None = None
+    pairing_code: str | None = None  # latest code asked for; None once used or disconnected
+    pairing_phone: str | None = None  # the number it was asked for ("+5511999998888")
+    code_issued_at: float | None = None
 
     # What survives a restart (the rest is about a QR being shown, which a restart ends).
     _PERSISTED = ("instance_id", "token", "name", "status", "phone_number")
@@ -104,6 +115,7 @@ class SandboxProvider:
         host: str = "127.0.0.1",
         port: int = 0,
         qr_ttl_seconds: float = DEFAULT_QR_TTL_SECONDS,
+        code_ttl_seconds: float = DEFAULT_CODE_TTL_SECONDS,
         auto_scan_seconds: float | None = None,
         latency_ms: int = 0,
         abandon_seconds: float = DEFAULT_ABANDON_SECONDS,
@@ -113,6 +125,8 @@ class SandboxProvider:
     ):
         if qr_ttl_seconds <= 0:
             raise ValueError("qr_ttl_seconds must be positive")
+        if code_ttl_seconds <= 0:
+            raise ValueError("code_ttl_seconds must be positive")
         if auto_scan_seconds is not None and auto_scan_seconds < 0:
             raise ValueError("auto_scan_seconds must be >= 0")
         if latency_ms < 0:
@@ -120,6 +134,7 @@ class SandboxProvider:
         self.host = host
         self.port = port
         self.qr_ttl_seconds = float(qr_ttl_seconds)
+        self.code_ttl_seconds = float(code_ttl_seconds)
         self.auto_scan_seconds = None if auto_scan_seconds is None else float(auto_scan_seconds)
         self.latency_ms = int(latency_ms)
         self._clock = clock
@@ -219,6 +234,28 @@ class SandboxProvider:
             nonce = inst.nonce
         return self._scan(instance_id, nonce)[0] == 200
 
+    def simulate_code(self, instance_id: str, code: str) -> bool:
+        """Play the phone typing a pairing code (dash, spaces and case do not matter): only the
+        instance's latest code, while younger than code_ttl_seconds, connects it, with the number
+        the code was asked for. False for a wrong or expired code."""
+        typed = "".join(code.split()).replace("-", "").upper().encode() if isinstance(code, str) else b""
+        with self._lock:
+            inst = self._instances.get(instance_id)
+            if inst is None:
+                return False
+            now = self._clock()
+            self._refresh(inst, now)
+            valid = (
+                inst.status == STATUS_CONNECTING
+                and inst.pairing_code is not None
+                and inst.code_issued_at is not None
+                and now - inst.code_issued_at <= self.code_ttl_seconds
+                and secrets.compare_digest(inst.pairing_code.encode(), typed)
+            )
+            if valid:
+                self._mark_connected(inst, phone=inst.pairing_phone)
+        return valid
+
     def simulate_drop(self, instance_id: str) -> bool:
         """Play a connected phone losing WhatsApp: the instance goes disconnected by itself."""
         with self._lock:
@@ -249,7 +286,9 @@ class SandboxProvider:
         return 200, {"instance_id": instance_id, "token": token}
 
     def _connect(self, body: dict) -> tuple[int, dict]:
+        """A QR, or with `phone_number` a pairing code for that number (the other stays valid)."""
         instance_id, token = _credentials(body)
+        phone = _phone_number(body)
         nonce = secrets.token_urlsafe(8)
         with self._lock:
             inst = self._authorized(instance_id, token)
@@ -257,12 +296,16 @@ class SandboxProvider:
             self._refresh(inst, now)
             if inst.status == STATUS_CONNECTED:
                 raise _HttpError(409, "instance already connected")
-            url = f"{self.base_url}/scan/{instance_id}/{nonce}"
             if inst.status != STATUS_CONNECTING:
                 inst.status = STATUS_CONNECTING
                 self._changed(inst, push=False)  # asked by the app itself: nothing to tell it
             if inst.connecting_since is None:
                 inst.connecting_since = now
+            if phone is not None:
+                code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _ in range(8))
+                inst.pairing_code, inst.pairing_phone, inst.code_issued_at = code, phone, now
+                return 200, {"pairing_code": code}
+            url = f"{self.base_url}/scan/{instance_id}/{nonce}"
             inst.nonce = nonce
             inst.qr_issued_at = now
             inst.last_scan_url = url
@@ -343,13 +386,22 @@ class SandboxProvider:
             and inst.connecting_since is not None
             and now - inst.connecting_since >= self.auto_scan_seconds
         ):
-            self._mark_connected(inst)
-        elif inst.qr_issued_at is None or now - inst.qr_issued_at > self.qr_ttl_seconds + self.abandon_seconds:
+            self._mark_connected(inst, phone=inst.pairing_phone)  # a code asked for: the phone it was for
+        elif self._abandoned(inst, now):
             self._mark_disconnected(inst)
 
-    def _mark_connected(self, inst: _Instance) -> None:
+    def _abandoned(self, inst: _Instance, now: float) -> bool:
+        """Its latest QR and its latest code (if any) expired abandon_seconds ago, or it has neither."""
+        expiries = [issued + ttl for issued, ttl in ((inst.qr_issued_at, self.qr_ttl_seconds),
+                                                     (inst.code_issued_at, self.code_ttl_seconds)) if issued is not None]
+        return not expiries or now > max(expiries) + self.abandon_seconds
+
+    def _mark_connected(self, inst: _Instance, phone: str | None = None) -> None:
+        """Connected with `phone` (the number a pairing code was asked for) or a generated number."""
         inst.status = STATUS_CONNECTED
-        inst.phone_number = self._new_phone()
+        if phone is not None:
+            self._phones.add(phone)
+        inst.phone_number = phone if phone is not None else self._new_phone()
         self._forget_qr(inst)
         self._changed(inst)
 
@@ -362,9 +414,11 @@ class SandboxProvider:
 
     @staticmethod
     def _forget_qr(inst: _Instance) -> None:
+        """Forget what was shown to connect it: the QR and the pairing code."""
         inst.nonce = None
         inst.qr_issued_at = None
         inst.connecting_since = None
+        inst.pairing_code = inst.pairing_phone = inst.code_issued_at = None
 
     def _changed(self, inst: _Instance, *, push: bool = True) -> None:
         """A status change: saved, and told to the app when it asked for pushes."""
@@ -569,6 +623,17 @@ def _credentials(body: dict) -> tuple[str, str]:
     if not isinstance(token, str) or not token:
         raise _HttpError(400, "missing or invalid field: token")
     return instance_id, token
+
+
+def _phone_number(body: dict) -> str | None:
+    """The optional `phone_number` of a connect as "+<digits>" (8 to 15 digits, a leading + allowed)."""
+    value = body.get("phone_number")
+    if value is None:
+        return None
+    digits = value[1:] if isinstance(value, str) and value.startswith("+") else value
+    if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit() or not 8 <= len(digits) <= 15:
+        raise _HttpError(400, "invalid field: phone_number")
+    return "+" + digits
 
 
 def _qr_png_base64(text: str) -> str:

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
 import qrcode
@@ -32,9 +32,11 @@ from lib.config import WebhookSettings
 from lib.errors import WebhookError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MSG_INSTANCE_UNKNOWN = "Instância não encontrada no provedor."
+MSG_NO_PAIRING_CODE = "O provedor não ofereceu código de pareamento; use o QR Code."
 # The most calls one client makes at once (see InstanceService.refresh_all). 200 instances at
 # ~100 ms a status call take 13 rounds (~1.4 s + overhead) with 16, 7 rounds (~0.8 s) with 32:
 # bench/refresh_all.py measures both.
@@ -55,6 +57,8 @@ _STATUS_WORDS = {
     **dict.fromkeys(("connecting", "scan_qr_code", "starting", "qrcode", "qr", "pairing"), "connecting"),
 }
 _QR_KEYS = ("qr_code_base64", "qr_code", "qrcode", "base64")
+_PAIRING_CODE_KEYS = ("pairing_code", "pairingCode")  # the contract's, Evolution API's
+_PAIRING_CODE = re.compile(r"[A-Z0-9]{8}")
 _PHONE_KEYS = ("phone_number", "phone", "number", "wid", "jid")
 _IMAGE_SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "PNG",
@@ -89,6 +93,14 @@ class Credentials:
 @dataclass(frozen=True)
 class QrCode:
     png: bytes = field(repr=False)  # PNG image bytes, always
+
+
+@dataclass(frozen=True)
+class ConnectReply:
+    """What a connect gave: a QR to scan, a pairing code to type on the phone, or both."""
+
+    qr: QrCode | None
+    pairing_code: str | None  # 8 characters, upper case, no dash
 
 
 @dataclass(frozen=True)
@@ -138,12 +150,29 @@ class WebhookClient:
             token=_text_field(data, "token", "create"),
         )
 
-    def connect(self, instance_id: str, token: str) -> QrCode:
-        data = self._request("connect", "POST", json={"instance_id": instance_id, "token": token}, token=token) or {}
-        value = next((data[key] for key in _QR_KEYS if data.get(key) is not None), None)
-        if value is None:
-            raise _missing("qr_code_base64", "connect")
-        return QrCode(png=_qr_png(value))
+    def connect(self, instance_id: str, token: str, phone_number: str | None = None) -> ConnectReply:
+        """Without `phone_number`, the QR path: the reply must carry a QR (a valid pairing code
+        beside it is passed on, an unusable one ignored). With it (digits with the country code,
+        sent as `phone_number`), a pairing code for that number is asked for and the reply must
+        carry one (`pairing_code`, or Evolution API's `pairingCode`); a QR beside it is passed on
+        when it is usable and ignored otherwise."""
+        body = {"instance_id": instance_id, "token": token}
+        if phone_number:
+            body["phone_number"] = phone_number
+        data = self._request("connect", "POST", json=body, token=token) or {}
+        qr_value = next((data[key] for key in _QR_KEYS if data.get(key) is not None), None)
+        code_value = _first([data], _PAIRING_CODE_KEYS)
+        if not phone_number:
+            if qr_value is None:
+                raise _missing("qr_code_base64", "connect")
+            return ConnectReply(qr=QrCode(png=_qr_png(qr_value)), pairing_code=_optional(_pairing_code, code_value))
+        if code_value is None:
+            if qr_value is None:
+                raise _missing("pairing_code", "connect")
+            raise WebhookError(MSG_NO_PAIRING_CODE, action="connect", retryable=False)
+        pairing_code = _pairing_code(code_value)
+        qr = _optional(lambda value: QrCode(png=_qr_png(value)), qr_value)
+        return ConnectReply(qr=qr, pairing_code=pairing_code)
 
     def status(self, instance_id: str, token: str) -> StatusReply:
         data = self._request("status", "GET", params={"instance_id": instance_id, "token": token}, token=token) or {}
@@ -424,6 +453,26 @@ def normalize_phone(value: Any) -> str | None:
     local = str(value).split("@")[0].split(":")[0]
     digits = re.sub(r"\D", "", local)
     return f"+{digits}" if digits else None
+
+
+def _optional(parse: Callable[[Any], T], value: Any) -> T | None:
+    """`parse(value)`, or None when the value is absent or unusable (something not asked for)."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except WebhookError:
+        return None
+
+
+def _pairing_code(value: Any) -> str:
+    """The provider's pairing code as 8 upper-case characters ('abcd-efgh' → 'ABCDEFGH')."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    code = "".join(value.split()).replace("-", "").upper() if isinstance(value, str) else ""
+    if not _PAIRING_CODE.fullmatch(code):
+        raise _invalid("pairing_code", "connect")
+    return code
 
 
 def _qr_png(value: Any) -> bytes:

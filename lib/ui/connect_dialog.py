@@ -1,4 +1,5 @@
-"""The connect dialog: QR code, polling the provider until the phone has scanned it."""
+"""The connect dialog: a QR code to scan or a pairing code to type on the phone, polling the
+provider until the phone is connected."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass, field
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
-from lib.errors import InstanceNotFound, WebhookError
+from lib.errors import AppError, InstanceNotFound, WebhookError
+from lib.instances import validate_phone
 from lib.models import Instance
-from lib.presentation import escape_markdown, format_phone, qr_for_display
+from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
 from lib.ui import session
 from lib.ui.dialogs import close_after_removal, close_dialog, open_dialog
 
@@ -19,21 +21,39 @@ POLL_INTERVAL_MS = 3000
 # WhatsApp rotates its QR about every 20 s (so does the sandbox). A tick comes every 3 s, so asking
 # at 15 s gets the new QR before the old one expires, with a tick and a slow reply to spare.
 QR_REFRESH_SECONDS = 15
-QR_GIVE_UP_SECONDS = 120
+QR_GIVE_UP_SECONDS = 120  # without a scan (or, once a code was asked for, without it typed): stop polling
 QR_WIDTH = 280
 # The autorefresh component is an invisible timer; without this its element box leaves a gap.
 HIDE_AUTOREFRESH_CSS = (
     '<style>[data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"])'
     "{display: none;}</style>"
 )
+TAB_QR = "QR Code"
+TAB_CODE = "Código de pareamento"
+TAB_KEY = "connect_tab"
+PHONE_KEY = "pairing_phone"
+PAIRING_STEPS = ("No celular: WhatsApp → Aparelhos conectados → Conectar aparelho → "
+                 "Conectar com número de telefone, e digite o código.")
+PAIRING_CODE_KEY = "pairing_code"  # the code's container: CSS class st-key-pairing_code
+PAIRING_CODE_CSS = ("<style>.st-key-pairing_code code {font-size: 2.25rem; letter-spacing: 0.12em; "
+                    "line-height: 1.4;}</style>")
+MSG_UNEXPECTED = "Erro inesperado. Tente novamente; se persistir, avise o suporte."
 
 
 @dataclass
 class ConnectState:
+    """Everything the dialog knows; kept in st.session_state with it, so a full rerun re-opens it
+    as it was (lib.ui.dialogs)."""
+
     instance: Instance
     qr_png: bytes | None = None
     qr_fetched_at: float = 0.0
-    started_at: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.monotonic)  # of the QR path, or of the last code asked for
+    tab: str = TAB_QR  # the open tab: the QR is fetched and refreshed only while it is the QR tab
+    phone_input: str = ""  # the number last submitted in the code tab, as typed
+    pairing_code: str | None = None  # the latest code the provider gave
+    pairing_phone: str | None = None  # the digits (with the country code) that code is for
+    code_error: str | None = None  # why the last code request failed, shown until the next one
 
 
 def open_connect_dialog(instance: Instance) -> None:
@@ -46,8 +66,8 @@ def connect_dialog(state: ConnectState) -> None:
     st.text(state.instance.name)
     service = session.service()
     now = time.monotonic()
-    if state.qr_png is not None:  # first the status: a scan just before the time limit still counts
-        with session.user_errors() as failed:
+    if state.qr_png is not None or state.pairing_code is not None:  # first the status: a scan just before
+        with session.user_errors() as failed:                       # the time limit still counts
             state.instance = service.check_status(state.instance)
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
@@ -58,21 +78,43 @@ def connect_dialog(state: ConnectState) -> None:
             session.flash(f"{name} conectada: {format_phone(state.instance.phone_number)}")
             st.rerun()
     if now - state.started_at > QR_GIVE_UP_SECONDS:
-        st.warning("O QR Code não foi lido em 2 minutos.")
-        if st.button("Gerar novo QR", type="primary"):
-            open_dialog("connect", ConnectState(state.instance))
-            st.rerun()
+        _give_up(state)
         return
-    if state.qr_png is None or now - state.qr_fetched_at >= QR_REFRESH_SECONDS:
+    # The tabs report which one is open (on_change), so the QR is not fetched while the user is on
+    # the code path: with some providers a new QR would also end the pairing code.
+    st.session_state[TAB_KEY] = state.tab  # ConnectState decides: a full rerun re-opens the same tab
+    qr_tab, code_tab = st.tabs([TAB_QR, TAB_CODE], key=TAB_KEY, on_change=_tab_changed, args=(state,))
+    with qr_tab:
+        qr_failed = _qr_tab(state)
+    with code_tab:
+        _code_tab(state)
+    if qr_failed or (state.qr_png is None and state.pairing_code is None):
+        return  # nothing to wait for (a retry is offered): no polling
+    st.html(HIDE_AUTOREFRESH_CSS)
+    st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
+
+
+def _tab_changed(state: ConnectState) -> None:
+    state.tab = st.session_state[TAB_KEY]
+
+
+def _qr_tab(state: ConnectState) -> bool:
+    """The QR, fetched again every QR_REFRESH_SECONDS while this tab is open; True when that failed."""
+    due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= QR_REFRESH_SECONDS
+    if due and state.tab == TAB_QR:
         with session.user_errors("Gerando QR Code…") as failed:
-            connecting = service.connect(state.instance)
+            connecting = session.service().connect(state.instance)
             state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
         if failed:
             _retry_or_forget(failed[0], state.instance)
-            return
+            return True
         session.invalidate_instances()
+        due = False
+    if due:  # the code tab is open: no QR is fetched for it, and an old one would not scan
+        st.caption("Um novo QR Code é gerado ao abrir esta aba.")
+        return False
     st.image(qr_for_display(state.qr_png, QR_WIDTH), width=QR_WIDTH, output_format="PNG",
              caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
     next_qr = max(0, math.ceil(QR_REFRESH_SECONDS - (time.monotonic() - state.qr_fetched_at)))
@@ -81,8 +123,68 @@ def connect_dialog(state: ConnectState) -> None:
     if sandbox is not None:
         st.button("Simular leitura do QR", help="Sandbox: faz o papel do celular que lê o QR",
                   on_click=sandbox.simulate_scan, args=(state.instance.instance_id,))
-    st.html(HIDE_AUTOREFRESH_CSS)
-    st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
+    return False
+
+
+def _code_tab(state: ConnectState) -> None:
+    """The number, "Gerar código", then the code, grouped as WhatsApp shows it."""
+    st.caption(PAIRING_STEPS)
+    # In a form, what is typed reaches the server only on submit: polling ticks never disturb it.
+    # (A key, not value=: a value that changed would make a new field and drop what is being typed.)
+    with st.form("pairing_code_request", border=False):
+        raw = st.text_input("Número do WhatsApp, com DDI e DDD", key=PHONE_KEY, placeholder="+55 11 99999-8888",
+                            max_chars=40)
+        submitted = st.form_submit_button("Gerar novo código" if state.pairing_code else "Gerar código", type="primary")
+    if submitted:
+        state.tab = TAB_CODE  # its button was clicked: the user is on this tab
+        _request_code(state, raw)
+    elif state.code_error:
+        st.error(escape_markdown(state.code_error), icon="⚠️")
+    if state.pairing_code is None:
+        return
+    with st.container(key=PAIRING_CODE_KEY):
+        st.code(format_pairing_code(state.pairing_code), language=None)
+    st.html(PAIRING_CODE_CSS)
+    phone = escape_markdown(format_phone("+" + state.pairing_phone))
+    st.caption(f"Código para {phone}. Aguardando o código ser digitado no celular…")
+    sandbox = session.context().sandbox
+    if sandbox is not None:
+        st.button("Simular código", help="Sandbox: faz o papel do celular em que se digita o código",
+                  on_click=sandbox.simulate_code, args=(state.instance.instance_id, state.pairing_code))
+
+
+def _request_code(state: ConnectState, raw: str) -> None:
+    """Ask the provider for a code for the number typed (the service validates it). A failure is
+    shown now and kept in the state, so the next polling tick still shows it."""
+    state.phone_input = raw
+    with session.user_errors("Gerando código de pareamento…") as failed:
+        connecting = session.service().connect(state.instance, phone_number=raw)
+    if failed:
+        if isinstance(failed[0], InstanceNotFound):
+            close_after_removal()
+        state.code_error = failed[0].message if isinstance(failed[0], AppError) else MSG_UNEXPECTED
+        return
+    state.instance, state.pairing_code = connecting.instance, connecting.pairing_code
+    state.pairing_phone, state.code_error = validate_phone(raw), None
+    state.started_at = time.monotonic()  # the 2 minutes count from the code the user now has
+    session.invalidate_instances()
+
+
+def _give_up(state: ConnectState) -> None:
+    """After QR_GIVE_UP_SECONDS without a connection: no more polling, one button to start again."""
+    if state.pairing_code is None:
+        st.warning("O QR Code não foi lido em 2 minutos.")
+        if st.button("Gerar novo QR", type="primary"):
+            open_dialog("connect", ConnectState(state.instance))
+            st.rerun()
+        return
+    st.warning("O código de pareamento não foi digitado em 2 minutos.")
+    if st.button("Gerar novo código", type="primary"):
+        fresh = ConnectState(state.instance, tab=TAB_CODE)
+        open_dialog("connect", fresh)
+        st.session_state[PHONE_KEY] = state.phone_input  # the field shows the number again
+        _request_code(fresh, state.phone_input)  # for the same number
+        st.rerun()
 
 
 def _retry_or_forget(error: Exception, instance: Instance) -> None:

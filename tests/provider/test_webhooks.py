@@ -20,7 +20,7 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from lib.config import WebhookSettings
 from lib.errors import WebhookError
-from lib.provider.webhooks import MAX_BODY_BYTES, Credentials, QrCode, StatusReply, WebhookClient
+from lib.provider.webhooks import MAX_BODY_BYTES, ConnectReply, Credentials, QrCode, StatusReply, WebhookClient
 
 TOKEN = "tok-SECRET-123"
 API_KEY = "hdr-KEY-987654"
@@ -129,7 +129,7 @@ def test_timeouts_are_connect_and_read_from_settings(mocked):
 def test_connect_posts_exact_body_and_returns_png(mocked, client):
     png = image_bytes("PNG")
     mocked.post(URLS["connect"], json={"qr_code_base64": base64.b64encode(png).decode()})
-    assert client.connect(IID, TOKEN) == QrCode(png=png)
+    assert client.connect(IID, TOKEN) == ConnectReply(qr=QrCode(png=png), pairing_code=None)
     assert json.loads(mocked.calls[0].request.body) == {"instance_id": IID, "token": TOKEN}
 
 
@@ -150,14 +150,14 @@ def test_connect_posts_exact_body_and_returns_png(mocked, client):
 def test_connect_accepts_png_variants(mocked, client, reply):
     png = image_bytes("PNG", size=(33, 33))
     mocked.post(URLS["connect"], json=reply(base64.b64encode(png).decode()))
-    assert client.connect(IID, TOKEN).png == png
+    assert client.connect(IID, TOKEN).qr.png == png
 
 
 @pytest.mark.parametrize("fmt, mime", [("JPEG", "jpeg"), ("GIF", "gif")])
 def test_connect_converts_other_image_formats_to_png(mocked, client, fmt, mime):
     source = image_bytes(fmt, size=(40, 30))
     mocked.post(URLS["connect"], json={"qr_code_base64": f"data:image/{mime};base64," + base64.b64encode(source).decode()})
-    image = open_png(client.connect(IID, TOKEN).png)
+    image = open_png(client.connect(IID, TOKEN).qr.png)
     assert image.size == (40, 30)
 
 
@@ -166,10 +166,88 @@ def test_connect_renders_qr_text_to_png(mocked, client, text):
     mocked.post(URLS["connect"], json={"qr_code_base64": text})
     mocked.post(URLS["connect"], json={"qr_code_base64": text})
     mocked.post(URLS["connect"], json={"qr_code_base64": text + "X"})
-    first, again, other = (client.connect(IID, TOKEN).png for _ in range(3))
+    first, again, other = (client.connect(IID, TOKEN).qr.png for _ in range(3))
     image = open_png(first)
     assert image.width == image.height > 21
     assert first == again and first != other
+
+
+# --- pairing code: connect with a phone number -------------------------------------------------
+
+PHONE = "5511999998888"
+
+
+def qr_b64(size=(25, 25)):
+    return base64.b64encode(image_bytes("PNG", size=size)).decode()
+
+
+def test_connect_with_a_phone_number_sends_it_and_returns_the_code(mocked, client):
+    mocked.post(URLS["connect"], json={"pairing_code": "WZYE-H1YY"})
+    assert client.connect(IID, TOKEN, phone_number=PHONE) == ConnectReply(qr=None, pairing_code="WZYEH1YY")
+    assert json.loads(mocked.calls[0].request.body) == {"instance_id": IID, "token": TOKEN, "phone_number": PHONE}
+
+
+@pytest.mark.parametrize("code", ["abcd2345", "ABCD-2345", " abcd-2345 ", "ABCD 2345"])
+def test_a_pairing_code_is_upper_cased_without_its_dash(mocked, client, code):
+    mocked.post(URLS["connect"], json={"pairing_code": code})
+    assert client.connect(IID, TOKEN, phone_number=PHONE).pairing_code == "ABCD2345"
+
+
+def test_evolution_pairing_code_dialect_with_the_qr_text_beside_it(mocked, client):
+    # Evolution API v2 on GET /instance/connect/{instance}?number=...: the code and the QR as text
+    mocked.post(URLS["connect"], json={"pairingCode": "WZYEH1YY", "code": WA_QR_TEXT, "count": 1})
+    reply = client.connect(IID, TOKEN, phone_number=PHONE)
+    assert reply == ConnectReply(qr=None, pairing_code="WZYEH1YY")
+
+
+def test_code_and_qr_in_one_reply_gives_both(mocked, client):
+    png_b64 = qr_b64()
+    mocked.post(URLS["connect"], json=[{"qr_code_base64": png_b64, "pairing_code": "K7PQ-M2XZ"}])
+    reply = client.connect(IID, TOKEN, phone_number=PHONE)
+    assert reply.pairing_code == "K7PQM2XZ"
+    assert reply.qr == QrCode(png=base64.b64decode(png_b64))
+
+
+def test_a_broken_qr_beside_the_code_asked_for_is_ignored(mocked, client):
+    mocked.post(URLS["connect"], json={"pairing_code": "K7PQM2XZ", "qr_code_base64": "data:image/png;base64,@@"})
+    assert client.connect(IID, TOKEN, phone_number=PHONE) == ConnectReply(qr=None, pairing_code="K7PQM2XZ")
+
+
+def test_the_qr_path_is_unchanged_and_passes_on_a_code_given_beside_the_qr(mocked, client):
+    png_b64 = qr_b64()
+    mocked.post(URLS["connect"], json={"qr_code_base64": png_b64})
+    mocked.post(URLS["connect"], json={"base64": png_b64, "pairingCode": "K7PQM2XZ"})
+    mocked.post(URLS["connect"], json={"base64": png_b64, "pairingCode": "12-34"})
+    png = base64.b64decode(png_b64)
+    assert client.connect(IID, TOKEN) == ConnectReply(qr=QrCode(png=png), pairing_code=None)
+    assert client.connect(IID, TOKEN) == ConnectReply(qr=QrCode(png=png), pairing_code="K7PQM2XZ")
+    assert client.connect(IID, TOKEN) == ConnectReply(qr=QrCode(png=png), pairing_code=None)  # not asked for: ignored
+    assert all("phone_number" not in json.loads(call.request.body) for call in mocked.calls)
+
+
+def test_a_qr_only_reply_to_a_code_request_says_to_use_the_qr(mocked, client, debug_logs):
+    mocked.post(URLS["connect"], json={"qr_code_base64": qr_b64(), "pairingCode": None})
+    err = check_webhook_error(lambda: client.connect(IID, TOKEN, phone_number=PHONE), debug_logs, action="connect")
+    assert err.message == "O provedor não ofereceu código de pareamento; use o QR Code."
+    assert err.retryable is False
+
+
+@pytest.mark.parametrize(
+    "phone, reply, message",
+    [
+        (None, {"pairing_code": "K7PQM2XZ"}, "Resposta do provedor sem o campo 'qr_code_base64' (conectar)."),
+        (None, {"count": 0}, "Resposta do provedor sem o campo 'qr_code_base64' (conectar)."),
+        (PHONE, {"count": 0}, "Resposta do provedor sem o campo 'pairing_code' (conectar)."),
+        (PHONE, {"pairingCode": "", "code": None}, "Resposta do provedor sem o campo 'pairing_code' (conectar)."),
+        (PHONE, {"pairing_code": "ABC-123"}, "Resposta do provedor com o campo 'pairing_code' inválido (conectar)."),
+        (PHONE, {"pairing_code": "ABCD1234X"}, "Resposta do provedor com o campo 'pairing_code' inválido (conectar)."),
+        (PHONE, {"pairing_code": ["ABCD1234"]}, "Resposta do provedor com o campo 'pairing_code' inválido (conectar)."),
+    ],
+)
+def test_a_reply_without_what_was_asked_for_is_a_missing_or_invalid_field(mocked, client, debug_logs, phone, reply, message):
+    mocked.post(URLS["connect"], json=reply)
+    err = check_webhook_error(lambda: client.connect(IID, TOKEN, phone_number=phone), debug_logs, action="connect")
+    assert err.message == message and not err.retryable
 
 
 @pytest.mark.parametrize(
