@@ -215,7 +215,12 @@ class InstanceService:
         pairing code to type on that phone, and mark the instance as connecting."""
         self._require_admin()
         phone = None if phone_number is None else validate_phone(phone_number)
-        reply = self.webhooks.connect(instance.instance_id, self.token(instance.id), phone_number=phone)
+        try:
+            reply = self.webhooks.connect(instance.instance_id, self.token(instance.id), phone_number=phone)
+        except WebhookError as exc:
+            if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
+                self.store.get_instance(instance.id)  # raises InstanceNotFound when so
+            raise
         if instance.status != "connecting":
             detail = None if phone is None else f"código de pareamento para {format_phone('+' + phone)}"
             history.record(self.store, history.user_event(

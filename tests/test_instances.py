@@ -167,16 +167,27 @@ def test_disconnect_clears_the_phone(make_service, sandbox):
     assert service.check_status(after).status == "disconnected"  # the provider agrees
 
 
-def test_delete_of_a_connected_instance_disconnects_it_first(make_service, sandbox):
+def test_delete_disconnects_first_and_deletes_at_the_provider_only_with_the_delete_webhook(
+        make_service, sandbox, database, tmp_path):
+    from dataclasses import replace
+
     service = make_service()
     connected = connected_instance(service, sandbox)
-    assert connected.status == "connected"
     token = service.token(connected.id)
-    service.delete(connected)
+    service.delete(connected)  # the sandbox speaks the optional delete webhook
     assert service.list_instances() == []
-    reply = requests.get(sandbox.webhook_settings().status_url,
-                         params={"instance_id": connected.instance_id, "token": token}, timeout=5)
-    assert reply.json()["status"] == "disconnected"
+    status = lambda i, t: requests.get(sandbox.webhook_settings().status_url,  # noqa: E731
+                                       params={"instance_id": i.instance_id, "token": t}, timeout=5)
+    assert status(connected, token).status_code == 404  # gone at the provider too
+
+    without_delete = replace(sandbox.webhook_settings(), delete_url=None)  # the seed's four webhooks only
+    other = InstanceService(SQLiteInstanceStore(database), WebhookClient(without_delete), ADMIN,
+                            CredentialRecovery(tmp_path))
+    kept = connected_instance(other, sandbox, "Outra")
+    kept_token = other.token(kept.id)
+    other.delete(kept)
+    assert other.list_instances() == []
+    assert status(kept, kept_token).json() == {"status": "disconnected"}  # disconnected, still at the provider
 
 
 def test_delete_keeps_the_row_when_the_provider_fails(make_service, sandbox):

@@ -23,11 +23,6 @@ POLL_INTERVAL_MS = 3000
 QR_REFRESH_SECONDS = 15
 QR_GIVE_UP_SECONDS = 120  # without a scan (or, once a code was asked for, without it typed): stop polling
 QR_WIDTH = 280
-# The autorefresh component is an invisible timer; without this its element box leaves a gap.
-HIDE_AUTOREFRESH_CSS = (
-    '<style>[data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"])'
-    "{display: none;}</style>"
-)
 TAB_QR = "QR Code"
 TAB_CODE = "Código de pareamento"
 TAB_KEY = "connect_tab"
@@ -35,9 +30,6 @@ PHONE_KEY = "pairing_phone"
 PAIRING_STEPS = ("No celular: WhatsApp → Aparelhos conectados → Conectar aparelho → "
                  "Conectar com número de telefone, e digite o código.")
 PAIRING_CODE_KEY = "pairing_code"  # the code's container: CSS class st-key-pairing_code
-PAIRING_CODE_CSS = ("<style>.st-key-pairing_code code {font-size: 2.25rem; letter-spacing: 0.12em; "
-                    "line-height: 1.4;}</style>")
-MSG_UNEXPECTED = "Erro inesperado. Tente novamente; se persistir, avise o suporte."
 
 
 @dataclass
@@ -90,7 +82,6 @@ def connect_dialog(state: ConnectState) -> None:
         _code_tab(state)
     if qr_failed or (state.qr_png is None and state.pairing_code is None):
         return  # nothing to wait for (a retry is offered): no polling
-    st.html(HIDE_AUTOREFRESH_CSS)
     st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
 
 
@@ -144,7 +135,6 @@ def _code_tab(state: ConnectState) -> None:
         return
     with st.container(key=PAIRING_CODE_KEY):
         st.code(format_pairing_code(state.pairing_code), language=None)
-    st.html(PAIRING_CODE_CSS)
     phone = escape_markdown(format_phone("+" + state.pairing_phone))
     st.caption(f"Código para {phone}. Aguardando o código ser digitado no celular…")
     sandbox = session.context().sandbox
@@ -162,7 +152,7 @@ def _request_code(state: ConnectState, raw: str) -> None:
     if failed:
         if isinstance(failed[0], InstanceNotFound):
             close_after_removal()
-        state.code_error = failed[0].message if isinstance(failed[0], AppError) else MSG_UNEXPECTED
+        state.code_error = failed[0].message if isinstance(failed[0], AppError) else session.MSG_UNEXPECTED
         return
     state.instance, state.pairing_code = connecting.instance, connecting.pairing_code
     state.pairing_phone, state.code_error = validate_phone(raw), None

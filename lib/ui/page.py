@@ -18,6 +18,8 @@ STYLE = """<style>
 /* The tables' own toolbar is in English and its "Download as CSV" skips the formula guard:
    "Baixar CSV" is the export. */
 [data-testid="stElementToolbar"] { display: none !important; }
+/* The pairing code, large enough to read from across the desk (lib.ui.connect_dialog). */
+.st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */
 [data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"]) { display: none; }
 </style>"""

@@ -44,6 +44,7 @@ CACHE_KEY = "store_cache"
 FLASH_KEY = "flash"
 
 T = TypeVar("T")
+MSG_UNEXPECTED = "Erro inesperado. Tente novamente; se persistir, avise o suporte."
 
 
 def context() -> AppContext:
@@ -302,4 +303,4 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen
         failures.append(exc)
         log.exception("unexpected error")
-        st.error("Erro inesperado. Tente novamente; se persistir, avise o suporte.", icon="⚠️")
+        st.error(MSG_UNEXPECTED, icon="⚠️")
