@@ -107,6 +107,9 @@ def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Senha", exact=True).press("Tab")
     page.get_by_role("button", name="Entrar", exact=True).click()
     settle(page)
+
+
+def signed_in(page: Page) -> None:
     expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
 
 
@@ -174,6 +177,7 @@ def test_the_team_sees_a_drop_without_a_click_and_the_sandbox_survives_a_restart
             admin = new_page(browser)
             pages[:] = [admin]
             log_in(admin, server.url, ADMIN_EMAIL)
+            signed_in(admin)
             expect(badge(admin, SPARE, "Desconectado")).to_be_visible()
             connect(admin, SPARE)  # the sandbox kept it: it still connects
             log += server.log()
@@ -234,6 +238,7 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     analyst = new_page(browser)
     pages.append(analyst)
     log_in(analyst, server.url, ANALYST_EMAIL)
+    signed_in(analyst)
     expect(analyst.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible()
     expect(card(analyst, INSTANCE).get_by_text(re.compile(rf"^Conectado desde {TIME}  ·  {re.escape(number)}"))).to_be_visible()
     expect(analyst.get_by_role("button", name="Simular queda")).to_have_count(0)

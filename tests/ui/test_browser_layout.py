@@ -10,7 +10,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
 from tests.support.server import streamlit_server
 from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser fixture
-from tests.ui.test_browser_sessions import log_in, signed_in
+from tests.ui.test_browser import log_in, signed_in
 
 ADMIN = "admin@example.com"
 PHONE = {"width": 390, "height": 844}

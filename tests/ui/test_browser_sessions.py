@@ -13,7 +13,9 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite import SQLiteDatabase
 from tests.support.server import streamlit_server
-from tests.ui.test_browser import DIALOG, IDLE, PASSWORD, browser, new_page, settle  # noqa: F401 - browser fixture
+from tests.ui.test_browser import (  # noqa: F401 - browser is a fixture
+    DIALOG, IDLE, PASSWORD, browser, log_in, new_page, settle, signed_in,
+)
 
 ADMIN, OTHER_ADMIN, NEWCOMER = "admin@example.com", "bia@example.com", "nova@example.com"
 
@@ -25,20 +27,6 @@ def server(tmp_path):
         accounts.add(ADMIN, PASSWORD, "admin")
         accounts.add(OTHER_ADMIN, PASSWORD, "admin")
         yield running
-
-
-def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(url)
-    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Senha", exact=True).fill(password)
-    page.get_by_label("Senha", exact=True).press("Tab")
-    page.get_by_role("button", name="Entrar", exact=True).click()
-    settle(page)
-
-
-def signed_in(page: Page) -> None:
-    expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
 
 
 def choose(page: Page, select, option: str) -> None:
