@@ -13,6 +13,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import SessionStore
 from lib.errors import AuthError, StoreError
 from lib.models import User
+from lib.store.sqlite import SQLiteDatabase
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 
@@ -172,3 +173,17 @@ def test_a_session_remembers_it_came_from_the_provider(database):
     user = User("u-ana", "ana@empresa.com.br", "analyst")
     assert sessions.resume(sessions.create(user, user_agent=None, method="sso")).sso
     assert not sessions.resume(sessions.create(user, user_agent=None)).sso
+
+
+def test_the_command_line_adds_a_password_less_account_for_the_provider(tmp_path, monkeypatch, capsys):
+    from lib.users import main
+
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", None)  # no password is read
+    assert main(["add", "Bia@Example.com", "--role", "analyst", "--sem-senha"]) == 0
+    database = SQLiteDatabase.in_dir(tmp_path)
+    account = LocalAccounts(database).find("bia@example.com")
+    assert (account.role, account.has_password) == ("analyst", False)
+    assert sso.user_for_email("bia@example.com", accounts=LocalAccounts(database)).role == "analyst"
+    with pytest.raises(AuthError):  # and no password signs in to it
+        LocalAccounts(database).authenticate("bia@example.com", "")
