@@ -158,8 +158,9 @@ def restore_session() -> None:
 def sign_out(message: str | None = None, *, leave_provider: bool = False) -> None:
     """End the server's session (the cookie then works nowhere) and this browser session's state.
     `leave_provider` ("Sair"): also clear Streamlit's identity cookie (st.logout(), which then
-    takes the browser to the provider's sign-out page when the provider has one). A session ended
-    otherwise needs no st.logout(): a provider's sign-in starts one session only (lib.auth.sso)."""
+    takes the browser to the provider's sign-out page when the provider has one) and stop the run
+    there (a rerun would lose the redirect). A session ended otherwise needs no st.logout(): a
+    provider's sign-in starts one session only (lib.auth.sso)."""
     context().sessions.end(st.session_state.get(SESSION_ID_KEY))
     if SUPABASE_KEY in st.session_state:
         st.session_state[SUPABASE_KEY].sign_out()
@@ -170,6 +171,7 @@ def sign_out(message: str | None = None, *, leave_provider: bool = False) -> Non
         flash(message, icon="🔒")
     if leave_provider and provider_claims():
         st.logout()
+        st.stop()
 
 
 # -- single sign-on (lib.auth.sso) ---------------------------------------------------------------
