@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bench.common import CHROMIUM, CHROMIUM_ARGS
-from lib.auth.accounts import LocalAccounts
+from lib.auth.accounts import LocalAccounts, ensure_setup_code
 from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
 from tests.support.receiver import Receiver
 from tests.support.server import streamlit_server
@@ -98,7 +98,8 @@ def log_in(page: Page, url: str, email: str) -> None:
     page.wait_for_selector(IDLE, state="attached", timeout=60_000)
     page.get_by_label("E-mail", exact=True).fill(email)
     page.get_by_label("Senha", exact=True).fill(PASSWORD)
-    page.get_by_label("Senha", exact=True).press("Enter")
+    page.get_by_label("Senha", exact=True).press("Tab")
+    page.get_by_role("button", name="Entrar", exact=True).click()  # the form does not submit on Enter
     settle(page)
     expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
 
@@ -188,7 +189,8 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     admin.get_by_label("E-mail", exact=True).fill(ADMIN_EMAIL)
     admin.get_by_label("Senha", exact=True).fill(PASSWORD)
     admin.get_by_label("Confirmar senha", exact=True).fill(PASSWORD)
-    admin.get_by_label("Confirmar senha", exact=True).press("Tab")
+    admin.get_by_label("Código de configuração", exact=True).fill(ensure_setup_code(server.data_dir))
+    admin.get_by_label("Código de configuração", exact=True).press("Tab")
     admin.get_by_role("button", name="Criar administrador", exact=True).click()
     settle(admin)
     expect(admin.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
