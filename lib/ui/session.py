@@ -40,6 +40,7 @@ CLEAR_COOKIE_KEY = "clear_cookie"
 RESTORE_TRIED_KEY = "restore_tried"
 SSO_KEY = "signed_in_by_provider"  # this session came from the identity provider (st.login)
 SSO_REFUSED_KEY = "sso_refused"  # (message, e-mail): the provider's sign-in maps to no user here
+LEAVE_PROVIDER_KEY = "leave_provider"  # "Sair": st.logout() at the end of the next full run
 USER_CHECKED_KEY = "user_checked_at"
 USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
 INSTANCES_KEY = "instances"
@@ -157,10 +158,12 @@ def restore_session() -> None:
 
 def sign_out(message: str | None = None, *, leave_provider: bool = False) -> None:
     """End the server's session (the cookie then works nowhere) and this browser session's state.
-    `leave_provider` ("Sair"): also clear Streamlit's identity cookie (st.logout(), which then
-    takes the browser to the provider's sign-out page when the provider has one) and stop the run
-    there (a rerun would lose the redirect). A session ended otherwise needs no st.logout(): a
-    provider's sign-in starts one session only (lib.auth.sso)."""
+    `leave_provider` ("Sair"): also clear Streamlit's identity cookie, with st.logout() at the end
+    of the next full run (cookie_script), which then takes the browser to the provider's sign-out
+    page when the provider has one. Not in this run: the caller reruns, and a rerun after
+    st.logout() loses its redirect, while stopping here would leave the signed-in page's fragments
+    ticking with the state cleared. A session ended otherwise needs no st.logout(): a provider's
+    sign-in starts one session only (lib.auth.sso)."""
     context().sessions.end(st.session_state.get(SESSION_ID_KEY))
     if SUPABASE_KEY in st.session_state:
         st.session_state[SUPABASE_KEY].sign_out()
@@ -170,8 +173,7 @@ def sign_out(message: str | None = None, *, leave_provider: bool = False) -> Non
     if message:
         flash(message, icon="🔒")
     if leave_provider and provider_claims():
-        st.logout()
-        st.stop()
+        st.session_state[LEAVE_PROVIDER_KEY] = True
 
 
 # -- single sign-on (lib.auth.sso) ---------------------------------------------------------------
@@ -191,7 +193,7 @@ def sso_sign_in() -> None:
     login page, not a session made again from Streamlit's identity cookie. An e-mail that maps to
     no user is remembered for this browser session; the login page says so (sso_refusal)."""
     ctx = context()
-    if ctx.settings.sso is None or current_user() is not None:
+    if ctx.settings.sso is None or current_user() is not None or st.session_state.get(LEAVE_PROVIDER_KEY):
         return
     claims = provider_claims()
     if not claims:
@@ -269,7 +271,8 @@ def password_changed() -> None:
 
 
 def cookie_script() -> None:
-    """Set or clear the session cookie through the server's route (lib.api), from the page."""
+    """Set or clear the session cookie through the server's route (lib.api), from the page; after
+    "Sair" from a provider's sign-in, clear Streamlit's identity cookie too (st.logout(), last)."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     path = f"/{base}/api/session" if base else "/api/session"
     ticket = st.session_state.pop(COOKIE_TICKET_KEY, None)
@@ -281,6 +284,8 @@ def cookie_script() -> None:
     if st.session_state.pop(CLEAR_COOKIE_KEY, False):
         st.html(f"<script>fetch({json.dumps(path)}, {{method: 'DELETE', credentials: 'same-origin'}});</script>",
                 unsafe_allow_javascript=True)
+    if st.session_state.pop(LEAVE_PROVIDER_KEY, False):
+        st.logout()
 
 
 def keep_session_fresh() -> None:

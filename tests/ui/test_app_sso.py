@@ -146,9 +146,9 @@ def test_sair_ends_the_session_and_leaves_the_provider(sso_context):
     at = signed_in_by_provider(claims("ana@example.com"))
     raw_id = at.session_state[session.SESSION_ID_KEY]
     button(at, "Sair").click().run()
-    assert at.user == {"is_logged_in": False}  # st.logout()
     assert sso_context.sessions.resume(raw_id) is None
-    at.run()
+    at.run()  # the full run after "Sair" (see tests.ui.test_app_ui.App)
+    assert at.user == {"is_logged_in": False}  # st.logout(), at its end
     assert "user" not in at.session_state and "Entrar com Google" in [b.label for b in at.button]
 
 
@@ -186,6 +186,8 @@ def test_a_password_login_is_unchanged_by_single_sign_on(sso_context):
     assert "admin@example.com\nAdministrador" in sidebar(at)
     assert not sso_context.sessions.resume(at.session_state[session.SESSION_ID_KEY]).sso
     button(at, "Sair").click().run()
+    at.run()
+    assert "user" not in at.session_state
     assert at.user == {"email": "test@example.com"}  # no provider to leave: st.logout() not called
 
 
