@@ -1,5 +1,6 @@
-"""The UI script (server.py serves it): routes to the login page until someone signs in, and
-restores a signed-in user from the session cookie on a reload."""
+"""The UI script (server.py serves it): routes to the login page until someone signs in, restores
+a signed-in user from the session cookie on a reload, and starts the session of someone the
+identity provider just signed in (single sign-on, when [auth] is configured)."""
 
 import streamlit as st
 
@@ -22,6 +23,7 @@ freeze_startup_heap()
 session.restore_session()
 session.keep_session_fresh()
 session.check_user()
+session.sso_sign_in()
 session.show_flash()
 user = session.current_user()
 if user is None:
@@ -32,13 +34,13 @@ else:
     pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
     if user.is_admin:
         pages.append(st.Page("pages/usuarios.py", title="Usuários", icon="👥"))
-    if context.accounts is not None:
+    if context.accounts is not None and not session.signed_in_by_provider():
         pages.append(st.Page("pages/senha.py", title="Alterar senha", icon="🔑"))
 if user is not None:
     with st.sidebar:
         st.text(f"{user.email}\n{ROLE_LABELS.get(user.role, 'sem papel')}")
         if st.button("Sair", icon="🚪"):
-            session.sign_out()
+            session.sign_out(leave_provider=True)
             st.rerun()
 st.navigation(pages).run()
 session.cookie_script()

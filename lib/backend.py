@@ -13,10 +13,11 @@ from typing import Callable
 import httpx
 
 from lib.alerts import AlertRules, AlertSender
+from lib.auth import sso
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import CookieHandoff, SessionStore
 from lib.config import Settings, WebhookSettings
-from lib.errors import StoreError
+from lib.errors import AuthError, StoreError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
@@ -58,15 +59,24 @@ class AppContext:
                 current_user: Callable[[], User | None] | None = None) -> InstanceService:
         """A service for one signed-in session; `store` is that session's Supabase store (and
         `current_user` how it reads the user's role again), or None for the embedded store and
-        local accounts."""
-        if store is None:
+        local accounts, or, in Supabase mode, for a user signed in through the identity provider:
+        they have no Supabase Auth session to act with, so their service goes through the server's
+        store, and it is the service (which reads the role again before every change) that holds
+        them to their role, as on the embedded default; row-level security does not."""
+        if store is None and self.database is None:
+            store = self.server_store()
+            if store is None:
+                raise AuthError(sso.MSG_NEEDS_SERVICE_KEY)
+            current_user = lambda: self.sso_user_or_none(user.email)  # noqa: E731
+        elif store is None:
             store = SQLiteInstanceStore(self.database)
             current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
         return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery, current_user)
 
     def server_store(self) -> ServerStore | None:
-        """The store with the server's rights (monitor, provider events), one per process (the
-        Supabase one holds a connection pool); None in Supabase mode without the service-role key."""
+        """The store with the server's rights (monitor, provider events, single sign-on's roles), one
+        per process (the Supabase one holds a connection pool, safe between threads); None in Supabase
+        mode without the service-role key."""
         if self._server_store is None:
             if self.database is not None:
                 self._server_store = SQLiteInstanceStore(self.database)
@@ -75,6 +85,20 @@ class AppContext:
 
                 self._server_store = SupabaseServerStore(self.settings.supabase)
         return self._server_store
+
+    def sso_user(self, email: str) -> User:
+        """The user an e-mail signed in by the identity provider maps to (lib.auth.sso). Raises
+        AuthError (no access; Supabase mode without the service-role key) or StoreError."""
+        if self.accounts is not None:
+            return sso.user_for_email(email, accounts=self.accounts)
+        return sso.user_for_email(email, directory=self.server_store())
+
+    def sso_user_or_none(self, email: str) -> User | None:
+        """sso_user, None when the e-mail no longer has access (StoreError still raised)."""
+        try:
+            return self.sso_user(email)
+        except AuthError:
+            return None
 
     @property
     def monitor_off_reason(self) -> str | None:

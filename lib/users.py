@@ -3,6 +3,7 @@ servidor, senão os comandos agem sobre outro banco:
 
     APP_DATA_DIR=/caminho/dos/dados python -m lib.users list
     echo 'senha-longa' | python -m lib.users add ana@empresa.com.br --role analyst
+    python -m lib.users add ana@empresa.com.br --role analyst --sem-senha   # só login único (SSO)
     python -m lib.users set-role ana@empresa.com.br supervisor
     python -m lib.users reset-password ana@empresa.com.br      # imprime uma senha temporária
     python -m lib.users deactivate ana@empresa.com.br          # e encerra as sessões dela
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     add = commands.add_parser("add", help="adiciona uma conta; a senha é lida da entrada padrão")
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=ROLES, help="papel da conta")
+    add.add_argument("--sem-senha", action="store_true", dest="without_password",
+                     help="sem senha: a pessoa entra só pelo provedor de login único ([auth])")
     set_role = commands.add_parser("set-role", help="muda o papel de uma conta")
     set_role.add_argument("email")
     set_role.add_argument("role", choices=ROLES)
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{account.email}\t{ROLE_LABELS[account.role]}\t{state}\túltimo acesso: {last}")
             return 0
         if args.command == "add":
-            user = accounts.add(args.email, sys.stdin.readline().rstrip("\r\n"), args.role)
+            password = None if args.without_password else sys.stdin.readline().rstrip("\r\n")
+            user = accounts.add(args.email, password, args.role)
             print(f"{user.email} ({ROLE_LABELS[user.role]}) criado.")
             return 0
         account = accounts.find(args.email)

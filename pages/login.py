@@ -1,9 +1,14 @@
 """Login page; on the embedded default with no user yet, it creates the first administrator (with
-the one-time setup code the server printed when it started)."""
+the one-time setup code the server printed when it started). With single sign-on configured
+([auth]) it also offers "Entrar com <provedor>" (st.login); someone the provider signed in whose
+e-mail maps to no user here sees why, and a button to leave the provider's sign-in."""
 
 import streamlit as st
 
 from lib.auth.accounts import ensure_setup_code, setup_code_path
+from lib.auth.sso import MSG_NEEDS_SERVICE_KEY
+from lib.config import SSO_DEFAULT_PROVIDER
+from lib.presentation import escape_markdown
 from lib.ui import session
 
 context = session.context()
@@ -11,14 +16,34 @@ accounts = context.accounts  # None in Supabase mode: Supabase Auth holds the ac
 first_admin = accounts is not None and accounts.count() == 0
 if first_admin:
     ensure_setup_code(context.settings.data_dir)
+sso = context.settings.sso
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
     st.title("Instâncias WhatsApp · Cobrança")
+    refusal = session.sso_refusal() if sso else None
+    if refusal:  # signed in at the provider with an e-mail that has no access here
+        message, email = refusal
+        st.error(escape_markdown(message), icon="🚫")
+        if email:
+            st.caption(f"Conta no provedor: {escape_markdown(email)}")
+        if st.button("Sair", icon="🚪", key="sso-leave"):
+            st.logout()
+        st.stop()
+
     if context.settings.supabase is None:
         st.info(f"Modo padrão embutido: {context.mode_label}. Nada precisa ser configurado.", icon="ℹ️")
     else:
         st.caption(f"Modo: {context.mode_label}. Entre com sua conta do Supabase.")
+
+    if sso and not first_admin:
+        if context.settings.supabase is not None and context.server_store() is None:
+            st.warning(MSG_NEEDS_SERVICE_KEY, icon="⚠️")
+        else:
+            for provider in sso.providers:
+                if st.button(f"Entrar com {escape_markdown(provider.label)}", key=f"sso-{provider.name}", icon="🔑", width="stretch"):
+                    st.login(None if provider.name == SSO_DEFAULT_PROVIDER else provider.name)
+        st.caption("ou entre com e-mail e senha:")
 
     with st.form("login", enter_to_submit=False):
         st.subheader("Criar primeiro administrador" if first_admin else "Entrar")

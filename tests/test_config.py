@@ -47,3 +47,104 @@ def test_half_filled_webhooks_name_the_key(webhooks, named):
 def test_half_filled_supabase_names_the_key(section, named):
     with pytest.raises(ConfigError, match=named):
         load_settings({"supabase": section}, {})
+
+
+# -- single sign-on ([auth], as st.login reads it) ----------------------------------------------
+COOKIE_SECRET = "c" * 43
+CLIENT = {"client_id": "painel", "client_secret": "segredo-do-cliente",
+          "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}
+SHARED = {"redirect_uri": "https://painel.example.com/oauth2callback", "cookie_secret": COOKIE_SECRET}
+
+
+def sso(auth):
+    return load_settings({"auth": auth}, {}).sso
+
+
+def test_no_auth_section_means_no_single_sign_on():
+    assert load_settings({}, {}).sso is None
+    assert sso({}) is None
+
+
+def test_one_provider_in_auth_itself_is_streamlits_default_with_a_label():
+    settings = sso({**SHARED, **CLIENT, "label": "Google"})
+    assert [(p.name, p.label) for p in settings.providers] == [("default", "Google")]
+    assert sso({**SHARED, **CLIENT}).providers[0].label == "SSO"
+
+
+def test_named_providers_are_labelled_by_their_section_name_unless_told():
+    settings = sso({**SHARED, "google": CLIENT,
+                    "microsoft": {**CLIENT, "label": "Microsoft 365", "client_kwargs": {"prompt": "login"}},
+                    "keycloak": CLIENT})
+    assert [(p.name, p.label) for p in settings.providers] == [
+        ("google", "Google"), ("microsoft", "Microsoft 365"), ("keycloak", "Keycloak")]
+
+
+def test_client_kwargs_of_the_default_provider_is_not_a_provider():
+    settings = sso({**SHARED, **CLIENT, "client_kwargs": {"prompt": "select_account"}})
+    assert [p.name for p in settings.providers] == ["default"]
+
+
+def test_the_port_placeholder_streamlit_fills_in_is_accepted():
+    assert sso({**SHARED, **CLIENT, "redirect_uri": "http://127.0.0.1:{port}/oauth2callback"}) is not None
+
+
+@pytest.mark.parametrize(
+    "auth, named",
+    [
+        ({**CLIENT, "cookie_secret": COOKIE_SECRET}, "auth.redirect_uri"),
+        ({**CLIENT, "redirect_uri": SHARED["redirect_uri"]}, "auth.cookie_secret"),
+        ({**SHARED, "client_id": "x", "server_metadata_url": CLIENT["server_metadata_url"]}, "auth.client_secret"),
+        ({**SHARED, "google": {k: v for k, v in CLIENT.items() if k != "client_id"}}, "auth.google.client_id"),
+        ({**SHARED, "microsoft": {k: v for k, v in CLIENT.items() if k != "server_metadata_url"}},
+         "auth.microsoft.server_metadata_url"),
+        ({**SHARED, "google": {**CLIENT, "client_secret": "  "}}, "auth.google.client_secret"),
+        (SHARED, "auth.client_id"),
+    ],
+)
+def test_a_missing_key_is_one_portuguese_error_naming_it(auth, named):
+    with pytest.raises(ConfigError, match="^Configuração incompleta: falta " + named.replace(".", r"\.")) as raised:
+        sso(auth)
+    assert "segredo-do-cliente" not in raised.value.message and COOKIE_SECRET not in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "auth, named",
+    [
+        ({**SHARED, **CLIENT, "redirect_uri": "https://painel.example.com/"}, "auth.redirect_uri"),
+        ({**SHARED, **CLIENT, "redirect_uri": "painel/oauth2callback"}, "auth.redirect_uri"),
+        ({**SHARED, **CLIENT, "cookie_secret": "curto"}, "auth.cookie_secret"),
+        ({**SHARED, "google": {**CLIENT, "server_metadata_url": "accounts.google.com"}}, "auth.google.server_metadata_url"),
+        ({**SHARED, "google": {**CLIENT, "label": ""}}, "auth.google.label"),
+        ({**SHARED, "google": {**CLIENT, "label": "x" * 41}}, "auth.google.label"),
+        ({**SHARED, "google": {**CLIENT, "client_id": 123}}, "auth.google.client_id"),
+        ({**SHARED, "my_idp": CLIENT}, "auth.my_idp"),
+        ("not a section", "auth"),
+    ],
+)
+def test_an_invalid_value_is_one_portuguese_error_naming_the_key(auth, named):
+    with pytest.raises(ConfigError, match="^Configuração inválida: .*" + named.replace(".", r"\.")) as raised:
+        sso(auth)
+    assert "segredo-do-cliente" not in raised.value.message and COOKIE_SECRET not in raised.value.message
+
+
+def test_settings_hold_no_secret_of_the_provider():
+    settings = load_settings({"auth": {**SHARED, "google": CLIENT}}, {})
+    assert "segredo-do-cliente" not in repr(settings) and COOKIE_SECRET not in repr(settings)
+
+
+def test_streamlit_is_handed_the_auth_section_of_the_apps_secrets_file(tmp_path):
+    from lib.config import streamlit_secrets
+
+    path = tmp_path / "secrets.toml"
+    path.write_text('[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\ncookie_secret = "%s"\n'
+                    '[auth.google]\nclient_id = "painel"\nclient_secret = "s"\n'
+                    'server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"\n'
+                    '[supabase]\nservice_role_key = "never-handed-over"\n' % COOKIE_SECRET, encoding="utf-8")
+    handed = streamlit_secrets({"APP_SECRETS_FILE": str(path)})
+    assert handed == {"auth": {"redirect_uri": "http://127.0.0.1:{port}/oauth2callback", "cookie_secret": COOKIE_SECRET,
+                               "google": {"client_id": "painel", "client_secret": "s",
+                                          "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}}}
+    # No [auth] (or no file, or a broken one): an empty section, which hides a developer's own [auth].
+    assert streamlit_secrets({"APP_SECRETS_FILE": str(tmp_path / "none.toml")}) == {"auth": {}}
+    path.write_text("[auth\n", encoding="utf-8")
+    assert streamlit_secrets({"APP_SECRETS_FILE": str(path)}) == {"auth": {}}

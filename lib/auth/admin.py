@@ -43,6 +43,11 @@ class AccountAdmin:
         self._require_admin()
         return self.accounts.add_with_temporary_password(email, role)
 
+    def add_without_password(self, email: str, role: str) -> User:
+        """A new user who signs in only through the identity provider (single sign-on)."""
+        self._require_admin()
+        return self.accounts.add(email, None, role)
+
     def set_role(self, user_id: str, role: str) -> None:
         self._require_admin()
         self.accounts.set_role(user_id, role)

@@ -8,6 +8,10 @@ refresh token (never in the cookie). A reload, a new tab or a laptop waking up f
 again until it has been idle IDLE or alive ABSOLUTE (settings); "Sair" ends it on the server, so
 the old cookie no longer works anywhere.
 
+A single sign-on (lib.auth.sso) starts the same kind of session, marked `method = 'sso'`. The
+provider's sign-in that led to it is recorded (claim_sign_in): it starts one session, once, so
+nothing that ends the session here is undone by Streamlit's identity cookie still being there.
+
 The script cannot set a cookie (it talks over a websocket), so the login hands a one-time ticket
 to the page, whose script posts it to /api/session; the route answers with Set-Cookie. Tickets
 live in this process's memory for TICKET_SECONDS and are good once.
@@ -49,6 +53,11 @@ class StoredSession:
     expires_at: datetime
     user_agent: str | None
     refresh_token: str | None = field(default=None, repr=False)
+    method: str = "password"  # or "sso": signed in through an identity provider
+
+    @property
+    def sso(self) -> bool:
+        return self.method == "sso"
 
 
 class SessionStore:
@@ -59,8 +68,10 @@ class SessionStore:
         self.absolute = absolute
         self.clock = clock
 
-    def create(self, user: User, *, user_agent: str | None, refresh_token: str | None = None) -> str:
-        """A new session; returns the cookie's random id (the only time it exists outside the cookie)."""
+    def create(self, user: User, *, user_agent: str | None, refresh_token: str | None = None,
+               method: str = "password") -> str:
+        """A new session; returns the cookie's random id (the only time it exists outside the cookie).
+        `method`: "password", or "sso" for a sign-in through an identity provider."""
         raw_id = secrets.token_urlsafe(32)
         now = self.clock()
         with self.db.connect() as conn:
@@ -68,9 +79,10 @@ class SessionStore:
                          (now.isoformat(), (now - self.idle).isoformat()))
             conn.execute(
                 "insert into app_sessions (id_hash, user_id, email, created_at, last_seen_at, expires_at, user_agent,"
-                " refresh_token) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                " refresh_token, method) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_hash(raw_id), user.id, user.email, now.isoformat(), now.isoformat(),
-                 (now + self.absolute).isoformat(), (user_agent or "")[:300], refresh_token),
+                 (now + self.absolute).isoformat(), (user_agent or "")[:300], refresh_token,
+                 "sso" if method == "sso" else "password"),
             )
         return raw_id
 
@@ -88,7 +100,7 @@ class SessionStore:
                 user_id=row["user_id"], email=row["email"], created_at=datetime.fromisoformat(row["created_at"]),
                 last_seen_at=datetime.fromisoformat(row["last_seen_at"]),
                 expires_at=datetime.fromisoformat(row["expires_at"]), user_agent=row["user_agent"],
-                refresh_token=row["refresh_token"],
+                refresh_token=row["refresh_token"], method=row["method"],
             )
             if now >= session.expires_at or now - session.last_seen_at >= self.idle:
                 conn.execute("delete from app_sessions where id_hash = ?", (key,))
@@ -110,6 +122,18 @@ class SessionStore:
     def count(self, user_id: str) -> int:
         with self.db.connect() as conn:
             return conn.execute("select count(*) from app_sessions where user_id = ?", (user_id,)).fetchone()[0]
+
+    def claim_sign_in(self, identity_key: str, *, keep: timedelta) -> bool:
+        """Record that the identity provider's sign-in `identity_key` starts a session: True the
+        first time, False ever after (a second tab, a reload after "Sair", a session an admin
+        ended). Records older than `keep` are dropped (by then the sign-in is too old to count)."""
+        now = self.clock()
+        with self.db.connect() as conn:
+            conn.execute("delete from sso_sign_ins where used_at < ?", ((now - keep).isoformat(),))
+            return conn.execute(
+                "insert into sso_sign_ins (identity_hash, used_at) values (?, ?) on conflict do nothing",
+                (_hash(identity_key), now.isoformat()),
+            ).rowcount == 1
 
     def keep_refresh_token(self, raw_id: str, refresh_token: str | None) -> None:
         """Supabase rotates refresh tokens: the newest one replaces the stored one."""

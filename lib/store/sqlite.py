@@ -120,6 +120,15 @@ MIGRATIONS = (
     );
     create index app_sessions_by_user on app_sessions (user_id);
     """,
+    """
+    -- how the session was signed in: 'password' or 'sso' (an identity provider, through st.login)
+    alter table app_sessions add column method text not null default 'password';
+    -- the identity provider's sign-ins that started a session: each starts one, once (lib.auth.sso)
+    create table sso_sign_ins (
+        identity_hash text primary key,
+        used_at text not null
+    );
+    """,
 )
 
 INSTANCE_COLUMNS = (

@@ -14,10 +14,12 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Callable, Hashable, Iterator, TypeVar
 
 import streamlit as st
 
+from lib.auth import sso
 from lib.auth.sessions import COOKIE_NAME
 from lib.backend import AppContext, app_context
 from lib.config import current_settings
@@ -36,6 +38,9 @@ SESSION_ID_KEY = "session_id"  # this browser's session cookie id (lib.auth.sess
 COOKIE_TICKET_KEY = "cookie_ticket"  # to trade for the cookie on the next run
 CLEAR_COOKIE_KEY = "clear_cookie"
 RESTORE_TRIED_KEY = "restore_tried"
+SSO_KEY = "signed_in_by_provider"  # this session came from the identity provider (st.login)
+SSO_REFUSED_KEY = "sso_refused"  # (message, e-mail): the provider's sign-in maps to no user here
+LEAVE_PROVIDER_KEY = "leave_provider"  # "Sair": st.logout() at the end of the next full run
 USER_CHECKED_KEY = "user_checked_at"
 USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
 INSTANCES_KEY = "instances"
@@ -85,21 +90,24 @@ def sign_in(email: str, password: str) -> User:
     return user
 
 
-def start_session(user: User, supabase: SupabaseSession | None = None) -> None:
+def start_session(user: User, supabase: SupabaseSession | None = None, *, sso: bool = False) -> None:
     """A fresh session state for a signed-in user, and the server's session behind the browser's
-    cookie (the cookie itself is set on the next run: cookie_script)."""
+    cookie (the cookie itself is set on the next run: cookie_script). `sso`: signed in through the
+    identity provider (sso_sign_in)."""
     ctx = context()
     raw_id = ctx.sessions.create(user, user_agent=_text(st.context.headers.get("User-Agent")),
-                                 refresh_token=supabase.refresh_token if supabase else None)
+                                 refresh_token=supabase.refresh_token if supabase else None,
+                                 method="sso" if sso else "password")
     st.session_state.clear()
-    _enter(user, raw_id, supabase)
+    _enter(user, raw_id, supabase, sso=sso)
     st.session_state[COOKIE_TICKET_KEY] = ctx.handoff.offer(raw_id)
 
 
-def _enter(user: User, raw_id: str, supabase: SupabaseSession | None) -> None:
+def _enter(user: User, raw_id: str, supabase: SupabaseSession | None, *, sso: bool = False) -> None:
     st.session_state[USER_KEY] = user
     st.session_state[SESSION_ID_KEY] = raw_id
     st.session_state[USER_CHECKED_KEY] = time.monotonic()
+    st.session_state[SSO_KEY] = sso
     if supabase is not None:
         sessions = context().sessions
         supabase.on_refresh_token = lambda token: sessions.keep_refresh_token(raw_id, token)
@@ -118,7 +126,16 @@ def restore_session() -> None:
     ctx = context()
     stored = ctx.sessions.resume(raw_id)
     user, supabase = None, None
-    if stored is not None and ctx.settings.supabase:
+    if stored is not None and stored.sso and (ctx.settings.sso is None or ctx.settings.supabase):
+        # Signed in through the identity provider: no refresh token to restore a Supabase session
+        # with; the e-mail is mapped again (and single sign-on must still be configured).
+        try:
+            user = ctx.sso_user_or_none(stored.email) if ctx.settings.sso else None
+        except AppError as exc:  # the store is unreachable: the session stays for the next try
+            st.session_state[RESTORE_TRIED_KEY] = False
+            st.warning(escape_markdown(exc.message), icon="⚠️")
+            return
+    elif stored is not None and ctx.settings.supabase:
         supabase = SupabaseSession(ctx.settings.supabase)
         try:
             user = supabase.restore(stored.refresh_token)
@@ -129,17 +146,25 @@ def restore_session() -> None:
                 return
     elif stored is not None:
         user = ctx.accounts.current_user(stored.user_id)
+        if user is not None and stored.sso:  # a temporary password does not hold up a provider's sign-in
+            user = replace(user, must_change_password=False)
     if user is None:
         ctx.sessions.end(raw_id)
         st.session_state[CLEAR_COOKIE_KEY] = True
         return
-    _enter(user, raw_id, supabase)
+    _enter(user, raw_id, supabase, sso=stored.sso)
     if supabase is not None:
         ctx.sessions.keep_refresh_token(raw_id, supabase.refresh_token)
 
 
-def sign_out(message: str | None = None) -> None:
-    """End the server's session (the cookie then works nowhere) and this browser session's state."""
+def sign_out(message: str | None = None, *, leave_provider: bool = False) -> None:
+    """End the server's session (the cookie then works nowhere) and this browser session's state.
+    `leave_provider` ("Sair"): also clear Streamlit's identity cookie, with st.logout() at the end
+    of the next full run (cookie_script), which then takes the browser to the provider's sign-out
+    page when the provider has one. Not in this run: the caller reruns, and a rerun after
+    st.logout() loses its redirect, while stopping here would leave the signed-in page's fragments
+    ticking with the state cleared. A session ended otherwise needs no st.logout(): a provider's
+    sign-in starts one session only (lib.auth.sso)."""
     context().sessions.end(st.session_state.get(SESSION_ID_KEY))
     if SUPABASE_KEY in st.session_state:
         st.session_state[SUPABASE_KEY].sign_out()
@@ -148,6 +173,63 @@ def sign_out(message: str | None = None) -> None:
     st.session_state[CLEAR_COOKIE_KEY] = True
     if message:
         flash(message, icon="🔒")
+    if leave_provider and provider_claims():
+        st.session_state[LEAVE_PROVIDER_KEY] = True
+
+
+# -- single sign-on (lib.auth.sso) ---------------------------------------------------------------
+def provider_claims() -> dict:
+    """st.user's claims while someone is signed in at the identity provider, else {}."""
+    try:
+        claims = st.user.to_dict()
+    except Exception:  # noqa: BLE001 - no [auth] section where Streamlit looks: nobody is
+        return {}
+    return claims if claims.get("is_logged_in") is True else {}
+
+
+def sso_sign_in() -> None:
+    """Right after the identity provider's sign-in (st.login): the app's own session for the user
+    the e-mail maps to, started as a password login starts it. Only a recent sign-in counts, and
+    only once (lib.auth.sso): a reload after "Sair", or after an admin ended the session, finds the
+    login page, not a session made again from Streamlit's identity cookie. An e-mail that maps to
+    no user is remembered for this browser session; the login page says so (sso_refusal)."""
+    ctx = context()
+    if ctx.settings.sso is None or current_user() is not None or st.session_state.get(LEAVE_PROVIDER_KEY):
+        return
+    claims = provider_claims()
+    if not claims:
+        st.session_state.pop(SSO_REFUSED_KEY, None)
+        return
+    if SSO_REFUSED_KEY in st.session_state:
+        return
+    email = str(claims.get("email") or "")
+    try:
+        identity = sso.identity(claims)
+        if identity is None or not identity.fresh(datetime.now(timezone.utc)):
+            return  # an old sign-in: the login page offers the provider again
+        email = identity.email
+        user = ctx.sso_user(identity.email)
+    except AuthError as exc:
+        st.session_state[SSO_REFUSED_KEY] = (exc.message, email[:254])
+        return
+    except AppError as exc:  # the store is unreachable: try again on the next run
+        st.warning(escape_markdown(exc.message), icon="⚠️")
+        return
+    if not ctx.sessions.claim_sign_in(identity.key, keep=sso.FRESH + sso.CLOCK_SKEW):
+        return  # this sign-in already started a session (since ended, or in another tab)
+    if ctx.accounts is not None:
+        ctx.accounts.record_login(user.id)
+    log.info("single sign-on: session started for a %s", user.role)
+    start_session(user, sso=True)
+
+
+def signed_in_by_provider() -> bool:
+    return bool(st.session_state.get(SSO_KEY))
+
+
+def sso_refusal() -> tuple[str, str] | None:
+    """(message, e-mail) when the provider's sign-in maps to no user here, for the login page."""
+    return st.session_state.get(SSO_REFUSED_KEY)
 
 
 def check_user() -> None:
@@ -160,11 +242,20 @@ def check_user() -> None:
     st.session_state[USER_CHECKED_KEY] = time.monotonic()
     ctx = context()
     supabase = st.session_state.get(SUPABASE_KEY)
+    signed_in_by_provider = st.session_state.get(SSO_KEY, False)
     try:
-        fresh = supabase.current_user() if supabase else ctx.accounts.current_user(user.id)
+        if supabase is not None:
+            fresh = supabase.current_user()
+        elif ctx.accounts is not None:
+            fresh = ctx.accounts.current_user(user.id)
+            if fresh is not None and signed_in_by_provider:
+                fresh = replace(fresh, must_change_password=False)
+        else:  # Supabase mode, signed in through the identity provider: the e-mail mapped again
+            fresh = ctx.sso_user_or_none(user.email)
     except AppError:
         return  # the store is unreachable: ask again next time
     ended = ctx.sessions.resume(st.session_state.get(SESSION_ID_KEY)) is None
+    ended = ended or (signed_in_by_provider and ctx.settings.sso is None)
     if fresh is None or ended or (supabase is None and fresh.role is None):
         sign_out("Sua sessão foi encerrada. Entre novamente.")
         st.rerun()
@@ -181,7 +272,8 @@ def password_changed() -> None:
 
 
 def cookie_script() -> None:
-    """Set or clear the session cookie through the server's route (lib.api), from the page."""
+    """Set or clear the session cookie through the server's route (lib.api), from the page; after
+    "Sair" from a provider's sign-in, clear Streamlit's identity cookie too (st.logout(), last)."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     path = f"/{base}/api/session" if base else "/api/session"
     ticket = st.session_state.pop(COOKIE_TICKET_KEY, None)
@@ -193,6 +285,8 @@ def cookie_script() -> None:
     if st.session_state.pop(CLEAR_COOKIE_KEY, False):
         st.html(f"<script>fetch({json.dumps(path)}, {{method: 'DELETE', credentials: 'same-origin'}});</script>",
                 unsafe_allow_javascript=True)
+    if st.session_state.pop(LEAVE_PROVIDER_KEY, False):
+        st.logout()
 
 
 def keep_session_fresh() -> None:

@@ -75,8 +75,18 @@ def add_user_form(admin: AccountAdmin) -> None:
         left, right = st.columns([2, 1])
         email = left.text_input("E-mail", max_chars=254)
         role = right.selectbox("Papel", ROLES, index=ROLES.index("analyst"), format_func=ROLE_LABELS.get)
+        sso_only = False
+        if session.context().settings.sso is not None:
+            sso_only = st.checkbox("Só pelo provedor (sem senha)",
+                                   help="A pessoa entra apenas com o botão \"Entrar com …\" da página de login.")
         submitted = st.form_submit_button("Adicionar", type="primary")
-    if submitted:
+    if submitted and sso_only:
+        with session.user_errors("Adicionando…") as failed:
+            user = admin.add_without_password(email, role)
+        if not failed:
+            session.flash(escape_markdown(f"{user.email} adicionado: entra pelo provedor."))
+            st.rerun()
+    elif submitted:
         with session.user_errors("Adicionando…") as failed:
             user, password = admin.add(email, role)
         if not failed:
