@@ -59,16 +59,9 @@ class AppContext:
                 current_user: Callable[[], User | None] | None = None) -> InstanceService:
         """A service for one signed-in session; `store` is that session's Supabase store (and
         `current_user` how it reads the user's role again), or None for the embedded store and
-        local accounts, or, in Supabase mode, for a user signed in through the identity provider:
-        they have no Supabase Auth session to act with, so their service goes through the server's
-        store, and it is the service (which reads the role again before every change) that holds
-        them to their role, as on the embedded default; row-level security does not."""
-        if store is None and self.database is None:
-            store = self.server_store()
-            if store is None:
-                raise AuthError(sso.MSG_NEEDS_SERVICE_KEY)
-            current_user = lambda: self.sso_user_or_none(user.email)  # noqa: E731
-        elif store is None:
+        local accounts. Every Supabase session acts with its own user's rights (row-level security),
+        a person signed in through the identity provider too (lib.auth.sso)."""
+        if store is None:
             store = SQLiteInstanceStore(self.database)
             current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
         return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery, current_user)
@@ -92,13 +85,6 @@ class AppContext:
         if self.accounts is not None:
             return sso.user_for_email(email, accounts=self.accounts)
         return sso.user_for_email(email, directory=self.server_store())
-
-    def sso_user_or_none(self, email: str) -> User | None:
-        """sso_user, None when the e-mail no longer has access (StoreError still raised)."""
-        try:
-            return self.sso_user(email)
-        except AuthError:
-            return None
 
     @property
     def monitor_off_reason(self) -> str | None:

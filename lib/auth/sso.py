@@ -8,7 +8,9 @@ as a password login:
 - embedded default: the local account with that e-mail (made on the Usuários page or with
   `python -m lib.users add`; it may have no password), and it must be active;
 - Supabase mode: the Supabase Auth user with that e-mail and their role in `user_roles`, read by
-  the server with the service-role key (SupabaseServerStore.role_for_email).
+  the server with the service-role key (SupabaseServerStore.role_for_email); the person then gets
+  their own Supabase session from a one-time sign-in link (lib.ui.session.sso_sign_in), so
+  row-level security applies to them as to anyone.
 
 The app then starts its own session (lib.ui.session.start_session), so reloads, expiry and "Sair"
 work as for a password. A provider's sign-in counts only while it is recent (FRESH) and starts one

@@ -127,6 +127,10 @@ class SupabaseSession:
             raise _sign_in_error(exc) from None
         except httpx.TransportError:
             raise AuthError(MSG_OFFLINE) from None
+        return self._signed_in(response, email)
+
+    def _signed_in(self, response, email: str) -> User:
+        """The user of a fresh sign-in's response, with their role."""
         if response.session is None or response.user is None:
             raise AuthError("Não foi possível entrar. Tente novamente.")
         try:
@@ -136,6 +140,17 @@ class SupabaseSession:
             raise AuthError(exc.message) from None
         self._user = User(id=response.user.id, email=response.user.email or email, role=role)
         return self._user
+
+    def sign_in_with_link(self, token_hash: str) -> User:
+        """Sign in with a one-time link's token (SupabaseServerStore.sign_in_link, for a person the
+        identity provider signed in): from here on this session is theirs, as after a password."""
+        try:
+            response = self._client.auth.verify_otp({"type": "magiclink", "token_hash": token_hash})
+        except GoTrueError as exc:
+            raise _sign_in_error(exc) from None
+        except httpx.TransportError:
+            raise AuthError(MSG_OFFLINE) from None
+        return self._signed_in(response, response.user.email if response.user else "")
 
     def restore(self, refresh_token: str | None) -> User:
         """Sign in again from the refresh token the server kept with the browser's session (a
@@ -533,6 +548,25 @@ class SupabaseServerStore(_PostgrestInstances):
         if response.user is None:
             raise StoreError(MSG_INVITE_FAILED)
         return response.user.id
+
+    def sign_in_link(self, email: str) -> str:
+        """A one-time sign-in link's token for an existing Supabase Auth user (GoTrue's
+        admin/generate_link: nothing is e-mailed), for a person the identity provider has just
+        signed in: their browser session trades it for their own Supabase session
+        (SupabaseSession.sign_in_with_link), so they act with their own rights, under row-level
+        security, never with this store's key."""
+        email = _checked_email(email)
+        try:
+            response = self._client.auth.admin.generate_link({"type": "magiclink", "email": email})
+        except GoTrueError as exc:
+            log.warning("Supabase sign-in link refused (%s)", type(exc).__name__)
+            raise AuthError("Não foi possível entrar pelo provedor agora. Tente novamente.") from None
+        except httpx.TransportError:
+            raise StoreError(MSG_OFFLINE) from None
+        token_hash = getattr(response.properties, "hashed_token", None)
+        if not token_hash:
+            raise AuthError("Não foi possível entrar pelo provedor agora. Tente novamente.")
+        return token_hash
 
     def _execute(self, build_query: Callable[[Client], Any]) -> Any:
         try:

@@ -126,15 +126,8 @@ def restore_session() -> None:
     ctx = context()
     stored = ctx.sessions.resume(raw_id)
     user, supabase = None, None
-    if stored is not None and stored.sso and (ctx.settings.sso is None or ctx.settings.supabase):
-        # Signed in through the identity provider: no refresh token to restore a Supabase session
-        # with; the e-mail is mapped again (and single sign-on must still be configured).
-        try:
-            user = ctx.sso_user_or_none(stored.email) if ctx.settings.sso else None
-        except AppError as exc:  # the store is unreachable: the session stays for the next try
-            st.session_state[RESTORE_TRIED_KEY] = False
-            st.warning(escape_markdown(exc.message), icon="⚠️")
-            return
+    if stored is not None and stored.sso and ctx.settings.sso is None:
+        pass  # signed in through an identity provider no longer configured: that session is over
     elif stored is not None and ctx.settings.supabase:
         supabase = SupabaseSession(ctx.settings.supabase)
         try:
@@ -217,10 +210,18 @@ def sso_sign_in() -> None:
         return
     if not ctx.sessions.claim_sign_in(identity.key, keep=sso.FRESH + sso.CLOCK_SKEW):
         return  # this sign-in already started a session (since ended, or in another tab)
+    supabase = None
     if ctx.accounts is not None:
         ctx.accounts.record_login(user.id)
+    else:  # Supabase mode: the person's own Supabase session, through a one-time sign-in link
+        supabase = SupabaseSession(ctx.settings.supabase)
+        try:
+            user = supabase.sign_in_with_link(ctx.server_store().sign_in_link(identity.email))
+        except AppError as exc:
+            st.session_state[SSO_REFUSED_KEY] = (exc.message, identity.email)
+            return
     log.info("single sign-on: session started for a %s", user.role)
-    start_session(user, sso=True)
+    start_session(user, supabase, sso=True)
 
 
 def signed_in_by_provider() -> bool:
@@ -246,12 +247,10 @@ def check_user() -> None:
     try:
         if supabase is not None:
             fresh = supabase.current_user()
-        elif ctx.accounts is not None:
+        else:
             fresh = ctx.accounts.current_user(user.id)
             if fresh is not None and signed_in_by_provider:
                 fresh = replace(fresh, must_change_password=False)
-        else:  # Supabase mode, signed in through the identity provider: the e-mail mapped again
-            fresh = ctx.sso_user_or_none(user.email)
     except AppError:
         return  # the store is unreachable: ask again next time
     ended = ctx.sessions.resume(st.session_state.get(SESSION_ID_KEY)) is None

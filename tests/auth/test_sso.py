@@ -134,7 +134,8 @@ def test_an_unreachable_supabase_is_a_store_error_not_a_refusal():
 
 def test_the_context_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatch):
     """AppContext.sso_user goes to role_for_email of the server store (made with the service-role
-    key), and without the key refuses with the message the login page shows."""
+    key), and without the key refuses with the message the login page shows. (The session the person
+    then gets is their own Supabase session: tests/ui/test_app_sso.py.)"""
     from lib.backend import AppContext
     from lib.config import WebhookSettings, load_settings
 
@@ -147,9 +148,8 @@ def test_the_context_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatc
     store = FakeServerStore({"ana@empresa.com.br": ("8d3f-uuid", "analyst")})
     monkeypatch.setattr(with_key, "_server_store", store)
     assert with_key.sso_user("ana@empresa.com.br") == User("8d3f-uuid", "ana@empresa.com.br", "analyst")
-    assert with_key.sso_user_or_none("ninguem@empresa.com.br") is None
-    service = with_key.service(User("8d3f-uuid", "ana@empresa.com.br", "analyst"))
-    assert service.store is store and service._current_user().role == "analyst"
+    with pytest.raises(AuthError, match="Sem acesso"):
+        with_key.sso_user("ninguem@empresa.com.br")
 
 
 # -- one sign-in, one session ----------------------------------------------------------------------

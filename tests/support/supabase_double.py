@@ -124,6 +124,9 @@ class FakeSupabase:
         self.invite_route = router.post(f"{URL}/auth/v1/invite").mock(
             side_effect=lambda req: self._faulted("invite", req) or self._invite(req)
         )
+        self.link_route = router.post(f"{URL}/auth/v1/admin/generate_link").mock(side_effect=self._generate_link)
+        self.verify_route = router.post(f"{URL}/auth/v1/verify").mock(side_effect=self._verify)
+        self.sign_in_links: dict[str, str] = {}  # hashed token -> e-mail (single use)
         self.rest_route = router.route(url__startswith=f"{URL}/rest/v1/").mock(
             side_effect=lambda req: self._faulted("rest", req) or self._rest(req)
         )
@@ -255,6 +258,37 @@ class FakeSupabase:
             "invited_at": datetime.now(timezone.utc).isoformat(), "app_metadata": {"provider": "email"},
             "user_metadata": {}, "created_at": account["created_at"],
         })
+
+    def _generate_link(self, request: httpx.Request) -> httpx.Response:
+        """GoTrue's admin/generate_link (magiclink): service-role key only; sends nothing."""
+        if (request.headers["apikey"], request.headers.get("Authorization")) != (
+                SERVICE_ROLE_KEY, f"Bearer {SERVICE_ROLE_KEY}"):
+            return httpx.Response(403, json={"code": "not_admin", "message": "User not allowed"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        body = json.loads(request.content)
+        account = self._account_by_email(body.get("email"))
+        if body.get("type") != "magiclink" or account is None:
+            return httpx.Response(404, json={"code": "user_not_found", "message": "User not found"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        email, details = account
+        hashed = f"hashed-{next(self._seq)}"
+        self.sign_in_links[hashed] = email
+        return httpx.Response(200, json={
+            "id": details["id"], "aud": "authenticated", "role": "authenticated", "email": email,
+            "app_metadata": {"provider": "email"}, "user_metadata": {}, "created_at": details["created_at"],
+            "action_link": f"{URL}/auth/v1/verify?token={hashed}&type=magiclink", "email_otp": "123456",
+            "hashed_token": hashed, "redirect_to": URL, "verification_type": "magiclink",
+        })
+
+    def _verify(self, request: httpx.Request) -> httpx.Response:
+        """GoTrue's verify with a token hash: the anon key; a link works once."""
+        assert request.headers["apikey"] == ANON_KEY
+        body = json.loads(request.content)
+        email = self.sign_in_links.pop(body.get("token_hash"), None)
+        if body.get("type") != "magiclink" or email is None:
+            return httpx.Response(403, json={"code": "otp_expired", "message": "Email link is invalid or has expired"},
+                                  headers={"X-Supabase-Api-Version": "2024-01-01"})
+        return self._issue_session(email)
 
     def _logout(self, request: httpx.Request) -> httpx.Response:
         claims = self._claims(request)

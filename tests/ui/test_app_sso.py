@@ -13,6 +13,7 @@ import pytest
 from lib.ui import session
 from tests.ui.test_app_ui import APP, PASSWORD, App, button, new_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.supabase_double import clock, fake  # noqa: F401 - fixtures
 
 COOKIE_SECRET = "s" * 43
 AUTH = f"""
@@ -228,3 +229,25 @@ def test_a_broken_auth_section_stops_the_app_naming_the_key(data_dir, monkeypatc
     at = new_app()
     assert "Configuração incompleta: falta auth.google.client_secret." in texts(at)
     assert "outro-segredo" not in texts(at) and COOKIE_SECRET not in texts(at)
+
+
+def test_in_supabase_mode_a_provider_sign_in_becomes_the_persons_own_supabase_session(secrets_file, monkeypatch, fake):
+    """The service-role key only makes a one-time sign-in link on the server; the browser session
+    then acts as the person, under row-level security, with no server key in it."""
+    from tests.support.supabase_double import ANON_KEY, SERVICE_ROLE_KEY, URL
+
+    monkeypatch.setenv("SUPABASE_URL", URL)
+    monkeypatch.setenv("SUPABASE_ANON_KEY", ANON_KEY)
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY)
+    fake.add_user("ana@example.com", "analyst")
+    fake.add_row("sbx-cobranca")
+    at = signed_in_by_provider(claims("Ana@Example.com"))
+    assert not at.exception and "Somente leitura" in texts(at) and "Sbx-Cobranca" in texts(at)
+    supabase = at.session_state["supabase"]
+    assert supabase.user.role == "analyst" and supabase.refresh_token
+    assert fake.link_route.call_count == 1 and fake.sign_in_links == {}  # the link was used, once
+    instance_reads = fake.rest_requests("instances")
+    assert instance_reads and all(r.headers["Authorization"] == f"Bearer {fake.token_of('ana@example.com')}"
+                                  for r in instance_reads)  # as Ana, never with the service-role key
+    state = repr(dict(at.session_state))
+    assert SERVICE_ROLE_KEY not in state
