@@ -148,3 +148,18 @@ def test_streamlit_is_handed_the_auth_section_of_the_apps_secrets_file(tmp_path)
     assert streamlit_secrets({"APP_SECRETS_FILE": str(tmp_path / "none.toml")}) == {"auth": {}}
     path.write_text("[auth\n", encoding="utf-8")
     assert streamlit_secrets({"APP_SECRETS_FILE": str(path)}) == {"auth": {}}
+
+
+def test_the_example_secrets_file_with_every_setting_switched_on_is_accepted():
+    """The documented example is a working configuration: every commented key uncommented loads."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / ".streamlit/secrets.toml.example").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^# (\[|[a-z_]+ = )", r"\1", text).replace("AT-LEAST-32-RANDOM-CHARACTERS", COOKIE_SECRET)
+    settings = load_settings(tomllib.loads(text), {})
+    assert settings.webhooks.delete_url == "https://n8n.example.com/webhook/instance-delete"
+    assert settings.supabase.service_role_key == "YOUR-SERVICE-ROLE-KEY"
+    assert settings.events_secret and settings.alerts.on and settings.public_url and settings.sso
+    assert (settings.monitor_interval_seconds, settings.retention_days) == (60, 180)
