@@ -2,7 +2,11 @@
 
     .venv/bin/python -m bench.run_all [--only rerun,tick,...] [--load-poll-seconds 15]
 
-Each script runs in its own process (its own AppTest contexts, servers and environment), prints its
+The scripts: rerun (page rerun, AppTest), tick (the connect dialog's polling), scan_to_screen,
+refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), drop_pushed and
+drop_polled (a phone's drop on the open screens, told by the provider or found by the monitor),
+monitor_cpu (the server's CPU with 1000 instances monitored), idle (an open page left alone).
+Each runs in its own process (its own AppTest contexts, servers and environment), prints its
 table and updates its key of bench/results.json; this starts that file afresh. Memory comes from
 bench/load.py (20 Chromium sessions, server RSS read from /proc), whose report is kept under the
 key "memory". Targets are compared and reported, never asserted: the exit status is 0 whenever
@@ -21,7 +25,8 @@ from pathlib import Path
 
 from bench.common import RESULTS_PATH, ROOT, print_targets, save_results, target
 
-SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all")
+SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
+           "idle")
 SCRIPT_TIMEOUT_S = 15 * 60
 LOAD_SESSIONS = 20
 
@@ -54,6 +59,8 @@ def _memory(poll_seconds: float) -> bool:
         "load_ok": summary["ok"],
         "tick_ms_p50": summary["tick_ms_p50"],
         "tick_ms_p95": summary["tick_ms_p95"],
+        "card_check_ms_p50": summary["card_check_ms_p50"],
+        "card_check_ms_p95": summary["card_check_ms_p95"],
         "targets": [target(f"server RSS, {summary['sessions']} sessions logged in",
                            f"{rss.get('after_login')} MB (dialogs open {rss.get('dialogs_open')} MB, "
                            f"peak {rss.get('peak')} MB)", "reported (no figure set)", summary["ok"])],
