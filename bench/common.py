@@ -282,6 +282,14 @@ def process_memory_mb(pid: int, key: str = "VmRSS") -> float | None:
     return None
 
 
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (from /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(values[:8]) - idle) / ticks, sum(values[:8]) / ticks
+
+
 @dataclass
 class AppServer:
     """The product as `make run` starts it, `streamlit run server.py` (app.py, the routes of

@@ -11,19 +11,25 @@ table and updates its key of bench/results.json; this starts that file afresh. M
 bench/load.py (20 Chromium sessions, server RSS read from /proc), whose report is kept under the
 key "memory". Targets are compared and reported, never asserted: the exit status is 0 whenever
 every script ran to the end, whether or not each target was met.
+
+The machine may be shared: for each script, the CPU that other processes used meanwhile (the
+machine's busy time from /proc/stat minus the script's own processes, from getrusage) is printed
+and kept under the key "machine", as context for the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULTS_PATH, ROOT, print_targets, save_results, target
+from bench.common import RESULTS_PATH, ROOT, machine_busy_seconds, print_targets, save_results, table, target
 
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
            "idle")
@@ -31,15 +37,31 @@ SCRIPT_TIMEOUT_S = 15 * 60
 LOAD_SESSIONS = 20
 
 
+_machine: dict[str, dict] = {}  # script -> the machine's load meanwhile, see _run
+
+
+def _own_cpu_seconds() -> float:
+    """CPU of the scripts run so far and everything they started (once waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(args: list[str]) -> bool:
     print(f"\n=== {' '.join(args)}", flush=True)
-    started = time.monotonic()
+    started, own, (busy, _) = time.monotonic(), _own_cpu_seconds(), machine_busy_seconds()
     try:
         code = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, timeout=SCRIPT_TIMEOUT_S).returncode
     except subprocess.TimeoutExpired:
         print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s", flush=True)
         return False
-    print(f"=== {args[0]}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    wall = time.monotonic() - started
+    own, busy = _own_cpu_seconds() - own, machine_busy_seconds()[0] - busy
+    load = _machine[args[0].removeprefix("bench.")] = {
+        "seconds": round(wall), "own_pct_of_one_core": round(100 * own / wall),
+        "others_pct_of_one_core": round(100 * max(busy - own, 0) / wall), "cores": os.cpu_count()}
+    print(f"=== {args[0]}: exit {code} after {wall:.0f} s; meanwhile the benchmark used "
+          f"{load['own_pct_of_one_core']} % of one core, other processes {load['others_pct_of_one_core']} % "
+          f"({load['cores']} cores)", flush=True)
     return code == 0
 
 
@@ -80,9 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     finished = {}
     for name in chosen:
         finished[name] = _memory(args.load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
+    save_results("machine", _machine)
     results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
     print("\n=== Summary (bench/results.json)")
     print_targets([t for name in chosen for t in results.get(name, {}).get("targets", [])])
+    print("\nCPU meanwhile, % of one core (the benchmark's own processes / other processes on the machine):")
+    print(table(["script", "seconds", "own", "others"],
+                [(name, m["seconds"], m["own_pct_of_one_core"], m["others_pct_of_one_core"]) for name, m in _machine.items()]))
     failed = [name for name, ok in finished.items() if not ok]
     if failed:
         print(f"\nscripts that did not run to the end: {', '.join(failed)}")
