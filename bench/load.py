@@ -61,6 +61,7 @@ from bench.common import (
     badge,
     card,
     launch_chromium,
+    machine_busy_seconds,
     process_cpu_seconds,
     settle,
 )
@@ -399,14 +400,6 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
-def _machine_busy_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (sum(values[:8]) - idle) / ticks, sum(values[:8]) / ticks
-
-
 class CpuMeter:
     """CPU used during a phase by the server, by the browser (this process, the Playwright driver and
     Chromium: everything else this process started) and by the whole machine (so other load shows)."""
@@ -418,7 +411,7 @@ class CpuMeter:
     def _sample(self) -> tuple[float, float, float, float, float]:
         browser = sum(process_cpu_seconds(pid) or 0.0
                       for pid in (os.getpid(), *_descendants(os.getpid())) if pid != self.server_pid)
-        busy, total = _machine_busy_seconds()
+        busy, total = machine_busy_seconds()
         return time.monotonic(), process_cpu_seconds(self.server_pid) or 0.0, browser, busy, total
 
     def stop(self) -> dict[str, float]:
@@ -507,7 +500,7 @@ def create_instance(session: Session) -> None:
     page, name = session.page, session.report.instance
     page.get_by_role("button", name="+ Nova instância", exact=True).click()
     dialog = page.locator(DIALOG)
-    expect(dialog.get_by_text("Nova instância", exact=True)).to_be_visible()
+    expect(dialog.get_by_text("Nova instância", exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
     name_input = dialog.get_by_label("Nome da instância", exact=True)
     name_input.fill(name)
     name_input.press("Tab")
@@ -516,14 +509,40 @@ def create_instance(session: Session) -> None:
     expect(dialog.get_by_text(f"Nome: {name}", exact=True)).to_be_visible()
     wait_idle(page)
     dialog.get_by_role("button", name="Fechar", exact=True).click()
-    expect(page.locator(DIALOG)).to_have_count(0)
+    expect(page.locator(DIALOG)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
     # The newest instance comes first, so its card is on the first page of cards.
-    expect(badge(page, name, "Desconectado")).to_be_visible()
+    expect(badge(page, name, "Desconectado")).to_be_visible(timeout=STEP_TIMEOUT_MS)
     wait_idle(page)
+
+
+PAGER_LABEL = re.compile(r"^Página \(de (\d+)\)$")
+
+
+def show_own_card(session: Session) -> None:
+    """Bring up the page of cards that holds the session's own instance: every admin sees every
+    instance, 10 cards a page, newest first, so the first sessions' instances end up on later pages."""
+    page, name = session.page, session.report.instance
+    own = card(page, name)
+    try:
+        own.wait_for(state="attached", timeout=3_000)
+        return
+    except PlaywrightTimeoutError:
+        pass
+    label = page.get_by_text(PAGER_LABEL)
+    pages = int(PAGER_LABEL.match(label.first.inner_text().strip()).group(1)) if label.count() else 1
+    pager = page.get_by_label(PAGER_LABEL)
+    for number in range(1, pages + 1):
+        pager.fill(str(number))
+        pager.press("Enter")
+        settle(page, timeout_ms=STEP_TIMEOUT_MS)
+        if own.count():
+            return
+    raise LoadError(f"{session.label}: no card of {name} on any of {pages} page(s)")
 
 
 def click_connect(session: Session) -> None:
     """Click "Conectar" on the session's own card, without waiting for the run (a burst)."""
+    show_own_card(session)
     expect(badge(session.page, session.report.instance, "Desconectado")).to_be_visible()
     card(session.page, session.report.instance).get_by_role("button", name="Conectar", exact=True).click()
     session.clicked_at = time.monotonic()
@@ -599,23 +618,8 @@ def verify_connected(session: Session, phones: dict[str, str | None]) -> None:
     if not session.report.scanned_phone:
         raise LoadError(f"{session.label}: the sandbox has no phone for {name}")
     wait_idle(page)
+    show_own_card(session)
     connected = badge(page, name, "Conectado")
-    try:
-        connected.first.wait_for(state="attached", timeout=3_000)
-    except PlaywrightTimeoutError:
-        # Each admin sees every instance, 10 cards per page, newest first: look through the other pages.
-        pager_label = re.compile(r"^Página \(de (\d+)\)$")
-        label = page.get_by_text(pager_label)
-        pages = int(pager_label.match(label.first.inner_text().strip()).group(1)) if label.count() else 1
-        pager = page.get_by_label(pager_label)
-        for number in range(2, pages + 1):
-            pager.fill(str(number))
-            pager.press("Enter")
-            settle(page, timeout_ms=STEP_TIMEOUT_MS)
-            if connected.count():
-                break
-        else:
-            raise LoadError(f"{session.label}: no card of {name} connected on any of {pages} page(s)") from None
     expect(connected).to_be_visible()
     line = card(page, name).get_by_text(CONNECTED_LINE).inner_text().splitlines()[0]
     digits = re.sub(r"\D", "", line.split("·")[-1])
