@@ -20,9 +20,11 @@ and kept under the key "machine", as context for the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from bench.common import RESULTS_PATH, ROOT, machine_busy_seconds, print_targets
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
            "idle")
 SCRIPT_TIMEOUT_S = 15 * 60
+STOP_GRACE_S = 20
 LOAD_SESSIONS = 20
 
 
@@ -46,14 +49,32 @@ def _own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a script with everything it started (its server, its browser): they share the process
+    group it leads. SIGTERM first, so that it can stop them itself; then SIGKILL for what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE_S)
+    time.sleep(2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def _run(args: list[str]) -> bool:
     print(f"\n=== {' '.join(args)}", flush=True)
     started, own, (busy, _) = time.monotonic(), _own_cpu_seconds(), machine_busy_seconds()
+    process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, start_new_session=True)
     try:
-        code = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, timeout=SCRIPT_TIMEOUT_S).returncode
+        code = process.wait(timeout=SCRIPT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s", flush=True)
+        _stop_group(process)
+        print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s (stopped)", flush=True)
         return False
+    except KeyboardInterrupt:  # in its own session, the script does not get the terminal's Ctrl-C
+        _stop_group(process)
+        raise
     wall = time.monotonic() - started
     own, busy = _own_cpu_seconds() - own, machine_busy_seconds()[0] - busy
     load = _machine[args[0].removeprefix("bench.")] = {
