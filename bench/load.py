@@ -108,13 +108,14 @@ def _protocol_numbers() -> dict[str, int]:
 
 
 # Runs in every page before Streamlit's own scripts. It reads the top-level field of each protobuf
-# message on the page's WebSocket and records every script run as [requested_at, started_at|null,
-# finished_at, status, requests, auto] (epoch ms, as the page's main thread sees them) in
-# window.__loadTicks: requested_at is the oldest rerun request (BackMsg rerun_script; for a dialog
-# tick, st_autorefresh's) not yet answered, or the oldest that is not an auto rerun when there is one,
+# message on the page's WebSocket and records every script run that answered rerun requests as
+# [asked_at|null, auto_at|null, started_at|null, finished_at, status, requests] (epoch ms, as the
+# page's main thread sees them) in window.__loadTicks: asked_at is the oldest rerun request not yet
+# answered that is not an auto rerun (BackMsg rerun_script; for a dialog tick, st_autorefresh's),
+# auto_at the oldest auto rerun of a fragment (ClientState.is_auto_rerun: the cards' 3 s check),
 # started_at the server's next new_session, finished_at its script_finished, requests how many
-# requests that run answered (> 1: requests queued up), auto 1 when all of them were auto reruns of a
-# fragment (ClientState.is_auto_rerun: the cards' 3 s check), else 0. Every rerun request goes to
+# requests that run answered (> 1: requests queued up; a dialog tick and a check of the cards may
+# be answered by one run, which then counts for both). Every rerun request goes to
 # window.__loadSends as [time, auto]. Exception elements and error/warning alerts seen
 # after each run go to window.__loadProblems (so that an error shown for one tick only is not
 # missed). (The page's data-test-script-state attribute is no good for counting: under load React
@@ -187,8 +188,8 @@ TICK_SCRIPT = r"""
       if (field === P.NEW_SESSION && started === null) started = t;
       if (field === P.SCRIPT_FINISHED) {
         if (pending.length) {
-          const asked = pending.find(([, auto]) => !auto);
-          ticks.push([(asked || pending[0])[0], started, t, value, pending.length, asked ? 0 : 1]);
+          const first = (wanted) => (pending.find(([, auto]) => auto === wanted) || [null])[0];
+          ticks.push([first(false), first(true), started, t, value, pending.length]);
         }
         pending = []; started = null;
         setTimeout(scan, 300); setTimeout(scan, 1500);  // once the page has applied the run
@@ -632,15 +633,14 @@ def collect_ticks(session: Session, start_ms: float, end_ms: float) -> None:
     protocol = _protocol_numbers()
     raw = session.page.evaluate("window.__loadTicks || []")
     sends = session.page.evaluate("window.__loadSends || []")
-    in_window = [run for run in raw if start_ms <= run[0] <= end_ms]
-    runs = [run for run in in_window if not run[5]]  # the dialog's ticks
-    checks = [run for run in in_window if run[5]]  # the cards' 3 s checks
+    runs = [run for run in raw if run[0] is not None and start_ms <= run[0] <= end_ms]  # the dialog's ticks
+    checks = [run for run in raw if run[1] is not None and start_ms <= run[1] <= end_ms]  # the cards' checks
     session.report.ticks = len(runs)
-    session.report.tick_ms = [round(run[2] - run[0], 1) for run in runs]
+    session.report.tick_ms = [round(run[3] - run[0], 1) for run in runs]
     session.report.card_checks = len(checks)
-    session.report.card_check_ms = [round(run[2] - run[0], 1) for run in checks]
-    session.report.queued_ticks = sum(1 for run in runs if run[4] > 1)
-    session.report.interrupted_ticks = sum(1 for run in runs if run[3] == protocol["FINISHED_EARLY_FOR_RERUN"])
+    session.report.card_check_ms = [round(run[3] - run[1], 1) for run in checks]
+    session.report.queued_ticks = sum(1 for run in runs if run[5] > 1)
+    session.report.interrupted_ticks = sum(1 for run in runs if run[4] == protocol["FINISHED_EARLY_FOR_RERUN"])
     sent = [t for t, auto in sends if start_ms <= t <= end_ms and not auto]
     session.report.requests = len(sent)
     session.report.interval_ms = [round(b - a, 1) for a, b in zip(sent, sent[1:])]
