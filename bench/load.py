@@ -63,7 +63,6 @@ from bench.common import (
     launch_chromium,
     machine_busy_seconds,
     process_cpu_seconds,
-    settle,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -77,6 +76,7 @@ DEFAULT_OUT = ROOT / "bench" / "load-results.json"
 # shows GIVE_UP_TEXT: the burst of N "Conectar" clicks, the polling and the scan must fit in it.
 QR_GIVE_UP_S = 120.0  # QR_GIVE_UP_SECONDS
 GIVE_UP_TEXT = re.compile(r"O QR Code não foi lido")
+CARDS_PER_PAGE = 10  # lib/ui/card.py CARDS_PER_PAGE
 MAX_POLL_SECONDS = QR_GIVE_UP_S - 30
 STEP_TIMEOUT_MS = 60_000  # one UI step of one session (a login, a create), generous for a loaded server
 CONNECTED_TIMEOUT_S = 15.0  # scan → the dialog notices (polls every 3 s) and closes
@@ -452,6 +452,7 @@ class Session:
     context: BrowserContext
     page: Page
     clicked_at: float | None = None  # "Conectar": the dialog's QR clock starts (about) here
+    card_page: int = 1  # the page of cards that shows the session's own instance
     scanned_at: float | None = None
 
     @property
@@ -516,29 +517,28 @@ def create_instance(session: Session) -> None:
     wait_idle(page)
 
 
-PAGER_LABEL = re.compile(r"^Página \(de (\d+)\)$")
+PAGER_LABEL = re.compile(r"^Página \(de \d+\)$")
 
 
 def show_own_card(session: Session) -> None:
-    """Bring up the page of cards that holds the session's own instance: every admin sees every
-    instance, 10 cards a page, newest first, so the first sessions' instances end up on later pages."""
-    page, name = session.page, session.report.instance
-    own = card(page, name)
-    try:
-        own.wait_for(state="attached", timeout=3_000)
-        return
-    except PlaywrightTimeoutError:
-        pass
-    label = page.get_by_text(PAGER_LABEL)
-    pages = int(PAGER_LABEL.match(label.first.inner_text().strip()).group(1)) if label.count() else 1
+    """Bring up the page of cards that holds the session's own instance (see Session.card_page)."""
+    page = session.page
     pager = page.get_by_label(PAGER_LABEL)
-    for number in range(1, pages + 1):
-        pager.fill(str(number))
-        pager.press("Enter")
-        settle(page, timeout_ms=STEP_TIMEOUT_MS)
-        if own.count():
-            return
-    raise LoadError(f"{session.label}: no card of {name} on any of {pages} page(s)")
+    if pager.count():  # more than one page of cards
+        if pager.input_value() != str(session.card_page):
+            pager.fill(str(session.card_page))
+            pager.press("Enter")
+    expect(card(page, session.report.instance)).to_be_attached(timeout=STEP_TIMEOUT_MS)
+
+
+def find_card_pages(sessions: list[Session], data_dir: Path) -> None:
+    """Which page of cards shows each session's instance, from the store's order (newest first, as
+    the cards; every admin sees every instance, so the first sessions' end up on later pages)."""
+    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+
+    names = [i.name for i in SQLiteInstanceStore(SQLiteDatabase.in_dir(data_dir)).list_instances()]
+    for session in sessions:
+        session.card_page = names.index(session.report.instance) // CARDS_PER_PAGE + 1
 
 
 def click_connect(session: Session) -> None:
@@ -739,6 +739,7 @@ def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callabl
         for session in sessions:
             create_instance(session)
         report.phase_seconds["create"] = round(time.monotonic() - t, 1)
+        find_card_pages(sessions, server.data_dir)
         say(f"{len(sessions)} instances created in {report.phase_seconds['create']:.0f} s")
 
         step = "opening the connect dialogs"

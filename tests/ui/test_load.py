@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bench import common, load
 from bench.load import POLL_INTERVAL_S, run_load
-from lib.ui import connect_dialog, instances_tab
+from lib.ui import card, connect_dialog, instances_tab
 
 SESSIONS = 5
 POLL_SECONDS = 15
@@ -21,6 +21,7 @@ def test_the_benchmark_knows_the_connect_dialog_timings():
     assert load.POLL_INTERVAL_S * 1000 == connect_dialog.POLL_INTERVAL_MS
     assert load.QR_GIVE_UP_S == connect_dialog.QR_GIVE_UP_SECONDS
     assert common.WATCH_S == instances_tab.WATCH_SECONDS
+    assert load.CARDS_PER_PAGE == card.CARDS_PER_PAGE
     assert POLL_SECONDS < load.MAX_POLL_SECONDS
 
 
