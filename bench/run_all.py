@@ -7,7 +7,8 @@ refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), dr
 drop_polled (a phone's drop on the open screens, told by the provider or found by the monitor),
 monitor_cpu (the server's CPU with 1000 instances monitored), idle (an open page left alone).
 Each runs in its own process (its own AppTest contexts, servers and environment), prints its
-table and updates its key of bench/results.json; this starts that file afresh. Memory comes from
+table and updates its key of bench/results.json; a run of them all starts that file afresh, a run
+of some (--only) updates their keys and keeps the others. Memory comes from
 bench/load.py (20 Chromium sessions, server RSS read from /proc), whose report is kept under the
 key "memory". Targets are compared and reported, never asserted: the exit status is 0 whenever
 every script ran to the end, whether or not each target was met.
@@ -119,12 +120,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="how long the 20 load sessions poll (default %(default)s)")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
-    RESULTS_PATH.unlink(missing_ok=True)
+    if set(chosen) == {*SCRIPTS, "memory"}:
+        RESULTS_PATH.unlink(missing_ok=True)
     finished = {}
     for name in chosen:
         finished[name] = _memory(args.load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
-    save_results("machine", _machine)
     results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
+    save_results("machine", {**results.get("machine", {}), **_machine})
     print("\n=== Summary (bench/results.json)")
     print_targets([t for name in chosen for t in results.get(name, {}).get("targets", [])])
     print("\nCPU meanwhile, % of one core (the benchmark's own processes / other processes on the machine):")
