@@ -400,7 +400,7 @@ def launch_chromium(playwright):
 
 
 def new_page(browser, init_script: str | None = None):
-    """A page in a context of its own (its own cookies: its own session), as tests/test_browser.py."""
+    """A page in a context of its own (its own cookies: its own session), as tests/ui/test_browser.py."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
     if init_script:
         context.add_init_script(init_script)
@@ -408,7 +408,7 @@ def new_page(browser, init_script: str | None = None):
 
 
 def settle(page, *, start_timeout_ms: int = 1_000, timeout_ms: int = 30_000) -> None:
-    """Wait until the run triggered by the last interaction is over (as tests/test_browser.py)."""
+    """Wait until the run triggered by the last interaction is over (as tests/ui/test_browser.py)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     try:

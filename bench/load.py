@@ -66,7 +66,6 @@ from bench.common import (
 )
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "load-results.json"
@@ -466,7 +465,7 @@ def wait_idle(page: Page, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
 
 
 # The browser is the load generator and shares the machine with the server: a smaller viewport than
-# tests/test_browser.py's spares some rendering (the cards and the table still fit).
+# tests/ui/test_browser.py's spares some rendering (the cards and the table still fit).
 VIEWPORT = {"width": 1024, "height": 700}
 
 
