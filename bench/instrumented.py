@@ -1,16 +1,20 @@
-"""`python -m bench.instrumented run app.py [streamlit options]`: `streamlit run` with the server
-measuring itself, for the browser benchmarks. Nothing in the product is changed; this process
-patches, before the app starts:
+"""`python -m bench.instrumented run server.py [streamlit options]`: `streamlit run` with the server
+measuring itself, for the browser benchmarks (bench.common.AppServer starts it). Nothing in the
+product is changed; this process patches, before the app starts:
 
 - each script run (full or fragment) of every session: start, server time from the run's start
   (ScriptRunContext.reset) to its end (ScriptRunner._on_script_finished), the CPU time of the
   script thread in between (what the run itself cost, whatever else the machine is doing), whether
-  it was a fragment run, and how it ended;
-- within that run's thread: calls to the SQLite store (reads, writes) and to the webhook client,
-  and the time spent waiting for webhooks (to subtract the provider's own latency).
+  it was a fragment run and which fragments it ran (by function name: "live_cards" for the cards'
+  3 s check, "connect_dialog" for the dialog's polling), and how it ended;
+- within that run's thread: calls to the SQLite store (reads, writes, the others: version, lease)
+  and to the webhook client, and the time spent waiting for webhooks (to subtract the provider's
+  own latency).
 
 One JSON line per run is appended to the file named by $BENCH_EVENTS. Calls made on other threads
-(the bulk refresh's pool) are not attributed to a run.
+are not attributed to a run: the status monitor's sweeps, the provider events' route, the pool of
+"Verificar agora". They are counted together, by label, in the JSON file named by
+$BENCH_BACKGROUND, rewritten every BACKGROUND_DUMP_S when they changed.
 """
 
 from __future__ import annotations
@@ -22,8 +26,15 @@ import sys
 import threading
 import time
 
+from bench.common import STORE_OTHERS, STORE_READS, STORE_WRITES
+
+BACKGROUND_DUMP_S = 0.5
+
 _local = threading.local()
 _write_lock = threading.Lock()
+_background: dict[str, int] = {}
+_background_lock = threading.Lock()
+_fragment_names: dict[str, str] = {}  # fragment id -> the name of the function it runs
 
 
 def _record(label: str, original, *, webhook: bool = False):
@@ -31,6 +42,8 @@ def _record(label: str, original, *, webhook: bool = False):
     def wrapper(*args, **kwargs):
         run = getattr(_local, "run", None)
         if run is None:
+            with _background_lock:
+                _background[label] = _background.get(label, 0) + 1
             return original(*args, **kwargs)
         run["calls"][label] = run["calls"].get(label, 0) + 1
         started = time.perf_counter()
@@ -42,31 +55,70 @@ def _record(label: str, original, *, webhook: bool = False):
     return wrapper
 
 
-def install(events_path: str) -> None:
+def _dump_background(path: str) -> None:
+    """Rewrite the background counts whenever they changed (a daemon thread: no end to wait for)."""
+    written = None
+    while True:
+        time.sleep(BACKGROUND_DUMP_S)
+        with _background_lock:
+            calls = dict(_background)
+        if calls != written:
+            tmp = f"{path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"at": time.time(), "calls": calls}, fh)
+            os.replace(tmp, path)
+            written = calls
+
+
+def _name_fragments() -> None:
+    """Learn each fragment's function name when Streamlit makes its id (a private helper: without
+    it, runs are still recorded, their fragments named "?")."""
+    from streamlit.runtime import fragment
+
+    make_identity = getattr(fragment, "_make_fragment_identity", None)
+    if make_identity is None:
+        return
+
+    @functools.wraps(make_identity)
+    def naming(func, *, delta_path, additional_hash_info):
+        identity = make_identity(func, delta_path=delta_path, additional_hash_info=additional_hash_info)
+        # a dialog is a fragment running dialog_content; the hash info is the decorated function's name
+        _fragment_names[identity.fragment_id] = additional_hash_info or func.__qualname__
+        return identity
+
+    fragment._make_fragment_identity = naming
+
+
+def install(events_path: str, background_path: str | None = None) -> None:
     from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
-    from lib.store.sqlite import SQLiteInstanceStore
     from lib.provider.webhooks import WebhookClient
+    from lib.store.sqlite import SQLiteInstanceStore
 
-    for name in ("list_instances", "get_instance", "instance_token"):
-        setattr(SQLiteInstanceStore, name, _record(f"store.read.{name}", getattr(SQLiteInstanceStore, name)))
-    for name in ("insert_instance", "update_status", "delete_instance"):
-        setattr(SQLiteInstanceStore, name, _record(f"store.write.{name}", getattr(SQLiteInstanceStore, name)))
+    for kind, names in (("read", STORE_READS), ("write", STORE_WRITES), ("other", STORE_OTHERS)):
+        for name in names:
+            setattr(SQLiteInstanceStore, name, _record(f"store.{kind}.{name}", getattr(SQLiteInstanceStore, name)))
     for name in ("create", "connect", "status", "disconnect"):
         setattr(WebhookClient, name, _record(f"webhook.{name}", getattr(WebhookClient, name), webhook=True))
+    _name_fragments()
+    if background_path:
+        threading.Thread(target=_dump_background, args=(background_path,), name="bench-background",
+                         daemon=True).start()
 
     reset, finished = ScriptRunContext.reset, ScriptRunner._on_script_finished
 
     @functools.wraps(reset)
     def reset_and_start(self, *args, **kwargs):
         reset(self, *args, **kwargs)
+        fragment_ids = kwargs.get("fragment_ids_this_run")
         _local.run = {
             "start": time.time(),
             "t0": time.perf_counter(),
             "cpu0": time.thread_time(),
             "session": self.session_id,
-            "fragment": bool(kwargs.get("fragment_ids_this_run")),
+            "fragment": bool(fragment_ids),
+            "fragments": [_fragment_names.get(i, "?") for i in fragment_ids] if fragment_ids else None,
             "calls": {},
             "webhook_ms": 0.0,
         }
@@ -90,7 +142,7 @@ def install(events_path: str) -> None:
 
 
 def main() -> None:
-    install(os.environ["BENCH_EVENTS"])
+    install(os.environ["BENCH_EVENTS"], os.environ.get("BENCH_BACKGROUND"))
     from streamlit.web import cli
 
     sys.argv = ["streamlit", *sys.argv[1:]]

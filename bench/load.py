@@ -1,32 +1,38 @@
-"""Load benchmark: the real `streamlit run app.py` (embedded default: SQLite + sandbox provider)
-with N concurrent admin sessions in one headless Chromium, each with its own connect dialog polling.
+"""Load benchmark: the real server, `streamlit run server.py` (embedded default: SQLite + sandbox
+provider, the status monitor), with N concurrent admin sessions in one headless Chromium, each with
+its own connect dialog polling.
 
     .venv/bin/python -m bench.load --sessions 20 --poll-seconds 60 [--out bench/load-results.json]
 
 1. N admin accounts are written to a fresh APP_DATA_DIR (in-process, before the server starts); the
-   server runs with WEBHOOK_*/SUPABASE_*/SANDBOX_*/STREAMLIT_* removed from its environment and
-   APP_SECRETS_FILE pointing at a missing file, so it is on the embedded default.
+   server (bench.common.AppServer, not instrumented) runs with nothing of the developer's
+   configuration (environment and secrets file), so it is on the embedded default.
 2. One Chromium, one context per session, all driven from this thread (sync Playwright): each session
-   logs in and creates its own instance "Carga NN" through the UI. Setup is sequential; idle admin
-   pages cost the server nothing.
+   logs in and creates its own instance "Carga NN" through the UI. Setup is sequential. Every open
+   page asks the store every 3 s whether anything changed (the cards' fragment), so each create
+   makes every page signed in so far read the list again.
 3. Burst: every session clicks "Conectar" on its own card, then each waits for its QR dialog.
 4. For `poll_seconds` the N dialogs poll concurrently (st_autorefresh: a dialog-only rerun every 3 s,
-   each asking the sandbox for the status). An init script watches each page's WebSocket: the *tick
-   time* reported (p50/p95/max) runs from the page's rerun request (BackMsg rerun_script) to the
-   server's script_finished, as the page's main thread sees them. The app gives up on a QR 120 s
-   after "Conectar": when the burst was so slow that the first dialog would get there before its
-   scan, the window is shortened, and the report says so ("poll seconds asked / done", a note).
-5. Each session's QR is "scanned" (GET on the href of its "Simular leitura do QR" link) and each
-   session must show its own card "🟢 Conectado · Carga NN" with the phone the sandbox gave.
+   each asking the sandbox for the status), beside each page's own 3 s check of the cards. An init
+   script watches each page's WebSocket: the *tick time* reported (p50/p95/max) runs from the page's
+   rerun request (BackMsg rerun_script) to the server's script_finished, as the page's main thread
+   sees them. The dialog's ticks and the cards' checks are told apart by the request's
+   is_auto_rerun flag (a fragment's run_every); the cards' checks are reported on their own line.
+   The app gives up on a QR 120 s after "Conectar": when the burst was so slow that the first
+   dialog would get there before its scan, the window is shortened, and the report says so
+   ("poll seconds asked / done", a note).
+5. Each session plays the phone with its dialog's "Simular leitura do QR" button (the sandbox, in
+   the server's process, reads the dialog's latest QR) and must show its own card "Conectado"
+   with the phone the sandbox gave (read from the sandbox's state file in APP_DATA_DIR).
 6. Errors: server log (Traceback, "Uncaught app exception", ERROR/CRITICAL lines), browser console
    errors and page errors, st.exception elements and error/warning alerts seen at the end of any run.
 
-Also reported: the streamlit process's resident memory (VmRSS) after all sessions logged in, with the
+Also reported: the server process's resident memory (VmRSS) after all sessions logged in, with the
 dialogs open, after polling, at the end, and its peak (VmHWM and samples); the CPU used during the
 burst and the polling by the server, by the browser side (Chromium, Playwright, this process) and by
 everything else on the machine: the browser runs on the same cores as the server, so the tick times
 of a loaded machine include waiting for the CPU. Exit status 0 only when every session connected and
-nothing went wrong. `run_load()` is the importable entry point (tests/test_load.py).
+nothing went wrong. `run_load()` is the importable entry point (tests/ui/test_load.py).
 """
 
 from __future__ import annotations
@@ -38,44 +44,38 @@ import re
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bench.common import CHROMIUM, free_port, healthy, stop_process
-from bench.common import CHROMIUM_ARGS as COMMON_CHROMIUM_ARGS
+from bench.common import (
+    DIALOG,
+    IDLE,
+    PASSWORD,
+    POLL_INTERVAL_S,
+    AppServer,
+    badge,
+    card,
+    launch_chromium,
+    machine_busy_seconds,
+    process_cpu_seconds,
+)
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "load-results.json"
-CHROMIUM_ARGS = [
-    *COMMON_CHROMIUM_ARGS,
-    # N pages at once: none of them may have its timers (the autorefresh interval) throttled
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
-# Variables that would switch the app away from the embedded default (see lib/config.py, lib/sandbox.py).
-CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_")
-HEALTH_TIMEOUT_S = 60
-SERVER_STOP_TIMEOUT_S = 15
-PASSWORD = "s3nha-forte-123"
 # The connect dialog's timings, as in lib/ui/connect_dialog.py (not imported: importing it outside
-# `streamlit run` logs warnings; tests/ui/test_load.py checks that they agree).
-POLL_INTERVAL_S = 3.0  # POLL_INTERVAL_MS
-# A connect dialog open longer than QR_GIVE_UP_SECONDS stops polling and shows GIVE_UP_TEXT: the
-# burst of N "Conectar" clicks, the polling and the scan must fit in it.
+# `streamlit run` logs warnings; tests/ui/test_load.py checks that they agree): POLL_INTERVAL_S (in
+# bench.common) and QR_GIVE_UP_S. A dialog open longer than QR_GIVE_UP_SECONDS stops polling and
+# shows GIVE_UP_TEXT: the burst of N "Conectar" clicks, the polling and the scan must fit in it.
 QR_GIVE_UP_S = 120.0  # QR_GIVE_UP_SECONDS
 GIVE_UP_TEXT = re.compile(r"O QR Code não foi lido")
+CARDS_PER_PAGE = 10  # lib/ui/card.py CARDS_PER_PAGE
 MAX_POLL_SECONDS = QR_GIVE_UP_S - 30
 STEP_TIMEOUT_MS = 60_000  # one UI step of one session (a login, a create), generous for a loaded server
 CONNECTED_TIMEOUT_S = 15.0  # scan → the dialog notices (polls every 3 s) and closes
@@ -83,22 +83,23 @@ CONNECTED_TIMEOUT_S = 15.0  # scan → the dialog notices (polls every 3 s) and 
 # the first dialog gives up: the polling window ends at least BASE + N * PER_SESSION before that.
 SCAN_MARGIN_BASE_S = 12.0
 SCAN_MARGIN_PER_SESSION_S = 0.6
-SCAN_ATTEMPTS = 8  # a QR rotates every 18 s: a GET may hit the previous nonce (410), re-read the link
+# A click finds no QR to read when the dialog's last one has expired (a late tick under load did not
+# fetch the next in time): the dialog fetches one on its next tick, and the click is tried again.
+SCAN_ATTEMPTS = 2
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
-DIALOG = '[role="dialog"]'
-PHONE_IN_SCAN_PAGE = re.compile(r"Número conectado: (\+\d+)")
+CONNECTED_LINE = re.compile(r"^Conectado desde ")
 LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|Uncaught app (exception|execution)|\bERROR\b|\bCRITICAL\b")
 
 def _protocol_numbers() -> dict[str, int]:
     """Field numbers of Streamlit's WebSocket protocol (protobuf), from the installed version."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ClientState_pb2 import ClientState
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     forward = ForwardMsg.DESCRIPTOR.fields_by_name
     return {
         "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
+        "IS_AUTO_RERUN": ClientState.DESCRIPTOR.fields_by_name["is_auto_rerun"].number,
         "NEW_SESSION": forward["new_session"].number,
         "SCRIPT_FINISHED": forward["script_finished"].number,
         "FINISHED_EARLY_FOR_RERUN": forward["script_finished"].enum_type.values_by_name["FINISHED_EARLY_FOR_RERUN"].number,
@@ -106,12 +107,15 @@ def _protocol_numbers() -> dict[str, int]:
 
 
 # Runs in every page before Streamlit's own scripts. It reads the top-level field of each protobuf
-# message on the page's WebSocket and records every script run as [requested_at, started_at|null,
-# finished_at, status, requests] (epoch ms, as the page's main thread sees them) in
-# window.__loadTicks: requested_at is the oldest rerun request (BackMsg rerun_script; for a tick,
-# st_autorefresh's) not yet answered, started_at the server's next new_session, finished_at its
-# script_finished, requests how many requests that run answered (> 1: requests queued up). Every
-# rerun request's time goes to window.__loadSends. Exception elements and error/warning alerts seen
+# message on the page's WebSocket and records every script run that answered rerun requests as
+# [asked_at|null, auto_at|null, started_at|null, finished_at, status, requests] (epoch ms, as the
+# page's main thread sees them) in window.__loadTicks: asked_at is the oldest rerun request not yet
+# answered that is not an auto rerun (BackMsg rerun_script; for a dialog tick, st_autorefresh's),
+# auto_at the oldest auto rerun of a fragment (ClientState.is_auto_rerun: the cards' 3 s check),
+# started_at the server's next new_session, finished_at its script_finished, requests how many
+# requests that run answered (> 1: requests queued up; a dialog tick and a check of the cards may
+# be answered by one run, which then counts for both). Every rerun request goes to
+# window.__loadSends as [time, auto]. Exception elements and error/warning alerts seen
 # after each run go to window.__loadProblems (so that an error shown for one tick only is not
 # missed). (The page's data-test-script-state attribute is no good for counting: under load React
 # batches running → notRunning into one render and the attribute never changes.)
@@ -138,7 +142,7 @@ TICK_SCRIPT = r"""
     while (i < bytes.length) {
       const key = varint(), field = Math.floor(key / 8), wire = key % 8;
       if (wire === 0) out.push([field, varint()]);
-      else if (wire === 2) { const length = varint(); i += length; out.push([field, null]); }
+      else if (wire === 2) { const length = varint(); out.push([field, null, bytes.subarray(i, i + length)]); i += length; }
       else if (wire === 1) { i += 8; out.push([field, null]); }
       else if (wire === 5) { i += 4; out.push([field, null]); }
       else break;
@@ -168,10 +172,12 @@ TICK_SCRIPT = r"""
 
   const onSend = (data) => {
     const bytes = asBytes(data);
-    if (!bytes || !fields(bytes).some(([field]) => field === P.RERUN_SCRIPT)) return;
+    const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
+    if (!rerun) return;
+    const auto = rerun[2] !== undefined && fields(rerun[2]).some(([field, value]) => field === P.IS_AUTO_RERUN && value === 1);
     const t = now();
-    sends.push(t);
-    pending.push(t);
+    sends.push([t, auto ? 1 : 0]);
+    pending.push([t, auto]);
   };
   const onMessage = (event) => {
     const bytes = asBytes(event.data);
@@ -180,7 +186,10 @@ TICK_SCRIPT = r"""
     for (const [field, value] of fields(bytes)) {
       if (field === P.NEW_SESSION && started === null) started = t;
       if (field === P.SCRIPT_FINISHED) {
-        if (pending.length) ticks.push([pending[0], started, t, value, pending.length]);
+        if (pending.length) {
+          const first = (wanted) => (pending.find(([, auto]) => auto === wanted) || [null])[0];
+          ticks.push([first(false), first(true), started, t, value, pending.length]);
+        }
         pending = []; started = null;
         setTimeout(scan, 300); setTimeout(scan, 1500);  // once the page has applied the run
       }
@@ -215,13 +224,16 @@ class SessionReport:
     index: int
     email: str
     instance: str
-    requests: int = 0  # messages the page sent to the server while polling (st_autorefresh's rerun requests)
-    ticks: int = 0  # runs that finished
+    requests: int = 0  # rerun requests the page sent while polling, auto reruns aside (st_autorefresh's)
+    ticks: int = 0  # runs that finished, auto reruns aside (the dialog's ticks)
     tick_ms: list[float] = field(default_factory=list)
+    card_checks: int = 0  # runs of the cards' 3 s check (auto reruns of their fragment) that finished
+    card_check_ms: list[float] = field(default_factory=list)
     interval_ms: list[float] = field(default_factory=list)  # between consecutive rerun requests (the page's timer)
     queued_ticks: int = 0  # runs that answered more than one rerun request (requests queued up)
     interrupted_ticks: int = 0  # runs stopped early for a newer rerun
-    scanned_phone: str | None = None
+    scanned_phone: str | None = None  # the phone the sandbox gave when the QR was read
+    scan_clicks: int = 0
     connected: bool = False  # the session shows its own card connected, with the scanned phone
     problems: list[str] = field(default_factory=list)
 
@@ -246,6 +258,10 @@ class LoadReport:
     @property
     def tick_ms(self) -> list[float]:
         return [value for s in self.per_session for value in s.tick_ms]
+
+    @property
+    def card_check_ms(self) -> list[float]:
+        return [value for s in self.per_session for value in s.card_check_ms]
 
     @property
     def interval_ms(self) -> list[float]:
@@ -283,6 +299,11 @@ class LoadReport:
             "tick_ms_p50": percentile(self.tick_ms, 50),
             "tick_ms_p95": percentile(self.tick_ms, 95),
             "tick_ms_max": max(self.tick_ms) if self.tick_ms else None,
+            "card_checks_per_session_median": statistics.median(s.card_checks for s in self.per_session)
+            if self.per_session else 0,
+            "card_check_ms_p50": percentile(self.card_check_ms, 50),
+            "card_check_ms_p95": percentile(self.card_check_ms, 95),
+            "scan_retries": sum(max(s.scan_clicks - 1, 0) for s in self.per_session),
             "request_interval_ms_p50": percentile(self.interval_ms, 50),
             "request_interval_ms_p95": percentile(self.interval_ms, 95),
             "queued_ticks": sum(s.queued_ticks for s in self.per_session),
@@ -318,13 +339,15 @@ class LoadReport:
             ("ticks per session (min / median / expected)",
              f"{s['ticks_per_session_min']} / {s['ticks_per_session_median']:g} / ~{s['ticks_expected_per_session']:g}"),
             ("tick time p50 / p95 / max", f"{ms(s['tick_ms_p50'])} / {ms(s['tick_ms_p95'])} / {ms(s['tick_ms_max'])}"),
+            ("cards' checks per session (median), time p50 / p95",
+             f"{s['card_checks_per_session_median']:g}, {ms(s['card_check_ms_p50'])} / {ms(s['card_check_ms_p95'])}"),
             ("interval between rerun requests p50 / p95",
              f"{ms(s['request_interval_ms_p50'])} / {ms(s['request_interval_ms_p95'])}"),
             ("ticks answering queued requests / interrupted",
              f"{s['queued_ticks']} / {s['interrupted_ticks']} of {len(self.tick_ms)}"),
             ("server RSS after login / dialogs open", f"{mb('after_login')} / {mb('dialogs_open')}"),
             ("server RSS after polling / end / peak", f"{mb('after_polling')} / {mb('end')} / {mb('peak')}"),
-            ("sessions connected OK", f"{self.connected_ok} / {self.sessions}"),
+            ("sessions connected OK (scan clicks tried again)", f"{self.connected_ok} / {self.sessions} ({s['scan_retries']})"),
             ("errors (server log / pages / failures)",
              f"{len(self.server_log_errors)} / {len(self.page_errors)} / {len(self.failures)}"),
             *[(f"CPU while {phase.replace('_', ' ')} (% of one core)",
@@ -356,26 +379,11 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 
 # -- server -------------------------------------------------------------------------------------
-def _status_kb(pid: int, key: str) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{key}:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def _proc_stat(pid: int) -> list[str] | None:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = _proc_stat(pid)  # fields[11], fields[12]: utime, stime (clock ticks)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def _descendants(root: int) -> set[int]:
@@ -392,14 +400,6 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
-def _machine_busy_seconds() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (sum(values[:8]) - idle) / ticks, sum(values[:8]) / ticks
-
-
 class CpuMeter:
     """CPU used during a phase by the server, by the browser (this process, the Playwright driver and
     Chromium: everything else this process started) and by the whole machine (so other load shows)."""
@@ -409,10 +409,10 @@ class CpuMeter:
         self.start = self._sample()
 
     def _sample(self) -> tuple[float, float, float, float, float]:
-        browser = _cpu_seconds(os.getpid()) + sum(
-            _cpu_seconds(pid) for pid in _descendants(os.getpid()) if pid != self.server_pid)
-        busy, total = _machine_busy_seconds()
-        return time.monotonic(), _cpu_seconds(self.server_pid), browser, busy, total
+        browser = sum(process_cpu_seconds(pid) or 0.0
+                      for pid in (os.getpid(), *_descendants(os.getpid())) if pid != self.server_pid)
+        busy, total = machine_busy_seconds()
+        return time.monotonic(), process_cpu_seconds(self.server_pid) or 0.0, browser, busy, total
 
     def stop(self) -> dict[str, float]:
         end = self._sample()
@@ -426,62 +426,6 @@ class CpuMeter:
             "machine_busy_pct_of_all_cores": round(100 * busy / max(total, 1e-6), 1),
             "others_pct_of_one_core": round(100 * max(busy - server - browser, 0) / wall, 1),
         }
-
-
-class AppServer:
-    """`streamlit run app.py` on a free loopback port with its own data dir; output to a log file."""
-
-    def __init__(self, work_dir: Path, data_dir: Path):
-        self.work_dir = work_dir
-        self.data_dir = data_dir
-        self.log_path = work_dir / "streamlit.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
-        env["APP_DATA_DIR"] = str(self.data_dir)
-        env["APP_SECRETS_FILE"] = str(self.work_dir / "no-secrets.toml")  # ignore a developer's secrets
-        env["PYTHONUNBUFFERED"] = "1"
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.port", str(self.port),
-            "--server.address", "127.0.0.1",
-            "--server.headless", "true",
-            "--server.fileWatcherType", "none",  # others' edits must not reload the app mid-run
-            "--browser.gatherUsageStats", "false",
-        ]
-        with self.log_path.open("wb") as log_file:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + HEALTH_TIMEOUT_S
-        while not healthy(f"{self.url}/_stcore/health"):
-            if self.process.poll() is not None:
-                raise LoadError(f"streamlit exited with {self.process.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise LoadError(f"streamlit not healthy after {HEALTH_TIMEOUT_S} s:\n{self.log()}")
-            time.sleep(0.25)
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    def rss_mb(self, key: str = "VmRSS") -> float | None:
-        if not self.alive():
-            return None
-        kb = _status_kb(self.process.pid, key)
-        return None if kb is None else round(kb / 1024, 1)
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        stop_process(process, SERVER_STOP_TIMEOUT_S)
 
 
 def log_errors(text: str) -> list[str]:
@@ -507,6 +451,7 @@ class Session:
     context: BrowserContext
     page: Page
     clicked_at: float | None = None  # "Conectar": the dialog's QR clock starts (about) here
+    card_page: int = 1  # the page of cards that shows the session's own instance
     scanned_at: float | None = None
 
     @property
@@ -515,33 +460,12 @@ class Session:
 
 
 
-def settle(page: Page, *, start_timeout_ms: int = 1_000, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
-    """Wait until the script run triggered by the last interaction is over (as tests/test_browser.py)."""
-    try:
-        page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
-    except PlaywrightTimeoutError:
-        pass
-    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
-
-
 def wait_idle(page: Page, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
     page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
 
 
-def card(page: Page, name: str):
-    """The bordered container of the card of instance `name` (innermost block holding both its title
-    line and its "Excluir" button)."""
-    title = page.get_by_text(re.compile(rf"·\s+{re.escape(name)}$"))
-    return (
-        page.locator('[data-testid="stVerticalBlock"]')
-        .filter(has=title)
-        .filter(has=page.get_by_role("button", name="Excluir", exact=True))
-        .last
-    )
-
-
 # The browser is the load generator and shares the machine with the server: a smaller viewport than
-# tests/test_browser.py's spares some rendering (the cards and the table still fit).
+# tests/ui/test_browser.py's spares some rendering (the cards and the table still fit).
 VIEWPORT = {"width": 1024, "height": 700}
 
 
@@ -577,7 +501,7 @@ def create_instance(session: Session) -> None:
     page, name = session.page, session.report.instance
     page.get_by_role("button", name="+ Nova instância", exact=True).click()
     dialog = page.locator(DIALOG)
-    expect(dialog.get_by_text("Nova instância", exact=True)).to_be_visible()
+    expect(dialog.get_by_text("Nova instância", exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
     name_input = dialog.get_by_label("Nome da instância", exact=True)
     name_input.fill(name)
     name_input.press("Tab")
@@ -586,17 +510,41 @@ def create_instance(session: Session) -> None:
     expect(dialog.get_by_text(f"Nome: {name}", exact=True)).to_be_visible()
     wait_idle(page)
     dialog.get_by_role("button", name="Fechar", exact=True).click()
-    expect(page.locator(DIALOG)).to_have_count(0)
+    expect(page.locator(DIALOG)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
     # The newest instance comes first, so its card is on the first page of cards.
-    expect(card(page, name).get_by_text(f"🔴 Desconectado  ·  {name}")).to_be_visible()
+    expect(badge(page, name, "Desconectado")).to_be_visible(timeout=STEP_TIMEOUT_MS)
     wait_idle(page)
+
+
+PAGER_LABEL = re.compile(r"^Página \(de \d+\)$")
+
+
+def show_own_card(session: Session) -> None:
+    """Bring up the page of cards that holds the session's own instance (see Session.card_page)."""
+    page = session.page
+    pager = page.get_by_label(PAGER_LABEL)
+    if pager.count():  # more than one page of cards
+        if pager.input_value() != str(session.card_page):
+            pager.fill(str(session.card_page))
+            pager.press("Enter")
+    expect(card(page, session.report.instance)).to_be_attached(timeout=STEP_TIMEOUT_MS)
+
+
+def find_card_pages(sessions: list[Session], data_dir: Path) -> None:
+    """Which page of cards shows each session's instance, from the store's order (newest first, as
+    the cards; every admin sees every instance, so the first sessions' end up on later pages)."""
+    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+
+    names = [i.name for i in SQLiteInstanceStore(SQLiteDatabase.in_dir(data_dir)).list_instances()]
+    for session in sessions:
+        session.card_page = names.index(session.report.instance) // CARDS_PER_PAGE + 1
 
 
 def click_connect(session: Session) -> None:
     """Click "Conectar" on the session's own card, without waiting for the run (a burst)."""
-    own = card(session.page, session.report.instance)
-    expect(own.get_by_text(f"🔴 Desconectado  ·  {session.report.instance}")).to_be_visible()
-    own.get_by_role("button", name="Conectar", exact=True).click()
+    show_own_card(session)
+    expect(badge(session.page, session.report.instance, "Desconectado")).to_be_visible()
+    card(session.page, session.report.instance).get_by_role("button", name="Conectar", exact=True).click()
     session.clicked_at = time.monotonic()
 
 
@@ -605,96 +553,78 @@ def wait_connect_dialog(session: Session) -> None:
     expect(dialog.get_by_text("Conectar instância", exact=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
     expect(dialog.get_by_text(session.report.instance, exact=True)).to_be_visible()
     expect(dialog.locator("img").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
-    expect(dialog.get_by_role("link", name="Simular leitura do QR")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Simular leitura do QR", exact=True)).to_be_visible()
     expect(dialog.locator('iframe[title*="autorefresh"]')).to_have_count(1)
 
 
-def scan_link(session: Session) -> str:
-    href = session.page.locator(DIALOG).get_by_role("link", name="Simular leitura do QR").get_attribute(
-        "href", timeout=10_000) or ""
-    if not href.startswith("http://127.0.0.1:"):
-        raise LoadError(f"{session.label}: unexpected scan link {href!r}")
-    return href
-
-
-def scan_qr(session: Session, href: str) -> bool:
-    """Play the phone: GET the scan URL. False when that QR has just been replaced (HTTP 410)."""
-    try:
-        with urllib.request.urlopen(href, timeout=10) as response:
-            body = response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 410:
-            return False
-        raise LoadError(f"{session.label}: scan answered HTTP {exc.code}") from None
-    match = PHONE_IN_SCAN_PAGE.search(body)
-    if not match:
-        raise LoadError(f"{session.label}: scan page without a phone number: {body[:200]!r}")
-    session.report.scanned_phone = match.group(1)
+def click_scan(session: Session) -> None:
+    """Play the phone: the dialog's "Simular leitura do QR" (the sandbox reads the dialog's latest
+    QR in the server's process). Does not wait for the run."""
+    session.page.locator(DIALOG).get_by_role("button", name="Simular leitura do QR", exact=True).click()
+    session.report.scan_clicks += 1
     session.scanned_at = time.monotonic()
-    return True
 
 
-def scan_all(sessions: list[Session]) -> dict[int, str]:
-    """Scan every session's latest QR, oldest dialog first, as fast as possible: first read every
-    link, then GET them. A QR replaced meanwhile (the dialog fetches a new one every 18 s; its link
-    changes on its next run) is tried again a second later. Returns {session index: why it failed}."""
+def sandbox_phones(data_dir: Path) -> dict[str, str | None]:
+    """Instance name -> the phone the embedded sandbox gave it, from the state file it keeps in
+    APP_DATA_DIR (rewritten whole, by rename, on every change)."""
+    from lib.provider.sandbox import STATE_FILENAME
+
+    state = json.loads((data_dir / STATE_FILENAME).read_text(encoding="utf-8"))
+    return {item["name"]: item.get("phone_number") for item in state}
+
+
+def wait_dialog_closed(session: Session) -> bool:
+    """Whether the connect dialog closed by itself within CONNECTED_TIMEOUT_S of the last scan click."""
+    remaining = CONNECTED_TIMEOUT_S - (time.monotonic() - session.scanned_at)
+    try:
+        expect(session.page.locator(DIALOG)).to_have_count(0, timeout=max(1_000, remaining * 1000))
+        return True
+    except AssertionError:
+        return False
+
+
+def scan_and_verify(sessions: list[Session], data_dir: Path) -> dict[int, str]:
+    """Click every session's scan button, oldest dialog first, without waiting for the runs; then
+    check each session (a dialog still open is clicked once more). Returns {session index: why it
+    failed}."""
     failed: dict[int, str] = {}
-    pending = list(sessions)
-    for attempt in range(SCAN_ATTEMPTS):
-        links = []
-        for session in pending:
-            try:
-                links.append((session, scan_link(session)))
-            except (LoadError, PlaywrightError) as exc:
-                failed[session.report.index] = first_line(exc)
-        pending = []
-        for session, href in links:
-            try:
-                if not scan_qr(session, href):
-                    pending.append(session)
-            except (LoadError, OSError) as exc:
-                failed[session.report.index] = first_line(exc)
-        if not pending:
-            break
-        pending[0].page.wait_for_timeout(1_000)
-    for session in pending:
-        failed[session.report.index] = f"{session.label}: scan answered HTTP 410 (QR expired) {SCAN_ATTEMPTS} times"
+    for session in sessions:
+        try:
+            click_scan(session)
+        except PlaywrightError as exc:
+            failed[session.report.index] = first_line(exc)
+    for session in sessions:
+        if session.report.index in failed:
+            continue
+        try:
+            closed = wait_dialog_closed(session)
+            while not closed and session.report.scan_clicks < SCAN_ATTEMPTS:
+                click_scan(session)
+                closed = wait_dialog_closed(session)
+            if not closed:
+                raise LoadError(f"{session.label}: connect dialog still open {CONNECTED_TIMEOUT_S:g} s after "
+                                f"{session.report.scan_clicks} scan click(s)")
+            verify_connected(session, sandbox_phones(data_dir))
+        except (LoadError, AssertionError, PlaywrightError) as exc:
+            failed[session.report.index] = first_line(exc)
     return failed
 
 
-def verify_connected(session: Session) -> None:
-    """The dialog closes by itself and the session's own card shows connected with the scanned phone."""
+def verify_connected(session: Session, phones: dict[str, str | None]) -> None:
+    """The session's own card shows connected, with the phone the sandbox gave."""
     page, name = session.page, session.report.instance
-    remaining = CONNECTED_TIMEOUT_S - (time.monotonic() - (session.scanned_at or time.monotonic()))
-    try:
-        expect(page.locator(DIALOG)).to_have_count(0, timeout=max(1_000, remaining * 1000))
-    except AssertionError:
-        raise LoadError(f"{session.label}: connect dialog still open {CONNECTED_TIMEOUT_S:g} s after the scan") from None
+    session.report.scanned_phone = phones.get(name)
+    if not session.report.scanned_phone:
+        raise LoadError(f"{session.label}: the sandbox has no phone for {name}")
     wait_idle(page)
-    connected = page.get_by_text(f"🟢 Conectado  ·  {name}")
-    try:
-        connected.first.wait_for(state="attached", timeout=3_000)
-    except PlaywrightTimeoutError:
-        # Each admin sees every instance, 10 cards per page, newest first: look through the other pages.
-        pager_label = re.compile(r"^Página \(de (\d+)\)$")
-        label = page.get_by_text(pager_label)
-        pages = int(pager_label.match(label.first.inner_text().strip()).group(1)) if label.count() else 1
-        pager = page.get_by_label(pager_label)
-        for number in range(2, pages + 1):
-            pager.fill(str(number))
-            pager.press("Enter")
-            settle(page)
-            if connected.count():
-                break
-        else:
-            raise LoadError(f"{session.label}: no card '🟢 Conectado  ·  {name}' on any of {pages} page(s)") from None
-    own = card(page, name)
-    expect(own.get_by_text(f"🟢 Conectado  ·  {name}")).to_be_visible()
-    phone_line = own.get_by_text(re.compile(r"^Telefone: ")).inner_text()
-    digits = re.sub(r"\D", "", phone_line.split("·")[0])
-    expected = re.sub(r"\D", "", session.report.scanned_phone or "")
-    if digits != expected:
-        raise LoadError(f"{session.label}: card shows {phone_line!r}, the scan connected {session.report.scanned_phone}")
+    show_own_card(session)
+    connected = badge(page, name, "Conectado")
+    expect(connected).to_be_visible()
+    line = card(page, name).get_by_text(CONNECTED_LINE).inner_text().splitlines()[0]
+    digits = re.sub(r"\D", "", line.split("·")[-1])
+    if digits != re.sub(r"\D", "", session.report.scanned_phone):
+        raise LoadError(f"{session.label}: card shows {line!r}, the sandbox connected {session.report.scanned_phone}")
     session.report.connected = True
 
 
@@ -702,13 +632,16 @@ def collect_ticks(session: Session, start_ms: float, end_ms: float) -> None:
     protocol = _protocol_numbers()
     raw = session.page.evaluate("window.__loadTicks || []")
     sends = session.page.evaluate("window.__loadSends || []")
-    session.report.requests = sum(1 for t in sends if start_ms <= t <= end_ms)
-    runs = [run for run in raw if start_ms <= run[0] <= end_ms]
+    runs = [run for run in raw if run[0] is not None and start_ms <= run[0] <= end_ms]  # the dialog's ticks
+    checks = [run for run in raw if run[1] is not None and start_ms <= run[1] <= end_ms]  # the cards' checks
     session.report.ticks = len(runs)
-    session.report.tick_ms = [round(run[2] - run[0], 1) for run in runs]
-    session.report.queued_ticks = sum(1 for run in runs if run[4] > 1)
-    session.report.interrupted_ticks = sum(1 for run in runs if run[3] == protocol["FINISHED_EARLY_FOR_RERUN"])
-    sent = [t for t in sends if start_ms <= t <= end_ms]
+    session.report.tick_ms = [round(run[3] - run[0], 1) for run in runs]
+    session.report.card_checks = len(checks)
+    session.report.card_check_ms = [round(run[3] - run[1], 1) for run in checks]
+    session.report.queued_ticks = sum(1 for run in runs if run[5] > 1)
+    session.report.interrupted_ticks = sum(1 for run in runs if run[4] == protocol["FINISHED_EARLY_FOR_RERUN"])
+    sent = [t for t, auto in sends if start_ms <= t <= end_ms and not auto]
+    session.report.requests = len(sent)
     session.report.interval_ms = [round(b - a, 1) for a, b in zip(sent, sent[1:])]
 
 
@@ -752,25 +685,25 @@ def run_load(
     report.per_session = [
         SessionReport(index=i, email=email, instance=f"Carga {i:02d}") for i, email in enumerate(emails)
     ]
-    server = AppServer(work, data_dir)
+    server = AppServer(work, instrumented=False)
     started = time.monotonic()
     try:
         server.start()
         report.phase_seconds["server_start"] = round(time.monotonic() - started, 1)
         say(f"server up on {server.url} (pid {server.process.pid}, log {server.log_path})")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             try:
                 _drive(browser, server, report, say)
             finally:
                 browser.close()
-        report.rss_mb["end"] = server.rss_mb()
+        report.rss_mb["end"] = server.memory_mb()
         # VmHWM is updated lazily by the kernel: take the highest of it and every sample
-        samples = [v for v in [*report.rss_mb.values(), *report.rss_samples, server.rss_mb("VmHWM")] if v is not None]
+        samples = [v for v in [*report.rss_mb.values(), *report.rss_samples, server.memory_mb("VmHWM")] if v is not None]
         report.rss_mb["peak"] = max(samples) if samples else None
         if not server.alive():
             report.failures.append("the streamlit process died")
-    except (LoadError, PlaywrightError) as exc:  # the server or the browser did not start
+    except (LoadError, PlaywrightError, RuntimeError) as exc:  # the server or the browser did not start
         report.failures.append(first_line(exc))
     finally:
         log_text = server.log()
@@ -797,7 +730,7 @@ def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callabl
         for session in sessions:
             log_in(session, server.url)
         report.phase_seconds["login"] = round(time.monotonic() - t, 1)
-        report.rss_mb["after_login"] = server.rss_mb()
+        report.rss_mb["after_login"] = server.memory_mb()
         say(f"{len(sessions)} sessions logged in in {report.phase_seconds['login']:.0f} s; server RSS {report.rss_mb['after_login']} MB")
 
         step = "creating the instances"
@@ -805,6 +738,7 @@ def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callabl
         for session in sessions:
             create_instance(session)
         report.phase_seconds["create"] = round(time.monotonic() - t, 1)
+        find_card_pages(sessions, server.data_dir)
         say(f"{len(sessions)} instances created in {report.phase_seconds['create']:.0f} s")
 
         step = "opening the connect dialogs"
@@ -816,7 +750,7 @@ def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callabl
             wait_connect_dialog(session)
         report.phase_seconds["connect_burst"] = round(time.monotonic() - t, 1)
         report.cpu["connect_burst"] = meter.stop()
-        report.rss_mb["dialogs_open"] = server.rss_mb()
+        report.rss_mb["dialogs_open"] = server.memory_mb()
         # The app gives up on a QR QR_GIVE_UP_S after "Conectar" and then stops polling: the oldest
         # dialog must be scanned, and must notice it, before that. A slow burst shortens the window.
         poll_start = time.monotonic()
@@ -842,27 +776,23 @@ def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callabl
             sessions[0].page.wait_for_timeout(min(1_000, left * 1000))  # keeps Playwright's events flowing
             if not server.alive():
                 raise LoadError("the streamlit process died while polling")
-            if (rss := server.rss_mb()) is not None:
+            if (rss := server.memory_mb()) is not None:
                 report.rss_samples.append(rss)
             if time.monotonic() >= next_note and left > 5:
                 next_note += 15
-                say(f"  polling… {time.monotonic() - poll_start:.0f} s, server RSS {server.rss_mb()} MB")
+                say(f"  polling… {time.monotonic() - poll_start:.0f} s, server RSS {server.memory_mb()} MB")
         end_ms = time.time() * 1000
         report.cpu["polling"] = meter.stop()
         for session in sessions:
             collect_ticks(session, start_ms, end_ms)
-        report.rss_mb["after_polling"] = server.rss_mb()
+        report.rss_mb["after_polling"] = server.memory_mb()
 
         step = "scanning"
         t = time.monotonic()
-        scan_failures = scan_all(sessions)
+        scan_failures = scan_and_verify(sessions, server.data_dir)
         for session in sessions:
-            try:
-                if session.report.index in scan_failures:
-                    raise LoadError(scan_failures[session.report.index])
-                verify_connected(session)
-            except (LoadError, AssertionError, PlaywrightError) as exc:
-                why = first_line(exc)
+            if session.report.index in scan_failures:
+                why = scan_failures[session.report.index]
                 if session.page.get_by_text(GIVE_UP_TEXT).count():
                     why += (f"; the dialog gave up on its QR (open {time.monotonic() - session.clicked_at:.0f} s; "
                             f"the app gives up {QR_GIVE_UP_S:g} s after \"Conectar\")")

@@ -35,9 +35,17 @@ class BenchSandbox(SandboxProvider):
         super().__init__(**kwargs)
         self.failing = set(failing)  # instance names
         self.slow = dict(slow or {})  # instance name -> extra seconds
-        self.status_calls = 0
-        self.status_times: list[float] = []  # epoch seconds at which each status call was answered
+        self.status_log: list[tuple[float, str]] = []  # (epoch seconds answered, instance_id) per status call
         self._count_lock = threading.Lock()
+
+    @property
+    def status_calls(self) -> int:
+        return len(self.status_log)
+
+    def status_times(self, instance_id: str | None = None, after: float = 0.0) -> list[float]:
+        """When status calls (for `instance_id`, or any) were answered after `after` (epoch s)."""
+        with self._count_lock:
+            return [t for t, i in self.status_log if t > after and (instance_id is None or i == instance_id)]
 
     def _status(self, query):
         instance_id = (query.get("instance_id") or [""])[0]
@@ -52,8 +60,7 @@ class BenchSandbox(SandboxProvider):
             return super()._status(query)
         finally:
             with self._count_lock:
-                self.status_calls += 1
-                self.status_times.append(time.time())
+                self.status_log.append((time.time(), instance_id))
 
     def scan(self, instance_id: str) -> None:
         """Play the phone: GET the URL in the instance's latest QR; raises unless it connected."""

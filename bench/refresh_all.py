@@ -1,4 +1,5 @@
-"""Status refresh of all instances ("Atualizar status": InstanceService.refresh_all).
+"""Status check of all instances ("Verificar agora": InstanceService.refresh_all, the status
+monitor's check_all on the admin's click).
 
     .venv/bin/python -m bench.refresh_all [--instances 200] [--latency-ms 100]
 
@@ -6,8 +7,10 @@ The provider is the sandbox in its own process (bench.provider), answering every
 `latency_ms` late. Among the instances one fails (HTTP 500) and one is slow (1 s more, and the
 oldest, so the last in the list: it starts last, the worst place for it); 20 others were connected
 at the provider meanwhile, so their rows change. Before each run every row is set back to
-disconnected, so that each run has the same work: N status calls, 20 writes. Reported: when all
-were done, and when all but the slow one were.
+disconnected with no failed check, so that each run has the same work: N status calls, and 22
+writes (one per changed row, one marking the unchanged rows checked, one recording the failure).
+Reported: when all were done, and when all but the slow one were (an instance is done when its
+status call returned).
 
 Runs: refresh_all over all N with 16 and with 32 calls in flight (MAX_PARALLEL_CALLS, patched for
 the run), and the same code with 1 (sequential) over 20 of them, extrapolated to N (said so in the
@@ -32,16 +35,16 @@ BUDGET_S = 1.5
 
 @contextmanager
 def parallel_calls(workers: int):
-    """refresh_all's pool size and the client's connection pool (read when a client is built)."""
-    import lib.instances
+    """check_all's pool size and the client's connection pool (read when a client is built)."""
+    import lib.monitor
     import lib.provider.webhooks
 
-    saved = lib.instances.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS
-    lib.instances.MAX_PARALLEL_CALLS = lib.provider.webhooks.MAX_PARALLEL_CALLS = workers
+    saved = lib.monitor.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS
+    lib.monitor.MAX_PARALLEL_CALLS = lib.provider.webhooks.MAX_PARALLEL_CALLS = workers
     try:
         yield
     finally:
-        lib.instances.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS = saved
+        lib.monitor.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS = saved
 
 
 def _product_note(workers: int) -> str:
@@ -75,24 +78,27 @@ def measure(instances: int, latency_ms: int) -> list[dict]:
             client.connect(by_name[name].instance_id, store.instance_token(by_name[name].id))
 
         def one_run(workers: int, subset: set | None = None) -> dict:
-            with database.connect() as conn:  # every run finds the same 20 rows to change
-                conn.execute("update instances set status = 'disconnected', phone_number = null")
+            with database.connect() as conn:  # every run finds the same 20 rows to change, no failure streak
+                conn.execute("update instances set status = 'disconnected', phone_number = null, last_error = null,"
+                             " check_failures = 0")
             with parallel_calls(workers):
-                service = InstanceService(store, WebhookClient(webhooks), admin, CredentialRecovery(work))
+                client = WebhookClient(webhooks)
+                service = InstanceService(store, client, admin, CredentialRecovery(work))
                 chosen = [i for i in service.list_instances() if subset is None or i.name in subset]
+                name_of = {i.instance_id: i.name for i in chosen}
                 for i in chosen:  # tokens read ahead, as a session that has shown its cards would have them
                     service.token(i.id)
-                done: dict[str, float] = {}  # instance name -> when its refresh finished
-                check_status = service.check_status
-
-                def timed_check(instance):
-                    try:
-                        return check_status(instance)
-                    finally:
-                        done[instance.name] = time.perf_counter()
-
-                service.check_status = timed_check
+                done: dict[str, float] = {}  # instance name -> when its status call returned
                 with CallCounter({SQLiteInstanceStore: CallCounter.WRITES, WebhookClient: ("status",)}) as counter:
+                    status = client.status  # the counted one
+
+                    def timed_status(instance_id, token):
+                        try:
+                            return status(instance_id, token)
+                        finally:
+                            done[name_of[instance_id]] = time.perf_counter()
+
+                    client.status = timed_status
                     started = time.perf_counter()
                     results = service.refresh_all(chosen)
                     elapsed = time.perf_counter() - started
@@ -105,6 +111,8 @@ def measure(instances: int, latency_ms: int) -> list[dict]:
                 "others_done_seconds": round(max(others) - started, 3) if others else None,
                 "status_calls": counter.counts.get("WebhookClient.status", 0),
                 "store_writes": counter.total(CallCounter.WRITES),
+                "writes": {label.split(".")[-1]: n for label, n in counter.counts.items()
+                           if label.startswith("SQLiteInstanceStore.")},
                 "changed": sum(r.changed for r in results),
                 "errors": {r.before.name: r.error for r in results if r.error},
                 "slow_ok": any(r.before.name == SLOW and r.after is not None for r in results),
@@ -138,12 +146,14 @@ def run(instances: int = 200, latency_ms: int = 100) -> dict:
             targets.append(target(label, f"{r['seconds']:.2f} s", f"<= {BUDGET_S:g} s", r["seconds"] <= BUDGET_S))
             targets.append(target("  the same, all but the slow one", f"{r['others_done_seconds']:.2f} s",
                                   f"<= {BUDGET_S:g} s", r["others_done_seconds"] <= BUDGET_S))
+    expected_writes = {"record_check": CHANGED, "mark_checked": 1, "record_check_failure": 1}
     targets.append(target(
         "refresh all: calls, writes, faults",
-        f"{parallel[0]['status_calls']} status calls, {parallel[0]['store_writes']} writes for {parallel[0]['changed']} "
-        f"changed, errors {list(parallel[0]['errors'])}, slow one {'OK' if parallel[0]['slow_ok'] else 'missing'}",
-        f"{instances} calls, writes = changed = {CHANGED}, only {FAILING} failed",
-        all(r["status_calls"] == instances and r["store_writes"] == r["changed"] == CHANGED
+        f"{parallel[0]['status_calls']} status calls, {parallel[0]['changed']} changed, writes {parallel[0]['writes']}, "
+        f"errors {list(parallel[0]['errors'])}, slow one {'OK' if parallel[0]['slow_ok'] else 'missing'}",
+        f"{instances} calls, {CHANGED} record_check (one per changed row), 1 mark_checked (the unchanged), "
+        f"1 record_check_failure, only {FAILING} failed",
+        all(r["status_calls"] == instances and r["changed"] == CHANGED and r["writes"] == expected_writes
             and list(r["errors"]) == [FAILING] and r["slow_ok"] for r in parallel)))
     return {
         "instances": instances,
@@ -163,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.instances, args.latency_ms)
     report("refresh_all", [
-        f"Refresh all statuses: {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
+        f"Verificar agora (refresh all): {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
         f"one failing ({FAILING}), one {SLOW_SECONDS:g} s slower ({SLOW}), {CHANGED} changed",
         result["table"],
         f"as shown to the admin: {result['runs'][0]['summary']}; failures: {result['runs'][0]['failures_table']}",

@@ -2,39 +2,88 @@
 
     .venv/bin/python -m bench.run_all [--only rerun,tick,...] [--load-poll-seconds 15]
 
-Each script runs in its own process (its own AppTest contexts, servers and environment), prints its
-table and updates its key of bench/results.json; this starts that file afresh. Memory comes from
+The scripts: rerun (page rerun, AppTest), tick (the connect dialog's polling), scan_to_screen,
+refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), drop_pushed and
+drop_polled (a phone's drop on the open screens, told by the provider or found by the monitor),
+monitor_cpu (the server's CPU with 1000 instances monitored), idle (an open page left alone).
+Each runs in its own process (its own AppTest contexts, servers and environment), prints its
+table and updates its key of bench/results.json; a run of them all starts that file afresh, a run
+of some (--only) updates their keys and keeps the others. Memory comes from
 bench/load.py (20 Chromium sessions, server RSS read from /proc), whose report is kept under the
 key "memory". Targets are compared and reported, never asserted: the exit status is 0 whenever
 every script ran to the end, whether or not each target was met.
+
+The machine may be shared: for each script, the CPU that other processes used meanwhile (the
+machine's busy time from /proc/stat minus the script's own processes, from getrusage) is printed
+and kept under the key "machine", as context for the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULTS_PATH, ROOT, print_targets, save_results, target
+from bench.common import RESULTS_PATH, ROOT, machine_busy_seconds, print_targets, save_results, table, target
 
-SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all")
+SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
+           "idle")
 SCRIPT_TIMEOUT_S = 15 * 60
+STOP_GRACE_S = 20
 LOAD_SESSIONS = 20
+
+
+_machine: dict[str, dict] = {}  # script -> the machine's load meanwhile, see _run
+
+
+def _own_cpu_seconds() -> float:
+    """CPU of the scripts run so far and everything they started (once waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a script with everything it started (its server, its browser): they share the process
+    group it leads. SIGTERM first, so that it can stop them itself; then SIGKILL for what is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE_S)
+    time.sleep(2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _run(args: list[str]) -> bool:
     print(f"\n=== {' '.join(args)}", flush=True)
-    started = time.monotonic()
+    started, own, (busy, _) = time.monotonic(), _own_cpu_seconds(), machine_busy_seconds()
+    process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, start_new_session=True)
     try:
-        code = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, timeout=SCRIPT_TIMEOUT_S).returncode
+        code = process.wait(timeout=SCRIPT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s", flush=True)
+        _stop_group(process)
+        print(f"!!! {args[0]} did not finish in {SCRIPT_TIMEOUT_S} s (stopped)", flush=True)
         return False
-    print(f"=== {args[0]}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    except KeyboardInterrupt:  # in its own session, the script does not get the terminal's Ctrl-C
+        _stop_group(process)
+        raise
+    wall = time.monotonic() - started
+    own, busy = _own_cpu_seconds() - own, machine_busy_seconds()[0] - busy
+    load = _machine[args[0].removeprefix("bench.")] = {
+        "seconds": round(wall), "own_pct_of_one_core": round(100 * own / wall),
+        "others_pct_of_one_core": round(100 * max(busy - own, 0) / wall), "cores": os.cpu_count()}
+    print(f"=== {args[0]}: exit {code} after {wall:.0f} s; meanwhile the benchmark used "
+          f"{load['own_pct_of_one_core']} % of one core, other processes {load['others_pct_of_one_core']} % "
+          f"({load['cores']} cores)", flush=True)
     return code == 0
 
 
@@ -54,6 +103,8 @@ def _memory(poll_seconds: float) -> bool:
         "load_ok": summary["ok"],
         "tick_ms_p50": summary["tick_ms_p50"],
         "tick_ms_p95": summary["tick_ms_p95"],
+        "card_check_ms_p50": summary["card_check_ms_p50"],
+        "card_check_ms_p95": summary["card_check_ms_p95"],
         "targets": [target(f"server RSS, {summary['sessions']} sessions logged in",
                            f"{rss.get('after_login')} MB (dialogs open {rss.get('dialogs_open')} MB, "
                            f"peak {rss.get('peak')} MB)", "reported (no figure set)", summary["ok"])],
@@ -69,13 +120,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="how long the 20 load sessions poll (default %(default)s)")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
-    RESULTS_PATH.unlink(missing_ok=True)
+    if set(chosen) == {*SCRIPTS, "memory"}:
+        RESULTS_PATH.unlink(missing_ok=True)
     finished = {}
     for name in chosen:
         finished[name] = _memory(args.load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
     results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
+    save_results("machine", {**results.get("machine", {}), **_machine})
     print("\n=== Summary (bench/results.json)")
     print_targets([t for name in chosen for t in results.get(name, {}).get("targets", [])])
+    print("\nCPU meanwhile, % of one core (the benchmark's own processes / other processes on the machine):")
+    print(table(["script", "seconds", "own", "others"],
+                [(name, m["seconds"], m["own_pct_of_one_core"], m["others_pct_of_one_core"]) for name, m in _machine.items()]))
     failed = [name for name, ok in finished.items() if not ok]
     if failed:
         print(f"\nscripts that did not run to the end: {', '.join(failed)}")

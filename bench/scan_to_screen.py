@@ -2,14 +2,16 @@
 
     .venv/bin/python -m bench.scan_to_screen [--runs 10]
 
-Real `streamlit run app.py` (bench.instrumented) and headless Chromium; webhooks go to a sandbox
-provider in this process (latency 0), so the bench knows when each status call was answered.
-For each run, the admin opens the connect dialog of one instance; once the dialog is polling, the
-bench waits until just after a status call answered "connecting", waits an offset that sweeps the
-polling interval (0, 0.3 … 2.7 s: offset 0 is the worst case, a scan that just missed a tick) and
-scans. Measured: from just before the scan request to the moment the card text
-"🟢 Conectado  ·  <name>" appears in the page (a MutationObserver timestamps it), with both clocks
-on this machine's wall clock. Also shown: when the next status call saw the scan (detection).
+Real server (`streamlit run server.py` under bench.instrumented) and headless Chromium; webhooks go
+to a sandbox provider in this process (latency 0), so the bench knows when each status call for
+each instance was answered. For each run, the admin opens the connect dialog of one instance;
+once the dialog is polling, the bench waits until just after a status call for that instance
+answered "connecting", waits an offset that sweeps the polling interval (0, 0.3 … 2.7 s: offset 0
+is the worst case, a scan that just missed a tick) and scans (a GET on the URL in the QR, as a
+phone would). Measured: from just before the scan request to the moment the instance's card says
+"Conectado desde …" in the page (a MutationObserver timestamps it), with both clocks on this
+machine's wall clock. Also shown: when the next status call for it saw the scan (detection: the
+dialog's tick, or the status monitor's sweep if one came first).
 """
 
 from __future__ import annotations
@@ -20,43 +22,31 @@ import time
 from bench.common import (
     DIALOG,
     POLL_INTERVAL_S,
-    InstrumentedServer,
+    AppServer,
     card,
+    instance_ids,
     launch_chromium,
     log_in_browser,
+    new_page,
     report,
     seed_instances,
+    seen_at,
     settle,
     table,
     target,
+    watch_card,
     work_dir,
 )
 from bench.provider import BenchSandbox
 
 BUDGET_S = POLL_INTERVAL_S + 0.5
-# Resolves with the wall-clock time (epoch ms) at which `text` first appears in the app.
-WATCH_TEXT = r"""
-(text) => {
-  const root = document.querySelector('[data-testid="stApp"]');
-  window.__benchSeen = null;
-  const check = () => {
-    if (window.__benchSeen === null && root.textContent.includes(text)) {
-      window.__benchSeen = performance.timeOrigin + performance.now();
-      observer.disconnect();
-    }
-  };
-  const observer = new MutationObserver(check);
-  observer.observe(root, {subtree: true, childList: true, characterData: true});
-  check();
-}
-"""
 
 
-def _wait_for_tick(provider: BenchSandbox, after: float, timeout: float = 10.0) -> float:
-    """Epoch time of the first status call answered after `after`."""
+def _wait_for_tick(provider: BenchSandbox, instance_id: str, after: float, timeout: float = 10.0) -> float:
+    """Epoch time of the first status call for `instance_id` answered after `after`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        answered = [t for t in provider.status_times if t > after]
+        answered = provider.status_times(instance_id, after=after)
         if answered:
             return answered[0]
         time.sleep(0.005)
@@ -66,18 +56,16 @@ def _wait_for_tick(provider: BenchSandbox, after: float, timeout: float = 10.0) 
 def run(runs: int = 10) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
-    from lib.store.sqlite import SQLiteInstanceStore
-
     work = work_dir("scan")
     results = []
-    with BenchSandbox(latency_ms=0) as provider, InstrumentedServer(work, provider.webhook_settings()) as server:
-        server.add_admin()
+    with BenchSandbox(latency_ms=0) as provider, AppServer(work, provider.webhook_settings()) as server:
+        server.add_user()
         names = seed_instances(server.database, runs, webhooks=provider.webhook_settings(), prefix="Leitura")
-        ids = {i.name: i.instance_id for i in SQLiteInstanceStore(server.database).list_instances()}
+        ids = instance_ids(server.database)
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
-                page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR").new_page()
+                page = new_page(browser)
                 log_in_browser(page, server.url)
                 for index, name in enumerate(reversed(names)):  # newest first, as the cards are
                     offset = POLL_INTERVAL_S * index / runs
@@ -85,14 +73,13 @@ def run(runs: int = 10) -> dict:
                     settle(page)
                     expect(page.locator(DIALOG).get_by_text("Aguardando leitura do QR Code…")).to_be_visible(
                         timeout=20_000)
-                    tick = _wait_for_tick(provider, after=time.time())  # the dialog polls: phase known
-                    page.evaluate(WATCH_TEXT, f"🟢 Conectado  ·  {name}")
+                    tick = _wait_for_tick(provider, ids[name], after=time.time())  # the dialog polls: phase known
+                    key = watch_card(page, name, "Conectado desde")
                     time.sleep(max(0.0, tick + offset - time.time()))
                     scanned = time.time()
                     provider.scan(ids[name])
-                    page.wait_for_function("window.__benchSeen !== null", timeout=15_000)
-                    seen = page.evaluate("window.__benchSeen") / 1000
-                    detected = _wait_for_tick(provider, after=scanned)
+                    seen = seen_at(page, key, timeout_s=15)
+                    detected = _wait_for_tick(provider, ids[name], after=scanned)
                     results.append({
                         "instance": name,
                         "offset_s": round(scanned - tick, 3),
@@ -104,8 +91,10 @@ def run(runs: int = 10) -> dict:
             finally:
                 browser.close()
         # between consecutive status calls of one dialog (longer gaps: between two runs)
-        times = provider.status_times
-        intervals = [b - a for a, b in zip(times, times[1:]) if b - a < 1.5 * POLL_INTERVAL_S]
+        intervals = []
+        for name in names:
+            times = provider.status_times(ids[name])
+            intervals += [b - a for a, b in zip(times, times[1:]) if b - a < 1.5 * POLL_INTERVAL_S]
     worst = max(r["scan_to_screen_s"] for r in results)
     rows = [(i, r["instance"], f"{r['offset_s']:.2f}", f"{r['detected_s']:.2f}", f"{r['scan_to_screen_s']:.2f}")
             for i, r in enumerate(results, 1)]

@@ -4,14 +4,16 @@
 
 Two measurements, because neither tool sees everything:
 
-1. Real server + Chromium (the tick as it happens): `streamlit run app.py` under bench.instrumented,
-   webhooks pointed at a sandbox provider in this process (latency 0), one admin with the dialog
-   open for `ticks` polling intervals. For each dialog tick (a fragment run triggered by
-   st_autorefresh) the server records its own time, the time spent in webhook calls and the calls
-   it made to the store and to the webhooks; the sandbox counts the status requests it answered;
-   the page records, from data-test-script-state, how long the run lasted as the browser saw it
-   (for an autorefresh tick the page only notices the run when the server's first message
-   arrives, so this is "run noticed -> run finished", not the full round trip).
+1. Real server + Chromium (the tick as it happens): `streamlit run server.py` under
+   bench.instrumented, webhooks pointed at a sandbox provider in this process (latency 0), one
+   admin with the dialog open for `ticks` polling intervals. For each dialog tick (a run of the
+   dialog's fragment, triggered by st_autorefresh) the server records its own time, the time spent
+   in webhook calls and the calls it made to the store and to the webhooks; the sandbox counts the
+   status requests it answered for that instance (the status monitor's sweeps ask too); the page
+   records, from data-test-script-state, how long the run lasted as the browser saw it (for an
+   autorefresh tick the page only notices the run when the server's first message arrives, so
+   this is "run noticed -> run finished", not the full round trip). Meanwhile the cards' own 3 s
+   check (the live_cards fragment) runs too: its runs are reported apart.
 2. AppTest (in-process counting): a full rerun of the page with the dialog open, which is what a
    tick does plus everything else on the page, so an upper bound: calls counted by wrapping the
    store and webhook client classes.
@@ -28,12 +30,14 @@ from bench.common import (
     POLL_INTERVAL_S,
     RUN_OBSERVER,
     CallCounter,
-    InstrumentedServer,
+    AppServer,
     admin_apptest,
     card,
+    instance_ids,
     isolated_env,
     launch_chromium,
     log_in_browser,
+    new_page,
     report,
     seed_instances,
     settle,
@@ -59,35 +63,42 @@ def _store_calls(counts: dict, names: tuple[str, ...]) -> int:
     return sum(counts.get(f"SQLiteInstanceStore.{name}", 0) for name in names)
 
 
+def _merged_calls(runs: list[dict]) -> dict:
+    merged: dict[str, int] = {}
+    for run in runs:
+        for key, n in run["calls"].items():
+            merged[key] = merged.get(key, 0) + n
+    return merged
+
+
 def measure_browser(ticks: int) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
     work = work_dir("tick")
-    with BenchSandbox(latency_ms=0) as provider, InstrumentedServer(work, provider.webhook_settings()) as server:
-        server.add_admin()
+    with BenchSandbox(latency_ms=0) as provider, AppServer(work, provider.webhook_settings()) as server:
+        server.add_user()
         *_, name = seed_instances(server.database, 20, webhooks=provider.webhook_settings())  # the newest: first card
+        instance_id = instance_ids(server.database)[name]
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             try:
-                context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
-                context.add_init_script(RUN_OBSERVER)
-                page = context.new_page()
+                page = new_page(browser, RUN_OBSERVER)
                 log_in_browser(page, server.url)
                 card(page, name).get_by_role("button", name="Conectar", exact=True).click()
                 settle(page)
                 dialog = page.locator(DIALOG)
                 expect(dialog.get_by_text("Aguardando leitura do QR Code…")).to_be_visible(timeout=20_000)
                 started = time.time()
-                calls_before = provider.status_calls
                 page.wait_for_timeout(ticks * POLL_INTERVAL_S * 1000 + 1000)
                 ended = time.time()
-                status_answered = provider.status_calls - calls_before
+                status_answered = len([t for t in provider.status_times(instance_id, after=started) if t <= ended])
                 browser_runs = page.evaluate("window.__benchRuns")
                 expect(dialog.get_by_text("Aguardando leitura do QR Code…")).to_be_visible()
             finally:
                 browser.close()
         runs = [r for r in server.runs(since=started) if r["start"] <= ended]
-    tick_runs = [r for r in runs if r["fragment"]]
+    tick_runs = [r for r in runs if "connect_dialog" in (r["fragments"] or ())]
+    card_runs = [r for r in runs if "live_cards" in (r["fragments"] or ())]
     full_runs = [r for r in runs if not r["fragment"]]
 
     def seen_by_browser(run: dict) -> float | None:
@@ -111,6 +122,9 @@ def measure_browser(ticks: int) -> dict:
     return {
         "ticks": len(tick_runs),
         "full_runs_while_polling": len(full_runs),
+        "card_checks": len(card_runs),
+        "card_check_calls": _merged_calls(card_runs),
+        "card_check_ms_median": round(statistics.median(r["ms"] for r in card_runs), 2) if card_runs else None,
         "status_calls_per_tick": [r["calls"].get("webhook.status", 0) for r in tick_runs],
         "store_reads_per_tick": [_reads(r["calls"]) for r in tick_runs],
         "store_writes_per_tick": [_writes(r["calls"]) for r in tick_runs],
@@ -167,11 +181,11 @@ def run(ticks: int = 8) -> dict:
     cpu = browser["server_cpu_ms"]
     targets = [
         target("tick: status calls", f"{browser['status_calls_per_tick']} (sandbox answered "
-               f"{browser['sandbox_status_requests']} in {browser['ticks']} ticks)", "exactly 1 per tick", ok_status),
+               f"{browser['sandbox_status_requests']} for that instance in {browser['ticks']} ticks)", "exactly 1 per tick", ok_status),
         target("tick: store reads", f"{browser['store_reads_per_tick']}", "0 per tick", ok_reads),
         target("tick: server time beyond webhook",
                f"median {beyond_median} ms, max {browser['server_beyond_webhook_ms_max']} ms "
-               f"(CPU median {statistics.median(cpu) if cpu else None} ms)",
+               f"(CPU median {round(statistics.median(cpu), 2) if cpu else None} ms)",
                f"<= {SERVER_BUDGET_MS:g} ms (median)", beyond_median is not None and beyond_median <= SERVER_BUDGET_MS),
         target("full rerun with dialog (AppTest)",
                f"status {apptest['status_calls_per_rerun']}, reads {apptest['store_reads_per_rerun']}",
@@ -192,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{b['full_runs_while_polling']} full runs meanwhile; QR refreshed {b['qr_refreshes']}x)",
         b["table"],
         f"browser-observed tick (run noticed by the page -> finished), median: {b['browser_tick_ms_median']} ms",
+        f"the cards' own checks meanwhile: {b['card_checks']} runs, median {b['card_check_ms_median']} ms, "
+        f"calls {b['card_check_calls']}",
         "",
         f"AppTest, {a['reruns']} full reruns with the dialog open (upper bound of a tick): "
         f"status calls {a['status_calls_per_rerun']}, other webhook calls {a['other_webhook_calls_per_rerun']}, "

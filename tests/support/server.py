@@ -14,12 +14,10 @@ from typing import Iterator, Mapping
 
 import pytest
 
-from bench.common import free_port, healthy, stop_process
+from bench.common import CONFIG_ENV_PREFIXES, free_port, healthy, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_S = 60
-# Variables that would switch the app away from the embedded default (see lib/config.py, lib/provider/sandbox.py).
-CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
 
 
 @dataclass

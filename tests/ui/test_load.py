@@ -1,6 +1,7 @@
-"""A small run of the load benchmark (bench/load.py) in `make test`: the real `streamlit run app.py`
-on the embedded default, 5 admin sessions in one headless Chromium, each creating its own instance
-and keeping its connect dialog polling for 15 s, then each QR scanned.
+"""A small run of the load benchmark (bench/load.py) in `make test`: the real server (`streamlit run
+server.py`: the status monitor and the routes too) on the embedded default, 5 admin sessions in one
+headless Chromium, each creating its own instance and keeping its connect dialog polling for 15 s
+beside the cards' own 3 s check, then each QR read with the dialog's "Simular leitura do QR".
 
 No timing assertions: the tick times are printed (pytest -s) for information only; `make load`
 runs the heavy version (20 sessions, 60 s). Needs Debian's Chromium at /usr/bin/chromium.
@@ -8,9 +9,9 @@ runs the heavy version (20 sessions, 60 s). Needs Debian's Chromium at /usr/bin/
 
 from __future__ import annotations
 
-from bench import load
+from bench import common, load
 from bench.load import POLL_INTERVAL_S, run_load
-from lib.ui import connect_dialog
+from lib.ui import card, connect_dialog, instances_tab
 
 SESSIONS = 5
 POLL_SECONDS = 15
@@ -19,6 +20,8 @@ POLL_SECONDS = 15
 def test_the_benchmark_knows_the_connect_dialog_timings():
     assert load.POLL_INTERVAL_S * 1000 == connect_dialog.POLL_INTERVAL_MS
     assert load.QR_GIVE_UP_S == connect_dialog.QR_GIVE_UP_SECONDS
+    assert common.WATCH_S == instances_tab.WATCH_SECONDS
+    assert load.CARDS_PER_PAGE == card.CARDS_PER_PAGE
     assert POLL_SECONDS < load.MAX_POLL_SECONDS
 
 
@@ -40,4 +43,5 @@ def test_concurrent_admin_sessions_each_connect_their_own_instance(tmp_path):
     assert POLL_SECONDS / POLL_INTERVAL_S >= 2
     for session in report.per_session:
         assert session.ticks >= 2, f"{session.instance}: {session.ticks} ticks in {POLL_SECONDS} s{details}"
+        assert session.card_checks >= 2, f"{session.instance}: {session.card_checks} checks of the cards{details}"
     assert report.ok, details

@@ -1,0 +1,121 @@
+"""Server CPU with many instances monitored and no browser open.
+
+    .venv/bin/python -m bench.monitor_cpu [--instances 1000] [--interval 6] [--seconds 30]
+
+The target is about the product's default: at most 5 % of one core, averaged over 5 minutes, with
+MONITOR_INTERVAL_SECONDS=60 (5 sweeps). Scaled down to keep `make bench` short: the server sweeps
+every `interval` s (6 s: 10x as often) for `seconds` (30 s: the same 5 sweeps); the CPU it used is
+divided by the 5 minutes those sweeps stand for, which is its CPU share divided by 10. That leaves
+out what the server costs with nothing to do during the other 4.5 minutes, so the same server is
+also measured with its monitor off (MONITOR_INTERVAL_SECONDS=0) over `seconds`, and that idle share
+is added for the time the scaled window does not cover. Both figures are reported.
+
+`streamlit run server.py` (not instrumented) on a store of `instances` rows, webhooks pointed at a
+sandbox provider in this process answering `latency_ms` late (the provider's CPU is this process's,
+not the server's). The server's CPU is its utime + stime from /proc/PID/stat; the sweeps in the
+window are counted from the status calls the provider answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench.common import AppServer, report, seed_instances, table, target, work_dir
+from bench.provider import BenchSandbox
+
+BUDGET_PCT = 5.0
+PRODUCT_INTERVAL_S = 60.0  # lib.config DEFAULT_MONITOR_INTERVAL_SECONDS
+AVERAGED_OVER_S = 300.0
+
+
+def _measure(server: AppServer, seconds: float) -> float:
+    """CPU seconds the server used over the next `seconds`."""
+    before = server.cpu_seconds()
+    time.sleep(seconds)
+    after = server.cpu_seconds()
+    if before is None or after is None:
+        raise RuntimeError(f"the server died:\n{server.log()}")
+    return after - before
+
+
+def _wait_first_sweep(provider: BenchSandbox, instances: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while provider.status_calls < instances:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the first sweep did not finish in {timeout:g} s ({provider.status_calls} calls)")
+        time.sleep(0.1)
+    time.sleep(1.0)  # its last writes
+
+
+def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, latency_ms: int = 100) -> dict:
+    with BenchSandbox(latency_ms=0) as provider:
+        work = work_dir("monitor-cpu")  # one data dir for both servers, one after the other
+        idle_server, monitored = (AppServer(work, provider.webhook_settings(), instrumented=False,
+                                            env={"MONITOR_INTERVAL_SECONDS": f"{every:g}"}) for every in (0, interval))
+        seed_instances(monitored.database, instances, webhooks=provider.webhook_settings(), prefix="CPU")
+        provider.latency_ms = latency_ms  # seeded without it; the sweeps wait for it
+        with idle_server:
+            time.sleep(5)  # start-up over
+            idle_cpu = _measure(idle_server, seconds)
+        with monitored:
+            _wait_first_sweep(provider, instances)
+            start = time.time()
+            cpu = _measure(monitored, seconds)
+            calls = len([t for t in provider.status_times(after=start) if t <= start + seconds])
+    sweeps = calls / instances
+    idle_pct = 100 * idle_cpu / seconds
+    measured_pct = 100 * cpu / seconds
+    scale = PRODUCT_INTERVAL_S / interval
+    scaled_pct = measured_pct / scale  # = cpu / (seconds * scale): the same sweeps over the longer time
+    estimate_pct = scaled_pct + idle_pct * (1 - 1 / scale)
+    rows = [
+        ("monitor off (idle server)", f"{seconds:g}", f"{idle_cpu:.2f}", "0", f"{idle_pct:.2f}", "", ""),
+        (f"monitor every {interval:g} s", f"{seconds:g}", f"{cpu:.2f}", f"{sweeps:.1f}", f"{measured_pct:.2f}",
+         f"{cpu / sweeps:.2f}" if sweeps else "—", f"{scaled_pct:.2f} (+ idle {estimate_pct - scaled_pct:.2f} "
+         f"= {estimate_pct:.2f})"),
+    ]
+    return {
+        "instances": instances,
+        "latency_ms": latency_ms,
+        "interval_s": interval,
+        "seconds": seconds,
+        "idle_cpu_s": round(idle_cpu, 3),
+        "cpu_s": round(cpu, 3),
+        "sweeps": round(sweeps, 2),
+        "cpu_per_sweep_s": round(cpu / sweeps, 3) if sweeps else None,
+        "measured_pct": round(measured_pct, 2),
+        "scaled_pct": round(scaled_pct, 2),
+        "estimate_pct": round(estimate_pct, 2),
+        "table": table(["server", "window s", "CPU s", "sweeps", "% of one core",
+                        "CPU s per sweep", f"scaled to every {PRODUCT_INTERVAL_S:g} s, %"], rows),
+        "targets": [target(
+            f"server CPU, {instances} instances, no browser, every {PRODUCT_INTERVAL_S:g} s",
+            f"{estimate_pct:.2f} % of one core ({measured_pct:.2f} % sweeping every {interval:g} s for "
+            f"{seconds:g} s, / {scale:g} = {scaled_pct:.2f} %, + idle {idle_pct:.2f} % for the rest)",
+            f"<= {BUDGET_PCT:g} % over {AVERAGED_OVER_S / 60:g} min", estimate_pct <= BUDGET_PCT)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.monitor_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=6.0, help="MONITOR_INTERVAL_SECONDS (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured window (default %(default)s)")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    args = parser.parse_args(argv)
+    result = run(args.instances, args.interval, args.seconds, args.latency_ms)
+    scale = PRODUCT_INTERVAL_S / args.interval
+    report("monitor_cpu", [
+        f"Server CPU, {args.instances} instances monitored (provider latency {args.latency_ms} ms), no browser. "
+        f"Scaled: {args.interval:g} s interval for {args.seconds:g} s = {scale:g}x the sweeps per unit time of "
+        f"{PRODUCT_INTERVAL_S:g} s, so the same {args.seconds * scale / PRODUCT_INTERVAL_S:g} sweeps as "
+        f"{args.seconds * scale / 60:g} min at {PRODUCT_INTERVAL_S:g} s: CPU share / {scale:g}, plus the idle "
+        f"server's share for the time left",
+        result["table"],
+    ], result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
