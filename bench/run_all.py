@@ -35,7 +35,7 @@ from pathlib import Path
 from bench.common import RESULTS_PATH, ROOT, machine_busy_seconds, print_targets, save_results, table, target
 
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
-           "idle")
+           "idle", "history_open", "alert_hang")
 SCRIPT_TIMEOUT_S = 15 * 60
 STOP_GRACE_S = 20
 LOAD_SESSIONS = 20

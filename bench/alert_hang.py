@@ -1,0 +1,128 @@
+"""Sweeps while an alert is stuck at a receiver that hangs 30 s.
+
+    .venv/bin/python -m bench.alert_hang [--instances 200] [--latency-ms 100] [--sweeps 3]
+
+A real SQLite file, the sandbox provider in its own process (bench.provider) answering every status
+call `latency_ms` late, and a loopback HTTP receiver that holds every request 30 s before it answers.
+First `sweeps` sweeps of a monitor without alerts (the baseline); then a monitor whose alerts go
+through Apprise to the hanging receiver: a phone drops (a provider event), the alert is sent and
+hangs there, and `sweeps` more sweeps run while it hangs. Issue 9's target: the sweeps with the
+alert stuck take at most 1 s longer than the baseline (median against median). Apprise gives up
+on the receiver after its own read timeout (4 s), so the sweeps are kept shorter than that: the
+target also requires the alert to be still unanswered when they are over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.common import report, seed_instances, table, target, work_dir
+from bench.provider import provider_process
+
+HANG_S = 30
+GOAL_S = 1.0
+
+
+class HangingReceiver:
+    """Takes every POST and answers it HANG_S seconds later; `waiting` is set at the first."""
+
+    def __init__(self):
+        self.waiting = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.waiting.set()
+                time.sleep(HANG_S)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _timed_sweeps(monitor, sweeps: int) -> list[float]:
+    seconds = []
+    for _ in range(sweeps):
+        started = time.perf_counter()
+        monitor.sweep()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
+    from lib.alerts import AlertRules, AlertSender
+    from lib.config import AlertSettings
+    from lib.monitor import StatusMonitor, apply_event
+    from lib.provider.events import ProviderEvent
+    from lib.provider.webhooks import WebhookClient
+    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+
+    database = SQLiteDatabase.in_dir(work_dir("alert-hang"))
+    receiver = HangingReceiver()
+    try:
+        with provider_process(latency_ms=latency_ms) as webhooks:
+            seed_instances(database, instances, webhooks=webhooks, prefix="Alerta")
+            store, client = SQLiteInstanceStore(database), WebhookClient(webhooks)
+            without_alerts = StatusMonitor(store, client, interval_seconds=60)
+            baseline = _timed_sweeps(without_alerts, sweeps)
+            without_alerts.stop()  # gives the lease up to the next one
+
+            rules = AlertRules(store, AlertSettings(urls=(receiver.url,)), AlertSender((receiver.url,)))
+            monitor = StatusMonitor(store, client, interval_seconds=60, alerts=rules)
+            monitor.sweep()  # takes the lease: the alerts start from here
+            dropped = store.list_instances()[0]
+            apply_event(store, ProviderEvent(dropped.instance_id, "connected", "+5511999990000"))
+            apply_event(store, ProviderEvent(dropped.instance_id, "disconnected", None))
+            rules.poll()  # the drop is alerted at once...
+            if not receiver.waiting.wait(30):
+                raise RuntimeError("the drop's alert never reached the receiver")
+            hanging = _timed_sweeps(monitor, sweeps)  # ...and hangs there meanwhile
+            still_hanging = not rules.sender.idle()  # the alert was still at the receiver after them
+    finally:
+        receiver.close()
+    delay = statistics.median(hanging) - statistics.median(baseline)
+    rows = [("no alerts", *(f"{s:.2f}" for s in baseline)), ("alert hanging", *(f"{s:.2f}" for s in hanging))]
+    return {
+        "instances": instances,
+        "latency_ms": latency_ms,
+        "baseline_seconds": [round(s, 3) for s in baseline],
+        "hanging_seconds": [round(s, 3) for s in hanging],
+        "alert_still_hanging": still_hanging,
+        "table": table(["sweeps", *(f"#{i}" for i in range(1, sweeps + 1))], rows),
+        "targets": [target(f"sweep {instances} x {latency_ms} ms with an alert hanging {HANG_S} s at its receiver",
+                           f"{delay:+.2f} s against the median without alerts (the alert still unanswered "
+                           f"after them: {'yes' if still_hanging else 'no'})", f"<= {GOAL_S:g} s later, alert unanswered",
+                           delay <= GOAL_S and still_hanging)],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.alert_hang", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--sweeps", type=int, default=3)
+    args = parser.parse_args(argv)
+    result = run(args.instances, args.latency_ms, args.sweeps)
+    report("alert_hang", [f"Seconds per sweep ({args.instances} instances, {args.latency_ms} ms per status call)",
+                          result["table"]], result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
