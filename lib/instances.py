@@ -181,14 +181,16 @@ class InstanceService:
         """The provider answered but the row was not saved: keep the credentials in the recovery
         file if that can be written, log the instance id (never the token), and hand both to the
         screen in any case. Nothing after the provider's answer may lose them."""
+        log.error("create: provider instance %s not saved (%s)", credentials.instance_id, cause.message)
         try:
             self.recovery.add(credentials.instance_id, credentials.token, name, self.user.id)
             kept = True
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a full disk or a damaged file: the screen still has them
             kept = False
-            log.error("create: recovery file not written either (%s)", exc.strerror or type(exc).__name__)
-        log.error("create: provider instance %s not saved (%s)%s", credentials.instance_id, cause.message,
-                  "; kept in the recovery file" if kept else "; shown to the admin only")
+            log.error("create: recovery file not written either (%s); shown to the admin only",
+                      getattr(exc, "strerror", None) or type(exc).__name__)
+        else:
+            log.info("create: provider instance %s kept in the recovery file", credentials.instance_id)
         return CredentialsNotSaved(cause, credentials.instance_id, credentials.token, kept=kept)
 
     def unsaved_instances(self):
@@ -243,6 +245,8 @@ class InstanceService:
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
+        if instance.status == "disconnected":  # by another admin, or it dropped, since the screen was drawn
+            raise ValidationError(f"{instance.name} já está desconectada: nada foi feito.")
         self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
         after = self.store.update_status(instance.id, status="disconnected", phone_number=None)
         history.record(self.store, history.user_event(

@@ -281,6 +281,43 @@ def test_credentials_survive_a_failed_save_and_can_be_saved_again(make_service, 
     assert healthy.unsaved_instances() == []
 
 
+def test_credentials_are_shown_and_the_id_logged_when_the_recovery_file_is_damaged(
+        make_service, database, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    recovery_file = tmp_path / "unsaved_instances.json"
+    recovery_file.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CredentialsNotSaved) as raised:
+        make_service(store=FailingStore(database)).create("Cobrança")
+    assert not raised.value.kept and raised.value.token  # the screen still has them
+    assert raised.value.instance_id in caplog.text and raised.value.token not in caplog.text
+    assert recovery_file.read_text(encoding="utf-8") == "{not json"  # nothing overwritten
+    with pytest.raises(StoreError, match="danificado"):
+        make_service().unsaved_instances()
+
+
+def test_disconnect_and_delete_act_on_the_current_row_not_the_one_on_screen(sandbox, database, tmp_path):
+    from dataclasses import replace
+
+    without_delete = replace(sandbox.webhook_settings(), delete_url=None)  # so the provider keeps it to ask
+    service = InstanceService(SQLiteInstanceStore(database), WebhookClient(without_delete), ADMIN,
+                              CredentialRecovery(tmp_path))
+    connected = connected_instance(service, sandbox)
+    service.disconnect(connected)  # another admin, while this screen still showed it connected
+    with pytest.raises(ValidationError, match="já está desconectada"):
+        service.disconnect(connected)
+
+    seen_disconnected = service.store.get_instance(connected.id)
+    reconnected = service.connect(seen_disconnected).instance  # connected again meanwhile
+    scan(sandbox, reconnected)
+    assert service.check_status(reconnected).status == "connected"
+    token = service.token(connected.id)
+    service.delete(seen_disconnected)  # the screen still says disconnected
+    assert service.list_instances() == []
+    reply = requests.get(without_delete.status_url, params={"instance_id": connected.instance_id, "token": token},
+                         timeout=5)
+    assert reply.json() == {"status": "disconnected"}  # disconnected at the provider all the same
+
+
 def test_refresh_all_writes_only_changes_and_isolates_failures(make_service, sandbox, database):
     service = make_service()
     connected, idle = service.create("Conecta").instance, service.create("Parada").instance

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.errors import StoreError
 from lib.store.sqlite import utc_now_iso
 
 RECOVERY_FILENAME = "unsaved_instances.json"
@@ -33,10 +34,15 @@ class CredentialRecovery:
         self.path = Path(data_dir) / RECOVERY_FILENAME
 
     def pending(self) -> list[UnsavedInstance]:
+        """The credentials kept. A damaged file is reported, never overwritten: it may hold tokens."""
         if not self.path.exists():
             return []
-        with self.path.open(encoding="utf-8") as fh:
-            return [UnsavedInstance(**item) for item in json.load(fh)]
+        try:
+            with self.path.open(encoding="utf-8") as fh:
+                return [UnsavedInstance(**item) for item in json.load(fh)]
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"O arquivo de credenciais pendentes ({self.path}) está danificado e não foi alterado; "
+                             "peça ao responsável pelo servidor para abri-lo e recuperar os tokens.") from exc
 
     def add(self, instance_id: str, token: str, name: str, created_by: str | None) -> None:
         with self._lock:
