@@ -79,6 +79,9 @@ def history_dialog(instance: Instance) -> None:
         column.metric(f"Online em {label}", history.format_uptime(view.uptime))
     window = st.segmented_control("Período", list(views), default="24 h", key=f"history-window-{instance.id}")
     st.altair_chart(_timeline_chart(views[window or "24 h"]), width="stretch")
+    if not events:
+        st.info("Nenhum evento registrado para esta instância ainda.")
+        return
     st.dataframe(event_table(events), hide_index=True, width="stretch")
     if len(events) == EVENTS_SHOWN:
         st.caption(f"Os {EVENTS_SHOWN} eventos mais recentes; a aba Atividade mostra todos.")
@@ -109,9 +112,12 @@ def activity_tab() -> None:
     table = event_table(shown)
     st.caption(f"{len(shown)} eventos" + (f" (os {ACTIVITY_LIMIT} mais recentes do período)"
                                           if len(events) == ACTIVITY_LIMIT else ""))
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Baixar CSV", lambda: table_csv(table), file_name="atividade.csv", mime="text/csv",
-                       key="activity_csv")
+    if shown:
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.download_button("Baixar CSV", lambda: table_csv(table), file_name="atividade.csv", mime="text/csv",
+                           key="activity_csv")
+    else:
+        st.info("Nenhum evento com estes filtros no período escolhido.")
     if session.current_user().is_admin:
         alerts_section()
 

@@ -1,5 +1,6 @@
 """What every page of the app carries: the style rules (destructive buttons in red, the data
-tables' English toolbar hidden, the invisible polling timer's box collapsed) and the page's language."""
+tables' English toolbar and the inputs' English typing hints hidden, the invisible polling timer's
+box collapsed) and the page's language."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ STYLE = """<style>
 /* The tables' own toolbar is in English and its "Download as CSV" skips the formula guard:
    "Baixar CSV" is the export. */
 [data-testid="stElementToolbar"] { display: none !important; }
+/* Streamlit's typing hints ("Press Enter to apply", "Press Enter to submit form") are English and
+   have no setting: Enter still works, the hint is not shown. */
+[data-testid="InputInstructions"] { display: none !important; }
 /* The pairing code, large enough to read from across the desk (lib.ui.connect_dialog). */
 .st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */

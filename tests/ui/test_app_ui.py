@@ -484,6 +484,34 @@ def test_activity_filters_by_instance_kind_and_person(context):
     assert "Enviar alerta de teste" not in [b.label for b in at.button]  # admins only
 
 
+def test_activity_keeps_to_the_chosen_days_and_says_when_there_is_nothing(context):
+    from datetime import datetime, timedelta, timezone
+
+    from lib.models import InstanceEvent
+    from lib.presentation import DISPLAY_TIMEZONE
+
+    store = SQLiteInstanceStore(context.database)
+    row = store.insert_instance(instance_id="sbx-a", token="t", name="Antiga", created_by=None)  # no event of its own
+    ten_days_ago = datetime.now(timezone.utc) - timedelta(days=10)
+    store.add_event(InstanceEvent(row.id, row.name, "dropped", "monitor", to_status="disconnected",
+                                  created_at=ten_days_ago))
+    at = admin_app(context)
+    assert "Nenhum evento com estes filtros no período escolhido." in texts(at)  # the last 7 days: nothing
+    assert "activity_csv" not in [b.key for b in at.get("download_button")]
+    day = ten_days_ago.astimezone(DISPLAY_TIMEZONE).date()
+    at.date_input(key="activity_period").set_value((day, day)).run()
+    assert list(at.dataframe[-1].value["Instância"]) == ["Antiga"]
+    at.date_input(key="activity_period").set_value((day + timedelta(days=1), day + timedelta(days=2))).run()
+    assert "Nenhum evento com estes filtros no período escolhido." in texts(at)
+
+    fresh = store.insert_instance(instance_id="sbx-n", token="t", name="Nova", created_by=None)
+    at = log_in(new_app(), "admin@example.com")
+    histories = [b for b in at.button if b.label == "Histórico" and b.key.endswith(fresh.id)]
+    histories[0].click().run()
+    assert not at.exception
+    assert "Nenhum evento registrado para esta instância ainda." in texts(at)
+
+
 @pytest.mark.parametrize("role", ["analyst", "supervisor"])
 def test_read_only_roles_see_the_history_but_no_token_and_no_admin_button(context, role):
     live = connected(context)

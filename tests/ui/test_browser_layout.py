@@ -3,6 +3,8 @@ name and "Sair" reachable, no English hint on the forms, and no table toolbar wi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -57,6 +59,12 @@ def test_on_a_phone_cards_buttons_never_overlap_and_sair_is_reachable(server, br
                 assert not boxes_overlap(first, second), (name, first, second)
         text = row.locator("strong", has_text=name).bounding_box()
         assert all(not boxes_overlap(text, box) for box in buttons), name
+    # Typing in the search shows no English hint ("Press Enter to apply").
+    page.get_by_label("Buscar", exact=True).press_sequentially("Cob")
+    expect(page.get_by_text(re.compile("Press Enter"))).to_have_count(0)
+    page.get_by_label("Buscar", exact=True).fill("")
+    page.get_by_label("Buscar", exact=True).press("Enter")
+    settle(page)
     # The table's own toolbar (English, and an export without the formula guard) is not there.
     table = page.locator('[data-testid="stDataFrame"]').first
     table.hover()
