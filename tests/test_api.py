@@ -111,3 +111,18 @@ def test_no_secret_means_no_endpoint_and_a_broken_store_an_unhealthy_server(tmp_
         database.mkdir()  # no longer a database file
         reply = requests.get(server.url + "/api/health", timeout=T)
         assert reply.status_code == 503 and reply.json()["store"] == "unreachable"
+
+
+def test_the_session_cookie_is_secure_over_https(server, tmp_path):
+    def cookie(url, **headers):
+        reply = requests.delete(url + "/api/session", headers=headers, timeout=T)
+        assert reply.status_code == 204
+        set_cookie = reply.headers["set-cookie"]
+        assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
+        return set_cookie
+
+    assert "Secure" not in cookie(server.url)  # plain HTTP, as make run serves it
+    # a proxy on the same machine that ends HTTPS (uvicorn believes its X-Forwarded-Proto)
+    assert "Secure" in cookie(server.url, **{"X-Forwarded-Proto": "https"})
+    with streamlit_server(tmp_path / "public", {"APP_PUBLIC_URL": "https://painel.example.com"}) as public:
+        assert "Secure" in cookie(public.url)  # the public address is HTTPS, whatever this hop was

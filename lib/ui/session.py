@@ -21,6 +21,7 @@ import streamlit as st
 
 from lib.auth import sso
 from lib.auth.sessions import COOKIE_NAME
+from lib.auth.throttle import client_address as throttle_address
 from lib.backend import AppContext, app_context
 from lib.config import current_settings
 from lib.errors import AppError, AuthError, PermissionDenied, WebhookError
@@ -62,13 +63,9 @@ def current_user() -> User | None:
 
 
 def client_address() -> str | None:
-    """The browser's address for the login throttle: the websocket's peer, or the first address of
-    X-Forwarded-For when the settings trust a proxy in front of the server."""
-    if context().settings.trust_proxy_headers:
-        forwarded = _text(st.context.headers.get("X-Forwarded-For")).split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
-    return _text(st.context.ip_address) or None
+    """The browser's address for the login throttle (see lib.auth.throttle.client_address)."""
+    return throttle_address(_text(st.context.ip_address), _text(st.context.headers.get("X-Forwarded-For")),
+                            trust_proxy=context().settings.trust_proxy_headers)
 
 
 def _text(value) -> str:
