@@ -174,7 +174,7 @@ def test_a_receiver_that_fails_is_recorded_shown_to_admins_and_the_monitor_keeps
 def test_a_receiver_that_hangs_does_not_hold_up_the_sweep(store, make_service, sandbox):
     with Receiver() as hanging:
         hanging.hang.set()
-        url = f"json://127.0.0.1:{hanging.port}/"
+        url = f"json://127.0.0.1:{hanging.port}/?rto=60"  # Apprise waits for the answer as long as it takes
         rules = AlertRules(store, AlertSettings(urls=(url,)), AlertSender((url,)))
         monitor = StatusMonitor(store, WebhookClient(sandbox.webhook_settings()), interval_seconds=60, alerts=rules)
         live = connected_instance(make_service(), sandbox)
@@ -183,9 +183,30 @@ def test_a_receiver_that_hangs_does_not_hold_up_the_sweep(store, make_service, s
         rules.poll()
         assert hanging.waiting.wait(10)  # the alert is stuck at the receiver...
         assert monitor.sweep() is not None  # ...and the next sweep ran to its end all the same
-        assert hanging.waiting.is_set() and not hanging.release.is_set()
+        assert not rules.sender.idle()  # while the alert is still being sent (sending inline would be over)
+        assert not hanging.release.is_set()
         hanging.release.set()
         settle(rules)
+
+
+def test_only_the_replica_holding_the_lease_sends_alerts(store, receiver, make_service, sandbox):
+    url = f"json://127.0.0.1:{receiver.port}/"
+    replicas = []
+    for holder in ("replica-a", "replica-b"):
+        rules = AlertRules(store, AlertSettings(urls=(url,)), AlertSender((url,)))
+        monitor = StatusMonitor(store, WebhookClient(sandbox.webhook_settings()), interval_seconds=60, alerts=rules,
+                                holder=holder)
+        replicas.append((monitor, rules))
+    live = connected_instance(make_service(), sandbox)
+    (first, first_rules), (second, second_rules) = replicas
+    assert first.sweep() is not None and second.sweep() is None  # one holds the lease
+    assert sandbox.simulate_drop(live.instance_id)  # the phone drops; no push: the sweeps find it
+    assert first.sweep() is not None and second.sweep() is None
+    first.confirm_drops()  # the holder's second check confirms it and alerts
+    second.confirm_drops()  # nothing pending there: it never swept
+    settle(first_rules)
+    settle(second_rules)
+    assert [m["title"] for m in messages(receiver)] == [f"WhatsApp caiu: {live.name}"]
 
 
 def test_turned_off_kinds_are_not_sent(store, receiver, make_service, sandbox):
