@@ -163,3 +163,17 @@ def test_the_example_secrets_file_with_every_setting_switched_on_is_accepted():
     assert settings.supabase.service_role_key == "YOUR-SERVICE-ROLE-KEY"
     assert settings.events_secret and settings.alerts.on and settings.public_url and settings.sso
     assert (settings.monitor_interval_seconds, settings.retention_days) == (60, 180)
+
+
+def test_the_monitor_interval_comes_from_the_environment_first_and_zero_turns_the_monitor_off(tmp_path, monkeypatch):
+    from lib.backend import MONITOR_OFF_BY_SETTING, app_context
+
+    secrets = {"monitor": {"interval_seconds": 30}}
+    assert load_settings(secrets, {}).monitor_interval_seconds == 30
+    assert load_settings(secrets, {"MONITOR_INTERVAL_SECONDS": "10"}).monitor_interval_seconds == 10
+    with pytest.raises(ConfigError, match="monitor.interval_seconds"):
+        load_settings({}, {"MONITOR_INTERVAL_SECONDS": "-1"})
+    monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
+    off = app_context(load_settings({}, {"MONITOR_INTERVAL_SECONDS": "0", "APP_DATA_DIR": str(tmp_path)}))
+    assert off.monitor_off_reason == MONITOR_OFF_BY_SETTING  # what admins read
+    assert off.start_monitor() is None

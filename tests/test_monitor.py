@@ -4,11 +4,13 @@ provider of tests/support/faulty_provider.py, with a real SQLite file."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from collections import Counter
 
 import pytest
 
 from lib.monitor import FAILURES_BEFORE_NO_ANSWER, StatusMonitor, apply_event
+from lib.presentation import status_lines
 from lib.provider.events import ProviderEvent
 from lib.provider.sandbox import SandboxProvider
 from lib.provider.webhooks import WebhookClient
@@ -108,11 +110,12 @@ def test_a_connect_abandoned_at_the_provider_is_resolved(store, sandbox, service
     assert store.get_instance(connecting.id).status == "disconnected"
 
 
-def test_failing_checks_flip_nothing_and_stop_writing_once_the_card_says_so(store, writes):
+@pytest.mark.parametrize("fault", ["status_5xx", "stall_before_headers"])  # an error page; no answer in time
+def test_failing_checks_flip_nothing_and_stop_writing_once_the_card_says_so(store, writes, fault):
     with FaultyProvider() as provider:
         row = store.insert_instance(instance_id="inst-1", token=f"{TOKEN_PREFIX}1", name="Cobrança", created_by=None)
         row = store.update_status(row.id, status="connected", phone_number="+5511999990000")
-        provider.set_fault("status", "status_5xx")
+        provider.set_fault("status", fault)
         monitor = monitor_for(store, provider.webhook_settings())
         writes.clear()
         for sweep in range(1, FAILURES_BEFORE_NO_ANSWER + 3):
@@ -121,6 +124,9 @@ def test_failing_checks_flip_nothing_and_stop_writing_once_the_card_says_so(stor
             assert result.error and (after.status, after.phone_number) == ("connected", "+5511999990000")
             assert after.check_failures == min(sweep, FAILURES_BEFORE_NO_ANSWER)
             assert TOKEN_PREFIX not in after.last_error
+            card = "\n".join(status_lines(after, datetime.now(timezone.utc)))
+            assert f"Última verificação falhou: {after.last_error}" in card
+            assert ("Sem resposta do provedor desde " in card) == (sweep >= FAILURES_BEFORE_NO_ANSWER), card
         assert writes == Counter({"record_check_failure": FAILURES_BEFORE_NO_ANSWER})  # then nothing new to say
         provider.set_fault("status", "ok")  # the provider answers again (it says "connecting")
         monitor.sweep()
