@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MIN_LEASE_SECONDS = 60
 ALERT_POLL_SECONDS = 5.0  # how soon a drop pushed by the provider is alerted
+STUCK_CONNECTING = timedelta(minutes=3)  # connecting longer than this: asked again within a minute
+STUCK_CHECK_SECONDS = 60.0  # between sweeps further apart than STUCK_CONNECTING
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,14 @@ class StatusMonitor:
         pending = {instance.id for instance in self.alerts.pending}
         return self._check([(i, token) for i, token in self.store.instances_with_tokens() if i.id in pending])
 
+    def check_stuck_connecting(self) -> list[CheckResult]:
+        """Ask again about the instances connecting for longer than STUCK_CONNECTING (an abandoned
+        QR), so that they show what the provider says even when sweeps are further apart."""
+        since = datetime.now(timezone.utc) - STUCK_CONNECTING
+        stuck = [(instance, token) for instance, token in self.store.instances_with_tokens()
+                 if instance.status == "connecting" and (instance.status_changed_at or instance.created_at) < since]
+        return self._check(stuck) if stuck else []
+
     def _check(self, pairs: list[tuple[Instance, str]]) -> list[CheckResult]:
         tokens = {instance.id: token for instance, token in pairs}
         results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id], MONITOR)
@@ -270,16 +280,22 @@ class StatusMonitor:
 
     def _run(self) -> None:
         next_sweep = self._clock()
+        stuck_checks = self.interval_seconds > STUCK_CONNECTING.total_seconds()  # else every sweep does it
+        next_stuck_check = next_sweep + STUCK_CHECK_SECONDS
         while not self._stop.is_set():
             try:
                 if self._clock() >= next_sweep:
                     next_sweep = self._clock() + self.interval_seconds
                     self.sweep()
+                elif stuck_checks and self.holding and self._clock() >= next_stuck_check:
+                    next_stuck_check = self._clock() + STUCK_CHECK_SECONDS
+                    self.check_stuck_connecting()
                 elif self.alerts and self.holding:
                     if self._confirm_at is not None and self._clock() >= self._confirm_at:
                         self.confirm_drops()
                     self.alerts.poll()
             except Exception:  # noqa: BLE001 - a store outage must not end the monitor
                 log.exception("status monitor pass failed")
-            wake = min([next_sweep] + ([self._clock() + ALERT_POLL_SECONDS] if self.alerts else []))
+            wakes = [next_sweep] + ([next_stuck_check] if stuck_checks else [])
+            wake = min(wakes + ([self._clock() + ALERT_POLL_SECONDS] if self.alerts else []))
             self._stop.wait(max(0.0, wake - self._clock()))

@@ -4,7 +4,8 @@ provider of tests/support/faulty_provider.py, with a real SQLite file."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from collections import Counter
 
 import pytest
@@ -108,6 +109,32 @@ def test_a_connect_abandoned_at_the_provider_is_resolved(store, sandbox, service
     clock.advance(20 + 60 + 1)  # its QR expired a minute ago and nobody asked for another
     monitor.sweep()
     assert store.get_instance(connecting.id).status == "disconnected"
+
+
+def test_with_sweeps_far_apart_an_instance_stuck_connecting_is_asked_about_within_a_minute(
+        store, sandbox, service, clock, database, monkeypatch):
+    import lib.monitor
+
+    stuck = service.connect(service.create("Abandonada").instance).instance
+    recent = service.connect(service.create("Recente").instance).instance
+    four_minutes_ago = (datetime.now(timezone.utc) - timedelta(minutes=4)).isoformat(timespec="microseconds")
+    with database.write() as conn:  # the QR of "Abandonada" was shown four minutes ago
+        conn.execute("update instances set status_changed_at = ? where id = ?", (four_minutes_ago, stuck.id))
+    clock.advance(20 + 60 + 1)  # both abandoned at the provider by now
+    monkeypatch.setattr(lib.monitor, "STUCK_CHECK_SECONDS", 0.2)  # a minute, for the test
+    monitor = StatusMonitor(store, WebhookClient(sandbox.webhook_settings()), interval_seconds=600)
+    monitor.holding = True  # as after its first sweep
+    monitor.sweep = lambda: None  # the next sweep is 10 minutes away: only the stuck check may act
+    monitor.start()
+    try:
+        deadline = time.monotonic() + 15
+        while store.get_instance(stuck.id).status == "connecting":
+            assert time.monotonic() < deadline, "the stuck instance was never asked about"
+            time.sleep(0.05)
+    finally:
+        monitor.stop()
+    assert store.get_instance(stuck.id).status == "disconnected"  # what the provider says
+    assert store.get_instance(recent.id).status == "connecting"  # under 3 minutes: left to its dialog
 
 
 @pytest.mark.parametrize("fault", ["status_5xx", "stall_before_headers"])  # an error page; no answer in time
