@@ -77,3 +77,29 @@ def test_the_users_page_is_for_admins_only_and_keeps_an_admin(context):
     reader = log_in(new_app(), "ana@example.com")
     assert "Usuários" not in [p for p in texts(reader).split("\n")]
     assert context.accounts.current_user(analyst.id).role == "analyst"
+
+
+def test_an_admin_deactivates_reactivates_resets_and_signs_out_a_user_from_the_page(context):
+    ana = context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    log_in(new_app(), "ana@example.com")
+    assert context.sessions.count(ana.id) == 1
+    at = users_page(admin_app(context))
+    at.selectbox(key="managed_user").select("ana@example.com").run()
+
+    button(at, "Desativar").click().run()
+    assert context.sessions.count(ana.id) == 0  # signed out everywhere
+    assert context.accounts.current_user(ana.id).role is None  # no access while inactive
+
+    button(at, "Reativar").click().run()
+    assert context.accounts.authenticate("ana@example.com", PASSWORD).email == "ana@example.com"
+
+    log_in(new_app(), "ana@example.com")
+    button(at, "Encerrar sessões").click().run()
+    assert context.sessions.count(ana.id) == 0
+
+    log_in(new_app(), "ana@example.com")
+    button(at, "Redefinir senha").click().run()
+    [temporary] = [c.value for c in at.code]
+    assert context.sessions.count(ana.id) == 0
+    assert context.accounts.authenticate("ana@example.com", temporary).email == "ana@example.com"
+    assert not at.exception
