@@ -177,3 +177,15 @@ def test_the_monitor_interval_comes_from_the_environment_first_and_zero_turns_th
     off = app_context(load_settings({}, {"MONITOR_INTERVAL_SECONDS": "0", "APP_DATA_DIR": str(tmp_path)}))
     assert off.monitor_off_reason == MONITOR_OFF_BY_SETTING  # what admins read
     assert off.start_monitor() is None
+
+
+def test_the_make_run_banner_says_where_in_which_mode_and_how_to_open_it_to_the_network(tmp_path):
+    from lib.config import describe
+
+    settings = load_settings({}, {"APP_DATA_DIR": str(tmp_path)})
+    local = describe(settings, "127.0.0.1", 8501).splitlines()
+    assert local[0] == "Painel de instâncias WhatsApp em http://localhost:8501"
+    assert local[1] == f"Modo: {settings.mode_label}" and local[2] == f"Dados: {tmp_path.resolve()}"
+    assert local[3] == "Só este computador acessa; para a rede local: make run ADDRESS=0.0.0.0"
+    assert describe(settings, "0.0.0.0", 8501).splitlines()[0].endswith("http://0.0.0.0:8501")
+    assert len(describe(settings, "0.0.0.0", 8501).splitlines()) == 3

@@ -387,3 +387,12 @@ def test_ui_shows_the_message_and_the_retry_works(provider, ui, flow, fault):
     assert not at.exception
     assert not at.error
     assert spec.succeeded(at, ui.list_instances())
+
+
+def test_invalid_json_is_a_glitch_worth_retrying(provider):
+    """Invalid JSON is transient: the screen must not say a retry won't help (an HTML page, a
+    wrong URL most likely, is not)."""
+    provider.set_fault("status", "not_json")
+    with pytest.raises(WebhookError) as raised:
+        call(WebhookClient(provider.webhook_settings()), "status")
+    assert raised.value.retryable

@@ -220,6 +220,7 @@ def test_delete_asks_for_confirmation(context):
     button(at, "Fechar").click().run()
     button(at, "Excluir").click().run()
     assert "Esta ação não pode ser desfeita." in texts(at)
+    assert "Ela também será excluída no provedor." in texts(at)  # the sandbox has the delete webhook
     button(at, "Cancelar").click().run()
     assert "Cobrança" in texts(at)
     button(at, "Excluir").click().run()
