@@ -143,14 +143,14 @@ def instances_table(instances: list[Instance]) -> pd.DataFrame:
 def table_csv(table: pd.DataFrame) -> bytes:
     """CSV as Brazilian Excel opens it: `;` between cells, UTF-8 with a BOM, dates as shown
     (dd/mm/aaaa hh:mm), empty cells empty. A cell a spreadsheet would run as a formula (=, +, -, @,
-    tab, CR first) starts with ' instead; phone numbers lose their + (55 11 99999-8888 reads as text,
-    with no visible apostrophe)."""
+    tab, CR first) starts with ' instead; grouped phone numbers lose their + (55 11 99999-8888 reads
+    as text, with no visible apostrophe), a foreign one as given keeps it behind the '."""
 
     def safe(column: str, value):
         if not isinstance(value, str):
             return value
-        if column in PHONE_COLUMNS and re.fullmatch(r"\+[\d ()-]+", value):
-            return value[1:]
+        if column in PHONE_COLUMNS and re.fullmatch(r"\+[\d ()-]+", value) and re.search(r"[ ()-]", value):
+            return value[1:]  # still grouped, so text; bare digits would become a number (4,47912E+11)
         return f"'{value}" if value.startswith(_CSV_FORMULA_PREFIXES) else value
 
     cleaned = pd.DataFrame({column: [safe(column, v) for v in table[column]] for column in table.columns})

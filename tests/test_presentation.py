@@ -68,6 +68,11 @@ def test_csv_opens_right_in_brazilian_excel():
     assert other["Nome"] == "Suporte; Norte" and other["Telefone"] == "" and other["Último número"] == "55 11 98888-7777"
 
 
+def test_a_foreign_number_in_the_csv_stays_text_with_its_plus():
+    [header, row] = read_as_excel(table_csv(instances_table([instance("Londres", phone="+447911123456")])))
+    assert dict(zip(header, row))["Telefone"] == "'+447911123456"  # not 4,47911E+11 in Excel
+
+
 def test_csv_neutralises_spreadsheet_formulas():
     data = table_csv(pd.DataFrame({"Nome": ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx", "ok"]}))
     [header, *cells] = read_as_excel(data)
