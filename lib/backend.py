@@ -8,16 +8,17 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import httpx
 
 from lib.alerts import AlertRules, AlertSender
 from lib.auth import sso
-from lib.auth.accounts import LocalAccounts
+from lib.auth.accounts import MSG_BAD_LOGIN, LocalAccounts, normalize_email
 from lib.auth.sessions import CookieHandoff, SessionStore
+from lib.auth.throttle import LoginThrottle
 from lib.config import Settings, WebhookSettings
-from lib.errors import AuthError, StoreError
+from lib.errors import AuthError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
@@ -26,6 +27,9 @@ from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 from lib.store.recovery import CredentialRecovery
 from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+
+if TYPE_CHECKING:  # imported when Supabase mode is used (supabase-py is slow to import)
+    from lib.store.supabase import SupabaseSession
 
 MONITOR_OFF_NO_SERVICE_KEY = (
     "O monitor de status está desligado: defina SUPABASE_SERVICE_ROLE_KEY (ou service_role_key na seção "
@@ -44,6 +48,7 @@ class AppContext:
     accounts: LocalAccounts | None
     sessions: SessionStore  # the server's sessions (in the embedded file, or a local one in Supabase mode)
     handoff: CookieHandoff
+    login_throttle: LoginThrottle  # the local accounts' (embedded), or the one before Supabase Auth
     # The secret providers send to /api/provider-events: configured, or made up for the sandbox
     # (which is told it). None: the endpoint is off.
     events_secret: str | None = field(default=None, repr=False)
@@ -54,6 +59,18 @@ class AppContext:
     @property
     def mode_label(self) -> str:
         return self.settings.mode_label
+
+    def supabase_sign_in(self, session: SupabaseSession, email: str, password: str, address: str | None) -> User:
+        """Supabase Auth checks the password, behind the same throttle as the local accounts: Supabase's
+        own limits see only this server's address, so they would let one attacker lock everyone out."""
+        try:
+            counted_as = normalize_email(email)
+        except ValidationError:
+            raise AuthError(MSG_BAD_LOGIN) from None
+        reservation = self.login_throttle.reserve(counted_as, address)
+        user = session.sign_in(counted_as, password)
+        self.login_throttle.release(reservation)
+        return user
 
     def service(self, user: User, store: InstanceStore | None = None,
                 current_user: Callable[[], User | None] | None = None) -> InstanceService:
@@ -160,16 +177,18 @@ def _build(settings: Settings) -> AppContext:
     sandbox = None if settings.webhooks else shared_sandbox(settings.data_dir)
     local = SQLiteDatabase.in_dir(settings.data_dir)  # Supabase mode keeps only the sessions in it
     database = None if settings.supabase else local
+    throttle = LoginThrottle()
     return AppContext(
         settings=settings,
         webhook_settings=settings.webhooks or sandbox.webhook_settings(),
         sandbox=sandbox,
         recovery=CredentialRecovery(settings.data_dir),
         database=database,
-        accounts=LocalAccounts(database) if database else None,
+        accounts=LocalAccounts(database, throttle) if database else None,
         sessions=SessionStore(local, idle=timedelta(hours=settings.session_idle_hours),
                               absolute=timedelta(days=settings.session_absolute_days)),
         handoff=CookieHandoff(),
+        login_throttle=throttle,
         events_secret=settings.events_secret or (secrets.token_urlsafe(32) if sandbox else None),
     )
 

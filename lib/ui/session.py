@@ -80,7 +80,7 @@ def sign_in(email: str, password: str) -> User:
     supabase = None
     if ctx.settings.supabase:
         supabase = SupabaseSession(ctx.settings.supabase)
-        user = supabase.sign_in(email, password)
+        user = ctx.supabase_sign_in(supabase, email, password, client_address())
     else:
         user = ctx.accounts.authenticate(email, password, client_address())
     start_session(user, supabase)

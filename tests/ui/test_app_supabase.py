@@ -260,3 +260,14 @@ def test_an_admin_who_changes_their_own_role_has_it_read_again(supabase_app):
     button(at, "Salvar papel").click().run()
     assert supabase_app.roles_of("admin@example.com") == ["supervisor"]
     assert at.session_state[session.USER_CHECKED_KEY] == 0.0  # the next run reads the role again
+
+
+def test_supabase_sign_in_is_throttled_before_supabase_is_asked(supabase_app):
+    from lib.auth.throttle import MAX_PER_ACCOUNT
+
+    for _ in range(MAX_PER_ACCOUNT):
+        assert "E-mail ou senha incorretos." in texts(log_in(new_app(), "admin@example.com", "wrong"))
+    asked = len(supabase_app.password_route.calls)
+    at = log_in(new_app(), "admin@example.com", PASSWORD)  # the right password, too late
+    assert "Muitas tentativas" in texts(at) and "user" not in at.session_state
+    assert len(supabase_app.password_route.calls) == asked  # Supabase was not asked again
