@@ -48,10 +48,11 @@ class AppContext:
     accounts: LocalAccounts | None
     sessions: SessionStore  # the server's sessions (in the embedded file, or a local one in Supabase mode)
     handoff: CookieHandoff
-    login_throttle: LoginThrottle  # the local accounts' (embedded), or the one before Supabase Auth
     # The secret providers send to /api/provider-events: configured, or made up for the sandbox
     # (which is told it). None: the endpoint is off.
     events_secret: str | None = field(default=None, repr=False)
+    # The local accounts' throttle (embedded), or the one before Supabase Auth.
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
     _alert_sender: AlertSender | None = field(default=None, repr=False)
     _server_store: ServerStore | None = field(default=None, repr=False)
