@@ -139,6 +139,21 @@ def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_noth
     assert image.proto.imgs[0].url  # shown
 
 
+def test_a_renewed_qr_is_one_connect_call_and_reads_nothing(context, calls):
+    from lib.ui.connect_dialog import QR_REFRESH_SECONDS
+    from lib.ui.dialogs import DIALOG_KEY
+
+    admin_service(context).create("Cobrança")
+    at = admin_app(context)
+    button(at, "Conectar").click().run()
+    _, state = at.session_state[DIALOG_KEY]
+    state.qr_fetched_at -= QR_REFRESH_SECONDS  # the QR is due again
+    calls.clear()
+    at.run()
+    assert calls["webhook.connect"] == 1 and calls["webhook.status"] == 1
+    assert reads(calls) == writes(calls) == 0  # the row did not change: the cached list stands
+
+
 def test_connection_is_written_once_and_the_list_read_once(context, calls):
     instance = admin_service(context).create("Cobrança").instance
     at = admin_app(context)

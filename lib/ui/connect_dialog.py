@@ -93,6 +93,7 @@ def _qr_tab(state: ConnectState) -> bool:
     """The QR, fetched again every QR_REFRESH_SECONDS while this tab is open; True when that failed."""
     due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= QR_REFRESH_SECONDS
     if due and state.tab == TAB_QR:
+        status_before = state.instance.status
         with session.user_errors("Gerando QR Code…") as failed:
             connecting = session.service().connect(state.instance)
             state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
@@ -101,7 +102,8 @@ def _qr_tab(state: ConnectState) -> bool:
         if failed:
             _retry_or_forget(failed[0], state.instance)
             return True
-        session.invalidate_instances()
+        if state.instance.status != status_before:  # now connecting; a renewed QR changes no row
+            session.invalidate_instances()
         due = False
     if due:  # the code tab is open: no QR is fetched for it, and an old one would not scan
         st.caption("Um novo QR Code é gerado ao abrir esta aba.")
