@@ -62,7 +62,7 @@ def _journey(server, page, tmp_path) -> None:
     expect(dialog.get_by_text(QR_NOT_FETCHED)).to_be_attached(timeout=30_000)
     phone = dialog.get_by_label("Número do WhatsApp, com DDI e DDD", exact=True)
     phone.fill("(11) 98765-4321")
-    expect(page.get_by_text(re.compile("Press Enter"))).to_have_count(0)  # Streamlit's English typing hint
+    expect(page.get_by_text(re.compile("Press Enter")).filter(visible=True)).to_have_count(0)  # Streamlit's hint
     dialog.get_by_role("button", name="Gerar código", exact=True).click()
     settle(page)
     expect(dialog.get_by_text("Informe o número com DDI e DDD, ex.: +55 11 99999-8888")).to_be_visible()
