@@ -74,8 +74,11 @@ def run(runs: int = 6) -> dict:
                 for index, name in enumerate(names):
                     admin.wait_for_timeout(1000 + 2000 * index / runs)
                     keys = [watch_card(page, name, DROPPED) for page in (admin, analyst)]
+                    card(admin, name).get_by_role("button", name="Mais").click()  # the card's menu holds it
+                    drop = admin.get_by_role("button", name="Simular queda", exact=True)
+                    drop.wait_for()
                     clicked = time.time()
-                    card(admin, name).get_by_role("button", name="Simular queda", exact=True).click()
+                    drop.click()
                     admin_seen, analyst_seen = (seen_at(page, key, timeout_s=30)
                                                 for page, key in zip((admin, analyst), keys))
                     row = next(i for i in store.list_instances() if i.name == name)
