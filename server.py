@@ -1,10 +1,23 @@
 """The server: `streamlit run server.py` (what `make run` does). The UI is app.py; this wires the
-routes and the lifespan of lib.api into Streamlit's server (st.App), and hands Streamlit the
-[auth] section of the app's secrets file (st.login reads it from st.secrets)."""
+routes and the lifespan of lib.api into Streamlit's server (st.App), tells the lifespan this
+server's own URL, and hands Streamlit the [auth] section of the app's secrets file (st.login reads
+it from st.secrets)."""
 
 import streamlit as st
+from streamlit import config
 
 from lib.api import ROUTES, lifespan
 from lib.config import streamlit_secrets
 
-app = st.App("app.py", routes=ROUTES, lifespan=lifespan, secrets=streamlit_secrets())
+
+def own_url(path: str) -> str:
+    """This server's loopback URL for `path`, from Streamlit's settings."""
+    address = config.get_option("server.address") or "127.0.0.1"
+    if address in ("0.0.0.0", "::", ""):
+        address = "127.0.0.1"
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    return f"http://{address}:{config.get_option('server.port')}{prefix}{path}"
+
+
+app = st.App("app.py", routes=ROUTES, lifespan=lifespan(own_url), secrets=streamlit_secrets())

@@ -10,7 +10,7 @@
   is the provider, where to push its events, and prints the first administrator's setup code
   while there is no user.
 
-Nothing here imports streamlit except the lifespan's read of the server's port.
+Nothing here imports streamlit: server.py tells the lifespan the server's own URL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import asynccontextmanager
+from typing import Callable
 
 import anyio
 from starlette.requests import Request
@@ -148,33 +149,27 @@ ROUTES = [
 ]
 
 
-@asynccontextmanager
-async def lifespan(app):
-    """Once per server process: start the status monitor and point the sandbox's pushes here."""
-    context = _context()
-    if context is not None:
-        if context.sandbox is not None and context.events_secret:
-            context.sandbox.push_events_to(_own_url(EVENTS_PATH), context.events_secret)
-        monitor = await anyio.to_thread.run_sync(context.start_monitor)
-        log.info("status monitor %s", f"every {monitor.interval_seconds:g} s" if monitor else "off")
-        if context.accounts is not None and context.accounts.count() == 0:
-            code = ensure_setup_code(context.settings.data_dir)
-            print(f"\n  Nenhum usuário ainda. Código de configuração do primeiro administrador: {code}\n"
-                  f"  (também em {setup_code_path(context.settings.data_dir)})\n", flush=True)
-    try:
-        yield
-    finally:
+def lifespan(own_url: Callable[[str], str]):
+    """The server's lifespan, once per process: start the status monitor and point the sandbox's
+    pushes at this server. `own_url(path)` is this server's loopback URL for a path (server.py reads
+    it from Streamlit's settings: the sandbox runs in this process)."""
+
+    @asynccontextmanager
+    async def run(app):
+        context = _context()
         if context is not None:
-            await anyio.to_thread.run_sync(context.stop_monitor)
+            if context.sandbox is not None and context.events_secret:
+                context.sandbox.push_events_to(own_url(EVENTS_PATH), context.events_secret)
+            monitor = await anyio.to_thread.run_sync(context.start_monitor)
+            log.info("status monitor %s", f"every {monitor.interval_seconds:g} s" if monitor else "off")
+            if context.accounts is not None and context.accounts.count() == 0:
+                code = ensure_setup_code(context.settings.data_dir)
+                print(f"\n  Nenhum usuário ainda. Código de configuração do primeiro administrador: {code}\n"
+                      f"  (também em {setup_code_path(context.settings.data_dir)})\n", flush=True)
+        try:
+            yield
+        finally:
+            if context is not None:
+                await anyio.to_thread.run_sync(context.stop_monitor)
 
-
-def _own_url(path: str) -> str:
-    """This server's loopback URL (the sandbox runs in this process)."""
-    from streamlit import config
-
-    address = config.get_option("server.address") or "127.0.0.1"
-    if address in ("0.0.0.0", "::", ""):
-        address = "127.0.0.1"
-    base = (config.get_option("server.baseUrlPath") or "").strip("/")
-    prefix = f"/{base}" if base else ""
-    return f"http://{address}:{config.get_option('server.port')}{prefix}{path}"
+    return run
