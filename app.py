@@ -8,6 +8,7 @@ from lib.backend import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS, escape_markdown
 from lib.ui import page, session
+from lib.ui import history, instances_tab, users  # noqa: F401 - the pages' modules, imported before the heap is frozen
 
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
 page.decorate()
