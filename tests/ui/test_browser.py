@@ -111,6 +111,7 @@ def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
 
 def signed_in(page: Page) -> None:
     expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
+    settle(page)  # the heading comes first: the rest of that run (the cards' buttons) after it
 
 
 def create(page: Page, name: str) -> None:
