@@ -84,8 +84,11 @@ def test_ten_parallel_wrong_attempts_get_at_most_five_password_checks(accounts, 
 
 
 def test_a_success_gives_its_attempt_back(accounts):
-    for _ in range(MAX_PER_ACCOUNT * 2):
-        accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9")  # the user signing in all day
+    for _ in range(MAX_PER_ACCOUNT * 2):  # the user signing in all day
+        assert accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9").email == "a@example.com"
+    for _ in range(MAX_PER_ACCOUNT):  # nothing of those counts against the next typos
+        with pytest.raises(AuthError, match="incorretos"):
+            accounts.authenticate("a@example.com", "wrong", "10.0.0.9")
 
 
 def test_memory_stays_bounded_with_a_hundred_thousand_emails(clock):
