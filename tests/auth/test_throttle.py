@@ -12,16 +12,9 @@ import lib.auth.accounts as accounts_module
 from lib.auth.accounts import LocalAccounts
 from lib.auth.throttle import MAX_KEYS, MAX_PER_ACCOUNT, MAX_PER_ADDRESS, WINDOW_SECONDS, LoginThrottle, client_address
 from lib.errors import AuthError
+from tests.provider.test_sandbox import FakeClock
 
 PASSWORD = "right-password"
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def test_five_wrong_attempts_make_the_next_wait_even_with_the_right_password(acc
             accounts.authenticate("a@example.com", "wrong", "10.0.0.9")
     with pytest.raises(AuthError, match="Muitas tentativas"):
         accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9")
-    clock.now += WINDOW_SECONDS + 1
+    clock.advance(WINDOW_SECONDS + 1)
     assert accounts.authenticate("a@example.com", PASSWORD, "10.0.0.9").email == "a@example.com"
 
 

@@ -9,6 +9,7 @@ from tests.support.supabase_double import (  # noqa: F401 - clock and fake are f
 from lib.backend import MONITOR_OFF_NO_SERVICE_KEY
 from lib.presentation import escape_markdown
 from tests.ui.test_app_ui import ROOT, button, cards, field, log_in, new_app, texts, unescape_markdown
+from tests.ui.test_app_users import users_page
 
 
 @pytest.fixture
@@ -107,12 +108,6 @@ def test_an_idle_session_asks_one_small_question_per_tick_and_reads_the_list_onl
 
 
 # --- the Usuários page in Supabase mode -------------------------------------------------------------
-
-
-def users_page(at):
-    at.switch_page("pages/usuarios.py").run()
-    assert not at.exception
-    return at
 
 
 def widget(at, key: str):
