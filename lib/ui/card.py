@@ -75,7 +75,7 @@ def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
 def _more_menu(instance: Instance, sandbox: SandboxProvider | None) -> None:
     """What is needed less often: the token, the sandbox's drop, deleting."""
     with st.popover("Mais", width="stretch"):
-        st.button("Mostrar token", key=f"token-{instance.id}", icon=":material/key:", width="stretch",
+        st.button("Mostrar token", key=f"show-token-{instance.id}", icon=":material/key:", width="stretch",
                   on_click=_open_then_rerun, args=("token", instance))
         if sandbox is not None and instance.status == "connected":
             st.button("Simular queda", key=f"drop-{instance.id}", icon=":material/signal_disconnected:",

@@ -36,15 +36,20 @@ def close_after_removal() -> None:
 
 
 def token_view(token: str, *, key: str, on_reveal=None) -> None:
-    """Masked by default; revealing shows it in a code box with a copy button (`on_reveal` is
-    called the first time, to record who saw it)."""
-    if st.toggle("Mostrar token", key=key):
-        if on_reveal is not None and not st.session_state.get(f"{key}-recorded"):
-            st.session_state[f"{key}-recorded"] = True
-            on_reveal()
-        st.code(token, language=None)
-    else:
+    """Masked by default; revealing shows it in a code box with a copy button. `on_reveal` records
+    who saw it, once per opening of the toggle; if that fails the token stays masked."""
+    recorded = f"{key}-recorded"
+    if not st.toggle("Mostrar token", key=key):
+        st.session_state.pop(recorded, None)  # hidden again: the next reveal is recorded again
         st.text(f"Token: {mask_token(token)}")
+        return
+    if on_reveal is not None and not st.session_state.get(recorded):
+        with session.user_errors("Registrando…") as failed:
+            on_reveal()
+        if failed:
+            return
+        st.session_state[recorded] = True
+    st.code(token, language=None)
 
 
 @st.dialog("Nova instância", on_dismiss=close_dialog)

@@ -615,11 +615,13 @@ def test_an_admin_reveals_a_token_from_the_card_and_the_history_says_who(context
     button(at, "Fechar").click().run()
     [(instance, token)] = stored(context)
     button(at, "Mostrar token").click().run()
+    assert not at.exception
     assert token not in texts(at)  # masked until revealed
     [reveal] = [t for t in at.toggle if t.key == f"token-{instance.id}"]
     reveal.set_value(True).run()
-    assert token in [c.value for c in at.code]
+    assert not at.exception and token in [c.value for c in at.code]
     at.run()  # a rerun does not record a second reveal
+    assert not at.exception
     events = SQLiteInstanceStore(context.database).events(kinds=["token_revealed"])
     assert [(e.instance_id, e.actor_email) for e in events] == [(instance.id, "admin@example.com")]
 
