@@ -121,8 +121,8 @@ def url_secrets(url: str) -> list[str]:
     parts = urlsplit(url)
     found = [url, parts.username or "", parts.password or ""]
     host = parts.netloc.rsplit("@", 1)[-1]
-    if "." not in host and ":" not in host:
-        found.append(host)
+    if "." not in host:  # "123456789:AAH…" (Telegram's bot token), and its parts
+        found += [host, *host.split(":")]
     found += [segment for segment in parts.path.split("/") if len(segment) >= 6]
     found += [value for _, value in parse_qsl(parts.query) if len(value) >= 6]
     return [value for value in found if len(value) >= 4]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lib.alerts import AlertRules, AlertSender, alert_banner, compose
+from lib.alerts import AlertRules, AlertSender, alert_banner, compose, url_secrets
 from lib.config import AlertSettings, load_settings
 from lib.errors import ConfigError
 from lib.monitor import StatusMonitor, apply_event
@@ -237,3 +237,13 @@ def test_alert_settings_are_validated_without_echoing_the_urls():
     assert "item 2" in info.value.message and "secreta" not in info.value.message
     with pytest.raises(ConfigError, match="alerts.on"):
         load_settings({}, {"ALERT_URLS": "json://127.0.0.1/", "ALERT_ON": "dropped, explodiu"})
+
+
+def test_a_telegram_bot_token_is_scrubbed_from_the_logs():
+    from lib.alerts import _Redact
+
+    url = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567890"
+    redact = _Redact(url_secrets(url))
+    line = "Telegram POST URL: https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage"
+    scrubbed = redact.scrub(line)
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in scrubbed and "-1001234567890" not in redact.scrub(url)
