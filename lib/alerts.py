@@ -71,7 +71,7 @@ def compose(kind: str, instance: Instance | None, *, now: datetime, public_url: 
         return Alert(kind, "Alerta de teste do painel de instâncias WhatsApp",
                      "Se você recebeu esta mensagem, os alertas do painel estão funcionando." + link)
     name = instance.name
-    number = format_phone(instance.phone_number or instance.last_phone_number)
+    number = format_phone(instance.phone_number or instance.last_phone_number) or "desconhecido"
     since = instance.status_changed_at or now
     if kind == "dropped":
         title = f"WhatsApp caiu: {name}"

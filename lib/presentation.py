@@ -82,7 +82,7 @@ def status_lines(instance: Instance, now: datetime) -> list[str]:
     when disconnected), when the provider last answered, and the last failed check."""
     since = format_time(instance.status_changed_at or instance.created_at, now)
     if instance.status == "connected":
-        lines = [f"Conectado desde {since}  ·  {format_phone(instance.phone_number)}"]
+        lines = [f"Conectado desde {since}  ·  {format_phone(instance.phone_number) or 'número desconhecido'}"]
     elif instance.status == "connecting":
         lines = [f"Aguardando a leitura do QR Code desde {since}"]
     else:

@@ -83,3 +83,9 @@ def test_markdown_escape_keeps_the_text():
     text = "**b** [a](javascript:x) <b> :red[v] $x$"
     escaped = escape_markdown(text)
     assert "**" not in escaped and "](" not in escaped and escaped.replace("\\", "") == text
+
+
+def test_a_connected_card_without_a_number_says_so():
+    from lib.presentation import status_lines
+
+    assert status_lines(instance(phone=None), NOW)[0].endswith("·  número desconhecido")

@@ -67,7 +67,8 @@ def connect_dialog(state: ConnectState) -> None:
             close_dialog()
             session.invalidate_instances()
             name = escape_markdown(state.instance.name)
-            session.flash(f"{name} conectada: {format_phone(state.instance.phone_number)}")
+            phone = format_phone(state.instance.phone_number)
+            session.flash(f"{name} conectada: {phone}" if phone else f"{name} conectada.")
             st.rerun()
     if now - state.started_at > QR_GIVE_UP_SECONDS:
         _give_up(state)

@@ -32,7 +32,7 @@ def event_table(events: list[InstanceEvent]) -> pd.DataFrame:
             "O que": history.KIND_LABELS.get(e.kind, e.kind),
             "De": STATUS_LABELS.get(e.from_status, ""),
             "Para": STATUS_LABELS.get(e.to_status, ""),
-            "Número": format_phone(e.phone_number) if e.phone_number else "",
+            "Número": format_phone(e.phone_number),
             "Por": e.actor_email or history.SOURCE_LABELS.get(e.source, e.source),
             "Detalhe": e.detail or "",
         }
