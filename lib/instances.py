@@ -133,14 +133,17 @@ class InstanceService:
     def token(self, id: str) -> str:
         """The token, for the webhook calls (not shown: see reveal_token)."""
         self._require_admin()
+        return self._token(id)
+
+    def _token(self, id: str) -> str:
+        """The token, cached; for the methods that checked the role once already."""
         if id not in self._tokens:
             self._tokens[id] = self.store.instance_token(id)
         return self._tokens[id]
 
     def reveal_token(self, instance: Instance) -> str:
         """The token, to show an admin: the history records who saw it and when."""
-        token = self.token(instance.id)
-        self._require_admin()  # read again: a token is not shown to someone demoted since
+        token = self.token(instance.id)  # the role read again: not shown to someone demoted since
         history.record(self.store, history.user_event(instance, "token_revealed", self.user))
         return token
 
@@ -218,36 +221,36 @@ class InstanceService:
         self._require_admin()
         phone = None if phone_number is None else validate_phone(phone_number)
         try:
-            reply = self.webhooks.connect(instance.instance_id, self.token(instance.id), phone_number=phone)
+            reply = self.webhooks.connect(instance.instance_id, self._token(instance.id), phone_number=phone)
         except WebhookError as exc:
             if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
                 self.store.get_instance(instance.id)  # raises InstanceNotFound when so
             raise
         if instance.status != "connecting":
             detail = None if phone is None else f"código de pareamento para {format_phone('+' + phone)}"
+            before, instance = instance, self.store.update_status(instance.id, status="connecting", phone_number=None)
             history.record(self.store, history.user_event(
-                instance, "connect_requested", self.user, from_status=instance.status, to_status="connecting",
+                before, "connect_requested", self.user, from_status=before.status, to_status="connecting",
                 detail=detail))
-            instance = self.store.update_status(instance.id, status="connecting", phone_number=None)
         return Connecting(reply.qr, instance, reply.pairing_code)
 
     def check_status(self, instance: Instance) -> Instance:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        return monitor.check_status(self.store, self.webhooks, instance, self.token(instance.id), self._observer)
+        return monitor.check_status(self.store, self.webhooks, instance, self._token(instance.id), self._observer)
 
     def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
         """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self.token(i.id), self._observer)
+        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self._token(i.id), self._observer)
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         if instance.status == "disconnected":  # by another admin, or it dropped, since the screen was drawn
             raise ValidationError(f"{instance.name} já está desconectada: nada foi feito.")
-        self.webhooks.disconnect(instance.instance_id, self.token(instance.id))
+        self.webhooks.disconnect(instance.instance_id, self._token(instance.id))
         after = self.store.update_status(instance.id, status="disconnected", phone_number=None)
         history.record(self.store, history.user_event(
             instance, "disconnected", self.user, from_status=instance.status, to_status="disconnected"))
@@ -263,7 +266,7 @@ class InstanceService:
             [self.webhooks.delete] if self.webhooks.can_delete else [])
         for call in calls:
             try:
-                call(instance.instance_id, self.token(instance.id))
+                call(instance.instance_id, self._token(instance.id))
             except WebhookError as exc:
                 if exc.status_code != 404:  # the provider no longer knows it: nothing left to do there
                     raise

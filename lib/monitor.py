@@ -292,8 +292,9 @@ class StatusMonitor:
                     self.check_stuck_connecting()
                 elif self.alerts and self.holding:
                     if self._confirm_at is not None and self._clock() >= self._confirm_at:
-                        self.confirm_drops()
-                    self.alerts.poll()
+                        self.confirm_drops()  # its check polls the history too
+                    else:
+                        self.alerts.poll()
             except Exception:  # noqa: BLE001 - a store outage must not end the monitor
                 log.exception("status monitor pass failed")
             wakes = [next_sweep] + ([next_stuck_check] if stuck_checks else [])
