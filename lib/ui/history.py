@@ -33,7 +33,7 @@ def event_table(events: list[InstanceEvent]) -> pd.DataFrame:
             "De": STATUS_LABELS.get(e.from_status, ""),
             "Para": STATUS_LABELS.get(e.to_status, ""),
             "Número": format_phone(e.phone_number),
-            "Por": e.actor_email or history.SOURCE_LABELS.get(e.source, e.source),
+            "Por": _person(e),
             "Detalhe": e.detail or "",
         }
         for e in events
@@ -109,7 +109,8 @@ def activity_tab() -> None:
     chosen_people = right.multiselect("Pessoa", people, key="activity_people", placeholder="Todas")
     shown = [e for e in events if (not chosen_names or e.instance_name in chosen_names)
              and (not chosen_people or _person(e) in chosen_people)]
-    table = event_table(shown)
+    table = session.cached(("activity-table", start, end, tuple(kinds), tuple(chosen_names), tuple(chosen_people)),
+                           lambda: event_table(shown))
     st.caption(f"{len(shown)} eventos" + (f" (os {ACTIVITY_LIMIT} mais recentes do período)"
                                           if len(events) == ACTIVITY_LIMIT else ""))
     if shown:
@@ -148,9 +149,11 @@ def alerts_section() -> None:
     st.caption(f"Canais configurados: {escape_markdown(', '.join(sender.channels()))}.")
     if st.button("Enviar alerta de teste", key="test_alert"):
         alert = compose("test", None, now=datetime.now(timezone.utc), public_url=context.settings.public_url)
-        with st.spinner("Enviando alerta de teste…"):
+        with session.user_errors("Enviando alerta de teste…") as failed:
             reason = sender.send(alert)
             record_outcome(session.service().store, alert, reason, actor=session.current_user())
+        if failed:
+            return
         if reason:
             st.error(f"O alerta de teste falhou: {escape_markdown(reason)}", icon="⚠️")
         else:
