@@ -19,6 +19,14 @@ from lib.store.supabase import RoleHolder
 from lib.ui import session
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it
+PENDING_ACCOUNT_KEY = "pending_account_action"  # (user_id, action) awaiting confirmation
+ACCOUNT_CONFIRMATIONS = {  # action: (question, confirm button)
+    "deactivate": ("Desativar {email}? A pessoa sai de todas as sessões e não entra mais até ser reativada.",
+                   "Desativar"),
+    "reset_password": ("Redefinir a senha de {email}? A senha atual deixa de valer e as sessões da pessoa são "
+                       "encerradas; a nova senha temporária aparece uma vez.", "Redefinir senha"),
+    "end_sessions": ("Encerrar todas as sessões de {email}? A pessoa precisará entrar de novo.", "Encerrar sessões"),
+}
 PENDING_REVOKE_KEY = "pending_revoke"  # (user_id, email) whose access removal awaits confirmation
 
 
@@ -104,22 +112,54 @@ def manage_user(admin: AccountAdmin, rows: list[AccountRow]) -> None:
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     role = left.selectbox("Papel", ROLES, index=ROLES.index(account.role), format_func=ROLE_LABELS.get,
                           key=f"role-{account.id}")
+    pending = st.session_state.get(PENDING_ACCOUNT_KEY)
+    if pending is not None and pending[0] != account.id:  # another user chosen meanwhile
+        st.session_state.pop(PENDING_ACCOUNT_KEY)
+        pending = None
     actions = right.container(horizontal=True)
     if actions.button("Salvar papel", disabled=role == account.role, key="save_role"):
         _act(lambda: admin.set_role(account.id, role), f"Papel de {email} alterado.")
+    asked = pending is not None
     if account.active:
-        if actions.button("Desativar", type="primary", key="deactivate", help="Encerra as sessões da pessoa"):
-            _act(lambda: admin.set_active(account.id, False), f"{email} desativado.")
+        if actions.button("Desativar", key="deactivate", disabled=asked, help="Encerra as sessões da pessoa"):
+            _ask(account.id, "deactivate")
     elif actions.button("Reativar", key="reactivate"):
         _act(lambda: admin.set_active(account.id, True), f"{email} reativado.")
-    if account.has_password and actions.button("Redefinir senha", key="reset_password"):
-        with session.user_errors("Redefinindo…") as failed:
-            password = admin.reset_password(account.id)
-        if not failed:
-            st.session_state[SHOWN_PASSWORD_KEY] = (email, password)
+    if account.has_password and actions.button("Redefinir senha", key="reset_password", disabled=asked):
+        _ask(account.id, "reset_password")
+    if actions.button("Encerrar sessões", key="end_sessions", disabled=asked):
+        _ask(account.id, "end_sessions")
+    if pending is not None:
+        confirm_account_action(admin, account, pending[1])
+
+
+def _ask(user_id: str, action: str) -> None:
+    st.session_state[PENDING_ACCOUNT_KEY] = (user_id, action)
+    st.rerun()
+
+
+def confirm_account_action(admin: AccountAdmin, account, action: str) -> None:
+    """Desativar, Redefinir senha and Encerrar sessões throw the person out: asked once more."""
+    question, label = ACCOUNT_CONFIRMATIONS[action]
+    email = account.email
+    with st.container(border=True):
+        st.warning(question.format(email=escape_markdown(email)), icon="⚠️")
+        confirm, cancel = st.columns(2)
+        if confirm.button(label, type="primary", key=f"danger-confirm-{action}"):
+            st.session_state.pop(PENDING_ACCOUNT_KEY, None)
+            if action == "deactivate":
+                _act(lambda: admin.set_active(account.id, False), f"{email} desativado.")
+            elif action == "end_sessions":
+                _act(lambda: admin.end_sessions(account.id), f"Sessões de {email} encerradas.")
+            else:
+                with session.user_errors("Redefinindo…") as failed:
+                    password = admin.reset_password(account.id)
+                if not failed:
+                    st.session_state[SHOWN_PASSWORD_KEY] = (email, password)
+                    st.rerun()
+        if cancel.button("Cancelar", key="cancel-account-action"):
+            st.session_state.pop(PENDING_ACCOUNT_KEY, None)
             st.rerun()
-    if actions.button("Encerrar sessões", key="end_sessions"):
-        _act(lambda: admin.end_sessions(account.id), f"Sessões de {email} encerradas.")
 
 
 def _act(change, done: str) -> None:

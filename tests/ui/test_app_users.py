@@ -86,7 +86,17 @@ def test_an_admin_deactivates_reactivates_resets_and_signs_out_a_user_from_the_p
     at = users_page(admin_app(context))
     at.selectbox(key="managed_user").select("ana@example.com").run()
 
+    def confirm(action: str, label: str) -> None:
+        button(at, label).click().run()
+        assert "ana@example.com" in texts(at) and "?" in texts(at)  # asked once more first
+        [sure] = [b for b in at.button if b.key == f"danger-confirm-{action}"]
+        sure.click().run()
+        assert not at.exception
+
     button(at, "Desativar").click().run()
+    button(at, "Cancelar").click().run()
+    assert context.sessions.count(ana.id) == 1  # nothing happens without the confirmation
+    confirm("deactivate", "Desativar")
     assert context.sessions.count(ana.id) == 0  # signed out everywhere
     assert context.accounts.current_user(ana.id).role is None  # no access while inactive
 
@@ -94,12 +104,11 @@ def test_an_admin_deactivates_reactivates_resets_and_signs_out_a_user_from_the_p
     assert context.accounts.authenticate("ana@example.com", PASSWORD).email == "ana@example.com"
 
     log_in(new_app(), "ana@example.com")
-    button(at, "Encerrar sessões").click().run()
+    confirm("end_sessions", "Encerrar sessões")
     assert context.sessions.count(ana.id) == 0
 
     log_in(new_app(), "ana@example.com")
-    button(at, "Redefinir senha").click().run()
+    confirm("reset_password", "Redefinir senha")
     [temporary] = [c.value for c in at.code]
     assert context.sessions.count(ana.id) == 0
     assert context.accounts.authenticate("ana@example.com", temporary).email == "ana@example.com"
-    assert not at.exception
