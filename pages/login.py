@@ -5,7 +5,7 @@ e-mail maps to no user here sees why, and a button to leave the provider's sign-
 
 import streamlit as st
 
-from lib.auth.accounts import ensure_setup_code, setup_code_path
+from lib.auth.accounts import SETUP_CODE_FILENAME, ensure_setup_code
 from lib.auth.sso import MSG_NEEDS_SERVICE_KEY
 from lib.config import SSO_DEFAULT_PROVIDER
 from lib.presentation import escape_markdown
@@ -54,7 +54,7 @@ with middle:
             code = st.text_input(
                 "Código de configuração",
                 help="Impresso no terminal onde o servidor foi iniciado (make run) e guardado em "
-                     f"{setup_code_path(context.settings.data_dir)}.",
+                     f"{SETUP_CODE_FILENAME}, na pasta de dados do servidor.",
             )
         submitted = st.form_submit_button("Criar administrador" if first_admin else "Entrar", type="primary")
 
