@@ -68,10 +68,7 @@ class AppContext:
             counted_as = normalize_email(email)
         except ValidationError:
             raise AuthError(MSG_BAD_LOGIN) from None
-        reservation = self.login_throttle.reserve(counted_as, address)
-        user = session.sign_in(counted_as, password)
-        self.login_throttle.release(reservation)
-        return user
+        return self.login_throttle.guard(counted_as, address, lambda: session.sign_in(counted_as, password))
 
     def service(self, user: User, store: InstanceStore | None = None,
                 current_user: Callable[[], User | None] | None = None) -> InstanceService:

@@ -219,7 +219,12 @@ class LocalAccounts:
         except ValidationError:
             raise AuthError(MSG_BAD_LOGIN) from None
         password = (password or "")[:MAX_PASSWORD_LENGTH]
-        reservation = self.throttle.reserve(email, address)
+        row = self.throttle.guard(email, address, lambda: self._checked(email, password))
+        self.record_login(row["id"])
+        return _account(row).user
+
+    def _checked(self, email: str, password: str):
+        """The account's row when the password is right and the account active; else AuthError."""
         with self.db.connect() as conn:
             row = conn.execute(f"select {ACCOUNT_COLUMNS} from users where email = ?", (email,)).fetchone()
         stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
@@ -227,9 +232,7 @@ class LocalAccounts:
             raise AuthError(MSG_BAD_LOGIN)
         if not row["active"]:
             raise AuthError("Usuário desativado: peça a um administrador.")
-        self.throttle.release(reservation)
-        self.record_login(row["id"])
-        return _account(row).user
+        return row
 
     def record_login(self, user_id: str) -> None:
         with self.db.connect() as conn:

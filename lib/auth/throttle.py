@@ -15,7 +15,7 @@ import hashlib
 import math
 import threading
 import time
-from typing import Callable
+from typing import Callable, TypeVar
 
 from lib.errors import AuthError
 
@@ -23,6 +23,7 @@ MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 30
 WINDOW_SECONDS = 300.0
 MAX_KEYS = 20_000
+T = TypeVar("T")
 
 
 def client_address(peer: str | None, forwarded_for: str | None, *, trust_proxy: bool) -> str | None:
@@ -68,6 +69,14 @@ class LoginThrottle:
                 attempts = self._attempts.get(key)
                 if attempts:
                     attempts.pop()
+
+    def guard(self, email: str, address: str | None, check: Callable[[], T]) -> T:
+        """Count an attempt, then `check()` the password; a success gives the attempt back, a
+        failure (it raises) keeps it counted."""
+        reservation = self.reserve(email, address)
+        result = check()
+        self.release(reservation)
+        return result
 
     def _recent(self, key: bytes, now: float) -> list[float]:
         """The key's attempts still in the window (taken out: _store puts them back, most recent)."""
