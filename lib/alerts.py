@@ -248,19 +248,18 @@ class AlertRules:
             self._cursor = max(self._cursor, event.id)
             self._on_event(event)
 
-    def after_check(self, instances: list[Instance], *, confirms: bool) -> None:
-        """The rows as a check just left them. With `confirms`, this check is the second one for the
-        drops found before it: still disconnected means down."""
+    def after_check(self, instances: list[Instance]) -> None:
+        """The rows as a check just left them. The check is the second one for the drops found
+        before it: still disconnected means down."""
         now = self.clock()
         by_id = {i.id: i for i in instances}
-        if confirms:
-            for instance_id, found in list(self._pending.items()):
-                current = by_id.get(instance_id)
-                if current is None:
-                    continue
-                del self._pending[instance_id]
-                if current.status == "disconnected":
-                    self._drop(current)
+        for instance_id in list(self._pending):
+            current = by_id.get(instance_id)
+            if current is None:
+                continue
+            del self._pending[instance_id]
+            if current.status == "disconnected":
+                self._drop(current)
         for instance in instances:
             since = instance.status_changed_at
             if instance.status != "connecting" or since is None:

@@ -247,7 +247,7 @@ class StatusMonitor:
         tokens = {instance.id: token for instance, token in pairs}
         results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id], MONITOR)
         if self.alerts:
-            self.alerts.after_check([r.after or r.before for r in results], confirms=True)
+            self.alerts.after_check([r.after or r.before for r in results])
             self.alerts.poll()  # the drops this check found wait for the next one
             if self.alerts.pending and self._confirm_at is None:
                 self._confirm_at = self._clock() + CONFIRM_SECONDS

@@ -141,10 +141,10 @@ def test_a_blip_back_before_the_second_check_sends_nothing(store, alerts, receiv
 def test_stuck_connecting_is_alerted_once_after_ten_minutes(store, alerts, receiver, make_service, sandbox, clock):
     service = make_service()
     connecting = service.connect(service.create("Cobrança").instance).instance
-    alerts.after_check([connecting], confirms=True)
+    alerts.after_check([connecting])
     clock.now += timedelta(minutes=11)
-    alerts.after_check([connecting], confirms=True)
-    alerts.after_check([connecting], confirms=True)
+    alerts.after_check([connecting])
+    alerts.after_check([connecting])
     settle(alerts)
     [message] = messages(receiver)
     assert message["title"] == "Instância parada em Conectando: Cobrança"

@@ -20,7 +20,7 @@ from lib.ui.dialogs import close_dialog
 
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
 ACTIVITY_LIMIT = 5000
-STATUS_COLORS = {"Conectado": "#2E7D32", "Conectando": "#F9A825", "Desconectado": "#C62828", "Sem dados": "#BDBDBD"}
+TIMELINE_COLORS = {"Conectado": "#2E7D32", "Conectando": "#F9A825", "Desconectado": "#C62828", "Sem dados": "#BDBDBD"}
 EVENT_COLUMNS = ["Quando", "Instância", "O que", "De", "Para", "Número", "Por", "Detalhe"]
 
 
@@ -57,7 +57,7 @@ def _timeline_chart(view: history.WindowView) -> alt.Chart:
         x=alt.X("início:T", title=None, scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d/%m %H:%M")),
         x2="fim:T",
         color=alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom"),
-                        scale=alt.Scale(domain=list(STATUS_COLORS), range=list(STATUS_COLORS.values()))),
+                        scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values()))),
         tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
                  alt.Tooltip("até:N", title="Até")],
     ).properties(height=70)
