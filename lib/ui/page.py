@@ -26,14 +26,16 @@ STYLE = """<style>
 .st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */
 [data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"]) { display: none; }
+/* Script-only elements (the page's language, the session cookie's call) take no room either. */
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
 </style>"""
-LANG_KEY = "page_language_set"
+LANGUAGE_SCRIPT = "<script>document.documentElement.lang = 'pt-BR';</script>"
 
 
 def decorate() -> None:
-    """Once per run: the style (a style-only element takes no room); once per browser session: the
-    document's language, pt-BR (Streamlit has no setting for it)."""
+    """On every run: the style (a style-only element takes no room) and the document's language,
+    pt-BR (Streamlit has no setting for it). Every run, not once per session: an element that only
+    some runs draw shifts the page below it, and until the run ends the browser shows the old and
+    the new copy of each element side by side."""
     st.html(STYLE)
-    if not st.session_state.get(LANG_KEY):
-        st.session_state[LANG_KEY] = True
-        st.html("<script>document.documentElement.lang = 'pt-BR';</script>", unsafe_allow_javascript=True)
+    st.html(LANGUAGE_SCRIPT, unsafe_allow_javascript=True)
