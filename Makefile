@@ -25,6 +25,7 @@ load: $(VENV)/.test-installed
 	$(BIN)/python -m bench.load --sessions 20 --poll-seconds 60
 
 $(VENV)/bin/python:
+	PYTHON=$(PYTHON) bash scripts/install-system-deps.sh venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

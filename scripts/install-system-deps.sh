@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# System packages the test suite needs: Debian's Chromium (browser test) and PostgreSQL 15
-# (RLS tests). Installed with apt-get when missing and we are root; otherwise says what to do.
+# System packages, installed with apt-get when missing and we are root; otherwise says what to do.
+#   install-system-deps.sh venv   what creating the virtualenv needs (Debian ships Python without
+#                                 venv/ensurepip: python3-venv), for `make run` and `make test`
+#   install-system-deps.sh        what the test suite needs: Debian's Chromium (browser tests) and
+#                                 PostgreSQL 15 (RLS tests)
 set -euo pipefail
 
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+if [ "${1:-}" = venv ]; then
+  "${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
+else
+  [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -15,4 +22,4 @@ fi
 echo "Installing ${missing[*]} with apt-get…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" fonts-liberation >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
