@@ -287,9 +287,10 @@ class StatusMonitor:
                 if self._clock() >= next_sweep:
                     next_sweep = self._clock() + self.interval_seconds
                     self.sweep()
-                elif stuck_checks and self.holding and self._clock() >= next_stuck_check:
-                    next_stuck_check = self._clock() + STUCK_CHECK_SECONDS
-                    self.check_stuck_connecting()
+                elif stuck_checks and self._clock() >= next_stuck_check:
+                    next_stuck_check = self._clock() + STUCK_CHECK_SECONDS  # also when not holding: no busy loop
+                    if self.holding:
+                        self.check_stuck_connecting()
                 elif self.alerts and self.holding:
                     if self._confirm_at is not None and self._clock() >= self._confirm_at:
                         self.confirm_drops()  # its check polls the history too

@@ -137,6 +137,37 @@ def test_with_sweeps_far_apart_an_instance_stuck_connecting_is_asked_about_withi
     assert store.get_instance(recent.id).status == "connecting"  # under 3 minutes: left to its dialog
 
 
+class RecordedWaits(threading.Event):
+    """The monitor's stop event, recording how long each pass waits; set after `passes` waits."""
+
+    def __init__(self, passes: int):
+        super().__init__()
+        self.timeouts: list[float] = []
+        self.passes = passes
+
+    def wait(self, timeout=None):
+        self.timeouts.append(timeout)
+        if len(self.timeouts) >= self.passes:
+            self.set()
+        return super().wait(timeout)
+
+
+def test_a_replica_without_the_lease_sleeps_between_passes(store, sandbox, monkeypatch):
+    """With sweeps far apart, the minute's stuck check comes due on every replica; one that does
+    not hold the lease must not do it, and must not wake again at once either (a busy loop)."""
+    import lib.monitor
+
+    monkeypatch.setattr(lib.monitor, "STUCK_CHECK_SECONDS", 0.05)
+    monitor = StatusMonitor(store, WebhookClient(sandbox.webhook_settings()), interval_seconds=600)
+    monitor.sweep = lambda: None  # another replica holds the lease: this one's sweep claims nothing
+    monitor.check_stuck_connecting = lambda: pytest.fail("checked without holding the lease")
+    monitor._stop = RecordedWaits(passes=8)
+    monitor.start()
+    monitor._thread.join(30)
+    assert monitor._stop.is_set(), "the monitor stopped waiting"
+    assert all(timeout > 0 for timeout in monitor._stop.timeouts[1:]), monitor._stop.timeouts
+
+
 @pytest.mark.parametrize("fault", ["status_5xx", "stall_before_headers"])  # an error page; no answer in time
 def test_failing_checks_flip_nothing_and_stop_writing_once_the_card_says_so(store, writes, fault):
     with FaultyProvider() as provider:
