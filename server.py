@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit import config
 
 from lib.api import ROUTES, lifespan
-from lib.config import streamlit_secrets
+from lib.config.settings import streamlit_secrets
 
 
 def own_url(path: str) -> str:

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.config import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
+from lib.config.settings import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
 from lib.store.sqlite import SQLiteDatabase  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results.json"
@@ -50,7 +50,7 @@ UNTHROTTLED_ARGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-# Variables that would switch the app away from the embedded default (see lib/config.py,
+# Variables that would switch the app away from the embedded default (see lib/config/settings.py,
 # lib/provider/sandbox.py) or change its monitor and events.
 CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
 ADMIN_EMAIL = "admin@example.com"
@@ -177,7 +177,7 @@ def admin_apptest(data_dir: Path, instances: int = 0):
     """An AppTest of app.py signed in as admin, on the embedded default with `data_dir`, after
     seeding `instances` rows (before signing in: the session caches the list it reads first)."""
     from lib.backend import app_context
-    from lib.config import current_settings
+    from lib.config.settings import current_settings
     from tests.ui.test_app_ui import APP, App, log_in
 
     isolated_env(data_dir)

@@ -25,7 +25,7 @@ from bench.common import AppServer, report, seed_instances, table, target, work_
 from bench.provider import BenchSandbox
 
 BUDGET_PCT = 5.0
-PRODUCT_INTERVAL_S = 60.0  # lib.config DEFAULT_MONITOR_INTERVAL_SECONDS
+PRODUCT_INTERVAL_S = 60.0  # lib.config.settings DEFAULT_MONITOR_INTERVAL_SECONDS
 AVERAGED_OVER_S = 300.0
 
 

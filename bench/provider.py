@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, stop_process  # noqa: E402
-from lib.config import WebhookSettings  # noqa: E402
+from lib.config.settings import WebhookSettings  # noqa: E402
 from lib.provider.sandbox import SandboxProvider, _HttpError  # noqa: E402  (private: for the bench's faults)
 
 

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 import apprise
 
 from lib import history
-from lib.config import AlertSettings
+from lib.config.settings import AlertSettings
 from lib.errors import AppError
 from lib.models import Instance, InstanceEvent, User
 from lib.presentation import format_phone, format_time

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from lib.auth.accounts import ensure_setup_code, setup_code_path
 from lib.auth.sessions import COOKIE_NAME
 from lib.backend import AppContext, app_context
-from lib.config import current_settings
+from lib.config.settings import current_settings
 from lib.errors import AppError
 from lib.monitor import apply_event
 from lib.provider.events import MAX_EVENT_BYTES, EventRejected, parse_event, secret_matches

@@ -18,7 +18,7 @@ from datetime import timedelta
 from lib.auth.admin import AccountAdmin
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import SessionStore
-from lib.config import load_settings
+from lib.config.settings import load_settings
 from lib.errors import AppError
 from lib.models import ROLES, User
 from lib.presentation import ROLE_LABELS, format_datetime

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.auth.accounts import SETUP_CODE_FILENAME, ensure_setup_code
 from lib.auth.sso import MSG_NEEDS_SERVICE_KEY
-from lib.config import SSO_DEFAULT_PROVIDER
+from lib.config.sso import SSO_DEFAULT_PROVIDER
 from lib.presentation import escape_markdown
 from lib.ui import session
 

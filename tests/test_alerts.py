@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lib.alerts import AlertRules, AlertSender, alert_banner, compose, url_secrets
-from lib.config import AlertSettings, load_settings
+from lib.config.settings import AlertSettings, load_settings
 from lib.errors import ConfigError
 from lib.monitor import StatusMonitor, apply_event
 from lib.provider.events import ProviderEvent

@@ -1,6 +1,6 @@
 import pytest
 
-from lib.config import load_settings
+from lib.config.settings import load_settings
 from lib.errors import ConfigError
 
 URLS = {f"{a}_url": f"https://hooks.example.com/{a}" for a in ("create", "connect", "status", "disconnect")}
@@ -133,7 +133,7 @@ def test_settings_hold_no_secret_of_the_provider():
 
 
 def test_streamlit_is_handed_the_auth_section_of_the_apps_secrets_file(tmp_path):
-    from lib.config import streamlit_secrets
+    from lib.config.settings import streamlit_secrets
 
     path = tmp_path / "secrets.toml"
     path.write_text('[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\ncookie_secret = "%s"\n'
@@ -180,7 +180,7 @@ def test_the_monitor_interval_comes_from_the_environment_first_and_zero_turns_th
 
 
 def test_the_make_run_banner_says_where_in_which_mode_and_how_to_open_it_to_the_network(tmp_path):
-    from lib.config import describe
+    from lib.config.banner import describe
 
     settings = load_settings({}, {"APP_DATA_DIR": str(tmp_path)})
     local = describe(settings, "127.0.0.1", 8501).splitlines()

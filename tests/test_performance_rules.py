@@ -14,10 +14,10 @@ import pytest
 import requests
 from PIL import Image
 
-import lib.config
+import lib.config.settings
 import lib.ui.table as table_view
 from lib.ui.connect_dialog import QR_WIDTH
-from lib.config import current_settings
+from lib.config.settings import current_settings
 from lib.presentation import qr_for_display
 from lib.store.sqlite import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
@@ -213,14 +213,14 @@ def test_qr_image_is_prepared_once_per_payload(sandbox):
 
 
 def test_settings_are_parsed_again_only_when_they_change(tmp_path, monkeypatch):
-    for name in lib.config.ENV_VARIABLES:
+    for name in lib.config.settings.ENV_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[supabase]\nurl = "https://a.supabase.co"\nanon_key = "k1"\n', encoding="utf-8")
     monkeypatch.setenv("APP_SECRETS_FILE", str(secrets))
     parsed = Counter()
-    read = lib.config.read_secrets_file
-    monkeypatch.setattr(lib.config, "read_secrets_file", lambda path: parsed.update(["file"]) or read(path))
+    read = lib.config.settings.read_secrets_file
+    monkeypatch.setattr(lib.config.settings, "read_secrets_file", lambda path: parsed.update(["file"]) or read(path))
     first = current_settings()
     assert current_settings() is first and parsed["file"] == 1
     secrets.write_text('[supabase]\nurl = "https://b.supabase.co"\nanon_key = "key-2"\n', encoding="utf-8")

@@ -54,7 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import qrcode
 
-from lib.config import WebhookSettings
+from lib.config.settings import WebhookSettings
 from lib.errors import ConfigError
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from lib.config import WebhookSettings
+from lib.config.settings import WebhookSettings
 from lib.errors import WebhookError
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from supabase_auth.errors import AuthApiError, AuthRetryableError
 from supabase_auth.errors import AuthError as GoTrueError
 from supabase_auth.types import AuthChangeEvent, Session
 
-from lib.config import SupabaseSettings
+from lib.config.settings import SupabaseSettings
 from lib.errors import (
     AppError, AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError,
 )

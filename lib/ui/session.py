@@ -23,7 +23,7 @@ from lib.auth import sso
 from lib.auth.sessions import COOKIE_NAME
 from lib.auth.throttle import client_address as throttle_address
 from lib.backend import AppContext, app_context
-from lib.config import current_settings
+from lib.config.settings import current_settings
 from lib.errors import AppError, AuthError, PermissionDenied, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User

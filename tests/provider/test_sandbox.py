@@ -22,7 +22,7 @@ import requests
 from PIL import Image, ImageChops
 
 from lib.provider import sandbox as sandbox_mod
-from lib.config import load_settings
+from lib.config.settings import load_settings
 from lib.errors import ConfigError
 from lib.provider.sandbox import SandboxProvider, shared_sandbox
 from tests.support.receiver import Receiver

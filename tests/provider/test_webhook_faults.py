@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from lib.backend import app_context
-from lib.config import load_settings
+from lib.config.settings import load_settings
 from lib.errors import AppError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance

@@ -18,7 +18,7 @@ import urllib3.util.connection
 from PIL import Image
 from urllib3.exceptions import MaxRetryError, NameResolutionError
 
-from lib.config import WebhookSettings
+from lib.config.settings import WebhookSettings
 from lib.errors import WebhookError
 from lib.provider.webhooks import MAX_BODY_BYTES, ConnectReply, Credentials, QrCode, StatusReply, WebhookClient
 

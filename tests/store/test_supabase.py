@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from lib.config import SupabaseSettings
+from lib.config.settings import SupabaseSettings
 from lib.errors import (
     AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError,
 )

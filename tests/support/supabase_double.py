@@ -41,7 +41,7 @@ import httpx
 import pytest
 import respx
 
-from lib.config import SupabaseSettings
+from lib.config.settings import SupabaseSettings
 from lib.history import KINDS, MAX_DETAIL
 from lib.models import EVENT_SOURCES, ROLES, STATUSES
 

@@ -7,7 +7,7 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 from lib.backend import app_context
-from lib.config import load_settings
+from lib.config.settings import load_settings
 from lib.store.sqlite import SQLiteInstanceStore
 from tests.conftest import ROOT
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
+from lib.config.sso import SsoSettings, sso_settings
 from lib.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 WEBHOOK_ACTIONS = ("create", "connect", "status", "disconnect")  # the four every provider must answer
@@ -46,14 +47,6 @@ ENV_VARIABLES = (
 DEFAULT_MONITOR_INTERVAL_SECONDS = 60.0
 DEFAULT_RETENTION_DAYS = 180
 ALERT_KINDS = ("dropped", "recovered", "stuck_connecting")
-# Single sign-on ([auth], as st.login reads it): the keys every provider needs, and the shortest
-# cookie_secret accepted (it signs the identity cookie the sign-in rests on: a guessable one would
-# let anyone claim any e-mail).
-SSO_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
-SSO_MIN_COOKIE_SECRET = 32
-SSO_DEFAULT_PROVIDER = "default"  # st.login()'s name for the provider written in [auth] itself
-SSO_DEFAULT_LABEL = "SSO"
-SSO_MAX_LABEL = 40
 
 
 @dataclass(frozen=True)
@@ -93,21 +86,6 @@ class AlertSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.urls)
-
-
-@dataclass(frozen=True)
-class SsoProvider:
-    """One identity provider of [auth]: the name st.login() takes and the button's label. Its
-    client secret stays in the secrets (Streamlit reads it there): nothing here is secret."""
-
-    name: str  # SSO_DEFAULT_PROVIDER for the keys written in [auth] itself, else [auth.<name>]
-    label: str  # "Entrar com <label>"
-
-
-@dataclass(frozen=True)
-class SsoSettings:
-    providers: tuple[SsoProvider, ...]
-    redirect_uri: str
 
 
 @dataclass(frozen=True)
@@ -165,7 +143,7 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         retention_days=_retention_days(secrets.get("history", {}), env),
         **_session_settings(secrets.get("sessions", {}), env),
         trust_proxy_headers=_flag(env.get("APP_TRUST_PROXY_HEADERS") or secrets.get("app", {}).get("trust_proxy_headers")),
-        sso=_sso_settings(secrets.get("auth")),
+        sso=sso_settings(secrets.get("auth")),
     )
 
 
@@ -330,82 +308,3 @@ def _supabase_settings(section: Mapping, env: Mapping[str, str]) -> SupabaseSett
     if urlparse(url).scheme not in ("http", "https"):
         raise ConfigError("Configuração inválida: supabase.url (SUPABASE_URL) deve ser uma URL http ou https.")
     return SupabaseSettings(url=url, anon_key=key, service_role_key=service_key)
-
-
-def _sso_settings(section) -> SsoSettings | None:
-    """[auth] as st.login reads it: redirect_uri and cookie_secret, then one provider written in
-    [auth] itself and/or named ones in [auth.<name>], each with client_id, client_secret and
-    server_metadata_url, and optionally `label` (the button's "Entrar com <label>"). Errors name
-    the key, never a value."""
-    if not section:
-        return None
-    if not isinstance(section, Mapping):
-        raise ConfigError("Configuração inválida: auth deve ser uma seção ([auth]).")
-    redirect_uri = _sso_text(section, "redirect_uri", "auth")
-    parsed = urlparse(redirect_uri.replace("{port}", "8501"))  # Streamlit fills {port} in itself
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or not parsed.path.endswith("/oauth2callback"):
-        raise ConfigError("Configuração inválida: auth.redirect_uri deve ser o endereço do painel terminado em "
-                          "/oauth2callback (ex.: https://painel.example.com/oauth2callback).")
-    if len(_sso_text(section, "cookie_secret", "auth")) < SSO_MIN_COOKIE_SECRET:
-        raise ConfigError(f"Configuração inválida: auth.cookie_secret deve ter pelo menos {SSO_MIN_COOKIE_SECRET} "
-                          "caracteres aleatórios (ex.: python -c \"import secrets; print(secrets.token_urlsafe(32))\").")
-    providers = []
-    if any(key in section for key in SSO_PROVIDER_KEYS):
-        providers.append(_sso_provider(SSO_DEFAULT_PROVIDER, section, "auth", SSO_DEFAULT_LABEL))
-    for name, value in section.items():
-        if not isinstance(value, Mapping) or name == "client_kwargs":
-            continue
-        if "_" in name or not name.strip() or name != name.strip():
-            raise ConfigError(f"Configuração inválida: o nome do provedor em [auth.{name}] não pode ter \"_\" nem "
-                              "espaços (ex.: [auth.google], [auth.microsoft]).")
-        providers.append(_sso_provider(name, value, f"auth.{name}", name[:1].upper() + name[1:]))
-    if not providers:
-        raise ConfigError("Configuração incompleta: falta auth.client_id (ou uma seção [auth.<provedor>] com "
-                          "client_id, client_secret e server_metadata_url).")
-    return SsoSettings(providers=tuple(providers), redirect_uri=redirect_uri)
-
-
-def _sso_provider(name: str, section: Mapping, path: str, default_label: str) -> SsoProvider:
-    for key in SSO_PROVIDER_KEYS:
-        _sso_text(section, key, path)
-    metadata = urlparse(str(section["server_metadata_url"]).strip())
-    if metadata.scheme not in ("http", "https") or not metadata.netloc:
-        raise ConfigError(f"Configuração inválida: {path}.server_metadata_url deve ser uma URL http ou https "
-                          "(o endereço .well-known/openid-configuration do provedor).")
-    label = section.get("label", default_label)
-    if not isinstance(label, str) or not label.strip() or len(label.strip()) > SSO_MAX_LABEL:
-        raise ConfigError(f"Configuração inválida: {path}.label deve ser um texto de 1 a {SSO_MAX_LABEL} caracteres.")
-    return SsoProvider(name=name, label=label.strip())
-
-
-def _sso_text(section: Mapping, key: str, path: str) -> str:
-    """The key's value as non-empty text; ConfigError naming `path.key` (never the value) otherwise."""
-    value = section.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ConfigError(f"Configuração incompleta: falta {path}.{key}.")
-    if not isinstance(value, str):
-        raise ConfigError(f"Configuração inválida: {path}.{key} deve ser um texto.")
-    return value.strip()
-
-
-def describe(settings: Settings, address: str, port: int) -> str:
-    """What `make run` prints before Streamlit's own lines: where, in which mode, with which data."""
-    host = "localhost" if address in ("127.0.0.1", "localhost") else address
-    lines = [
-        f"Painel de instâncias WhatsApp em http://{host}:{port}",
-        f"Modo: {settings.mode_label}",
-        f"Dados: {settings.data_dir.resolve()}",
-    ]
-    if address in ("127.0.0.1", "localhost"):
-        lines.append("Só este computador acessa; para a rede local: make run ADDRESS=0.0.0.0")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":  # make run: python -m lib.config ADDRESS PORT
-    import sys
-
-    try:
-        print(describe(load_settings(), sys.argv[1], int(sys.argv[2])), flush=True)
-    except ConfigError as exc:
-        print(exc.message, file=sys.stderr)
-        sys.exit(1)
