@@ -134,12 +134,12 @@ class AlertSender:
     _send_lock = threading.Lock()  # Apprise's log capture is process-wide: one send at a time
 
     def __init__(self, urls: tuple[str, ...]):
-        self._apprise = apprise.Apprise()
-        for url in urls:
-            self._apprise.add(url)
         self._redact = _Redact([secret for url in urls for secret in url_secrets(url)])
         for logger in ("apprise", "urllib3.connectionpool"):  # urllib3 logs the request line at DEBUG
             logging.getLogger(logger).addFilter(self._redact)
+        self._apprise = apprise.Apprise()
+        for url in urls:  # after the filter: Apprise logs a malformed credential while reading it
+            self._apprise.add(url)
         self._queue: queue.Queue[tuple[Alert, Callable[[Alert, str | None], None]]] = queue.Queue()
         self._thread: threading.Thread | None = None
 

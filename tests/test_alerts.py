@@ -247,3 +247,16 @@ def test_a_telegram_bot_token_is_scrubbed_from_the_logs():
     line = "Telegram POST URL: https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage"
     scrubbed = redact.scrub(line)
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in scrubbed and "-1001234567890" not in redact.scrub(url)
+
+
+MISTYPED_BOT_TOKEN = "123456789:AAH-quaseOTokenCerto!!xx"  # one typo away from the real one
+
+
+def test_a_mistyped_alert_url_never_reaches_the_logs(caplog):
+    """Apprise logs a malformed credential in full while it reads a URL: checking the settings
+    and starting the sender must not let it through."""
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ConfigError):
+        load_settings({}, {"ALERT_URLS": f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890"})
+    AlertSender((f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890",))
+    assert "quaseOTokenCerto" not in caplog.text

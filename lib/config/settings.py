@@ -8,7 +8,9 @@ handed to Streamlit by server.py (streamlit_secrets()) so that both read the sam
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import tomllib
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -251,12 +253,28 @@ def _validate_alert_urls(urls: tuple[str, ...]) -> None:
     Apprise URLs carry credentials)."""
     import apprise  # only when alerts are configured
 
-    for position, url in enumerate(urls, start=1):
-        if not apprise.Apprise().add(url):
-            raise ConfigError(
-                f"Configuração inválida: alerts.urls (ALERT_URLS), item {position}, não é uma URL do Apprise "
-                "(ex.: tgram://TOKEN/CHAT, slack://…, json://host/caminho)."
-            )
+    quiet = _ThisThreadQuiet()  # Apprise logs a malformed credential in full while it reads a URL
+    logging.getLogger("apprise").addFilter(quiet)
+    try:
+        for position, url in enumerate(urls, start=1):
+            if not apprise.Apprise().add(url):
+                raise ConfigError(
+                    f"Configuração inválida: alerts.urls (ALERT_URLS), item {position}, não é uma URL do Apprise "
+                    "(ex.: tgram://TOKEN/CHAT, slack://…, json://host/caminho)."
+                )
+    finally:
+        logging.getLogger("apprise").removeFilter(quiet)
+
+
+class _ThisThreadQuiet(logging.Filter):
+    """Drops the records the creating thread logs (other threads' records pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread
 
 
 def _retention_days(section: Mapping, env: Mapping[str, str]) -> int:
