@@ -29,7 +29,7 @@ from lib.store.recovery import CredentialRecovery
 from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
 
 if TYPE_CHECKING:  # imported when Supabase mode is used (supabase-py is slow to import)
-    from lib.store.supabase import SupabaseSession
+    from lib.store.supabase.session import SupabaseSession
 
 MONITOR_OFF_NO_SERVICE_KEY = (
     "O monitor de status está desligado: defina SUPABASE_SERVICE_ROLE_KEY (ou service_role_key na seção "
@@ -89,7 +89,7 @@ class AppContext:
             if self.database is not None:
                 self._server_store = SQLiteInstanceStore(self.database)
             elif self.settings.supabase.service_role_key:
-                from lib.store.supabase import SupabaseServerStore
+                from lib.store.supabase.server import SupabaseServerStore
 
                 self._server_store = SupabaseServerStore(self.settings.supabase)
         return self._server_store

@@ -19,7 +19,8 @@ from lib.errors import AppError, PermissionDenied, StoreError
 from lib.models import User
 
 if TYPE_CHECKING:
-    from lib.store.supabase import RoleHolder, SupabaseServerStore, SupabaseSession
+    from lib.store.supabase.server import SupabaseServerStore
+    from lib.store.supabase.session import RoleHolder, SupabaseSession
 
 
 @dataclass(frozen=True)

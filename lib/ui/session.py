@@ -28,7 +28,8 @@ from lib.errors import AppError, AuthError, PermissionDenied, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance, User
 from lib.presentation import escape_markdown
-from lib.store.supabase import MSG_EXPIRED, SupabaseSession
+from lib.store.supabase.errors import MSG_EXPIRED
+from lib.store.supabase.session import SupabaseSession
 
 log = logging.getLogger(__name__)
 

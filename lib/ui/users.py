@@ -15,7 +15,7 @@ import streamlit as st
 from lib.auth.admin import AccountAdmin, AccountRow, SupabaseRoleAdmin
 from lib.models import ROLES
 from lib.presentation import ROLE_LABELS, escape_markdown, format_datetime
-from lib.store.supabase import RoleHolder
+from lib.store.supabase.session import RoleHolder
 from lib.ui import session
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it

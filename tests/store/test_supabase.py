@@ -19,20 +19,20 @@ from lib.models import InstanceEvent
 from lib.monitor import StatusMonitor
 from lib.provider.webhooks import StatusReply
 from lib.auth.admin import SupabaseRoleAdmin
-from lib.store.supabase import (
-    EVENT_COLUMNS,
+from lib.store.supabase.errors import MSG_EXPIRED, MSG_OFFLINE, MSG_SERVICE_KEY_REJECTED
+from lib.store.supabase.rows import EVENT_COLUMNS
+from lib.store.supabase.server import (
     MSG_ALREADY_REGISTERED,
-    MSG_BAD_LOGIN,
     MSG_EMAIL_RATE_LIMIT,
-    MSG_EXPIRED,
     MSG_INVITE_FAILED,
+    SupabaseServerStore,
+)
+from lib.store.supabase.session import (
+    MSG_BAD_LOGIN,
     MSG_LAST_ADMIN,
     MSG_NO_SUCH_USER,
     MSG_NOT_ADMIN,
-    MSG_OFFLINE,
-    MSG_SERVICE_KEY_REJECTED,
     MSG_UNCONFIRMED,
-    SupabaseServerStore,
     SupabaseSession,
 )
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
