@@ -40,7 +40,8 @@ def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
     from lib.monitor import StatusMonitor, apply_event
     from lib.provider.events import ProviderEvent
     from lib.provider.webhooks import WebhookClient
-    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+    from lib.store.sqlite.database import SQLiteDatabase
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     database = SQLiteDatabase.in_dir(work_dir("alert-hang"))
     receiver = Receiver()

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib.config.settings import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
-from lib.store.sqlite import SQLiteDatabase  # noqa: E402
+from lib.store.sqlite.database import SQLiteDatabase  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results.json"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -144,7 +144,7 @@ def seed_connected(database: SQLiteDatabase, provider, count: int, prefix: str) 
     there, as if their phones had scanned the QR; the store still says disconnected until the
     app's monitor asks (its first sweep, at the server's start). Returns the names, oldest first."""
     from lib.provider.webhooks import WebhookClient
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     names = seed_instances(database, count, webhooks=provider.webhook_settings(), prefix=prefix)
     store, client = SQLiteInstanceStore(database), WebhookClient(provider.webhook_settings())
@@ -158,7 +158,7 @@ def seed_connected(database: SQLiteDatabase, provider, count: int, prefix: str) 
 
 def instance_ids(database: SQLiteDatabase) -> dict[str, str]:
     """Instance name -> the provider's instance id."""
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     return {i.name: i.instance_id for i in SQLiteInstanceStore(database).list_instances()}
 
@@ -227,7 +227,7 @@ class CallCounter:
 
 
 def store_and_webhook_counter() -> CallCounter:
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
     from lib.provider.webhooks import WebhookClient
 
     return CallCounter({

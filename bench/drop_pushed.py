@@ -53,7 +53,7 @@ def _seed(server: AppServer, runs: int) -> list[str]:
 def run(runs: int = 6) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     server = AppServer(work_dir("drop-pushed"), instrumented=False)
     names = _seed(server, runs)

@@ -59,7 +59,7 @@ def _seed_history(database, instance_id: str, name: str, count: int, now: dateti
 
 
 def _seed(server: AppServer) -> None:
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     seed_instances(server.database, 1, prefix=LONG)
     seed_instances(server.database, 1, prefix=SHORT)

@@ -94,7 +94,7 @@ def install(events_path: str, background_path: str | None = None) -> None:
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
     from lib.provider.webhooks import WebhookClient
-    from lib.store.sqlite import SQLiteInstanceStore
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     for kind, names in (("read", STORE_READS), ("write", STORE_WRITES), ("other", STORE_OTHERS)):
         for name in names:

@@ -434,7 +434,7 @@ def log_errors(text: str) -> list[str]:
 
 def create_admins(data_dir: Path, count: int) -> list[str]:
     """Admin accounts admin00@example.com... written straight into the SQLite file the app will use."""
-    from lib.store.sqlite import SQLiteDatabase
+    from lib.store.sqlite.database import SQLiteDatabase
     from lib.auth.accounts import LocalAccounts
 
     accounts = LocalAccounts(SQLiteDatabase.in_dir(data_dir))
@@ -533,7 +533,8 @@ def show_own_card(session: Session) -> None:
 def find_card_pages(sessions: list[Session], data_dir: Path) -> None:
     """Which page of cards shows each session's instance, from the store's order (newest first, as
     the cards; every admin sees every instance, so the first sessions' end up on later pages)."""
-    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+    from lib.store.sqlite.database import SQLiteDatabase
+    from lib.store.sqlite.instances import SQLiteInstanceStore
 
     names = [i.name for i in SQLiteInstanceStore(SQLiteDatabase.in_dir(data_dir)).list_instances()]
     for session in sessions:

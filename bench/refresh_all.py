@@ -58,7 +58,8 @@ def measure(instances: int, latency_ms: int) -> list[dict]:
     from lib.models import User
     from lib.presentation import refresh_summary
     from lib.store.recovery import CredentialRecovery
-    from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+    from lib.store.sqlite.database import SQLiteDatabase
+    from lib.store.sqlite.instances import SQLiteInstanceStore
     from lib.provider.webhooks import WebhookClient
 
     work = work_dir("refresh")

@@ -26,7 +26,8 @@ from lib.provider.sandbox import SandboxProvider, shared_sandbox
 from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 from lib.store.recovery import CredentialRecovery
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 
 if TYPE_CHECKING:  # imported when Supabase mode is used (supabase-py is slow to import)
     from lib.store.supabase.session import SupabaseSession

@@ -22,7 +22,7 @@ from lib.config.settings import load_settings
 from lib.errors import AppError
 from lib.models import ROLES, User
 from lib.presentation import ROLE_LABELS, format_datetime
-from lib.store.sqlite import SQLiteDatabase
+from lib.store.sqlite.database import SQLiteDatabase
 
 CLI_ADMIN = User(id="", email="linha de comando", role="admin")  # whoever runs it owns the server
 

@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["APP_SECRETS_FILE"] = str(ROOT / "tests" / "no-such-secrets.toml")
 
 from lib.models import User  # noqa: E402
-from lib.store.sqlite import SQLiteDatabase  # noqa: E402
+from lib.store.sqlite.database import SQLiteDatabase  # noqa: E402
 
 ADMIN = User(id="u-admin", email="admin@example.com", role="admin")
 SUPERVISOR = User(id="u-super", email="super@example.com", role="supervisor")

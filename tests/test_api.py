@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from lib.provider.events import MAX_EVENT_BYTES
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.server import streamlit_server
 
 SECRET = "segredo-dos-eventos-123"

@@ -13,7 +13,7 @@ from lib.models import InstanceEvent
 from lib.monitor import StatusMonitor, apply_event
 from lib.provider.events import ProviderEvent
 from lib.provider.webhooks import WebhookClient
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.conftest import ADMIN
 from tests.test_instances import connected_instance, make_service, sandbox  # noqa: F401 - fixtures
 

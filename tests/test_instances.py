@@ -10,7 +10,7 @@ from lib.errors import InstanceNotFound, PermissionDenied, StoreError, Validatio
 from lib.instances import CredentialsNotSaved, InstanceService, validate_phone
 from lib.store.recovery import CredentialRecovery
 from lib.provider.sandbox import SandboxProvider
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN, ANALYST, SUPERVISOR
 

@@ -15,7 +15,7 @@ from lib.presentation import status_lines
 from lib.provider.events import ProviderEvent
 from lib.provider.sandbox import SandboxProvider
 from lib.provider.webhooks import WebhookClient
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.provider.test_sandbox import FakeClock
 from tests.support.faulty_provider import TOKEN_PREFIX, FaultyProvider
 from tests.test_instances import connected_instance

@@ -19,7 +19,7 @@ import lib.ui.table as table_view
 from lib.ui.connect_dialog import QR_WIDTH
 from lib.config.settings import current_settings
 from lib.presentation import qr_for_display
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
 from tests.ui.test_app_ui import PASSWORD, admin_app, admin_service, button, cards, log_in, new_app, texts

@@ -19,7 +19,7 @@ from pathlib import Path
 from lib.auth.throttle import LoginThrottle
 from lib.errors import AuthError, ValidationError
 from lib.models import ROLES, User
-from lib.store.sqlite import SQLiteDatabase, utc_now_iso
+from lib.store.sqlite.database import SQLiteDatabase, utc_now_iso
 
 log = logging.getLogger(__name__)
 

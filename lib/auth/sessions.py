@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from lib.models import User
-from lib.store.sqlite import SQLiteDatabase
+from lib.store.sqlite.database import SQLiteDatabase
 
 COOKIE_NAME = "painel_sessao"
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often

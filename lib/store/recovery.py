@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.errors import StoreError
-from lib.store.sqlite import utc_now_iso
+from lib.store.sqlite.database import utc_now_iso
 
 RECOVERY_FILENAME = "unsaved_instances.json"
 

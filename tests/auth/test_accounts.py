@@ -13,7 +13,7 @@ from lib.auth.accounts import (
     MSG_LAST_ADMIN, LocalAccounts, ensure_setup_code, hash_password, setup_code_path, verify_password,
 )
 from lib.errors import AuthError, ValidationError
-from lib.store.sqlite import SQLiteDatabase
+from lib.store.sqlite.database import SQLiteDatabase
 
 PASSWORD = "s3nha-forte"
 

@@ -13,7 +13,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import SessionStore
 from lib.errors import AuthError, StoreError
 from lib.models import User
-from lib.store.sqlite import SQLiteDatabase
+from lib.store.sqlite.database import SQLiteDatabase
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 

@@ -22,7 +22,8 @@ from lib.errors import AppError, WebhookError
 from lib.instances import InstanceService
 from lib.models import Instance
 from lib.store.recovery import CredentialRecovery
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
 from tests.conftest import ADMIN
 from tests.support.faulty_provider import (

@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from lib.errors import InstanceNotFound, StoreError
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.backend import app_context
 from lib.config.settings import load_settings
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"

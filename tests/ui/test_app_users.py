@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.store.sqlite import SQLiteInstanceStore
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
     PASSWORD, admin_app, button, context, create_instance, data_dir, log_in, new_app, texts,
 )

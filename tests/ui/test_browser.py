@@ -24,7 +24,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bench.common import CHROMIUM, CHROMIUM_ARGS
 from lib.auth.accounts import LocalAccounts
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.receiver import Receiver
 from tests.support.server import streamlit_server
 

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from lib.auth.accounts import LocalAccounts
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.server import streamlit_server
 from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser fixture
 from tests.ui.test_browser import log_in, signed_in

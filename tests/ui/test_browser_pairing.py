@@ -13,7 +13,8 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from lib.auth.accounts import LocalAccounts
-from lib.store.sqlite import SQLiteDatabase, SQLiteInstanceStore
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.server import streamlit_server
 from tests.ui.test_browser import (  # noqa: F401 - browser fixture
     DIALOG, PASSWORD, SEEN_WITHOUT_A_CLICK_MS, TIME, badge, browser, card, create, log_in, new_page, settle,

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
-from lib.store.sqlite import SQLiteDatabase
+from lib.store.sqlite.database import SQLiteDatabase
 from tests.support.server import streamlit_server
 from tests.ui.test_browser import (  # noqa: F401 - browser is a fixture
     DIALOG, IDLE, PASSWORD, browser, log_in, new_page, settle, signed_in,
