@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lib.provider.webhooks import normalize_phone, normalize_status
+from lib.provider.replies import normalize_phone, normalize_status
 
 MAX_EVENT_BYTES = 64 * 1024
 _EVOLUTION_EVENTS = {"connection.update", "connection_update"}

@@ -20,7 +20,8 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from lib.config.settings import WebhookSettings
 from lib.errors import WebhookError
-from lib.provider.webhooks import MAX_BODY_BYTES, ConnectReply, Credentials, QrCode, StatusReply, WebhookClient
+from lib.provider.replies import ConnectReply, Credentials, QrCode, StatusReply
+from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
 
 TOKEN = "tok-SECRET-123"
 API_KEY = "hdr-KEY-987654"
