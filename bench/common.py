@@ -51,7 +51,7 @@ UNTHROTTLED_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 # Variables that would switch the app away from the embedded default (see lib/config/settings.py,
-# lib/provider/sandbox.py) or change its monitor and events.
+# lib/provider/sandbox/shared.py) or change its monitor and events.
 CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
 ADMIN_EMAIL = "admin@example.com"
 PASSWORD = "s3nha-forte-123"

@@ -35,7 +35,7 @@ from bench.common import (
     work_dir,
 )
 from bench.instrumented import BACKGROUND_DUMP_S
-from lib.provider.sandbox import SandboxProvider
+from lib.provider.sandbox.provider import SandboxProvider
 
 
 def _count(runs: list[dict], prefix: str) -> int:

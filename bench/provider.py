@@ -27,7 +27,8 @@ if str(ROOT) not in sys.path:
 
 from bench.common import free_port, stop_process  # noqa: E402
 from lib.config.settings import WebhookSettings  # noqa: E402
-from lib.provider.sandbox import SandboxProvider, _HttpError  # noqa: E402  (private: for the bench's faults)
+from lib.provider.sandbox.provider import SandboxProvider  # noqa: E402
+from lib.provider.sandbox.server import HttpError  # noqa: E402  (for the bench's faults)
 
 
 class BenchSandbox(SandboxProvider):
@@ -56,7 +57,7 @@ class BenchSandbox(SandboxProvider):
             if name in self.slow:
                 self._sleep(self.slow[name])
             if name in self.failing:
-                raise _HttpError(500, "simulated provider failure")
+                raise HttpError(500, "simulated provider failure")
             return super()._status(query)
         finally:
             with self._count_lock:

@@ -22,7 +22,8 @@ from lib.errors import AuthError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
-from lib.provider.sandbox import SandboxProvider, shared_sandbox
+from lib.provider.sandbox.provider import SandboxProvider
+from lib.provider.sandbox.shared import shared_sandbox
 from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 from lib.store.recovery import CredentialRecovery

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from lib.provider.sandbox import SandboxProvider
+from lib.provider.sandbox.provider import SandboxProvider
 from tests.conftest import ROOT
 
 CHILD = textwrap.dedent("""

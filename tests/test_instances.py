@@ -9,7 +9,7 @@ import requests
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
 from lib.instances import CredentialsNotSaved, InstanceService, validate_phone
 from lib.store.recovery import CredentialRecovery
-from lib.provider.sandbox import SandboxProvider
+from lib.provider.sandbox.provider import SandboxProvider
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN, ANALYST, SUPERVISOR

@@ -21,10 +21,12 @@ import qrcode
 import requests
 from PIL import Image, ImageChops
 
-from lib.provider import sandbox as sandbox_mod
 from lib.config.settings import load_settings
 from lib.errors import ConfigError
-from lib.provider.sandbox import SandboxProvider, shared_sandbox
+from lib.provider.sandbox import __main__ as sandbox_cli
+from lib.provider.sandbox import shared as sandbox_shared
+from lib.provider.sandbox.provider import SandboxProvider
+from lib.provider.sandbox.shared import shared_sandbox
 from tests.support.receiver import Receiver
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -661,7 +663,7 @@ def test_invalid_constructor_arguments(kwargs):
 
 # ---------------------------------------------------------------- shared sandbox and env
 def test_shared_sandbox_is_a_lazy_singleton_per_data_dir_configured_from_env(monkeypatch, tmp_path):
-    monkeypatch.setattr(sandbox_mod, "_shared", {})
+    monkeypatch.setattr(sandbox_shared, "_shared", {})
     monkeypatch.setenv("SANDBOX_AUTO_SCAN_SECONDS", "3")
     monkeypatch.setenv("SANDBOX_LATENCY_MS", "7")
     got: list[SandboxProvider] = []
@@ -681,7 +683,7 @@ def test_shared_sandbox_is_a_lazy_singleton_per_data_dir_configured_from_env(mon
 
 
 def test_shared_sandbox_defaults(monkeypatch, tmp_path):
-    monkeypatch.setattr(sandbox_mod, "_shared", {})
+    monkeypatch.setattr(sandbox_shared, "_shared", {})
     monkeypatch.delenv("SANDBOX_AUTO_SCAN_SECONDS", raising=False)
     monkeypatch.delenv("SANDBOX_LATENCY_MS", raising=False)
     p = shared_sandbox(tmp_path)
@@ -697,14 +699,14 @@ def test_shared_sandbox_defaults(monkeypatch, tmp_path):
 )
 def test_invalid_env_is_a_config_error(env):
     with pytest.raises(ConfigError) as info:
-        sandbox_mod.settings_from_env(env)
+        sandbox_shared.settings_from_env(env)
     assert next(iter(env)) in info.value.message
 
 
 def test_settings_from_env_parses_values():
-    assert sandbox_mod.settings_from_env({"SANDBOX_AUTO_SCAN_SECONDS": " 2.5 ", "SANDBOX_LATENCY_MS": "40"}) == {
+    assert sandbox_shared.settings_from_env({"SANDBOX_AUTO_SCAN_SECONDS": " 2.5 ", "SANDBOX_LATENCY_MS": "40"}) == {
         "auto_scan_seconds": 2.5, "latency_ms": 40}
-    assert sandbox_mod.settings_from_env({}) == {"auto_scan_seconds": None, "latency_ms": 0}
+    assert sandbox_shared.settings_from_env({}) == {"auto_scan_seconds": None, "latency_ms": 0}
 
 
 # ---------------------------------------------------------------- CLI
@@ -751,7 +753,7 @@ def test_cli_prints_env_lines_serves_and_stops_cleanly(stop_signal):
 
 
 def test_cli_reports_a_busy_port(sbx, capsys):
-    assert sandbox_mod.main(["--port", str(sbx.port)]) == 1
+    assert sandbox_cli.main(["--port", str(sbx.port)]) == 1
     assert f"127.0.0.1:{sbx.port}" in capsys.readouterr().err
 
 
@@ -760,5 +762,5 @@ def test_cli_reports_a_busy_port(sbx, capsys):
 )
 def test_cli_rejects_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit) as info:
-        sandbox_mod.main(argv)
+        sandbox_cli.main(argv)
     assert info.value.code == 2

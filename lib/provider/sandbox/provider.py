@@ -1,13 +1,4 @@
-"""Fake WhatsApp provider: a loopback HTTP server speaking the product's webhook contract.
-
-| action     | method | path                                 | payload                  | response                   |
-|------------|--------|--------------------------------------|--------------------------|----------------------------|
-| create     | POST   | /create                              | {name}                   | {instance_id, token}       |
-| connect    | POST   | /connect                             | {instance_id, token,     | {qr_code_base64}, or with  |
-|            |        |                                      |  phone_number?}          | phone_number {pairing_code}|
-| status     | GET    | /status?instance_id=X&token=Y        |                          | {status, phone_number?}    |
-| disconnect | POST   | /disconnect                          | {instance_id, token}     | {success: true}            |
-| delete     | POST   | /delete                              | {instance_id, token}     | {success: true}            |
+"""Fake WhatsApp provider: the instances behind the sandbox's loopback HTTP server (server.py).
 
 The QR returned by connect is a real PNG whose content is the loopback URL
 ``http://127.0.0.1:PORT/scan/<instance_id>/<nonce>``; opening it (GET) plays the part of a
@@ -23,39 +14,29 @@ a code live side by side: asking for one leaves the other valid.
 
 Like a real provider it persists (``state_path``: a restart keeps every instance) and pushes
 status changes to the app's event endpoint once told where (``push_events_to``).
-
-Run standalone with ``python -m lib.provider.sandbox --port 8765``. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
 
-import argparse
-import atexit
 import base64
-import html
 import io
 import json
 import logging
 import os
 import queue
-import re
 import secrets
-import signal
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Mapping
-from urllib.parse import parse_qs, urlsplit
+from typing import Callable
 
 import qrcode
 
 from lib.config.settings import WebhookSettings
-from lib.errors import ConfigError
+from lib.provider.sandbox.server import Handler, HttpError, Server, _page, credentials, phone_number
 
 logger = logging.getLogger(__name__)
 
@@ -63,25 +44,12 @@ DEFAULT_QR_TTL_SECONDS = 20.0
 DEFAULT_CODE_TTL_SECONDS = 180.0  # the connect dialog keeps polling 2 minutes after a code is asked for
 PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 DEFAULT_ABANDON_SECONDS = 60.0
-DEFAULT_CLI_PORT = 8765
 STATE_FILENAME = "sandbox_instances.json"
 PUSH_TIMEOUT_SECONDS = 5.0
-MAX_BODY_BYTES = 64 * 1024
-ENV_AUTO_SCAN = "SANDBOX_AUTO_SCAN_SECONDS"
-ENV_LATENCY = "SANDBOX_LATENCY_MS"
 
 STATUS_DISCONNECTED = "disconnected"
 STATUS_CONNECTING = "connecting"
 STATUS_CONNECTED = "connected"
-
-_QUERY_RE = re.compile(r"\?[^\s'\"]*")
-
-
-class _HttpError(Exception):
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -146,7 +114,7 @@ class SandboxProvider:
         self._max_in_flight = 0
         self.abandon_seconds = float(abandon_seconds)
         self.state_path = Path(state_path) if state_path else None
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._push_target: tuple[str, str] | None = None  # (events URL, secret)
@@ -160,7 +128,7 @@ class SandboxProvider:
         """Bind and serve on a daemon thread; idempotent while running."""
         if self._server is not None:
             return self
-        server = _Server((self.host, self.port), _Handler)
+        server = Server((self.host, self.port), Handler)
         server.provider = self
         self._server = server
         self.port = server.server_address[1]
@@ -275,7 +243,7 @@ class SandboxProvider:
     def _create(self, body: dict) -> tuple[int, dict]:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _HttpError(400, "missing or invalid field: name")
+            raise HttpError(400, "missing or invalid field: name")
         token = secrets.token_urlsafe(24)
         with self._lock:
             instance_id = f"sbx-{secrets.token_hex(4)}"
@@ -287,15 +255,15 @@ class SandboxProvider:
 
     def _connect(self, body: dict) -> tuple[int, dict]:
         """A QR, or with `phone_number` a pairing code for that number (the other stays valid)."""
-        instance_id, token = _credentials(body)
-        phone = _phone_number(body)
+        instance_id, token = credentials(body)
+        phone = phone_number(body)
         nonce = secrets.token_urlsafe(8)
         with self._lock:
             inst = self._authorized(instance_id, token)
             now = self._clock()
             self._refresh(inst, now)
             if inst.status == STATUS_CONNECTED:
-                raise _HttpError(409, "instance already connected")
+                raise HttpError(409, "instance already connected")
             if inst.status != STATUS_CONNECTING:
                 inst.status = STATUS_CONNECTING
                 self._changed(inst, push=False)  # asked by the app itself: nothing to tell it
@@ -315,9 +283,9 @@ class SandboxProvider:
         instance_id = (query.get("instance_id") or [""])[0]
         token = (query.get("token") or [""])[0]
         if not instance_id:
-            raise _HttpError(400, "missing or invalid field: instance_id")
+            raise HttpError(400, "missing or invalid field: instance_id")
         if not token:
-            raise _HttpError(400, "missing or invalid field: token")
+            raise HttpError(400, "missing or invalid field: token")
         with self._lock:
             inst = self._authorized(instance_id, token)
             self._refresh(inst, self._clock())
@@ -327,7 +295,7 @@ class SandboxProvider:
         return 200, payload
 
     def _disconnect(self, body: dict) -> tuple[int, dict]:
-        instance_id, token = _credentials(body)
+        instance_id, token = credentials(body)
         with self._lock:
             inst = self._authorized(instance_id, token)
             if inst.status == STATUS_DISCONNECTED:
@@ -337,7 +305,7 @@ class SandboxProvider:
         return 200, {"success": True}
 
     def _delete(self, body: dict) -> tuple[int, dict]:
-        instance_id, token = _credentials(body)
+        instance_id, token = credentials(body)
         with self._lock:
             inst = self._authorized(instance_id, token)
             self._phones.discard(inst.phone_number or "")
@@ -370,9 +338,9 @@ class SandboxProvider:
     def _authorized(self, instance_id: str, token: str) -> _Instance:
         inst = self._instances.get(instance_id)
         if inst is None:
-            raise _HttpError(404, "instance not found")
+            raise HttpError(404, "instance not found")
         if not secrets.compare_digest(inst.token.encode(), token.encode()):
-            raise _HttpError(401, "invalid token")
+            raise HttpError(401, "invalid token")
         return inst
 
     def _refresh(self, inst: _Instance, now: float) -> None:
@@ -475,300 +443,8 @@ class SandboxProvider:
             self._in_flight -= 1
 
 
-# ---------------------------------------------------------------------- HTTP layer
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    provider: SandboxProvider
-
-    def handle_error(self, request, client_address) -> None:  # no tracebacks on stderr
-        logger.debug("sandbox request error from %s", client_address[0], exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "WhatsAppSandbox/1.0"
-    timeout = 60  # idle keep-alive connections are closed after this many seconds
-    # Headers and body go out in two writes; with Nagle's algorithm the body of every reply after
-    # the first on a keep-alive connection would wait for the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    server: _Server
-
-    _ROUTES = {"/create": "POST", "/connect": "POST", "/disconnect": "POST", "/delete": "POST", "/status": "GET"}
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
-        provider = self.server.provider
-        path = urlsplit(self.path).path
-        if provider._stopped.is_set():
-            self.close_connection = True
-            self._send_json(503, {"error": "sandbox stopped"})
-            return
-        if method == "GET" and path.startswith("/scan/"):
-            self._handle_scan(provider, path)
-            return
-        expected = self._ROUTES.get(path)
-        if expected is None:
-            self._discard_body()
-            self._send_json(404, {"error": "not found"})
-            return
-        if expected != method:
-            self._discard_body()
-            self._send_json(405, {"error": "method not allowed"}, extra_headers={"Allow": expected})
-            return
-        provider._enter_request()
-        try:
-            if provider.latency_ms > 0:
-                provider._sleep(provider.latency_ms / 1000.0)
-            try:
-                if path == "/status":
-                    code, payload = provider._status(parse_qs(urlsplit(self.path).query))
-                else:
-                    body = self._read_json()
-                    action = {"/create": provider._create, "/connect": provider._connect,
-                              "/disconnect": provider._disconnect, "/delete": provider._delete}[path]
-                    code, payload = action(body)
-            except _HttpError as exc:
-                code, payload = exc.code, {"error": exc.message}
-        finally:
-            # left before replying, so a client's next call never overlaps this one in the count
-            provider._leave_request()
-        self._send_json(code, payload)
-
-    def _handle_scan(self, provider: SandboxProvider, path: str) -> None:
-        parts = path.split("/")  # ["", "scan", id, nonce]
-        if len(parts) != 4 or not parts[2] or not parts[3]:
-            self._send_html(404, _page("Página não encontrada", "Endereço de QR inválido."))
-            return
-        code, page = provider._scan(parts[2], parts[3])
-        self._send_html(code, page)
-
-    def _read_json(self) -> dict:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True
-            raise _HttpError(411, "content-length required")
-        raw_length = self.headers.get("Content-Length") or "0"
-        try:
-            length = int(raw_length)
-        except ValueError:
-            self.close_connection = True
-            raise _HttpError(400, "invalid content-length") from None
-        if length < 0:
-            self.close_connection = True
-            raise _HttpError(400, "invalid content-length")
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            raise _HttpError(413, "body too large")
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise _HttpError(400, "invalid JSON body") from None
-        if not isinstance(body, dict):
-            raise _HttpError(400, "JSON body must be an object")
-        return body
-
-    def _discard_body(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if 0 <= length <= MAX_BODY_BYTES and "chunked" not in (self.headers.get("Transfer-Encoding") or "").lower():
-            if length:
-                self.rfile.read(length)
-        else:
-            self.close_connection = True
-
-    def _send_json(self, code: int, payload: dict, extra_headers: Mapping[str, str] | None = None) -> None:
-        self._send(code, json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8", extra_headers)
-
-    def _send_html(self, code: int, page: str) -> None:
-        self._send(code, page.encode("utf-8"), "text/html; charset=utf-8")
-
-    def _send(self, code: int, data: bytes, content_type: str, extra_headers: Mapping[str, str] | None = None) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        for key, value in (extra_headers or {}).items():
-            self.send_header(key, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_request(self, code="-", size="-") -> None:
-        # Never the request line as-is: the status query string carries the token.
-        # (command/path are unset when the request line itself was malformed)
-        path = urlsplit(getattr(self, "path", None) or "").path
-        logger.debug("%s %s -> %s", getattr(self, "command", None) or "-", path or "-", code)
-
-    def log_message(self, format: str, *args) -> None:
-        logger.debug("sandbox: %s", _QUERY_RE.sub("?…", format % args))
-
-
 # ---------------------------------------------------------------------- helpers
-def _credentials(body: dict) -> tuple[str, str]:
-    instance_id, token = body.get("instance_id"), body.get("token")
-    if not isinstance(instance_id, str) or not instance_id:
-        raise _HttpError(400, "missing or invalid field: instance_id")
-    if not isinstance(token, str) or not token:
-        raise _HttpError(400, "missing or invalid field: token")
-    return instance_id, token
-
-
-def _phone_number(body: dict) -> str | None:
-    """The optional `phone_number` of a connect as "+<digits>" (8 to 15 digits, a leading + allowed)."""
-    value = body.get("phone_number")
-    if value is None:
-        return None
-    digits = value[1:] if isinstance(value, str) and value.startswith("+") else value
-    if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit() or not 8 <= len(digits) <= 15:
-        raise _HttpError(400, "invalid field: phone_number")
-    return "+" + digits
-
-
 def _qr_png_base64(text: str) -> str:
     buf = io.BytesIO()
     qrcode.make(text).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _page(title: str, message: str) -> str:
-    t, m = html.escape(title), html.escape(message)
-    return (
-        '<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">'
-        f"<title>{t}</title></head><body><h1>{t}</h1><p>{m}</p></body></html>"
-    )
-
-
-def settings_from_env(env: Mapping[str, str] | None = None) -> dict:
-    """SandboxProvider kwargs from SANDBOX_AUTO_SCAN_SECONDS / SANDBOX_LATENCY_MS."""
-    env = os.environ if env is None else env
-    kwargs: dict = {"auto_scan_seconds": None, "latency_ms": 0}
-    raw_scan = (env.get(ENV_AUTO_SCAN) or "").strip()
-    if raw_scan:
-        try:
-            kwargs["auto_scan_seconds"] = float(raw_scan)
-        except ValueError:
-            kwargs["auto_scan_seconds"] = -1.0
-        if not kwargs["auto_scan_seconds"] >= 0:  # also rejects nan
-            raise ConfigError(f"Configuração inválida: {ENV_AUTO_SCAN} deve ser um número maior ou igual a zero.")
-    raw_latency = (env.get(ENV_LATENCY) or "").strip()
-    if raw_latency:
-        try:
-            kwargs["latency_ms"] = int(raw_latency)
-        except ValueError:
-            kwargs["latency_ms"] = -1
-        if kwargs["latency_ms"] < 0:
-            raise ConfigError(f"Configuração inválida: {ENV_LATENCY} deve ser um inteiro maior ou igual a zero.")
-    return kwargs
-
-
-_shared: dict[Path, SandboxProvider] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_sandbox(data_dir: Path) -> SandboxProvider:
-    """The process-wide sandbox of this data folder (its instances persist there), started once
-    (thread-safe, lazily), configured from env SANDBOX_AUTO_SCAN_SECONDS / SANDBOX_LATENCY_MS;
-    stopped at interpreter exit (atexit).
-
-    Raises ConfigError when one of those variables is invalid."""
-    key = Path(data_dir).resolve()
-    with _shared_lock:
-        if key not in _shared:
-            provider = SandboxProvider(**settings_from_env(), state_path=key / STATE_FILENAME).start()
-            atexit.register(provider.stop)
-            _shared[key] = provider
-        return _shared[key]
-
-
-# ---------------------------------------------------------------------- CLI
-def _non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not number >= 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = _non_negative_float(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return number
-
-
-def _raise_keyboard_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lib.provider.sandbox", description="Fake WhatsApp provider speaking the webhook contract."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_CLI_PORT, help="0 picks a free port (default %(default)s)")
-    parser.add_argument("--auto-scan-seconds", type=_non_negative_float, default=None,
-                        help=f"connect instances by themselves this long after connect (default: ${ENV_AUTO_SCAN} or off)")
-    parser.add_argument("--latency-ms", type=_non_negative_int, default=None,
-                        help=f"delay every webhook response (default: ${ENV_LATENCY} or 0)")
-    parser.add_argument("--qr-ttl-seconds", type=_positive_float, default=DEFAULT_QR_TTL_SECONDS)
-    args = parser.parse_args(argv)
-
-    try:
-        env_kwargs = settings_from_env()
-    except ConfigError as exc:
-        parser.error(exc.message)
-    provider = SandboxProvider(
-        host=args.host,
-        port=args.port,
-        qr_ttl_seconds=args.qr_ttl_seconds,
-        auto_scan_seconds=args.auto_scan_seconds if args.auto_scan_seconds is not None else env_kwargs["auto_scan_seconds"],
-        latency_ms=args.latency_ms if args.latency_ms is not None else env_kwargs["latency_ms"],
-    )
-    try:
-        provider.start()
-    except OSError as exc:
-        print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    settings = provider.webhook_settings()
-    print(f"# WhatsApp sandbox listening on {provider.base_url} (Ctrl-C to stop)")
-    for action in ("create", "connect", "status", "disconnect", "delete"):
-        print(f"WEBHOOK_{action.upper()}_URL={settings.url_for(action)}")
-    sys.stdout.flush()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill`/docker stop: exit cleanly too
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        provider.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
