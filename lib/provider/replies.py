@@ -170,12 +170,12 @@ def normalize_phone(value: Any) -> str | None:
     return f"+{digits}" if digits else None
 
 
-def optional(parse: Callable[[Any], T], value: Any) -> T | None:
-    """`parse(value)`, or None when the value is absent or unusable (something not asked for)."""
+def optional(read: Callable[[Any], T], value: Any) -> T | None:
+    """`read(value)`, or None when the value is absent or unusable (something not asked for)."""
     if value is None:
         return None
     try:
-        return parse(value)
+        return read(value)
     except WebhookError:
         return None
 
@@ -198,9 +198,9 @@ def qr_png(value: Any) -> bytes:
     claimed to be an image (data-URL prefix) is rejected, and anything else is taken as
     the QR *text* (e.g. WhatsApp pairing text) and rendered.
     """
-    invalid = WebhookError("QR Code inválido recebido do provedor.", action="connect", retryable=False)
+    bad_qr = WebhookError("QR Code inválido recebido do provedor.", action="connect", retryable=False)
     if not isinstance(value, str) or not value.strip():
-        raise invalid
+        raise bad_qr
     value = value.strip()
     prefix = _DATA_IMAGE_PREFIX.match(value)
     payload = "".join(value[prefix.end() if prefix else 0 :].split())
@@ -213,13 +213,13 @@ def qr_png(value: Any) -> bytes:
         try:
             return _to_png(raw, image_format)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise invalid from None
+            raise bad_qr from None
     if prefix or len(value.encode()) > _MAX_QR_TEXT_BYTES:
-        raise invalid
+        raise bad_qr
     try:
         image = qrcode.make(value, image_factory=PilImage, border=2)
     except (DataOverflowError, ValueError):  # qrcode reports some overflows as ValueError
-        raise invalid from None
+        raise bad_qr from None
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -22,10 +22,10 @@ from urllib3.util.retry import Retry
 
 from lib.config.settings import WebhookSettings
 from lib.errors import WebhookError
-from lib.provider import replies  # for replies.pairing_code: connect() has a local `pairing_code`
 from lib.provider.replies import (
     LABELS, PAIRING_CODE_KEYS, PHONE_KEYS, QR_KEYS, ConnectReply, Credentials, QrCode, StatusReply, clean, error_text,
-    first, invalid, looks_like_html, missing, normalize_phone, normalize_status, optional, parse, qr_png, text_field,
+    first, invalid, looks_like_html, missing, normalize_phone, normalize_status, optional, pairing_code, parse, qr_png,
+    text_field,
 )
 
 logger = logging.getLogger(__name__)
@@ -111,14 +111,14 @@ class WebhookClient:
         if not phone_number:
             if qr_value is None:
                 raise missing("qr_code_base64", "connect")
-            return ConnectReply(qr=QrCode(png=qr_png(qr_value)), pairing_code=optional(replies.pairing_code, code_value))
+            return ConnectReply(qr=QrCode(png=qr_png(qr_value)), pairing_code=optional(pairing_code, code_value))
         if code_value is None:
             if qr_value is None:
                 raise missing("pairing_code", "connect")
             raise WebhookError(MSG_NO_PAIRING_CODE, action="connect", retryable=False)
-        pairing_code = replies.pairing_code(code_value)
+        code = pairing_code(code_value)
         qr = optional(lambda value: QrCode(png=qr_png(value)), qr_value)
-        return ConnectReply(qr=qr, pairing_code=pairing_code)
+        return ConnectReply(qr=qr, pairing_code=code)
 
     def status(self, instance_id: str, token: str) -> StatusReply:
         data = self._request("status", "GET", params={"instance_id": instance_id, "token": token}, token=token) or {}

@@ -36,7 +36,7 @@ from typing import Callable
 import qrcode
 
 from lib.config.settings import WebhookSettings
-from lib.provider.sandbox.server import Handler, HttpError, Server, _page, credentials, phone_number
+from lib.provider.sandbox.server import Handler, HttpError, Server, credentials, phone_number, result_page
 
 logger = logging.getLogger(__name__)
 
@@ -317,11 +317,11 @@ class SandboxProvider:
         with self._lock:
             inst = self._instances.get(instance_id)
             if inst is None:
-                return 404, _page("Instância não encontrada", "Este QR não pertence a nenhuma instância.")
+                return 404, result_page("Instância não encontrada", "Este QR não pertence a nenhuma instância.")
             now = self._clock()
             self._refresh(inst, now)
             if inst.status == STATUS_CONNECTED:
-                return 409, _page("Instância já conectada", "Este QR não é mais necessário.")
+                return 409, result_page("Instância já conectada", "Este QR não é mais necessário.")
             fresh = (
                 inst.nonce is not None
                 and secrets.compare_digest(inst.nonce, nonce)
@@ -329,10 +329,10 @@ class SandboxProvider:
                 and now - inst.qr_issued_at <= self.qr_ttl_seconds
             )
             if not fresh:
-                return 410, _page("QR expirado", "Este QR expirou ou foi substituído. Gere um novo QR e tente de novo.")
+                return 410, result_page("QR expirado", "Este QR expirou ou foi substituído. Gere um novo QR e tente de novo.")
             self._mark_connected(inst)
             phone = inst.phone_number
-        return 200, _page("QR lido — instância conectada", f"Número conectado: {phone}")
+        return 200, result_page("QR lido — instância conectada", f"Número conectado: {phone}")
 
     # ------------------------------------------------------------------ internals (lock held)
     def _authorized(self, instance_id: str, token: str) -> _Instance:

@@ -113,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle_scan(self, provider: SandboxProvider, path: str) -> None:
         parts = path.split("/")  # ["", "scan", id, nonce]
         if len(parts) != 4 or not parts[2] or not parts[3]:
-            self._send_html(404, _page("Página não encontrada", "Endereço de QR inválido."))
+            self._send_html(404, result_page("Página não encontrada", "Endereço de QR inválido."))
             return
         code, page = provider._scan(parts[2], parts[3])
         self._send_html(code, page)
@@ -203,7 +203,7 @@ def phone_number(body: dict) -> str | None:
     return "+" + digits
 
 
-def _page(title: str, message: str) -> str:
+def result_page(title: str, message: str) -> str:
     t, m = html.escape(title), html.escape(message)
     return (
         '<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">'
