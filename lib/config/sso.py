@@ -49,7 +49,7 @@ def sso_settings(section) -> SsoSettings | None:
                           "/oauth2callback (ex.: https://painel.example.com/oauth2callback).")
     if len(_sso_text(section, "cookie_secret", "auth")) < SSO_MIN_COOKIE_SECRET:
         raise ConfigError(f"Configuração inválida: auth.cookie_secret deve ter pelo menos {SSO_MIN_COOKIE_SECRET} "
-                          "caracteres aleatórios (ex.: python -c \"import secrets; print(secrets.token_urlsafe(32))\").")
+                          "caracteres aleatórios (ex.: python3 -c \"import secrets; print(secrets.token_urlsafe(32))\").")
     providers = []
     if any(key in section for key in SSO_PROVIDER_KEYS):
         providers.append(_sso_provider(SSO_DEFAULT_PROVIDER, section, "auth", SSO_DEFAULT_LABEL))
