@@ -42,6 +42,7 @@ CLEAR_COOKIE_KEY = "clear_cookie"
 RESTORE_TRIED_KEY = "restore_tried"
 SSO_KEY = "signed_in_by_provider"  # this session came from the identity provider (st.login)
 SSO_REFUSED_KEY = "sso_refused"  # (message, e-mail): the provider's sign-in maps to no user here
+SSO_USED_KEY = "sso_used"  # the key of a provider's sign-in that had already started a session
 LEAVE_PROVIDER_KEY = "leave_provider"  # "Sair": st.logout() at the end of the next full run
 USER_CHECKED_KEY = "user_checked_at"
 USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
@@ -136,9 +137,7 @@ def restore_session() -> None:
                 st.warning(escape_markdown(exc.message), icon="⚠️")
                 return
     elif stored is not None:
-        user = ctx.accounts.current_user(stored.user_id)
-        if user is not None and stored.sso:  # a temporary password does not hold up a provider's sign-in
-            user = replace(user, must_change_password=False)
+        user = _local_user(stored.user_id, sso=stored.sso)
     if user is None:
         ctx.sessions.end(raw_id)
         st.session_state[CLEAR_COOKIE_KEY] = True
@@ -198,6 +197,8 @@ def sso_sign_in() -> None:
         identity = sso.identity(claims)
         if identity is None or not identity.fresh(datetime.now(timezone.utc)):
             return  # an old sign-in: the login page offers the provider again
+        if st.session_state.get(SSO_USED_KEY) == identity.key:
+            return  # found used on an earlier run: no need to ask the store again
         email = identity.email
         user = ctx.sso_user(identity.email)
     except AuthError as exc:
@@ -207,6 +208,7 @@ def sso_sign_in() -> None:
         st.warning(escape_markdown(exc.message), icon="⚠️")
         return
     if not ctx.sessions.claim_sign_in(identity.key, keep=sso.FRESH + sso.CLOCK_SKEW):
+        st.session_state[SSO_USED_KEY] = identity.key
         return  # this sign-in already started a session (since ended, or in another tab)
     supabase = None
     if ctx.accounts is not None:
@@ -246,9 +248,7 @@ def check_user() -> None:
         if supabase is not None:
             fresh = supabase.current_user()
         else:
-            fresh = ctx.accounts.current_user(user.id)
-            if fresh is not None and signed_in_by_provider:
-                fresh = replace(fresh, must_change_password=False)
+            fresh = _local_user(user.id, sso=signed_in_by_provider)
     except AppError:
         return  # the store is unreachable: ask again next time
     ended = ctx.sessions.resume(st.session_state.get(SESSION_ID_KEY)) is None
@@ -260,6 +260,13 @@ def check_user() -> None:
         st.session_state[USER_KEY] = fresh
         st.session_state.pop(SERVICE_KEY, None)
         invalidate_instances()
+
+
+def _local_user(user_id: str, *, sso: bool) -> User | None:
+    """The local account's user as it is now; a temporary password does not hold up a provider's
+    sign-in (the provider checked who it is)."""
+    user = context().accounts.current_user(user_id)
+    return replace(user, must_change_password=False) if user is not None and sso else user
 
 
 def password_changed() -> None:

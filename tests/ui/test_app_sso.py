@@ -133,13 +133,19 @@ def test_an_old_sign_in_at_the_provider_starts_no_session(sso_context):
     assert "Entrar com Google" in [b.label for b in at.button]
 
 
-def test_one_sign_in_at_the_provider_starts_one_session(sso_context):
+def test_one_sign_in_at_the_provider_starts_one_session(sso_context, monkeypatch):
     sso_context.accounts.add("ana@example.com", None, "analyst")
     identity = claims("ana@example.com")
     first = signed_in_by_provider(identity)
     assert "user" in first.session_state
     again = signed_in_by_provider(identity)  # e.g. a tab opened before the cookie was set
     assert "user" not in again.session_state and "Entrar com Google" in [b.label for b in again.button]
+    asked = []
+    monkeypatch.setattr(sso_context, "sso_user", lambda email: asked.append(email))
+    again.run()
+    again.run()
+    assert asked == []  # the login page's runs don't ask the store about the used sign-in again
+    assert "user" not in again.session_state
 
 
 def test_sair_ends_the_session_and_leaves_the_provider(sso_context):
