@@ -95,6 +95,8 @@ class Connecting:
     qr: QrCode | None  # always there on the QR path; on the code path only if the provider sent one
     instance: Instance  # as stored after the connect call
     pairing_code: str | None = None  # on the code path: 8 characters, upper case, no dash
+    pairing_phone: str | None = None  # on the code path: the number it is for, digits only (validated)
+    changed: bool = False  # the instance became connecting with this call (a renewed QR changes no row)
 
 
 class CredentialsNotSaved(AppError):
@@ -227,13 +229,14 @@ class InstanceService:
             if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
                 self.store.get_instance(instance.id)  # raises InstanceNotFound when so
             raise
-        if instance.status != "connecting":
+        changed = instance.status != "connecting"
+        if changed:
             detail = None if phone is None else f"código de pareamento para {format_phone('+' + phone)}"
             before, instance = instance, self.store.update_status(instance.id, status="connecting", phone_number=None)
             history.record(self.store, history.user_event(
                 before, "connect_requested", self.user, from_status=before.status, to_status="connecting",
                 detail=detail))
-        return Connecting(reply.qr, instance, reply.pairing_code)
+        return Connecting(reply.qr, instance, reply.pairing_code, pairing_phone=phone, changed=changed)
 
     def check_status(self, instance: Instance) -> Instance:
         """Ask the provider for the status; write only when it changed, and only if the stored

@@ -78,6 +78,7 @@ def test_connect_with_a_phone_number_gives_a_code_that_connects_that_number(make
     instance = service.create("Cobrança").instance
     connecting = service.connect(instance, phone_number="+55 (11) 98765-4321")
     assert connecting.qr is None and re.fullmatch(r"[A-Z0-9]{8}", connecting.pairing_code)
+    assert (connecting.pairing_phone, connecting.changed) == ("5511987654321", True)
     assert connecting.instance == service.store.get_instance(instance.id)
     assert connecting.instance.status == "connecting"
     [requested] = service.store.events(kinds=["connect_requested"])
@@ -93,9 +94,10 @@ def test_a_code_asked_for_while_the_qr_is_shown_keeps_the_instance_connecting_on
     service = make_service()
     instance = service.create("Cobrança").instance
     by_qr = service.connect(instance)
-    assert by_qr.pairing_code is None and by_qr.qr.png.startswith(PNG_SIGNATURE)
+    assert by_qr.pairing_code is None and by_qr.qr.png.startswith(PNG_SIGNATURE) and by_qr.changed
     by_code = service.connect(by_qr.instance, phone_number="5511987654321")
     assert by_code.instance.status == "connecting" and by_code.pairing_code
+    assert not by_code.changed  # the row stays as it was: the screens' lists need no new read
     assert len(service.store.events(kinds=["connect_requested"])) == 1
 
 

@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
 from lib.errors import AppError, InstanceNotFound, WebhookError
-from lib.instances import validate_phone
 from lib.models import Instance
 from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
 from lib.ui import session
@@ -94,7 +93,6 @@ def _qr_tab(state: ConnectState) -> bool:
     """The QR, fetched again every QR_REFRESH_SECONDS while this tab is open; True when that failed."""
     due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= QR_REFRESH_SECONDS
     if due and state.tab == TAB_QR:
-        status_before = state.instance.status
         with session.user_errors("Gerando QR Code…") as failed:
             connecting = session.service().connect(state.instance)
             state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
@@ -103,7 +101,7 @@ def _qr_tab(state: ConnectState) -> bool:
         if failed:
             _retry_or_forget(failed[0], state.instance)
             return True
-        if state.instance.status != status_before:  # now connecting; a renewed QR changes no row
+        if connecting.changed:
             session.invalidate_instances()
         due = False
     if due:  # the code tab is open: no QR is fetched for it, and an old one would not scan
@@ -158,9 +156,10 @@ def _request_code(state: ConnectState, raw: str) -> None:
         state.code_error = failed[0].message if isinstance(failed[0], AppError) else session.MSG_UNEXPECTED
         return
     state.instance, state.pairing_code = connecting.instance, connecting.pairing_code
-    state.pairing_phone, state.code_error = validate_phone(raw), None
+    state.pairing_phone, state.code_error = connecting.pairing_phone, None
     state.started_at = time.monotonic()  # the 2 minutes count from the code the user now has
-    session.invalidate_instances()
+    if connecting.changed:
+        session.invalidate_instances()
 
 
 def _give_up(state: ConnectState) -> None:
