@@ -19,15 +19,16 @@ from lib.store.supabase.session import RoleHolder
 from lib.ui import session
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it
-PENDING_ACCOUNT_KEY = "pending_account_action"  # (user_id, action) awaiting confirmation
-ACCOUNT_CONFIRMATIONS = {  # action: (question, confirm button)
+PENDING_ACTION_KEY = "pending_user_action"  # (user_id, action) awaiting confirmation
+CONFIRMATIONS = {  # action: (question, confirm button)
     "deactivate": ("Desativar {email}? A pessoa sai de todas as sessões e não entra mais até ser reativada.",
                    "Desativar"),
     "reset_password": ("Redefinir a senha de {email}? A senha atual deixa de valer e as sessões da pessoa são "
                        "encerradas; a nova senha temporária aparece uma vez.", "Redefinir senha"),
     "end_sessions": ("Encerrar todas as sessões de {email}? A pessoa precisará entrar de novo.", "Encerrar sessões"),
+    "revoke": ("Remover o acesso de {email}? A conta no Supabase continua, mas a pessoa não verá mais nada aqui "
+               "até receber um papel de novo.", "Confirmar remoção"),
 }
-PENDING_REVOKE_KEY = "pending_revoke"  # (user_id, email) whose access removal awaits confirmation
 
 
 def account_admin() -> AccountAdmin:
@@ -112,10 +113,7 @@ def manage_user(admin: AccountAdmin, rows: list[AccountRow]) -> None:
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     role = left.selectbox("Papel", ROLES, index=ROLES.index(account.role), format_func=ROLE_LABELS.get,
                           key=f"role-{account.id}")
-    pending = st.session_state.get(PENDING_ACCOUNT_KEY)
-    if pending is not None and pending[0] != account.id:  # another user chosen meanwhile
-        st.session_state.pop(PENDING_ACCOUNT_KEY)
-        pending = None
+    pending = _pending_action(account.id)
     actions = right.container(horizontal=True)
     if actions.button("Salvar papel", disabled=role == account.role, key="save_role"):
         _act(lambda: admin.set_role(account.id, role), f"Papel de {email} alterado.")
@@ -129,36 +127,51 @@ def manage_user(admin: AccountAdmin, rows: list[AccountRow]) -> None:
         _ask(account.id, "reset_password")
     if actions.button("Encerrar sessões", key="end_sessions", disabled=asked):
         _ask(account.id, "end_sessions")
-    if pending is not None:
-        confirm_account_action(admin, account, pending[1])
+    if pending is not None and _confirmed(pending, email):
+        do_account_action(admin, account, pending)
+
+
+def _pending_action(user_id: str) -> str | None:
+    """The action on this user awaiting confirmation; one asked for another user is dropped."""
+    pending = st.session_state.get(PENDING_ACTION_KEY)
+    if pending is not None and pending[0] != user_id:  # another user chosen meanwhile
+        st.session_state.pop(PENDING_ACTION_KEY)
+        return None
+    return pending[1] if pending else None
 
 
 def _ask(user_id: str, action: str) -> None:
-    st.session_state[PENDING_ACCOUNT_KEY] = (user_id, action)
+    st.session_state[PENDING_ACTION_KEY] = (user_id, action)
     st.rerun()
 
 
-def confirm_account_action(admin: AccountAdmin, account, action: str) -> None:
-    """Desativar, Redefinir senha and Encerrar sessões throw the person out: asked once more."""
-    question, label = ACCOUNT_CONFIRMATIONS[action]
-    email = account.email
+def _confirmed(action: str, email: str) -> bool:
+    """Actions that throw someone out are asked once more, in red: True once confirmed."""
+    question, label = CONFIRMATIONS[action]
     with st.container(border=True):
         st.warning(question.format(email=escape_markdown(email)), icon="⚠️")
         confirm, cancel = st.columns(2)
         if confirm.button(label, type="primary", key=f"danger-confirm-{action}"):
-            st.session_state.pop(PENDING_ACCOUNT_KEY, None)
-            if action == "deactivate":
-                _act(lambda: admin.set_active(account.id, False), f"{email} desativado.")
-            elif action == "end_sessions":
-                _act(lambda: admin.end_sessions(account.id), f"Sessões de {email} encerradas.")
-            else:
-                with session.user_errors("Redefinindo…") as failed:
-                    password = admin.reset_password(account.id)
-                if not failed:
-                    st.session_state[SHOWN_PASSWORD_KEY] = (email, password)
-                    st.rerun()
-        if cancel.button("Cancelar", key="cancel-account-action"):
-            st.session_state.pop(PENDING_ACCOUNT_KEY, None)
+            st.session_state.pop(PENDING_ACTION_KEY, None)
+            return True
+        if cancel.button("Cancelar", key=f"cancel-{action}"):
+            st.session_state.pop(PENDING_ACTION_KEY, None)
+            st.rerun()
+    return False
+
+
+def do_account_action(admin: AccountAdmin, account, action: str) -> None:
+    """Desativar, Redefinir senha or Encerrar sessões, once confirmed."""
+    email = account.email
+    if action == "deactivate":
+        _act(lambda: admin.set_active(account.id, False), f"{email} desativado.")
+    elif action == "end_sessions":
+        _act(lambda: admin.end_sessions(account.id), f"Sessões de {email} encerradas.")
+    else:
+        with session.user_errors("Redefinindo…") as failed:
+            password = admin.reset_password(account.id)
+        if not failed:
+            st.session_state[SHOWN_PASSWORD_KEY] = (email, password)
             st.rerun()
 
 
@@ -250,10 +263,7 @@ def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
     if email is None:
         return
     holder = by_email[email]
-    pending = st.session_state.get(PENDING_REVOKE_KEY)
-    if pending is not None and pending[0] != holder.user_id:  # another user chosen meanwhile
-        st.session_state.pop(PENDING_REVOKE_KEY)
-        pending = None
+    pending = _pending_action(holder.user_id)
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     role = left.selectbox("Papel", ROLES, index=ROLES.index(holder.role), format_func=ROLE_LABELS.get,
                           key=f"supabase-role-{holder.user_id}")
@@ -261,28 +271,14 @@ def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
     if actions.button("Salvar papel", disabled=role == holder.role, key="supabase_save_role"):
         _act(lambda: _changed(admin.grant(email, role)), f"Papel de {email}: {ROLE_LABELS[role]}.")
     if actions.button("Remover acesso", key="supabase_revoke", disabled=pending is not None):
-        st.session_state[PENDING_REVOKE_KEY] = (holder.user_id, email)
-        st.rerun()
-    if pending is not None:
-        confirm_revoke(admin, *pending)
+        _ask(holder.user_id, "revoke")
+    if pending is not None and _confirmed(pending, email):
 
+        def revoke() -> None:
+            admin.revoke(holder.user_id)
+            _changed(holder.user_id)
 
-def confirm_revoke(admin: SupabaseRoleAdmin, user_id: str, email: str) -> None:
-    with st.container(border=True):
-        st.warning(f"Remover o acesso de {escape_markdown(email)}? A conta no Supabase continua, mas a pessoa "
-                   "não verá mais nada aqui até receber um papel de novo.", icon="⚠️")
-        confirm, cancel = st.columns(2)
-        if confirm.button("Confirmar remoção", type="primary", key="supabase_confirm_revoke"):
-            st.session_state.pop(PENDING_REVOKE_KEY, None)
-
-            def revoke() -> None:
-                admin.revoke(user_id)
-                _changed(user_id)
-
-            _act(revoke, f"Acesso de {email} removido.")
-        if cancel.button("Cancelar", key="supabase_cancel_revoke"):
-            st.session_state.pop(PENDING_REVOKE_KEY, None)
-            st.rerun()
+        _act(revoke, f"Acesso de {email} removido.")
 
 
 def _changed(user_id: str) -> None:

@@ -156,6 +156,7 @@ def test_an_admin_gives_a_role_by_email_changes_it_and_removes_it(supabase_app):
     button(at, "Cancelar").click().run()
     assert "Remover o acesso de Nova@example.com?" not in texts(at)
     button(at, "Remover acesso").click().run()
+    assert button(at, "Confirmar remoção").key.startswith("danger-")  # drawn in red (lib.ui.page)
     button(at, "Confirmar remoção").click().run()
     assert "Acesso de Nova@example.com removido." in flashed(at)
     assert supabase_app.roles_of("Nova@example.com") == []
