@@ -58,7 +58,6 @@ class Identity:
     """A person as the identity provider signed them in (from st.user's claims)."""
 
     email: str
-    provider: str
     issued_at: datetime | None  # the ID token's iat
     key: str = field(repr=False)  # tells this sign-in at the provider from every other one
 
@@ -86,7 +85,7 @@ def identity(claims: Mapping) -> Identity | None:
     # iss + sub name the person at the provider; iat and the nonce (random per sign-in) this sign-in.
     parts = (claims.get("provider"), claims.get("iss"), claims.get("sub"), issued_at, claims.get("nonce"), email)
     key = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
-    return Identity(email=email, provider=str(claims.get("provider") or ""), issued_at=when, key=key)
+    return Identity(email=email, issued_at=when, key=key)
 
 
 def user_for_email(email: str, *, accounts: LocalAccounts | None = None,

@@ -30,7 +30,7 @@ def claims(**overrides) -> dict:
 # -- the identity -------------------------------------------------------------------------------
 def test_the_identity_is_the_normalised_email_of_a_logged_in_user():
     identity = sso.identity(claims())
-    assert (identity.email, identity.provider, identity.issued_at) == ("ana@empresa.com.br", "google", NOW)
+    assert (identity.email, identity.issued_at) == ("ana@empresa.com.br", NOW)
     assert sso.identity(claims(is_logged_in=False)) is None
     assert sso.identity({}) is None
     assert sso.identity({"email": "ana@empresa.com.br"}) is None  # AppTest's default: not logged in
