@@ -306,14 +306,15 @@ class AppServer:
     webhooks: WebhookSettings | None = None
     env: dict[str, str] = field(default_factory=dict)
     instrumented: bool = True
+    data_dir: Path | None = None  # default: work_dir / "data"
     process: subprocess.Popen | None = None
 
     def __post_init__(self):
-        self.data_dir = self.work_dir / "data"
+        self.data_dir = self.data_dir or self.work_dir / "data"
         self.events_path = self.work_dir / "events.jsonl"
         self.background_path = self.work_dir / "background.json"
-        self.log_path = self.work_dir / "streamlit.log"
         self.port = free_port()
+        self.log_path = self.work_dir / f"streamlit-{self.port}.log"
         self.url = f"http://127.0.0.1:{self.port}"
         self.database = SQLiteDatabase.in_dir(self.data_dir)
 
@@ -329,7 +330,8 @@ class AppServer:
             env.update({f"WEBHOOK_{a.upper()}_URL": self.webhooks.url_for(a) for a in WEBHOOK_ACTIONS})
         env.update(APP_DATA_DIR=str(self.data_dir), APP_SECRETS_FILE=str(self.work_dir / "no-secrets.toml"),
                    BENCH_EVENTS=str(self.events_path), BENCH_BACKGROUND=str(self.background_path),
-                   PYTHONUNBUFFERED="1", **self.env)
+                   PYTHONUNBUFFERED="1")
+        env.update(self.env)  # may point APP_SECRETS_FILE at a secrets file of the test's
         runner = ["bench.instrumented"] if self.instrumented else ["streamlit"]
         command = [sys.executable, "-m", *runner, "run", "server.py",
                    "--server.port", str(self.port), "--server.address", "127.0.0.1",
