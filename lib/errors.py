@@ -17,8 +17,8 @@ class ValidationError(AppError):
     """User input was rejected."""
 
 
-class WebhookError(AppError):
-    """A webhook call failed (network, HTTP status, or an unusable reply)."""
+class ProviderError(AppError):
+    """A call to the WhatsApp provider failed (network, HTTP status, or an unusable reply)."""
 
     def __init__(self, message: str, *, action: str, retryable: bool = True, status_code: int | None = None):
         super().__init__(message)

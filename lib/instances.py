@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lib import history, monitor
-from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
+from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import Instance, InstanceEvent, User
 from lib.monitor import CheckResult, Observer
 from lib.presentation import format_phone
@@ -225,7 +225,7 @@ class InstanceService:
         phone = None if phone_number is None else validate_phone(phone_number)
         try:
             reply = self.webhooks.connect(instance.instance_id, self._token(instance.id), phone_number=phone)
-        except WebhookError as exc:
+        except ProviderError as exc:
             if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
                 self.store.get_instance(instance.id)  # raises InstanceNotFound when so
             raise
@@ -271,7 +271,7 @@ class InstanceService:
         for call in calls:
             try:
                 call(instance.instance_id, self._token(instance.id))
-            except WebhookError as exc:
+            except ProviderError as exc:
                 if exc.status_code != 404:  # the provider no longer knows it: nothing left to do there
                     raise
         self.store.delete_instance(instance.id)

@@ -25,7 +25,7 @@ from typing import Callable
 
 from lib import history
 from lib.alerts import CONFIRM_SECONDS, AlertRules
-from lib.errors import AppError, InstanceNotFound, WebhookError
+from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
 from lib.provider.events import ProviderEvent
 from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
@@ -112,10 +112,10 @@ def _check_recovered(store: InstanceStore, instance: Instance, observer: Observe
 def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str,
                  observer: Observer) -> Instance:
     """Ask the provider for one instance and record the answer; returns the row as stored after it.
-    Raises the WebhookError of a failed check, after recording it."""
+    Raises the ProviderError of a failed check, after recording it."""
     try:
         reply = client.status(instance.instance_id, token)
-    except WebhookError as exc:
+    except ProviderError as exc:
         record_failure(store, instance, exc.message, observer)  # raises InstanceNotFound if it is gone
         raise
     after = apply_status(store, instance, reply.status, reply.phone_number, observer)
@@ -138,7 +138,7 @@ def check_all(
         try:
             reply = client.status(instance.instance_id, token_of(instance))
             after = apply_status(store, instance, reply.status, reply.phone_number, observer)
-        except WebhookError as exc:
+        except ProviderError as exc:
             try:
                 record_failure(store, instance, exc.message, observer)
             except InstanceNotFound as gone:

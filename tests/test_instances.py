@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError
+from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.instances import CredentialsNotSaved, InstanceService, validate_phone
 from lib.store.recovery import CredentialRecovery
 from lib.provider.sandbox.provider import SandboxProvider
@@ -198,7 +198,7 @@ def test_delete_keeps_the_row_when_the_provider_fails(make_service, sandbox):
     service.connect(instance)
     connecting = service.store.get_instance(instance.id)
     sandbox.stop()
-    with pytest.raises(WebhookError):
+    with pytest.raises(ProviderError):
         service.delete(connecting)
     assert service.store.get_instance(instance.id) == connecting
 

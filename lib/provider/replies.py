@@ -18,7 +18,7 @@ from PIL import Image
 from qrcode.exceptions import DataOverflowError
 from qrcode.image.pil import PilImage
 
-from lib.errors import WebhookError
+from lib.errors import ProviderError
 
 T = TypeVar("T")
 
@@ -87,17 +87,17 @@ def parse(body: bytes, content_type: str, action: str) -> dict | None:
         data = json.loads(body)
     except (ValueError, RecursionError):
         if looks_like_html(body, content_type):
-            raise WebhookError(
+            raise ProviderError(
                 f"O provedor respondeu com uma página HTML em vez de JSON ({label}). Verifique a URL do webhook.",
                 action=action,
                 retryable=False,
             ) from None
         # A broken reply is usually a passing glitch of the provider's workflow: a retry may well work.
-        raise WebhookError(f"Resposta inválida do provedor ({label}): não é JSON.", action=action) from None
+        raise ProviderError(f"Resposta inválida do provedor ({label}): não é JSON.", action=action) from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
     if not isinstance(data, dict):
-        raise WebhookError(f"Resposta inválida do provedor ({label}): formato inesperado.", action=action, retryable=False)
+        raise ProviderError(f"Resposta inválida do provedor ({label}): formato inesperado.", action=action, retryable=False)
     return data
 
 
@@ -123,14 +123,14 @@ def clean(text: str, secrets: list[str], limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def missing(key: str, action: str) -> WebhookError:
-    return WebhookError(
+def missing(key: str, action: str) -> ProviderError:
+    return ProviderError(
         f"Resposta do provedor sem o campo '{key}' ({LABELS[action]}).", action=action, retryable=False
     )
 
 
-def invalid(key: str, action: str) -> WebhookError:
-    return WebhookError(
+def invalid(key: str, action: str) -> ProviderError:
+    return ProviderError(
         f"Resposta do provedor com o campo '{key}' inválido ({LABELS[action]}).", action=action, retryable=False
     )
 
@@ -176,7 +176,7 @@ def optional(read: Callable[[Any], T], value: Any) -> T | None:
         return None
     try:
         return read(value)
-    except WebhookError:
+    except ProviderError:
         return None
 
 
@@ -198,7 +198,7 @@ def qr_png(value: Any) -> bytes:
     claimed to be an image (data-URL prefix) is rejected, and anything else is taken as
     the QR *text* (e.g. WhatsApp pairing text) and rendered.
     """
-    bad_qr = WebhookError("QR Code inválido recebido do provedor.", action="connect", retryable=False)
+    bad_qr = ProviderError("QR Code inválido recebido do provedor.", action="connect", retryable=False)
     if not isinstance(value, str) or not value.strip():
         raise bad_qr
     value = value.strip()

@@ -1,6 +1,6 @@
 """HTTP client for the four provider webhooks (create, connect, status, disconnect).
 
-Every failure surfaces as one `WebhookError` with a short pt-BR message that never
+Every failure surfaces as one `ProviderError` with a short pt-BR message that never
 contains the instance token. What the replies mean is read by lib/provider/replies.py.
 """
 
@@ -21,7 +21,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from lib.config.settings import WebhookSettings
-from lib.errors import WebhookError
+from lib.errors import ProviderError
 from lib.provider.replies import (
     LABELS, PAIRING_CODE_KEYS, PHONE_KEYS, QR_KEYS, ConnectReply, Credentials, QrCode, StatusReply, clean, error_text,
     first, invalid, looks_like_html, missing, normalize_phone, normalize_status, optional, pairing_code, parse, qr_png,
@@ -115,7 +115,7 @@ class WebhookClient:
         if code_value is None:
             if qr_value is None:
                 raise missing("pairing_code", "connect")
-            raise WebhookError(MSG_NO_PAIRING_CODE, action="connect", retryable=False)
+            raise ProviderError(MSG_NO_PAIRING_CODE, action="connect", retryable=False)
         code = pairing_code(code_value)
         qr = optional(lambda value: QrCode(png=qr_png(value)), qr_value)
         return ConnectReply(qr=qr, pairing_code=code)
@@ -130,7 +130,7 @@ class WebhookClient:
         status = normalize_status(word)
         if status is None:
             shown = clean(str(word), self._secrets(token), limit=40)
-            raise WebhookError(f"Status desconhecido retornado pelo provedor: {shown}", action="status", retryable=False)
+            raise ProviderError(f"Status desconhecido retornado pelo provedor: {shown}", action="status", retryable=False)
         return StatusReply(status=status, phone_number=normalize_phone(first([data], PHONE_KEYS)))
 
     def disconnect(self, instance_id: str, token: str) -> None:
@@ -155,7 +155,7 @@ class WebhookClient:
         """Performs one call and returns the reply object (None for an empty body).
 
         Maps transport errors, HTTP statuses, oversized or non-JSON bodies and
-        in-band provider errors to WebhookError.
+        in-band provider errors to ProviderError.
         """
         started = time.monotonic()
         try:
@@ -185,22 +185,22 @@ class WebhookClient:
             self._raise_in_band_error(data, action, token)
         return data
 
-    def _http_error(self, response: requests.Response, action: str, token: str) -> WebhookError:
+    def _http_error(self, response: requests.Response, action: str, token: str) -> ProviderError:
         code, label = response.status_code, LABELS[action]
         if code in (401, 403):
-            return WebhookError(
+            return ProviderError(
                 f"Provedor recusou as credenciais ({label}). Verifique a configuração dos webhooks.",
                 action=action,
                 retryable=False,
             )
         if code == 404 and action == "create":
-            return WebhookError(
+            return ProviderError(
                 f"Webhook não encontrado no provedor ({label}). Verifique a URL configurada.", action=action, retryable=False
             )
         if code == 404:
-            return WebhookError(MSG_INSTANCE_UNKNOWN, action=action, retryable=False)
+            return ProviderError(MSG_INSTANCE_UNKNOWN, action=action, retryable=False)
         if 300 <= code < 400:
-            return WebhookError(
+            return ProviderError(
                 f"O provedor redirecionou a requisição (HTTP {code}, {label}). Verifique a URL configurada.",
                 action=action,
                 retryable=False,
@@ -208,14 +208,14 @@ class WebhookClient:
         if 400 <= code < 500:
             text = self._error_body_text(response, action, token)
             detail = f": {text}" if text else f" (HTTP {code})."
-            return WebhookError(f"Provedor recusou a requisição ({label}){detail}", action=action, retryable=code in (408, 429))
-        return WebhookError(f"Erro no provedor (HTTP {code}) ao {label}. Tente novamente.", action=action)
+            return ProviderError(f"Provedor recusou a requisição ({label}){detail}", action=action, retryable=code in (408, 429))
+        return ProviderError(f"Erro no provedor (HTTP {code}) ao {label}. Tente novamente.", action=action)
 
     def _error_body_text(self, response: requests.Response, action: str, token: str) -> str:
         """Best-effort provider explanation of a 4xx: JSON error text or short plain text, never HTML."""
         try:
             body = _read_body(response, action, deadline=time.monotonic() + self._settings.timeout_seconds)
-        except WebhookError:
+        except ProviderError:
             return ""
         try:
             text = error_text(json.loads(body))
@@ -230,7 +230,7 @@ class WebhookClient:
         secrets = self._secrets(token, data.get("token"))
         text = clean(error_text(data), secrets)
         message = f"Provedor retornou erro: {text}" if text else f"Provedor retornou erro ao {LABELS[action]}."
-        raise WebhookError(message, action=action, retryable=False)
+        raise ProviderError(message, action=action, retryable=False)
 
     def _secrets(self, *tokens: Any) -> list[str]:
         found = [t for t in tokens if isinstance(t, str) and t]
@@ -242,19 +242,19 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _timeout(action: str, *, sent: bool = True) -> WebhookError:
+def _timeout(action: str, *, sent: bool = True) -> ProviderError:
     """No answer in time. A create the provider received may still have happened: say so, or a
     retry makes a twin (not when the connection itself never opened: then nothing was sent)."""
     if action == "create" and sent:
-        return WebhookError(
+        return ProviderError(
             "O provedor não respondeu a tempo (criar instância): a instância pode ter sido criada no provedor; "
             "confira antes de tentar de novo.",
             action=action,
         )
-    return WebhookError(f"O provedor não respondeu a tempo ({LABELS[action]}). Tente novamente.", action=action)
+    return ProviderError(f"O provedor não respondeu a tempo ({LABELS[action]}). Tente novamente.", action=action)
 
 
-def _transport_error(exc: requests.RequestException, action: str) -> WebhookError:
+def _transport_error(exc: requests.RequestException, action: str) -> ProviderError:
     label = LABELS[action]
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
     # The status GET's Retry wraps a read timeout in MaxRetryError, which requests reports as a
@@ -263,17 +263,17 @@ def _transport_error(exc: requests.RequestException, action: str) -> WebhookErro
     if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
         return _timeout(action, sent=not isinstance(exc, requests.ConnectTimeout))
     if isinstance(exc, requests.exceptions.SSLError):
-        return WebhookError(f"Falha na conexão segura (TLS) com o provedor ({label}).", action=action, retryable=False)
+        return ProviderError(f"Falha na conexão segura (TLS) com o provedor ({label}).", action=action, retryable=False)
     if isinstance(exc, requests.ConnectionError):
         if isinstance(reason, NameResolutionError):
-            return WebhookError(
+            return ProviderError(
                 f"Endereço do provedor não encontrado ({label}). Verifique a URL configurada.", action=action, retryable=False
             )
-        return WebhookError(
+        return ProviderError(
             f"Não foi possível conectar ao provedor ({label}). Verifique se o serviço está no ar e tente novamente.",
             action=action,
         )
-    return WebhookError(f"Falha na comunicação com o provedor ({label}). Tente novamente.", action=action)
+    return ProviderError(f"Falha na comunicação com o provedor ({label}). Tente novamente.", action=action)
 
 
 def _read_body(response: requests.Response, action: str, deadline: float) -> bytes:
@@ -283,7 +283,7 @@ def _read_body(response: requests.Response, action: str, deadline: float) -> byt
     once per read timeout.
     """
     label = LABELS[action]
-    too_large = WebhookError(f"Resposta do provedor grande demais ({label}).", action=action, retryable=False)
+    too_large = ProviderError(f"Resposta do provedor grande demais ({label}).", action=action, retryable=False)
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
@@ -299,7 +299,7 @@ def _read_body(response: requests.Response, action: str, deadline: float) -> byt
     except Urllib3Timeout:
         raise _timeout(action) from None
     except (Urllib3Error, OSError):
-        raise WebhookError(
+        raise ProviderError(
             f"A conexão com o provedor foi interrompida ({label}). Tente novamente.", action=action
         ) from None
     return b"".join(chunks)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 from streamlit_autorefresh import st_autorefresh
 
-from lib.errors import AppError, InstanceNotFound, WebhookError
+from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import Instance
 from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
 from lib.ui import session
@@ -182,7 +182,7 @@ def _give_up(state: ConnectState) -> None:
 def _retry_or_forget(error: Exception, instance: Instance) -> None:
     """After a failed connect: a retry, or, when the provider does not know the instance at all
     (a retry would fail the same way), removing it from the dashboard."""
-    if isinstance(error, WebhookError) and error.status_code == 404:
+    if isinstance(error, ProviderError) and error.status_code == 404:
         if st.button("Excluir do painel", type="primary"):
             open_dialog("delete", instance)
             st.rerun()

@@ -24,7 +24,7 @@ from lib.auth.sessions import COOKIE_NAME
 from lib.auth.throttle import client_address as throttle_address
 from lib.backend import AppContext, app_context
 from lib.config.settings import current_settings
-from lib.errors import AppError, AuthError, PermissionDenied, WebhookError
+from lib.errors import AppError, AuthError, PermissionDenied, ProviderError
 from lib.instances import InstanceService
 from lib.models import Instance, User
 from lib.presentation import escape_markdown
@@ -396,7 +396,7 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
         st.error(escape_markdown(exc.message), icon="⚠️")
         if isinstance(exc, PermissionDenied):  # the role changed: the next run reads it again
             st.session_state[USER_CHECKED_KEY] = 0.0
-        if isinstance(exc, WebhookError) and not exc.retryable:
+        if isinstance(exc, ProviderError) and not exc.retryable:
             st.caption("Tentar de novo não deve resolver: confira a configuração dos webhooks com o suporte.")
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen
         failures.append(exc)

@@ -1,7 +1,7 @@
 """Webhook faults against a real loopback provider that misbehaves on purpose (tests/faulty_provider.py).
 
 For create, connect, status and disconnect, wherever the fault applies:
-- the client raises one WebhookError with a clear pt-BR message that never carries a token;
+- the client raises one ProviderError with a clear pt-BR message that never carries a token;
 - the service leaves the stored instance exactly as it was (and create adds no row);
 - the UI shows the message, no traceback, and a retry that works once the provider recovers.
 """
@@ -18,7 +18,7 @@ import requests
 
 from lib.backend import app_context
 from lib.config.settings import load_settings
-from lib.errors import AppError, WebhookError
+from lib.errors import AppError, ProviderError
 from lib.instances import InstanceService
 from lib.models import Instance
 from lib.store.recovery import CredentialRecovery
@@ -154,7 +154,7 @@ def broken(provider, monkeypatch):
 @pytest.mark.parametrize("action, fault", CASES)
 def test_client_gives_one_clear_message(provider, broken, action, fault):
     client = WebhookClient(broken(action, fault))
-    with pytest.raises(WebhookError) as info:
+    with pytest.raises(ProviderError) as info:
         call(client, action)
     err = info.value
     assert expected_message(fault, action) in err.message
@@ -171,7 +171,7 @@ def test_client_gives_one_clear_message(provider, broken, action, fault):
 
 def test_dns_failure_goes_through_name_resolution(monkeypatch):
     looked_up = answer_invalid_names_locally(monkeypatch)
-    with pytest.raises(WebhookError, match="Endereço do provedor não encontrado"):
+    with pytest.raises(ProviderError, match="Endereço do provedor não encontrado"):
         WebhookClient(settings_for(urls_at("http://provider.invalid"))).status("inst-seeded", TOKEN)
     assert looked_up == ["provider.invalid"]
 
@@ -227,7 +227,7 @@ def test_service_keeps_the_stored_instance_as_it_was(broken, store, recovery, op
     op = OPERATIONS[operation]
     before = seed(store, op.seed_status)
     service = service_for(broken(op.action, fault), store, recovery)
-    with pytest.raises(WebhookError) as info:
+    with pytest.raises(ProviderError) as info:
         op.run(service, before)
     assert expected_message(fault, op.action) in info.value.message
     assert_user_safe(info.value)
@@ -244,7 +244,7 @@ def test_service_keeps_the_stored_instance_as_it_was(broken, store, recovery, op
 def test_failed_create_adds_nothing(broken, store, recovery, fault):
     existing = seed(store, "connected")
     service = service_for(broken("create", fault), store, recovery)
-    with pytest.raises(WebhookError) as info:
+    with pytest.raises(ProviderError) as info:
         service.create("Nova")
     assert expected_message(fault, "create") in info.value.message
     assert_user_safe(info.value)
@@ -270,7 +270,7 @@ def test_delete_goes_ahead_when_the_provider_no_longer_knows_the_instance(broken
 
 def test_disconnect_of_an_instance_unknown_to_the_provider_keeps_the_row(broken, store, recovery):
     instance = seed(store, "connected")
-    with pytest.raises(WebhookError, match="Instância não encontrada no provedor."):
+    with pytest.raises(ProviderError, match="Instância não encontrada no provedor."):
         service_for(broken("disconnect", "not_found"), store, recovery).disconnect(instance)
     assert store.list_instances() == [instance]
 
@@ -394,6 +394,6 @@ def test_invalid_json_is_a_glitch_worth_retrying(provider):
     """Invalid JSON is transient: the screen must not say a retry won't help (an HTML page, a
     wrong URL most likely, is not)."""
     provider.set_fault("status", "not_json")
-    with pytest.raises(WebhookError) as raised:
+    with pytest.raises(ProviderError) as raised:
         call(WebhookClient(provider.webhook_settings()), "status")
     assert raised.value.retryable

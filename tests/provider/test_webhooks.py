@@ -19,7 +19,7 @@ from PIL import Image
 from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from lib.config.settings import WebhookSettings
-from lib.errors import WebhookError
+from lib.errors import ProviderError
 from lib.provider.replies import ConnectReply, Credentials, QrCode, StatusReply
 from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
 
@@ -67,7 +67,7 @@ def call(client, action):
 
 
 def check_webhook_error(fn, caplog, *fragments, action):
-    with pytest.raises(WebhookError) as info:
+    with pytest.raises(ProviderError) as info:
         fn()
     err = info.value
     for fragment in fragments:
@@ -432,7 +432,7 @@ def test_4xx_text_drops_control_characters(mocked, client, debug_logs):
 def test_url_encoded_token_is_scrubbed(mocked, client, debug_logs):
     token = "tok/SECRET+123"
     register(mocked, "status", status=400, json={"error": "bad query: token=tok%2FSECRET%2B123"})
-    with pytest.raises(WebhookError) as info:
+    with pytest.raises(ProviderError) as info:
         client.status(IID, token)
     assert info.value.message == "Provedor recusou a requisição (verificar status): bad query: token=***"
 

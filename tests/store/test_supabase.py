@@ -13,7 +13,7 @@ import pytest
 
 from lib.config.settings import SupabaseSettings
 from lib.errors import (
-    AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, WebhookError,
+    AuthError, ConfigError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError,
 )
 from lib.models import InstanceEvent
 from lib.monitor import StatusMonitor
@@ -340,7 +340,7 @@ def test_a_rejected_service_role_key_is_named_not_shown(fake):
 
 
 class ScriptedProvider:
-    """The provider's status answers by instance_id: a StatusReply, or a WebhookError to raise."""
+    """The provider's status answers by instance_id: a StatusReply, or a ProviderError to raise."""
 
     def __init__(self, answers: dict):
         self.answers = answers
@@ -364,7 +364,7 @@ def test_the_monitor_sweeps_through_the_server_store(fake):
     provider = ScriptedProvider({
         "changed": StatusReply("connected", "5511999"),
         "same": StatusReply("disconnected", None),
-        "failing": WebhookError("O provedor não respondeu.", action="status"),
+        "failing": ProviderError("O provedor não respondeu.", action="status"),
         "dropping": StatusReply("disconnected", None),
         "steady": StatusReply("connected", "5511666"),
     })

@@ -5,7 +5,7 @@ speaking the webhook contract of README.md. What each action answers is chosen b
 
     with FaultyProvider() as server:
         server.set_fault("connect", "html_page")
-        WebhookClient(server.webhook_settings()).connect("inst-1", TOKEN)   # -> WebhookError
+        WebhookClient(server.webhook_settings()).connect("inst-1", TOKEN)   # -> ProviderError
 
 `FAULTS` lists every behaviour. Two failures no server can play have their own helpers:
 `refused_url()` (a port that was bound, then closed) and `BacklogFull` (a listener whose accept
