@@ -16,7 +16,7 @@ from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError,
 from lib.models import Instance, InstanceEvent, User
 from lib.monitor import CheckResult, Observer
 from lib.presentation import format_phone
-from lib.provider.replies import QrCode
+from lib.provider.base import QrCode
 from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery

@@ -1,4 +1,4 @@
-"""What the provider's webhook replies mean: the reply types, and the parsing that turns a reply into them.
+"""What the provider's webhook replies mean: the parsing that turns a reply into lib.provider.base's types.
 
 Replies are read tolerantly (n8n-style single-element lists, data-URL QR codes, raw QR text,
 other providers' status words).
@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 import qrcode
@@ -47,31 +46,6 @@ _IMAGE_SIGNATURES = {
     b"GIF89a": "GIF",
 }
 _DATA_IMAGE_PREFIX = re.compile(r"data:image/[\w.+-]+;base64,", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    instance_id: str
-    token: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class QrCode:
-    png: bytes = field(repr=False)  # PNG image bytes, always
-
-
-@dataclass(frozen=True)
-class ConnectReply:
-    """What a connect gave: a QR to scan, a pairing code to type on the phone, or both."""
-
-    qr: QrCode | None
-    pairing_code: str | None  # 8 characters, upper case, no dash
-
-
-@dataclass(frozen=True)
-class StatusReply:
-    status: str  # 'disconnected' | 'connecting' | 'connected'
-    phone_number: str | None
 
 
 def looks_like_html(body: bytes, content_type: str) -> bool:

@@ -22,10 +22,10 @@ from urllib3.util.retry import Retry
 
 from lib.config.settings import WebhookSettings
 from lib.errors import ProviderError
+from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
 from lib.provider.replies import (
-    LABELS, PAIRING_CODE_KEYS, PHONE_KEYS, QR_KEYS, ConnectReply, Credentials, QrCode, StatusReply, clean, error_text,
-    first, invalid, looks_like_html, missing, normalize_phone, normalize_status, optional, pairing_code, parse, qr_png,
-    text_field,
+    LABELS, PAIRING_CODE_KEYS, PHONE_KEYS, QR_KEYS, clean, error_text, first, invalid, looks_like_html, missing,
+    normalize_phone, normalize_status, optional, pairing_code, parse, qr_png, text_field,
 )
 
 logger = logging.getLogger(__name__)

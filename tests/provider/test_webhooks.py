@@ -20,7 +20,7 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from lib.config.settings import WebhookSettings
 from lib.errors import ProviderError
-from lib.provider.replies import ConnectReply, Credentials, QrCode, StatusReply
+from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
 from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
 
 TOKEN = "tok-SECRET-123"

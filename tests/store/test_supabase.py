@@ -17,7 +17,7 @@ from lib.errors import (
 )
 from lib.models import InstanceEvent
 from lib.monitor import StatusMonitor
-from lib.provider.replies import StatusReply
+from lib.provider.base import StatusReply
 from lib.auth.admin import SupabaseRoleAdmin
 from lib.store.supabase.errors import MSG_EXPIRED, MSG_OFFLINE, MSG_SERVICE_KEY_REJECTED
 from lib.store.supabase.rows import EVENT_COLUMNS
