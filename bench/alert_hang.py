@@ -38,7 +38,7 @@ def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
     from lib.alerts import AlertRules, AlertSender
     from lib.config.settings import AlertSettings
     from lib.monitor import StatusMonitor, apply_event
-    from lib.provider.events import ProviderEvent
+    from lib.provider.base import ProviderEvent
     from lib.provider.webhooks import WebhookClient
     from lib.store.sqlite.database import SQLiteDatabase
     from lib.store.sqlite.instances import SQLiteInstanceStore

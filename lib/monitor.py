@@ -27,7 +27,7 @@ from lib import history
 from lib.alerts import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
-from lib.provider.events import ProviderEvent
+from lib.provider.base import ProviderEvent
 from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 

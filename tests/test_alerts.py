@@ -13,7 +13,7 @@ from lib.alerts import AlertRules, AlertSender, alert_banner, compose, url_secre
 from lib.config.settings import AlertSettings, load_settings
 from lib.errors import ConfigError
 from lib.monitor import StatusMonitor, apply_event
-from lib.provider.events import ProviderEvent
+from lib.provider.base import ProviderEvent
 from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.receiver import Receiver

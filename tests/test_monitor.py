@@ -12,7 +12,7 @@ import pytest
 
 from lib.monitor import FAILURES_BEFORE_NO_ANSWER, StatusMonitor, apply_event
 from lib.presentation import status_lines
-from lib.provider.events import ProviderEvent
+from lib.provider.base import ProviderEvent
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore

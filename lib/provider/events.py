@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hmac
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from lib.provider.base import ProviderEvent
 from lib.provider.replies import normalize_phone, normalize_status
 
 MAX_EVENT_BYTES = 64 * 1024
@@ -32,13 +32,6 @@ class EventRejected(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-@dataclass(frozen=True)
-class ProviderEvent:
-    instance_id: str
-    status: str  # 'connected' | 'connecting' | 'disconnected'
-    phone_number: str | None
 
 
 def secret_matches(expected: str, *offered: str | None) -> bool:

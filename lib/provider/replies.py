@@ -29,6 +29,9 @@ LABELS = {
     "status": "verificar status",
     "disconnect": "desconectar",
     "delete": "excluir instância",
+    "restart": "reiniciar instância",
+    "list": "listar instâncias",
+    "events": "registrar eventos",
 }
 _STATUS_WORDS = {
     **dict.fromkeys(("open", "working", "connected", "online", "authenticated"), "connected"),

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from lib.provider.events import EventRejected, ProviderEvent, parse_event, secret_matches
+from lib.provider.base import ProviderEvent
+from lib.provider.events import EventRejected, parse_event, secret_matches
 
 
 REJECTIONS = {"body is not JSON", "body must be a JSON object", "missing or invalid instance id", "missing status",
