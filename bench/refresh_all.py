@@ -37,18 +37,18 @@ BUDGET_S = 1.5
 def parallel_calls(workers: int):
     """check_all's pool size and the client's connection pool (read when a client is built)."""
     import lib.monitor
-    import lib.provider.webhooks
+    import lib.provider.http
 
-    saved = lib.monitor.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS
-    lib.monitor.MAX_PARALLEL_CALLS = lib.provider.webhooks.MAX_PARALLEL_CALLS = workers
+    saved = lib.monitor.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS
+    lib.monitor.MAX_PARALLEL_CALLS = lib.provider.http.MAX_PARALLEL_CALLS = workers
     try:
         yield
     finally:
-        lib.monitor.MAX_PARALLEL_CALLS, lib.provider.webhooks.MAX_PARALLEL_CALLS = saved
+        lib.monitor.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS = saved
 
 
 def _product_note(workers: int) -> str:
-    from lib.provider.webhooks import MAX_PARALLEL_CALLS
+    from lib.provider.http import MAX_PARALLEL_CALLS
 
     return " (product setting)" if workers == MAX_PARALLEL_CALLS else ""
 

@@ -24,7 +24,8 @@ SLACK = 1.3  # the target: within 30 % of the floor
 
 def run(instances: int = 1000, latency_ms: int = 100, sweeps: int = 3) -> dict:
     from lib.monitor import StatusMonitor
-    from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
+    from lib.provider.http import MAX_PARALLEL_CALLS
+    from lib.provider.webhooks import WebhookClient
     from lib.store.sqlite.database import SQLiteDatabase
     from lib.store.sqlite.instances import SQLiteInstanceStore
 

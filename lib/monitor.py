@@ -28,7 +28,8 @@ from lib.alerts import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
 from lib.provider.base import ProviderEvent
-from lib.provider.webhooks import MAX_PARALLEL_CALLS, WebhookClient
+from lib.provider.http import MAX_PARALLEL_CALLS
+from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 
 log = logging.getLogger(__name__)

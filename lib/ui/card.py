@@ -10,7 +10,7 @@ from lib.history import CardStats, format_uptime
 from lib.models import Instance
 from lib.presentation import STATUS_COLORS, STATUS_LABELS, escape_markdown, status_lines
 from lib.provider.sandbox.provider import SandboxProvider
-from lib.provider.webhooks import MSG_INSTANCE_UNKNOWN
+from lib.provider.http import MSG_INSTANCE_UNKNOWN
 from lib.ui import session
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialogs import open_dialog

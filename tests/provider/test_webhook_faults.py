@@ -24,7 +24,8 @@ from lib.models import Instance
 from lib.store.recovery import CredentialRecovery
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
+from lib.provider.http import MAX_BODY_BYTES
+from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
 from tests.support.faulty_provider import (
     ACTIONS,

@@ -21,7 +21,8 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 from lib.config.settings import WebhookSettings
 from lib.errors import ProviderError
 from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
-from lib.provider.webhooks import MAX_BODY_BYTES, WebhookClient
+from lib.provider.http import MAX_BODY_BYTES
+from lib.provider.webhooks import WebhookClient
 
 TOKEN = "tok-SECRET-123"
 API_KEY = "hdr-KEY-987654"
@@ -338,7 +339,7 @@ def test_configured_headers_sent_on_all_four_calls(mocked, client):
 def test_logs_action_status_and_time_but_no_url(mocked, client, debug_logs):
     mocked.get(URLS["status"], json={"status": "open"})
     client.status(IID, TOKEN)
-    messages = [r.getMessage() for r in debug_logs.records if r.name == "lib.provider.webhooks"]
+    messages = [r.getMessage() for r in debug_logs.records if r.name == "lib.provider.http"]
     assert len(messages) == 1 and messages[0].startswith("webhook status: HTTP 200 in ")
     assert "hooks.example.test" not in debug_logs.text and TOKEN not in debug_logs.text
 
