@@ -13,8 +13,7 @@ from datetime import datetime, timezone
 
 from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
-from lib.models import Instance, InstanceEvent, User
-from lib.monitor import CheckResult, Observer
+from lib.models import CheckResult, Instance, InstanceEvent, Observer, User
 from lib.presentation import format_phone
 from lib.provider.base import QrCode
 from lib.provider.webhooks import WebhookClient

@@ -67,3 +67,28 @@ class InstanceEvent:
     detail: str | None = None
     created_at: datetime | None = None  # set by the store
     id: int | None = None  # set by the store; grows with every event
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One instance's outcome in a check: the row after it (the same row when nothing changed), or
+    the error message."""
+
+    before: Instance
+    after: Instance | None = None
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.after is not None and (self.after.status, self.after.phone_number) != (
+            self.before.status, self.before.phone_number
+        )
+
+
+@dataclass(frozen=True)
+class Observer:
+    """Who heard the provider's answer, for the history: a user's session (the connect dialog,
+    "Verificar agora"), the monitor, or the provider's own push."""
+
+    source: str  # 'user' | 'monitor' | 'provider_event'
+    actor: User | None = None

@@ -19,14 +19,13 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from lib import history
 from lib.alerts import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
-from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance, User
+from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Observer
 from lib.provider.base import ProviderEvent
 from lib.provider.http import MAX_PARALLEL_CALLS
 from lib.provider.webhooks import WebhookClient
@@ -38,31 +37,6 @@ MIN_LEASE_SECONDS = 60
 ALERT_POLL_SECONDS = 5.0  # how soon a drop pushed by the provider is alerted
 STUCK_CONNECTING = timedelta(minutes=3)  # connecting longer than this: asked again within a minute
 STUCK_CHECK_SECONDS = 60.0  # between sweeps further apart than STUCK_CONNECTING
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One instance's outcome in a check: the row after it (the same row when nothing changed), or
-    the error message."""
-
-    before: Instance
-    after: Instance | None = None
-    error: str | None = None
-
-    @property
-    def changed(self) -> bool:
-        return self.after is not None and (self.after.status, self.after.phone_number) != (
-            self.before.status, self.before.phone_number
-        )
-
-
-@dataclass(frozen=True)
-class Observer:
-    """Who heard the provider's answer, for the history: a user's session (the connect dialog,
-    "Verificar agora"), the monitor, or the provider's own push."""
-
-    source: str  # 'user' | 'monitor' | 'provider_event'
-    actor: User | None = None
 
 
 MONITOR = Observer("monitor")

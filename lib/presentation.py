@@ -12,12 +12,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from PIL import Image
 
-from typing import TYPE_CHECKING
-
-from lib.models import FAILURES_BEFORE_NO_ANSWER, Instance
-
-if TYPE_CHECKING:
-    from lib.monitor import CheckResult
+from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
