@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
-from lib.models import CheckResult, Instance, InstanceEvent, Observer, User
+from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.presentation import format_phone
 from lib.provider.base import QrCode
 from lib.provider.webhooks import WebhookClient
@@ -125,7 +125,7 @@ class InstanceService:
         self.recovery = recovery
         self._current_user = current_user
         self._tokens: dict[str, str] = {}
-        self._observer = Observer("user", user)
+        self._origin = Origin("user", user)
 
     # -- reading ---------------------------------------------------------------------------
     def list_instances(self) -> list[Instance]:
@@ -241,12 +241,12 @@ class InstanceService:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        return monitor.check_status(self.store, self.webhooks, instance, self._token(instance.id), self._observer)
+        return monitor.check_status(self.store, self.webhooks, instance, self._token(instance.id), self._origin)
 
     def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
         """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self._token(i.id), self._observer)
+        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self._token(i.id), self._origin)
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()

@@ -86,9 +86,9 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
-class Observer:
-    """Who heard the provider's answer, for the history: a user's session (the connect dialog,
-    "Verificar agora"), the monitor, or the provider's own push."""
+class Origin:
+    """Where the provider's word came from, for the history: a user's session that asked (the
+    connect dialog, "Verificar agora"), the monitor, or the provider's own push."""
 
     source: str  # 'user' | 'monitor' | 'provider_event'
     actor: User | None = None

@@ -25,7 +25,7 @@ from typing import Callable
 from lib import history
 from lib.alerts import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
-from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Observer
+from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Origin
 from lib.provider.base import ProviderEvent
 from lib.provider.http import MAX_PARALLEL_CALLS
 from lib.provider.webhooks import WebhookClient
@@ -39,12 +39,12 @@ STUCK_CONNECTING = timedelta(minutes=3)  # connecting longer than this: asked ag
 STUCK_CHECK_SECONDS = 60.0  # between sweeps further apart than STUCK_CONNECTING
 
 
-MONITOR = Observer("monitor")
-PROVIDER_EVENT = Observer("provider_event")
+MONITOR = Origin("monitor")
+PROVIDER_EVENT = Origin("provider_event")
 
 
 def apply_status(store: InstanceStore, instance: Instance, status: str, phone_number: str | None,
-                 observer: Observer) -> Instance | None:
+                 origin: Origin) -> Instance | None:
     """Write what the provider said, if it differs from `instance` (the row as read before asking),
     with its history event. Returns the row as stored afterwards, or None when nothing differed (the
     caller marks it checked). A connected reply without a number keeps the number already known."""
@@ -53,14 +53,14 @@ def apply_status(store: InstanceStore, instance: Instance, status: str, phone_nu
         return None
     after = store.record_check(instance.id, status=status, phone_number=phone, expected_status=instance.status)
     if after.status == status:  # else the compare-and-set refused: whoever changed it wrote its own event
-        event = history.transition_event(instance, after, source=observer.source, actor=observer.actor)
+        event = history.transition_event(instance, after, source=origin.source, actor=origin.actor)
         if event:
             history.record(store, event)
-        _check_recovered(store, instance, observer)
+        _check_recovered(store, instance, origin)
     return after
 
 
-def record_failure(store: InstanceStore, instance: Instance, message: str, observer: Observer) -> None:
+def record_failure(store: InstanceStore, instance: Instance, message: str, origin: Origin) -> None:
     """Keep a failed check's message on the row (the status stays as it was); once the streak has
     reached FAILURES_BEFORE_NO_ANSWER with the same message there is nothing new to write. The
     history gets the start of a streak, not every failure."""
@@ -73,36 +73,36 @@ def record_failure(store: InstanceStore, instance: Instance, message: str, obser
     except AppError:
         return  # the store is down: the check's own error says enough
     if instance.check_failures == 0:
-        history.record(store, history.check_event(instance, "check_failed", source=observer.source,
-                                                  actor=observer.actor, detail=message))
+        history.record(store, history.check_event(instance, "check_failed", source=origin.source,
+                                                  actor=origin.actor, detail=message))
 
 
-def _check_recovered(store: InstanceStore, instance: Instance, observer: Observer) -> None:
+def _check_recovered(store: InstanceStore, instance: Instance, origin: Origin) -> None:
     """A check answered after a failure streak: the history gets its end."""
     if instance.check_failures:
-        history.record(store, history.check_event(instance, "check_recovered", source=observer.source,
-                                                  actor=observer.actor, detail=None))
+        history.record(store, history.check_event(instance, "check_recovered", source=origin.source,
+                                                  actor=origin.actor, detail=None))
 
 
 def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str,
-                 observer: Observer) -> Instance:
+                 origin: Origin) -> Instance:
     """Ask the provider for one instance and record the answer; returns the row as stored after it.
     Raises the ProviderError of a failed check, after recording it."""
     try:
         reply = client.status(instance.instance_id, token)
     except ProviderError as exc:
-        record_failure(store, instance, exc.message, observer)  # raises InstanceNotFound if it is gone
+        record_failure(store, instance, exc.message, origin)  # raises InstanceNotFound if it is gone
         raise
-    after = apply_status(store, instance, reply.status, reply.phone_number, observer)
+    after = apply_status(store, instance, reply.status, reply.phone_number, origin)
     if after is None and (instance.last_error or instance.check_failures):
         store.mark_checked([instance.id])
-        _check_recovered(store, instance, observer)
+        _check_recovered(store, instance, origin)
     return after or instance
 
 
 def check_all(
     store: InstanceStore, client: WebhookClient, instances: list[Instance], token_of: Callable[[Instance], str],
-    observer: Observer,
+    origin: Origin,
 ) -> list[CheckResult]:
     """Ask the provider for every instance at once, at most MAX_PARALLEL_CALLS calls in flight: one
     slow or failing instance neither holds up nor fails the others. Changes are written one by one;
@@ -112,10 +112,10 @@ def check_all(
     def check(instance: Instance) -> CheckResult:
         try:
             reply = client.status(instance.instance_id, token_of(instance))
-            after = apply_status(store, instance, reply.status, reply.phone_number, observer)
+            after = apply_status(store, instance, reply.status, reply.phone_number, origin)
         except ProviderError as exc:
             try:
-                record_failure(store, instance, exc.message, observer)
+                record_failure(store, instance, exc.message, origin)
             except InstanceNotFound as gone:
                 return CheckResult(instance, error=gone.message)
             return CheckResult(instance, error=exc.message)
@@ -132,7 +132,7 @@ def check_all(
     if unchanged:
         store.mark_checked([instance.id for instance in unchanged])
         for instance in unchanged:
-            _check_recovered(store, instance, observer)
+            _check_recovered(store, instance, origin)
     return results
 
 
