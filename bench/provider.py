@@ -49,7 +49,7 @@ class BenchSandbox(SandboxProvider):
             return [t for t, i in self.status_log if t > after and (instance_id is None or i == instance_id)]
 
     def _status(self, query):
-        instance_id = (query.get("instance_id") or [""])[0]
+        instance_id = query.get("instance_id") or ""
         with self._lock:
             instance = self._instances.get(instance_id)
             name = instance.name if instance else None

@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -233,6 +234,29 @@ class SandboxProvider:
             self._mark_disconnected(inst)
         return True
 
+    # ------------------------------------------------------------------ what the HTTP layer calls (server.Actions)
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    @contextmanager
+    def serving(self):
+        self._enter_request()
+        try:
+            if self.latency_ms > 0:
+                self._sleep(self.latency_ms / 1000.0)
+            yield
+        finally:
+            self._leave_request()
+
+    def answer(self, action: str, request: dict) -> tuple[int, dict]:
+        handler = {"create": self._create, "connect": self._connect, "status": self._status,
+                   "disconnect": self._disconnect, "delete": self._delete}[action]
+        return handler(request)
+
+    def scan_page(self, instance_id: str, nonce: str) -> tuple[int, str]:
+        return self._scan(instance_id, nonce)
+
     @property
     def max_in_flight(self) -> int:
         """Most webhook requests ever handled at the same time (for concurrency checks)."""
@@ -279,9 +303,9 @@ class SandboxProvider:
             inst.last_scan_url = url
         return 200, {"qr_code_base64": _qr_png_base64(url)}
 
-    def _status(self, query: dict[str, list[str]]) -> tuple[int, dict]:
-        instance_id = (query.get("instance_id") or [""])[0]
-        token = (query.get("token") or [""])[0]
+    def _status(self, query: dict[str, str]) -> tuple[int, dict]:
+        instance_id = query.get("instance_id") or ""
+        token = query.get("token") or ""
         if not instance_id:
             raise HttpError(400, "missing or invalid field: instance_id")
         if not token:

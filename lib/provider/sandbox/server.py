@@ -21,12 +21,10 @@ import html
 import json
 import logging
 import re
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping, Protocol
 from urllib.parse import parse_qs, urlsplit
-
-if TYPE_CHECKING:  # annotations only: provider.py imports this module to start its server
-    from lib.provider.sandbox.provider import SandboxProvider
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +40,28 @@ class HttpError(Exception):
         self.message = message
 
 
+class Actions(Protocol):
+    """What the HTTP layer asks of the provider behind it (provider.py's SandboxProvider)."""
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def serving(self) -> AbstractContextManager[None]:
+        """Around every webhook request: its latency and the count of requests in flight."""
+
+    def answer(self, action: str, request: dict) -> tuple[int, dict]:
+        """(HTTP status, JSON reply) of a webhook action; `request` is the JSON body, or the
+        query's fields for a GET. Raises HttpError."""
+
+    def scan_page(self, instance_id: str, nonce: str) -> tuple[int, str]:
+        """(HTTP status, HTML page) of a phone opening the URL in a QR."""
+
+
 # ---------------------------------------------------------------------- HTTP layer
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
-    provider: SandboxProvider
+    provider: Actions
 
     def handle_error(self, request, client_address) -> None:  # no tracebacks on stderr
         logger.debug("sandbox request error from %s", client_address[0], exc_info=True)
@@ -61,7 +76,9 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: Server
 
-    _ROUTES = {"/create": "POST", "/connect": "POST", "/disconnect": "POST", "/delete": "POST", "/status": "GET"}
+    # path: (method, action)
+    _ROUTES = {"/create": ("POST", "create"), "/connect": ("POST", "connect"), "/disconnect": ("POST", "disconnect"),
+               "/delete": ("POST", "delete"), "/status": ("GET", "status")}
 
     def version_string(self) -> str:
         return self.server_version
@@ -75,14 +92,14 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         provider = self.server.provider
         path = urlsplit(self.path).path
-        if provider._stopped.is_set():
+        if provider.stopped:
             self.close_connection = True
             self._send_json(503, {"error": "sandbox stopped"})
             return
         if method == "GET" and path.startswith("/scan/"):
             self._handle_scan(provider, path)
             return
-        expected = self._ROUTES.get(path)
+        expected, action = self._ROUTES.get(path, (None, None))
         if expected is None:
             self._discard_body()
             self._send_json(404, {"error": "not found"})
@@ -91,31 +108,25 @@ class Handler(BaseHTTPRequestHandler):
             self._discard_body()
             self._send_json(405, {"error": "method not allowed"}, extra_headers={"Allow": expected})
             return
-        provider._enter_request()
-        try:
-            if provider.latency_ms > 0:
-                provider._sleep(provider.latency_ms / 1000.0)
+        with provider.serving():
             try:
-                if path == "/status":
-                    code, payload = provider._status(parse_qs(urlsplit(self.path).query))
+                if method == "GET":
+                    query = parse_qs(urlsplit(self.path).query)
+                    request = {key: values[0] for key, values in query.items() if values}
                 else:
-                    body = self._read_json()
-                    action = {"/create": provider._create, "/connect": provider._connect,
-                              "/disconnect": provider._disconnect, "/delete": provider._delete}[path]
-                    code, payload = action(body)
+                    request = self._read_json()
+                code, payload = provider.answer(action, request)
             except HttpError as exc:
                 code, payload = exc.code, {"error": exc.message}
-        finally:
-            # left before replying, so a client's next call never overlaps this one in the count
-            provider._leave_request()
+        # replied after leaving, so a client's next call never overlaps this one in the count
         self._send_json(code, payload)
 
-    def _handle_scan(self, provider: SandboxProvider, path: str) -> None:
+    def _handle_scan(self, provider: Actions, path: str) -> None:
         parts = path.split("/")  # ["", "scan", id, nonce]
         if len(parts) != 4 or not parts[2] or not parts[3]:
             self._send_html(404, result_page("Página não encontrada", "Endereço de QR inválido."))
             return
-        code, page = provider._scan(parts[2], parts[3])
+        code, page = provider.scan_page(parts[2], parts[3])
         self._send_html(code, page)
 
     def _read_json(self) -> dict:
