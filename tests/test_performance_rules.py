@@ -141,7 +141,7 @@ def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_noth
 
 def test_a_renewed_qr_is_one_connect_call_and_reads_nothing(context, calls):
     from lib.ui.connect_dialog import QR_REFRESH_SECONDS
-    from lib.ui.dialogs import DIALOG_KEY
+    from lib.ui.dialog_state import DIALOG_KEY
 
     admin_service(context).create("Cobrança")
     at = admin_app(context)

@@ -13,7 +13,7 @@ from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.http import MSG_INSTANCE_UNKNOWN
 from lib.ui import session
 from lib.ui.connect_dialog import open_connect_dialog
-from lib.ui.dialogs import open_dialog
+from lib.ui.dialog_state import open_dialog
 
 CARDS_PER_PAGE = 10
 CARDS_PAGE_KEY = "cards_page"

@@ -14,7 +14,7 @@ from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import Instance
 from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
 from lib.ui import session
-from lib.ui.dialogs import close_after_removal, close_dialog, open_dialog
+from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
 
 POLL_INTERVAL_MS = 3000
 # WhatsApp rotates its QR about every 20 s (so does the sandbox). A tick comes every 3 s, so asking
@@ -51,6 +51,7 @@ def open_connect_dialog(instance: Instance) -> None:
     open_dialog("connect", ConnectState(instance))  # built on the click: its clock starts now
 
 
+@registered("connect")
 @st.dialog("Conectar instância", on_dismiss=close_dialog)
 def connect_dialog(state: ConnectState) -> None:
     """Polls the provider every tick (st_autorefresh inside the dialog reruns only the dialog)."""

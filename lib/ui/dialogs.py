@@ -1,10 +1,5 @@
-"""The dialogs other than connect and history (create, delete, disconnect, token) and the record of
-which dialog is open.
-
-A full-app rerun closes any dialog that the run does not call again, so the open dialog is kept
-in st.session_state[DIALOG_KEY] and re-opened on every run (lib.ui.instances_tab.show_open_dialog);
-each dialog's on_dismiss clears it.
-"""
+"""The dialogs other than connect and history: create, delete, disconnect, token (kept open across
+reruns by lib.ui.dialog_state)."""
 
 from __future__ import annotations
 
@@ -15,25 +10,8 @@ from lib.instances import MAX_NAME_LENGTH, CreatedInstance, CredentialsNotSaved
 from lib.models import Instance
 from lib.presentation import escape_markdown, mask_token
 from lib.ui import session
-
-DIALOG_KEY = "open_dialog"
-
-
-def close_dialog() -> None:
-    st.session_state.pop(DIALOG_KEY, None)
-
-
-def open_dialog(kind: str, payload=None) -> None:
-    st.session_state[DIALOG_KEY] = (kind, payload)
-
-
-def close_after_removal() -> None:
-    """Another admin deleted the instance this dialog works on."""
-    close_dialog()
-    session.invalidate_instances()
-    session.flash("Instância removida por outro administrador.", icon="ℹ️")
-    st.rerun()
-
+from lib.ui.connect_dialog import open_connect_dialog
+from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
 
 def token_view(token: str, *, key: str, on_reveal=None) -> None:
     """Masked by default; revealing shows it in a code box with a copy button. `on_reveal` records
@@ -52,6 +30,7 @@ def token_view(token: str, *, key: str, on_reveal=None) -> None:
     st.code(token, language=None)
 
 
+@registered("create")
 @st.dialog("Nova instância", on_dismiss=close_dialog)
 def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
     """The form, then what came of it. The outcome is kept as the dialog's payload, so a rerun
@@ -85,8 +64,6 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
     token_view(result.token, key="created_token")
     buttons = st.container(horizontal=True)
     if buttons.button("Conectar agora", type="primary"):
-        from lib.ui.connect_dialog import open_connect_dialog  # the connect dialog opens this one's kind
-
         open_connect_dialog(result.instance)
         st.rerun()
     if buttons.button("Fechar"):
@@ -112,6 +89,7 @@ def _confirm(instance: Instance, question: str, label: str, spinner: str, done: 
             st.rerun()
 
 
+@registered("delete")
 @st.dialog("Excluir instância", on_dismiss=close_dialog)
 def delete_dialog(instance: Instance) -> None:
     if session.context().webhook_settings.delete_url:
@@ -124,6 +102,7 @@ def delete_dialog(instance: Instance) -> None:
     _confirm(instance, question, "Excluir", "Excluindo…", "{name} excluída.", lambda i: session.service().delete(i))
 
 
+@registered("disconnect")
 @st.dialog("Desconectar instância", on_dismiss=close_dialog)
 def disconnect_dialog(instance: Instance) -> None:
     question = f"Desconectar {instance.name} do WhatsApp? Será preciso ler um novo QR Code para reconectar."
@@ -131,6 +110,7 @@ def disconnect_dialog(instance: Instance) -> None:
              lambda i: session.service().disconnect(i))
 
 
+@registered("token")
 @st.dialog("Token da instância", on_dismiss=close_dialog)
 def token_dialog(instance: Instance) -> None:
     """For admins: the token, masked until revealed; revealing is written to the history."""
@@ -142,5 +122,3 @@ def token_dialog(instance: Instance) -> None:
         token_view(token, key=f"token-{instance.id}", on_reveal=lambda: service.reveal_token(instance))
         st.caption("Ao mostrar o token, o histórico registra quem viu e quando.")
 
-
-DIALOGS = {"create": create_dialog, "delete": delete_dialog, "disconnect": disconnect_dialog, "token": token_dialog}

@@ -16,7 +16,7 @@ from lib.presentation import (
     DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone, table_csv,
 )
 from lib.ui import session
-from lib.ui.dialogs import close_dialog
+from lib.ui.dialog_state import close_dialog, registered
 
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
 ACTIVITY_LIMIT = 5000
@@ -63,6 +63,7 @@ def _timeline_chart(view: history.WindowView) -> alt.Chart:
     ).properties(height=70)
 
 
+@registered("history")
 @st.dialog("Histórico", width="large", on_dismiss=close_dialog)
 def history_dialog(instance: Instance) -> None:
     st.markdown(f"**{escape_markdown(instance.name)}**")

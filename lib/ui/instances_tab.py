@@ -17,21 +17,13 @@ from lib.models import STATUSES
 from lib.presentation import STATUS_LABELS, escape_markdown, filter_instances, refresh_summary
 from lib.ui import session
 from lib.ui.card import CARDS_PAGE_KEY, instance_cards
-from lib.ui.connect_dialog import connect_dialog
-from lib.ui.dialogs import DIALOG_KEY, DIALOGS, open_dialog, token_view
-from lib.ui.history import alert_failure_banner, history_dialog
+from lib.ui.dialog_state import open_dialog, show_open_dialog
+from lib.ui.dialogs import token_view
+from lib.ui.history import alert_failure_banner
 from lib.ui.table import instances_table_view
 
 WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
 SEARCH_KEY, STATUS_FILTER_KEY = "search", "status_filter"
-
-
-def show_open_dialog() -> None:
-    """Re-open the dialog recorded in the session state (call once per full run)."""
-    if DIALOG_KEY not in st.session_state:
-        return
-    kind, payload = st.session_state[DIALOG_KEY]
-    {**DIALOGS, "connect": connect_dialog, "history": history_dialog}[kind](payload)
 
 
 def shown_instances(instances):
