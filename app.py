@@ -4,7 +4,7 @@ identity provider just signed in (single sign-on, when [auth] is configured)."""
 
 import streamlit as st
 
-from lib.backend import freeze_startup_heap
+from lib.context import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS, escape_markdown
 from lib.ui import page, session

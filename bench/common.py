@@ -176,7 +176,7 @@ def isolated_env(data_dir: Path) -> None:
 def admin_apptest(data_dir: Path, instances: int = 0):
     """An AppTest of app.py signed in as admin, on the embedded default with `data_dir`, after
     seeding `instances` rows (before signing in: the session caches the list it reads first)."""
-    from lib.backend import app_context
+    from lib.context import app_context
     from lib.config.settings import current_settings
     from tests.ui.test_app_ui import APP, App, log_in
 

@@ -145,7 +145,7 @@ def measure_browser(ticks: int) -> dict:
 
 def measure_apptest(reruns: int = 5) -> dict:
     """Full reruns with the dialog open, calls counted in-process."""
-    from lib.backend import app_context
+    from lib.context import app_context
     from lib.config.settings import current_settings
     from tests.ui.test_app_ui import button, texts
 

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from lib.auth.accounts import ensure_setup_code, setup_code_path
 from lib.auth.sessions import COOKIE_NAME
-from lib.backend import AppContext, app_context
+from lib.context import AppContext, app_context
 from lib.config.settings import current_settings
 from lib.errors import AppError
 from lib.monitor import apply_event

@@ -166,7 +166,7 @@ def test_the_example_secrets_file_with_every_setting_switched_on_is_accepted():
 
 
 def test_the_monitor_interval_comes_from_the_environment_first_and_zero_turns_the_monitor_off(tmp_path, monkeypatch):
-    from lib.backend import MONITOR_OFF_BY_SETTING, app_context
+    from lib.context import MONITOR_OFF_BY_SETTING, app_context
 
     secrets = {"monitor": {"interval_seconds": 30}}
     assert load_settings(secrets, {}).monitor_interval_seconds == 30

@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 CHILD = textwrap.dedent("""
     import io, json, logging, resource, signal, sqlite3, sys
     sys.path.insert(0, {root!r})
-    from lib.backend import app_context
+    from lib.context import app_context
     from lib.config.settings import load_settings
     from tests.ui.test_app_ui import admin_app, button, field, texts
 

@@ -96,7 +96,7 @@ class Settings:
     supabase: SupabaseSettings | None  # None: embedded SQLite store and local accounts
     data_dir: Path
     monitor_interval_seconds: float = DEFAULT_MONITOR_INTERVAL_SECONDS  # 0: the monitor is off
-    events_secret: str | None = field(default=None, repr=False)  # None: no provider events (but see lib.backend)
+    events_secret: str | None = field(default=None, repr=False)  # None: no provider events (but see lib.context)
     public_url: str | None = None  # where people open the dashboard, for links in alerts
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int = DEFAULT_RETENTION_DAYS  # history events older than this are pruned daily

@@ -22,7 +22,7 @@ import streamlit as st
 from lib.auth import sso
 from lib.auth.sessions import COOKIE_NAME
 from lib.auth.throttle import client_address as throttle_address
-from lib.backend import AppContext, app_context
+from lib.context import AppContext, app_context
 from lib.config.settings import current_settings
 from lib.errors import AppError, AuthError, PermissionDenied, ProviderError
 from lib.instances import InstanceService

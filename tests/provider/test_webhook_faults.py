@@ -16,7 +16,7 @@ from typing import Callable
 import pytest
 import requests
 
-from lib.backend import app_context
+from lib.context import app_context
 from lib.config.settings import load_settings
 from lib.errors import AppError, ProviderError
 from lib.instances import InstanceService

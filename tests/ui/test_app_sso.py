@@ -46,7 +46,7 @@ def secrets_file(data_dir, monkeypatch):
 
 @pytest.fixture
 def sso_context(secrets_file):
-    from lib.backend import app_context
+    from lib.context import app_context
     from lib.config.settings import load_settings
 
     context = app_context(load_settings())

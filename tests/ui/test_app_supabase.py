@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     ANON_KEY, PASSWORD, SERVICE_ROLE_KEY, URL, clock, fake,
 )
-from lib.backend import MONITOR_OFF_NO_SERVICE_KEY
+from lib.context import MONITOR_OFF_NO_SERVICE_KEY
 from lib.presentation import escape_markdown
 from tests.ui.test_app_ui import ROOT, button, cards, field, log_in, new_app, texts, unescape_markdown
 from tests.ui.test_app_users import users_page

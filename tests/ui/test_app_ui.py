@@ -6,7 +6,7 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from lib.backend import app_context
+from lib.context import app_context
 from lib.config.settings import load_settings
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.conftest import ROOT

@@ -1,5 +1,6 @@
-"""Process-wide parts of the app, built once per configuration. They hold no user's session:
-everything tied to a signed-in user lives in that browser session's state (see lib.ui.session)."""
+"""The composition root: the process-wide parts of the app, built once per configuration. They hold
+no user's session: everything tied to a signed-in user lives in that browser session's state (see
+lib.ui.session)."""
 
 from __future__ import annotations
 
