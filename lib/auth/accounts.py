@@ -1,6 +1,6 @@
 """Local accounts for the embedded default (Supabase Auth replaces them in production): passwords,
 roles, deactivation, temporary passwords, and the first administrator's one-time setup code.
-The command line is `python -m lib.users`."""
+The command line is `python -m lib.auth` (or `python -m lib.users`)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ This module turns those claims into one of the app's users, through the same acc
 as a password login:
 
 - embedded default: the local account with that e-mail (made on the Usuários page or with
-  `python -m lib.users add`; it may have no password), and it must be active;
+  `python -m lib.auth add`; it may have no password), and it must be active;
 - Supabase mode: the Supabase Auth user with that e-mail and their role in `user_roles`, read by
   the server with the service-role key (SupabaseServerStore.role_for_email); the person then gets
   their own Supabase session from a one-time sign-in link (lib.ui.session.sso_sign_in), so

@@ -155,14 +155,15 @@ def test_the_database_file_and_folder_are_private_and_loose_ones_are_tightened(t
     assert "permissions of" in caplog.text and "tightened" in caplog.text
 
 
-def test_the_command_line_adds_a_user_in_the_servers_data_folder(tmp_path):
+@pytest.mark.parametrize("module", ["lib.auth", "lib.users"])  # lib.users: the name README always gave
+def test_the_command_line_adds_a_user_in_the_servers_data_folder(tmp_path, module):
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
     added = subprocess.run(
-        [sys.executable, "-m", "lib.users", "add", "cli@example.com", "--role", "supervisor"],
+        [sys.executable, "-m", module, "add", "cli@example.com", "--role", "supervisor"],
         input="senha-do-cli\n", capture_output=True, text=True, cwd=ROOT,
         env={"APP_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "APP_SECRETS_FILE": str(tmp_path / "none.toml")},
     )
@@ -172,7 +173,7 @@ def test_the_command_line_adds_a_user_in_the_servers_data_folder(tmp_path):
 
 
 def test_the_command_line_lists_changes_roles_resets_and_deactivates(tmp_path, monkeypatch, capsys):
-    from lib.users import main
+    from lib.auth.__main__ import main
 
     monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
     accounts = LocalAccounts(SQLiteDatabase.in_dir(tmp_path))

@@ -176,7 +176,7 @@ def test_a_session_remembers_it_came_from_the_provider(database):
 
 
 def test_the_command_line_adds_a_password_less_account_for_the_provider(tmp_path, monkeypatch, capsys):
-    from lib.users import main
+    from lib.auth.__main__ import main
 
     monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
     monkeypatch.setattr("sys.stdin", None)  # no password is read
