@@ -1,5 +1,6 @@
-"""The instance service (the plan's `useInstances` plus its edge function): it orchestrates the
-provider's webhooks and the store, and enforces roles: only admins change anything."""
+"""The instance service: what the screens ask of instances (list, create, connect, check,
+disconnect, delete, history). It orchestrates the provider and the store, and enforces roles: only
+admins change anything."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The layering rules of DEVELOPERS.md, read from the source: lib/ imports streamlit only in
-lib/ui/, and nothing below lib/ui/ imports it (pages and the server sit on top)."""
+"""The layering rules, read from the source: lib/ imports streamlit only in lib/ui/, and nothing
+below lib/ui/ imports it (pages and the server sit on top)."""
 
 from __future__ import annotations
 
