@@ -35,7 +35,8 @@ def _timed_sweeps(monitor, sweeps: int) -> list[float]:
 
 
 def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
-    from lib.alerts import AlertRules, AlertSender
+    from lib.alerts.rules import AlertRules
+    from lib.alerts.sender import AlertSender
     from lib.config.settings import AlertSettings
     from lib.monitor import StatusMonitor, apply_event
     from lib.provider.base import ProviderEvent

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 import httpx
 
-from lib.alerts import AlertRules, AlertSender
+from lib.alerts.rules import AlertRules
+from lib.alerts.sender import AlertSender
 from lib.auth import sso
 from lib.auth.accounts import MSG_BAD_LOGIN, LocalAccounts, normalize_email
 from lib.auth.sessions import CookieHandoff, SessionStore

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from lib import history
-from lib.alerts import CONFIRM_SECONDS, AlertRules
+from lib.alerts.rules import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Origin
 from lib.provider.base import ProviderEvent

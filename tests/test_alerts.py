@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lib.alerts import AlertRules, AlertSender, alert_banner, compose, url_secrets
+from lib.alerts.message import compose
+from lib.alerts.rules import AlertRules, alert_banner
+from lib.alerts.sender import AlertSender, url_secrets
 from lib.config.settings import AlertSettings, load_settings
 from lib.errors import ConfigError
 from lib.monitor import StatusMonitor, apply_event
@@ -240,7 +242,7 @@ def test_alert_settings_are_validated_without_echoing_the_urls():
 
 
 def test_a_telegram_bot_token_is_scrubbed_from_the_logs():
-    from lib.alerts import _Redact
+    from lib.alerts.sender import _Redact
 
     url = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567890"
     redact = _Redact(url_secrets(url))

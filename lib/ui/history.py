@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from lib import history
-from lib.alerts import alert_banner, compose, record_outcome
+from lib.alerts.message import compose
+from lib.alerts.rules import alert_banner, record_outcome
 from lib.models import Instance, InstanceEvent
 from lib.presentation import (
     DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone, table_csv,
