@@ -4,6 +4,7 @@ the rules read the history after each check; sending runs on its own thread."""
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -262,3 +263,53 @@ def test_a_mistyped_alert_url_never_reaches_the_logs(caplog):
         load_settings({}, {"ALERT_URLS": f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890"})
     AlertSender((f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890",))
     assert "quaseOTokenCerto" not in caplog.text
+
+
+TRICKLE_SECONDS = 0.05  # one byte every 50 ms: every read is answered in time, the answer takes 50 s
+
+
+def test_a_trickling_channel_fails_alone_and_never_holds_up_the_healthy_one_or_the_sender(
+        store, receiver, make_service, sandbox, clock):
+    with Receiver(trickle_seconds=TRICKLE_SECONDS) as slow:
+        urls = (f"json://127.0.0.1:{slow.port}/{SECRET_PATH}", f"json://127.0.0.1:{receiver.port}/")
+        rules = AlertRules(store, AlertSettings(urls=urls), AlertSender(urls, limit_seconds=0.3), clock=clock)
+        rules.poll()
+        service = make_service()
+        for name in ("Cobrança 1", "Cobrança 2", "Cobrança 3"):
+            live = connected_instance(service, sandbox, name)
+            apply_event(store, ProviderEvent(live.instance_id, "disconnected", None))
+            rules.poll()
+            settle(rules)  # the sender is free again...
+        assert not slow.answered.is_set()  # ...while the slow channel is still answering the first drop
+        assert [m["title"] for m in messages(receiver)] == [
+            "WhatsApp caiu: Cobrança 1", "WhatsApp caiu: Cobrança 2", "WhatsApp caiu: Cobrança 3"]
+        assert slow.received.qsize() == 1  # one send in flight there: the next ones did not pile up behind it
+        assert [e.detail for e in store.events(kinds=["alert_failed"], oldest_first=True)] == [
+            "queda: JSON 1: tempo esgotado após 0,3 s (entregue: JSON 2)",
+            "queda: JSON 1: sem resposta (o envio anterior ainda não terminou) (entregue: JSON 2)",
+            "queda: JSON 1: sem resposta (o envio anterior ainda não terminou) (entregue: JSON 2)",
+        ]
+        assert store.events(kinds=["alert_sent"]) == []
+
+
+def test_the_test_alert_never_waits_behind_a_background_send_that_hangs(receiver):
+    with Receiver(trickle_seconds=TRICKLE_SECONDS) as slow:
+        sender = AlertSender((f"json://127.0.0.1:{slow.port}/", f"json://127.0.0.1:{receiver.port}/"),
+                             limit_seconds=0.3)
+        test_alert = compose("test", None, now=datetime.now(timezone.utc))
+        background = queue.Queue()
+        sender.submit(test_alert, lambda alert, reason: background.put(reason))  # as the monitor's alerts
+        assert background.get(timeout=10) == "JSON 1: tempo esgotado após 0,3 s (entregue: JSON 2)"
+        assert sender.send(test_alert) == (
+            "JSON 1: sem resposta (o envio anterior ainda não terminou) (entregue: JSON 2)")
+        assert not slow.answered.is_set()  # the test answered while the slow channel still answers the first send
+        assert slow.received.qsize() == 1 and receiver.received.qsize() == 2
+
+
+def test_the_test_alert_gives_up_on_a_trickling_channel_at_the_limit(receiver):
+    with Receiver(trickle_seconds=TRICKLE_SECONDS) as slow:
+        sender = AlertSender((f"json://127.0.0.1:{slow.port}/", f"json://127.0.0.1:{receiver.port}/"),
+                             limit_seconds=0.3)
+        reason = sender.send(compose("test", None, now=datetime.now(timezone.utc)))
+        assert reason == "JSON 1: tempo esgotado após 0,3 s (entregue: JSON 2)" and not slow.answered.is_set()
+        assert sender.channels() == ["JSON 1", "JSON 2"]

@@ -12,8 +12,9 @@ At most one alert per instance and kind per cooldown (15 min by default).
 Only the process that holds the monitor's lease decides and sends (lib.monitor drives AlertRules),
 reading the history for what happened, so several replicas never send twice and a drop pushed to
 any replica is seen. Sending happens on its own thread: a receiver that hangs never delays a
-sweep. Every outcome is written to the history (`alert_sent` / `alert_failed`, with the reason);
-Apprise URLs hold credentials, so they never reach a log line, an event or a screen.
+sweep, and no channel is waited for longer than a wall-clock limit (lib.alerts.sender). Every
+outcome is written to the history (`alert_sent` / `alert_failed`, with the reason); Apprise URLs
+hold credentials, so they never reach a log line, an event or a screen.
 
 The parts: lib.alerts.message (what is said), lib.alerts.sender (Apprise), lib.alerts.rules (what is
 sent when, and the outcomes in the history).

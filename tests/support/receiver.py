@@ -1,5 +1,6 @@
 """A loopback HTTP server that records the JSON bodies POSTed to it: the app's pushes (sandbox →
-/api/provider-events) and Apprise's json:// alerts. It can answer an error, or hang until released."""
+/api/provider-events) and Apprise's json:// alerts. It can answer an error, hang until released, or
+trickle its answer one byte at a time (a read timeout never fires: only a wall-clock limit helps)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 T = 10  # seconds a test waits for a request that should come (a safety net, never asserted)
+TRICKLE_BYTES = 1000  # a trickled answer's length: at 50 ms a byte, it would take 50 s
 
 
 class Receiver:
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, trickle_seconds: float | None = None):
         self.status = status
+        self.trickle_seconds = trickle_seconds  # set: the answer's body comes one byte per interval, until released
+        self.answered = threading.Event()  # an answer was sent in full
         self.received: queue.Queue[tuple[str, dict, dict]] = queue.Queue()  # (path, headers, body)
         self.hang = threading.Event()  # set: every request waits for release before it is answered
         self.release = threading.Event()
@@ -27,9 +31,27 @@ class Receiver:
                 if receiver.hang.is_set():
                     receiver.waiting.set()
                     receiver.release.wait(60)
+                if receiver.trickle_seconds is None:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif not self._trickle():
+                    return  # released: the answer is cut short
+                receiver.answered.set()
+
+            def _trickle(self) -> bool:
                 self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(TRICKLE_BYTES))
                 self.end_headers()
+                for _ in range(TRICKLE_BYTES):
+                    if receiver.release.wait(receiver.trickle_seconds):
+                        return False
+                    try:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        return False
+                return True
 
             def log_message(self, *args):
                 pass
