@@ -3,12 +3,16 @@ the rules read the history after each check; sending runs on its own thread."""
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from apprise.plugins.discord import NotifyDiscord
+from apprise.plugins.slack import NotifySlack
+from apprise.plugins.telegram import NotifyTelegram
 
 from lib.alerts.message import compose
 from lib.alerts.rules import AlertRules, alert_banner
@@ -313,3 +317,39 @@ def test_the_test_alert_gives_up_on_a_trickling_channel_at_the_limit(receiver):
         reason = sender.send(compose("test", None, now=datetime.now(timezone.utc)))
         assert reason == "JSON 1: tempo esgotado após 0,3 s (entregue: JSON 2)" and not slow.answered.is_set()
         assert sender.channels() == ["JSON 1", "JSON 2"]
+
+
+HOSTILE_NAME = "<SP> <!channel> <@U123> @everyone [clique](https://e.co)"
+# ...as every channel must show it: nothing in it pings, links or is markup (see lib.alerts.message.inert)
+SHOWN_NAME = "‹SP› ‹!channel› ‹@\u200bU123› @\u200beveryone [clique]\u200b(https://e.co)"
+CHAT_SERVICES = {  # the plugin, its API's address (pointed at the receiver) and a URL for it
+    "telegram": (NotifyTelegram, "notify_url", "/bot", "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-100123"),
+    "slack": (NotifySlack, "webhook_url", "/services", "slack://T0000000/B0000000/XXXXXXXXXXXXXXXXXXXXXXXX/#cobranca"),
+    "discord": (NotifyDiscord, "notify_url", "/api/webhooks", "discord://1234567890/abcdefghijklmnop"),
+}
+
+
+@pytest.mark.parametrize("service", list(CHAT_SERVICES))
+def test_a_name_reaches_chat_channels_as_a_name_only(service, make_service, sandbox, monkeypatch):
+    """Each plugin builds its real request and sends it to a loopback receiver standing in for the
+    service's API: only the API's base address is patched, on the plugin class."""
+    plugin, address, path, url = CHAT_SERVICES[service]
+    live = connected_instance(make_service(), sandbox, HOSTILE_NAME)
+    with Receiver(reply=b"ok") as api:  # Slack's webhooks answer "ok"; the others, any 200
+        monkeypatch.setattr(plugin, address, f"http://127.0.0.1:{api.port}{path}")
+        assert AlertSender((url,)).send(compose("dropped", live, now=datetime.now(timezone.utc))) is None
+        _, _, body = api.next()
+    if service == "telegram":  # HTML: Apprise escapes plain text, and the name has nothing left to escape
+        assert body["parse_mode"] == "HTML"
+        assert body["text"].startswith(f"<b>WhatsApp caiu: {SHOWN_NAME}</b>\r\nA instância {SHOWN_NAME} (número ")
+    elif service == "slack":
+        [attachment] = body["attachments"]
+        assert body["mrkdwn"] is False  # plain text: Slack's markup is not read either
+        assert attachment["title"] == f"WhatsApp caiu: {SHOWN_NAME}"
+        assert attachment["text"].startswith(f"A instância {SHOWN_NAME} (número ")
+    else:  # Discord takes plain text as it is: no allowed_mentions, so a raw @everyone would ping
+        assert "allowed_mentions" not in body
+        assert body["content"].startswith(f"WhatsApp caiu: {SHOWN_NAME}\r\nA instância {SHOWN_NAME} (número ")
+    sent = json.dumps(body, ensure_ascii=False)
+    for live_markup in ("<SP>", "<!channel>", "<@", "@everyone", "](", "&lt;"):
+        assert live_markup not in sent

@@ -15,6 +15,7 @@ ALERT_LABELS = {
     "unstable": "instável",
     "test": "teste",
 }
+_INERT = str.maketrans({"<": "\u2039", ">": "\u203a", "@": "@\u200b"})  # ‹ ›, and a zero-width space after @
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,40 @@ class Alert:
     instance: Instance | None = None
 
 
+def inert(text: str) -> str:
+    """User or provider text (a name, a number) as every channel shows it and none acts on it.
+
+    Alerts go as plain text (body_format TEXT), which Apprise escapes for each channel's format:
+    HTML for Telegram, `&lt;` `&gt;` for Slack, Markdown for the body of a Teams card. What it
+    leaves: Discord takes plain text as it is (its Markdown, `@everyone`, `<@id>`: Apprise sets no
+    allowed_mentions), Teams shows the title as Markdown, unescaped, Telegram makes `@user` a
+    mention, and a JSON receiver may render anything. So here:
+    - `<` and `>` become ‹ and › (U+2039, U+203A): no tag, no Slack `<!channel>` / `<@U…>` /
+      `<url|x>`, no Discord `<@id>` / `<#id>`, no Teams `<at>`. A look-alike rather than an
+      invisible mark: no channel gives it a meaning, and no Unicode normalisation turns it back
+      into `<` (NFKC does so with the fullwidth ＜);
+    - a zero-width space after `@` (as discord.py's escape_mentions): no `@everyone`, `@here`,
+      or Telegram `@user`;
+    - a zero-width space between `]` and `(`: no Markdown link `[x](url)` (Discord, Teams).
+    Emphasis (`**x**`) may still show as such in Discord: it neither pings nor links.
+    """
+    return text.translate(_INERT).replace("](", "]\u200b(")
+
+
 def _when(value: datetime, now: datetime) -> str:
     return format_time(value, now)
 
 
 def compose(kind: str, instance: Instance | None, *, now: datetime, public_url: str | None = None,
             drops: int = 0, down_since: datetime | None = None) -> Alert:
-    """The pt-BR message: name, number, what happened, since when, and the dashboard's link."""
+    """The pt-BR message: name, number, what happened, since when, and the dashboard's link. The
+    name and number are made inert: in every channel a name is only a name."""
     link = f"\nPainel: {public_url}" if public_url else ""
     if instance is None:
         return Alert(kind, "Alerta de teste do painel de instâncias WhatsApp",
                      "Se você recebeu esta mensagem, os alertas do painel estão funcionando." + link)
-    name = instance.name
-    number = format_phone(instance.phone_number or instance.last_phone_number) or "desconhecido"
+    name = inert(instance.name)
+    number = inert(format_phone(instance.phone_number or instance.last_phone_number)) or "desconhecido"
     since = instance.status_changed_at or now
     if kind == "dropped":
         title = f"WhatsApp caiu: {name}"

@@ -107,7 +107,8 @@ class _Channel:
 
     def _notify(self, alert: Alert) -> str | None:
         try:
-            result = self._notifier.notify(title=alert.title, body=alert.body)
+            result = self._notifier.notify(  # plain text, escaped by each plugin; no backslash escapes read
+                title=alert.title, body=alert.body, body_format=apprise.NotifyFormat.TEXT, interpret_escapes=False)
         except Exception as exc:  # noqa: BLE001 - a plugin's bug must not end the monitor
             return f"erro interno do Apprise ({type(exc).__name__})"
         if result:
@@ -131,8 +132,8 @@ class AlertSender:
     @staticmethod
     def _open(urls: tuple[str, ...]) -> list[_Channel]:
         notifiers = []
-        for url in urls:
-            notifier = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=0))
+        for url in urls:  # service_timeout=0: see _Channel; no ":x:" read as an emoji
+            notifier = apprise.Apprise(asset=apprise.AppriseAsset(service_timeout=0, interpret_emojis=False))
             if notifier.add(url):
                 notifiers.append(notifier)
         kinds = [next(iter(notifier)).service_name for notifier in notifiers]

@@ -14,8 +14,9 @@ TRICKLE_BYTES = 1000  # a trickled answer's length: at 50 ms a byte, it would ta
 
 
 class Receiver:
-    def __init__(self, status: int = 200, trickle_seconds: float | None = None):
+    def __init__(self, status: int = 200, trickle_seconds: float | None = None, reply: bytes = b""):
         self.status = status
+        self.reply = reply  # the answer's body (Slack's webhooks answer "ok")
         self.trickle_seconds = trickle_seconds  # set: the answer's body comes one byte per interval, until released
         self.answered = threading.Event()  # an answer was sent in full
         self.received: queue.Queue[tuple[str, dict, dict]] = queue.Queue()  # (path, headers, body)
@@ -33,8 +34,9 @@ class Receiver:
                     receiver.release.wait(60)
                 if receiver.trickle_seconds is None:
                     self.send_response(receiver.status)
-                    self.send_header("Content-Length", "0")
+                    self.send_header("Content-Length", str(len(receiver.reply)))
                     self.end_headers()
+                    self.wfile.write(receiver.reply)
                 elif not self._trickle():
                     return  # released: the answer is cut short
                 receiver.answered.set()
