@@ -265,7 +265,8 @@ def test_a_mistyped_alert_url_never_reaches_the_logs(caplog):
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ConfigError):
         load_settings({}, {"ALERT_URLS": f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890"})
-    AlertSender((f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890",))
+    sender = AlertSender((f"tgram://{MISTYPED_BOT_TOKEN}/-1001234567890",))
+    assert sender.send(compose("test", None, now=datetime.now(timezone.utc))) == "nenhum canal de alerta válido"
     assert "quaseOTokenCerto" not in caplog.text
 
 
