@@ -20,7 +20,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from lib.errors import ProviderError
-from lib.provider.replies import LABELS, clean, error_text, looks_like_html, parse
+from lib.provider.replies import LABELS, clean, error_text, looks_like_html, parse, parse_list
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +82,10 @@ class ProviderHttp:
         self._header_secrets = tuple(v for v in self.headers.values() if len(v) >= 8)
 
     def request(self, action: str, method: str, url: str, *, token: str = "", accept: Collection[int] = (),
-                **kwargs: Any) -> tuple[int, dict | None]:
+                many: bool = False, **kwargs: Any) -> tuple[int, Any]:
         """Performs one call: (HTTP status, reply object or None for an empty body), for a 2xx or a
-        status in `accept` (whose body, when it is not a JSON object, reads as None).
+        status in `accept` (whose body, when it is not a JSON object, reads as None). With `many`,
+        a 2xx reply is a JSON array of objects (a listing), returned as a list.
 
         Maps transport errors, other HTTP statuses, oversized or non-JSON bodies and in-band
         provider errors of a 2xx to ProviderError (with the status_code of an HTTP failure).
@@ -117,6 +118,8 @@ class ProviderHttp:
                 return code, parse(body, response.headers.get("Content-Type", ""), action)
             except ProviderError:
                 return code, None
+        if many:
+            return code, parse_list(body, response.headers.get("Content-Type", ""), action)
         data = parse(body, response.headers.get("Content-Type", ""), action)
         if data is not None:
             self._raise_in_band_error(data, action, token)

@@ -57,11 +57,33 @@ def looks_like_html(body: bytes, content_type: str) -> bool:
 
 def parse(body: bytes, content_type: str, action: str) -> dict | None:
     """JSON object of the reply; a single-element list around it is unwrapped."""
-    label = LABELS[action]
     if not body.strip():
         return None
+    data = _json(body, content_type, action)
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict):
+        raise _unexpected(action)
+    return data
+
+
+def parse_list(body: bytes, content_type: str, action: str) -> list[dict]:
+    """The JSON array of objects a listing replies (Evolution's fetchInstances), maybe empty."""
+    data = _json(body, content_type, action) if body.strip() else None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise _unexpected(action)
+    return data
+
+
+def _unexpected(action: str) -> ProviderError:
+    return ProviderError(f"Resposta inválida do provedor ({LABELS[action]}): formato inesperado.", action=action,
+                         retryable=False)
+
+
+def _json(body: bytes, content_type: str, action: str) -> Any:
+    label = LABELS[action]
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):
         if looks_like_html(body, content_type):
             raise ProviderError(
@@ -71,11 +93,6 @@ def parse(body: bytes, content_type: str, action: str) -> dict | None:
             ) from None
         # A broken reply is usually a passing glitch of the provider's workflow: a retry may well work.
         raise ProviderError(f"Resposta inválida do provedor ({label}): não é JSON.", action=action) from None
-    if isinstance(data, list) and len(data) == 1:
-        data = data[0]
-    if not isinstance(data, dict):
-        raise ProviderError(f"Resposta inválida do provedor ({label}): formato inesperado.", action=action, retryable=False)
-    return data
 
 
 def error_text(value: Any, depth: int = 0) -> str:
