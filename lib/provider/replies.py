@@ -96,9 +96,10 @@ def _json(body: bytes, content_type: str, action: str) -> Any:
 
 
 def error_text(value: Any, depth: int = 0) -> str:
-    """The provider's explanation inside an error object (n8n, Evolution, generic shapes)."""
+    """The provider's explanation inside an error object (n8n, Evolution, generic shapes). A
+    JavaScript object stringified ("[object Object]": Evolution's in-band errors) explains nothing."""
     if isinstance(value, str):
-        return value
+        return "" if value.strip() == "[object Object]" else value
     if isinstance(value, list):
         return "; ".join(item for item in value if isinstance(item, str))
     if isinstance(value, dict) and depth < 3:
