@@ -68,8 +68,11 @@ def parse(body: bytes, content_type: str, action: str) -> dict | None:
 
 
 def parse_list(body: bytes, content_type: str, action: str) -> list[dict]:
-    """The JSON array of objects a listing replies (Evolution's fetchInstances), maybe empty."""
-    data = _json(body, content_type, action) if body.strip() else None
+    """The JSON array of objects a listing replies (Evolution's fetchInstances, WAHA's sessions),
+    maybe empty; an empty body is no objects."""
+    if not body.strip():
+        return []
+    data = _json(body, content_type, action)
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise _unexpected(action)
     return data

@@ -104,7 +104,7 @@ class WahaProvider:
         return StatusReply(status=remote.status, phone_number=remote.phone_number, reason=remote.reason)
 
     def list_instances(self) -> list[RemoteInstance]:
-        items = self._call("list", "GET", "/api/sessions", params={"all": "true"}, items=True)[1]
+        items = self._call("list", "GET", "/api/sessions", params={"all": "true"}, many=True)[1]
         return [_remote(item, "list", self._http.secrets()) for item in items]
 
     def disconnect(self, instance_id: str, token: str) -> None:
