@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lib.config.settings import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
+from lib.config.provider import WEBHOOK_ACTIONS, WebhookSettings  # noqa: E402
 from lib.store.sqlite.database import SQLiteDatabase  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench" / "results.json"

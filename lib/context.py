@@ -19,7 +19,8 @@ from lib.auth import sso
 from lib.auth.accounts import MSG_BAD_LOGIN, LocalAccounts, normalize_email
 from lib.auth.sessions import CookieHandoff, SessionStore
 from lib.auth.throttle import LoginThrottle
-from lib.config.settings import Settings, WebhookSettings
+from lib.config.settings import Settings
+from lib.config.provider import WebhookSettings
 from lib.errors import AuthError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.models import User

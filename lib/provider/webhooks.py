@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from lib.config.settings import WebhookSettings
+from lib.config.provider import WebhookSettings
 from lib.errors import ProviderError
 from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
 from lib.provider.http import ProviderHttp

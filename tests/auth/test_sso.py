@@ -136,8 +136,9 @@ def test_the_context_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatc
     """AppContext.sso_user goes to role_for_email of the server store (made with the service-role
     key), and without the key refuses with the message the login page shows. (The session the person
     then gets is their own Supabase session: tests/ui/test_app_sso.py.)"""
+    from lib.config.provider import WebhookSettings
+    from lib.config.settings import load_settings
     from lib.context import AppContext
-    from lib.config.settings import WebhookSettings, load_settings
 
     env = {"APP_DATA_DIR": str(tmp_path), "SUPABASE_URL": "https://p.supabase.co", "SUPABASE_ANON_KEY": "anon"}
     without_key = AppContext(load_settings({}, env), None, None, None, None, None, None, None)

@@ -18,7 +18,7 @@ import urllib3.util.connection
 from PIL import Image
 from urllib3.exceptions import MaxRetryError, NameResolutionError
 
-from lib.config.settings import WebhookSettings
+from lib.config.provider import WebhookSettings
 from lib.errors import ProviderError
 from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
 from lib.provider.http import MAX_BODY_BYTES

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import qrcode
 
-from lib.config.settings import WebhookSettings
+from lib.config.provider import WebhookSettings
 
 ACTIONS = ("create", "connect", "status", "disconnect")
 TOKEN_PREFIX = "tok-SECRET-"  # every token this provider issues starts so: easy to look for

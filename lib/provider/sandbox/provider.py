@@ -36,7 +36,7 @@ from typing import Callable
 
 import qrcode
 
-from lib.config.settings import WebhookSettings
+from lib.config.provider import WebhookSettings
 from lib.provider.sandbox.server import Handler, HttpError, Server, credentials, phone_number, result_page
 
 logger = logging.getLogger(__name__)
