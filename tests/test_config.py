@@ -189,3 +189,63 @@ def test_the_make_run_banner_says_where_in_which_mode_and_how_to_open_it_to_the_
     assert local[3] == "Só este computador acessa; para a rede local: make run ADDRESS=0.0.0.0"
     assert describe(settings, "0.0.0.0", 8501).splitlines()[0].endswith("http://0.0.0.0:8501")
     assert len(describe(settings, "0.0.0.0", 8501).splitlines()) == 3
+
+
+# -- the provider ([provider], PROVIDER) ------------------------------------------------------------
+def test_the_provider_is_the_sandbox_by_default_and_the_webhooks_when_their_urls_are_set():
+    assert load_settings({}, {}).provider.kind == "sandbox"
+    assert load_settings({"webhooks": URLS}, {}).provider.kind == "webhooks"
+    assert load_settings({}, {"PROVIDER": "sandbox"}).provider.kind == "sandbox"
+
+
+@pytest.mark.parametrize("kind, label", [("evolution", "Evolution API"), ("waha", "WAHA")])
+def test_a_direct_provider_takes_its_url_and_key_and_never_shows_the_key(kind, label):
+    settings = load_settings({"provider": {"kind": kind, "url": "https://user:pw@evo.example.com:8080/",
+                                           "api_key": "chave-secreta-123"}}, {})
+    assert (settings.provider.kind, settings.provider.url) == (kind, "https://user:pw@evo.example.com:8080")
+    assert settings.provider.api_key == "chave-secreta-123"
+    assert settings.provider.timeout_seconds == 15
+    assert settings.mode_label == f"banco local SQLite + {label} em https://evo.example.com:8080"
+    assert "chave-secreta-123" not in repr(settings) and "chave-secreta-123" not in settings.mode_label
+
+
+def test_the_environment_chooses_the_provider_over_the_file():
+    env = {"PROVIDER": "waha", "PROVIDER_URL": "http://127.0.0.1:3000", "PROVIDER_API_KEY": "k",
+           "PROVIDER_TIMEOUT_SECONDS": "4"}
+    provider = load_settings({"provider": {"kind": "evolution", "url": "https://evo.example.com", "api_key": "x"}},
+                             env).provider
+    assert (provider.kind, provider.url, provider.api_key, provider.timeout_seconds) == (
+        "waha", "http://127.0.0.1:3000", "k", 4)
+
+
+@pytest.mark.parametrize(
+    "provider, webhooks, named",
+    [
+        ({"kind": "evolution"}, None, "PROVIDER=evolution precisa de provider.url (PROVIDER_URL) e provider.api_key "
+                                      "(PROVIDER_API_KEY)"),
+        ({"kind": "waha", "url": "http://127.0.0.1:3000"}, None, "PROVIDER=waha precisa de provider.api_key"),
+        ({"kind": "evolution", "api_key": "segredo-123"}, None, "PROVIDER=evolution precisa de provider.url (PROVIDER_URL)."),
+        ({"kind": "evolution", "url": "evo.example.com", "api_key": "segredo-123"}, None, "provider.url (PROVIDER_URL) deve ser"),
+        ({"url": "https://evo.example.com", "api_key": "segredo-123"}, None, "falta provider.kind (PROVIDER)"),
+        ({"kind": "zapi"}, None, "provider.kind (PROVIDER) deve ser sandbox, webhooks, evolution ou waha"),
+        ({"kind": "webhooks"}, None, "PROVIDER=webhooks precisa das URLs dos webhooks"),
+        ({"kind": "evolution", "url": "https://e.example.com", "api_key": "segredo-123"}, URLS, "PROVIDER=evolution não usa"),
+        ({"kind": "sandbox", "api_key": "segredo-123"}, None, "valem só para evolution ou waha"),
+        ({"kind": "waha", "url": "http://w", "api_key": "segredo-123", "timeout_seconds": 0}, None, "PROVIDER_TIMEOUT_SECONDS"),
+    ],
+)
+def test_a_half_filled_or_contradictory_provider_stops_the_start_naming_what_is_missing(provider, webhooks, named):
+    secrets = {"provider": provider, **({"webhooks": webhooks} if webhooks else {})}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(secrets, {})
+    assert named in raised.value.message
+    assert "segredo-123" not in raised.value.message
+
+
+def test_the_optional_restart_webhook_is_read_and_checked():
+    assert load_settings({"webhooks": {**URLS, "restart_url": "https://hooks.example.com/restart"}}, {}).webhooks.restart_url \
+        == "https://hooks.example.com/restart"
+    assert load_settings({"webhooks": URLS}, {"WEBHOOK_RESTART_URL": "http://127.0.0.1:9/r"}).webhooks.restart_url \
+        == "http://127.0.0.1:9/r"
+    with pytest.raises(ConfigError, match=r"webhooks\.restart_url \(WEBHOOK_RESTART_URL\)"):
+        load_settings({"webhooks": {**URLS, "restart_url": "ftp://x"}}, {})

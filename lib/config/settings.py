@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
 
-from lib.config.provider import OPTIONAL_WEBHOOK_ACTIONS, WEBHOOK_ACTIONS, WebhookSettings, webhook_settings
+from lib.config.provider import (
+    OPTIONAL_WEBHOOK_ACTIONS, WEBHOOK_ACTIONS, ProviderSettings, WebhookSettings, provider_settings, webhook_settings,
+)
 from lib.config.sso import SsoSettings, sso_settings
 from lib.errors import ConfigError
 
@@ -28,6 +30,10 @@ SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 ENV_VARIABLES = (
     *(f"WEBHOOK_{action.upper()}_URL" for action in WEBHOOK_ACTIONS + OPTIONAL_WEBHOOK_ACTIONS),
     "WEBHOOK_TIMEOUT_SECONDS",
+    "PROVIDER",
+    "PROVIDER_URL",
+    "PROVIDER_API_KEY",
+    "PROVIDER_TIMEOUT_SECONDS",
     "SUPABASE_URL",
     "SUPABASE_ANON_KEY",
     "SUPABASE_SERVICE_ROLE_KEY",
@@ -70,7 +76,8 @@ class AlertSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    webhooks: WebhookSettings | None  # None: use the embedded sandbox provider
+    provider: ProviderSettings  # which WhatsApp provider (lib.config.provider)
+    webhooks: WebhookSettings | None  # the webhook contract's URLs, when the provider is "webhooks"
     supabase: SupabaseSettings | None  # None: embedded SQLite store and local accounts
     data_dir: Path
     monitor_interval_seconds: float = DEFAULT_MONITOR_INTERVAL_SECONDS  # 0: the monitor is off
@@ -88,8 +95,7 @@ class Settings:
     @property
     def mode_label(self) -> str:
         storage = "Supabase" if self.supabase else "banco local SQLite"
-        provider = "webhooks configurados" if self.webhooks else "provedor sandbox (simulado)"
-        return f"{storage} + {provider}"
+        return f"{storage} + {self.provider.label}"
 
     def cache_key(self) -> str:
         """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
@@ -112,8 +118,10 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
     env = os.environ if env is None else env
     if secrets is None:
         secrets = read_secrets_file(Path(env.get("APP_SECRETS_FILE") or SECRETS_PATH))
+    webhooks = webhook_settings(secrets.get("webhooks", {}), env)
     return Settings(
-        webhooks=webhook_settings(secrets.get("webhooks", {}), env),
+        provider=provider_settings(secrets.get("provider", {}), env, webhooks),
+        webhooks=webhooks,
         supabase=_supabase_settings(secrets.get("supabase", {}), env),
         data_dir=Path(env.get("APP_DATA_DIR") or PROJECT_ROOT / "data"),
         monitor_interval_seconds=_monitor_interval(secrets.get("monitor", {}), env),
