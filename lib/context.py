@@ -20,14 +20,14 @@ from lib.auth.accounts import MSG_BAD_LOGIN, LocalAccounts, normalize_email
 from lib.auth.sessions import CookieHandoff, SessionStore
 from lib.auth.throttle import LoginThrottle
 from lib.config.settings import Settings
-from lib.config.provider import WebhookSettings
 from lib.errors import AuthError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
+from lib.provider.base import Provider
+from lib.provider.configured import configured_provider
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.sandbox.shared import shared_sandbox
-from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 from lib.store.recovery import CredentialRecovery
 from lib.store.sqlite.database import SQLiteDatabase
@@ -46,8 +46,7 @@ MONITOR_OFF_BY_SETTING = "O monitor de status está desligado (monitor.interval_
 @dataclass
 class AppContext:
     settings: Settings
-    webhook_settings: WebhookSettings
-    sandbox: SandboxProvider | None  # set when no webhook URL is configured
+    sandbox: SandboxProvider | None  # the built-in provider's server, when it is the provider
     recovery: CredentialRecovery
     database: SQLiteDatabase | None  # the embedded store; None in Supabase mode
     accounts: LocalAccounts | None
@@ -84,7 +83,11 @@ class AppContext:
         if store is None:
             store = SQLiteInstanceStore(self.database)
             current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
-        return InstanceService(store, WebhookClient(self.webhook_settings), user, self.recovery, current_user)
+        return InstanceService(store, self.provider(), user, self.recovery, current_user)
+
+    def provider(self) -> Provider:
+        """A client of the configured provider (one per service and one for the monitor)."""
+        return configured_provider(self.settings.provider, self.settings.webhooks, self.sandbox)
 
     def server_store(self) -> ServerStore | None:
         """The store with the server's rights (monitor, provider events, single sign-on's roles), one
@@ -122,7 +125,7 @@ class AppContext:
         if self.monitor is None and self.monitor_off_reason is None and store is not None:
             self.monitor = StatusMonitor(
                 store,
-                WebhookClient(self.webhook_settings),
+                self.provider(),
                 interval_seconds=self.settings.monitor_interval_seconds,
                 alerts=self.alert_rules(store),
                 retention_days=self.settings.retention_days,
@@ -177,13 +180,12 @@ def app_context(settings: Settings) -> AppContext:
 
 
 def _build(settings: Settings) -> AppContext:
-    sandbox = None if settings.webhooks else shared_sandbox(settings.data_dir)
+    sandbox = shared_sandbox(settings.data_dir) if settings.provider.kind == "sandbox" else None
     local = SQLiteDatabase.in_dir(settings.data_dir)  # Supabase mode keeps only the sessions in it
     database = None if settings.supabase else local
     throttle = LoginThrottle()
     return AppContext(
         settings=settings,
-        webhook_settings=settings.webhooks or sandbox.webhook_settings(),
         sandbox=sandbox,
         recovery=CredentialRecovery(settings.data_dir),
         database=database,

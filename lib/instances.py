@@ -16,8 +16,7 @@ from lib import history, monitor
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.presentation import format_phone
-from lib.provider.base import QrCode
-from lib.provider.webhooks import WebhookClient
+from lib.provider.base import DELETE, Provider, QrCode
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 
@@ -118,15 +117,19 @@ class InstanceService:
     the user again from the accounts (None: deleted): before every change the role is the one the
     store holds now, so a demoted or deactivated admin loses the right at once."""
 
-    def __init__(self, store: InstanceStore, webhooks: WebhookClient, user: User, recovery: CredentialRecovery,
+    def __init__(self, store: InstanceStore, provider: Provider, user: User, recovery: CredentialRecovery,
                  current_user: Callable[[], User | None] | None = None):
         self.store = store
-        self.webhooks = webhooks
+        self.provider = provider
         self.user = user
         self.recovery = recovery
         self._current_user = current_user
         self._tokens: dict[str, str] = {}
         self._origin = Origin("user", user)
+
+    def can(self, capability: str) -> bool:
+        """Whether the provider does this (lib.provider.base: DELETE, RESTART, LIST, EVENTS, TOKENS)."""
+        return capability in self.provider.capabilities
 
     # -- reading ---------------------------------------------------------------------------
     def list_instances(self) -> list[Instance]:
@@ -170,7 +173,7 @@ class InstanceService:
         with _create_lock(name):
             if any(i.name.casefold() == name.casefold() for i in self.store.list_instances()):
                 raise ValidationError("Já existe uma instância com este nome.")
-            credentials = self.webhooks.create(name)
+            credentials = self.provider.create(name)
             try:
                 instance = self.store.insert_instance(
                     instance_id=credentials.instance_id, token=credentials.token, name=name, created_by=self.user.id
@@ -224,7 +227,7 @@ class InstanceService:
         self._require_admin()
         phone = None if phone_number is None else validate_phone(phone_number)
         try:
-            reply = self.webhooks.connect(instance.instance_id, self._token(instance.id), phone_number=phone)
+            reply = self.provider.connect(instance.instance_id, self._token(instance.id), phone_number=phone)
         except ProviderError as exc:
             if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
                 self.store.get_instance(instance.id)  # raises InstanceNotFound when so
@@ -242,19 +245,19 @@ class InstanceService:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        return monitor.check_status(self.store, self.webhooks, instance, self._token(instance.id), self._origin)
+        return monitor.check_status(self.store, self.provider, instance, self._token(instance.id), self._origin)
 
     def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
         """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-        return monitor.check_all(self.store, self.webhooks, instances, lambda i: self._token(i.id), self._origin)
+        return monitor.check_all(self.store, self.provider, instances, lambda i: self._token(i.id), self._origin)
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         if instance.status == "disconnected":  # by another admin, or it dropped, since the screen was drawn
             raise ValidationError(f"{instance.name} já está desconectada: nada foi feito.")
-        self.webhooks.disconnect(instance.instance_id, self._token(instance.id))
+        self.provider.disconnect(instance.instance_id, self._token(instance.id))
         after = self.store.update_status(instance.id, status="disconnected", phone_number=None)
         history.record(self.store, history.user_event(
             instance, "disconnected", self.user, from_status=instance.status, to_status="disconnected"))
@@ -266,8 +269,8 @@ class InstanceService:
         provider). The row is read again first: another admin may have connected it meanwhile."""
         self._require_admin()
         instance = self.store.get_instance(instance.id)
-        calls = ([self.webhooks.disconnect] if instance.status != "disconnected" else []) + (
-            [self.webhooks.delete] if self.webhooks.can_delete else [])
+        calls = ([self.provider.disconnect] if instance.status != "disconnected" else []) + (
+            [self.provider.delete] if DELETE in self.provider.capabilities else [])
         for call in calls:
             try:
                 call(instance.instance_id, self._token(instance.id))

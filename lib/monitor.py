@@ -26,9 +26,8 @@ from lib import history
 from lib.alerts.rules import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Origin
-from lib.provider.base import ProviderEvent
+from lib.provider.base import Provider, ProviderEvent
 from lib.provider.http import MAX_PARALLEL_CALLS
-from lib.provider.webhooks import WebhookClient
 from lib.store.base import InstanceStore, ServerStore
 
 log = logging.getLogger(__name__)
@@ -84,12 +83,12 @@ def _check_recovered(store: InstanceStore, instance: Instance, origin: Origin) -
                                                   actor=origin.actor, detail=None))
 
 
-def check_status(store: InstanceStore, client: WebhookClient, instance: Instance, token: str,
+def check_status(store: InstanceStore, provider: Provider, instance: Instance, token: str,
                  origin: Origin) -> Instance:
     """Ask the provider for one instance and record the answer; returns the row as stored after it.
     Raises the ProviderError of a failed check, after recording it."""
     try:
-        reply = client.status(instance.instance_id, token)
+        reply = provider.status(instance.instance_id, token)
     except ProviderError as exc:
         record_failure(store, instance, exc.message, origin)  # raises InstanceNotFound if it is gone
         raise
@@ -101,7 +100,7 @@ def check_status(store: InstanceStore, client: WebhookClient, instance: Instance
 
 
 def check_all(
-    store: InstanceStore, client: WebhookClient, instances: list[Instance], token_of: Callable[[Instance], str],
+    store: InstanceStore, provider: Provider, instances: list[Instance], token_of: Callable[[Instance], str],
     origin: Origin,
 ) -> list[CheckResult]:
     """Ask the provider for every instance at once, at most MAX_PARALLEL_CALLS calls in flight: one
@@ -111,7 +110,7 @@ def check_all(
 
     def check(instance: Instance) -> CheckResult:
         try:
-            reply = client.status(instance.instance_id, token_of(instance))
+            reply = provider.status(instance.instance_id, token_of(instance))
             after = apply_status(store, instance, reply.status, reply.phone_number, origin)
         except ProviderError as exc:
             try:
@@ -159,7 +158,7 @@ class StatusMonitor:
     def __init__(
         self,
         store: ServerStore,
-        client: WebhookClient,
+        provider: Provider,
         *,
         interval_seconds: float,
         alerts: AlertRules | None = None,
@@ -168,7 +167,7 @@ class StatusMonitor:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.store = store
-        self.client = client
+        self.provider = provider
         self.interval_seconds = interval_seconds
         self.alerts = alerts
         self.retention = timedelta(days=retention_days)
@@ -220,7 +219,7 @@ class StatusMonitor:
 
     def _check(self, pairs: list[tuple[Instance, str]]) -> list[CheckResult]:
         tokens = {instance.id: token for instance, token in pairs}
-        results = check_all(self.store, self.client, [instance for instance, _ in pairs], lambda i: tokens[i.id], MONITOR)
+        results = check_all(self.store, self.provider, [instance for instance, _ in pairs], lambda i: tokens[i.id], MONITOR)
         if self.alerts:
             self.alerts.after_check([r.after or r.before for r in results])
             self.alerts.poll()  # the drops this check found wait for the next one

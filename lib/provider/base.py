@@ -58,6 +58,7 @@ class RemoteInstance:
     phone_number: str | None  # "+5511999998888"
     token: str = field(default="", repr=False)  # "" where instances have no token of their own
     reason: str | None = None
+    name: str | None = None  # a display name the provider keeps beside its own id (the sandbox does)
 
 
 @dataclass(frozen=True)

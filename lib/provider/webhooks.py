@@ -1,4 +1,5 @@
-"""HTTP client for the four provider webhooks (create, connect, status, disconnect).
+"""The webhook contract's provider (lib.provider.base.Provider): four webhooks (create, connect,
+status, disconnect) and two optional ones (delete, restart), as n8n and friends answer them.
 
 Every failure surfaces as one `ProviderError` with a short pt-BR message that never
 contains the instance token. What the replies mean is read by lib/provider/replies.py.
@@ -12,7 +13,7 @@ import requests
 
 from lib.config.provider import WebhookSettings
 from lib.errors import ProviderError
-from lib.provider.base import ConnectReply, Credentials, QrCode, StatusReply
+from lib.provider.base import DELETE, RESTART, TOKENS, ConnectReply, Credentials, QrCode, RemoteInstance, StatusReply
 from lib.provider.http import ProviderHttp
 from lib.provider.replies import (
     PAIRING_CODE_KEYS, PHONE_KEYS, QR_KEYS, clean, first, invalid, missing, normalize_phone, normalize_status, optional,
@@ -26,6 +27,9 @@ class WebhookClient:
     """Calls the provider webhooks described by `settings` (only the idempotent status GET is
     retried: lib.provider.http)."""
 
+    kind = "webhooks"
+    label = "webhooks"
+
     def __init__(self, settings: WebhookSettings, session: requests.Session | None = None):
         self._settings = settings
         self._http = ProviderHttp(name="webhook", headers=settings.headers, timeout_seconds=settings.timeout_seconds,
@@ -33,9 +37,10 @@ class WebhookClient:
                                   create_not_found="Webhook não encontrado no provedor", session=session)
 
     @property
-    def can_delete(self) -> bool:
-        """Whether the provider has the optional delete webhook."""
-        return bool(self._settings.delete_url)
+    def capabilities(self) -> frozenset[str]:
+        """Tokens always; delete and restart when their optional webhooks are configured."""
+        optional = {DELETE: self._settings.delete_url, RESTART: self._settings.restart_url}
+        return frozenset({TOKENS, *(capability for capability, url in optional.items() if url)})
 
     def create(self, name: str) -> Credentials:
         data = self._request("create", "POST", json={"name": name}) or {}
@@ -86,8 +91,18 @@ class WebhookClient:
         self._acknowledged("disconnect", instance_id, token)
 
     def delete(self, instance_id: str, token: str) -> None:
-        """The optional fifth webhook: delete the instance at the provider (same contract as disconnect)."""
+        """The optional delete webhook: delete the instance at the provider (same contract as disconnect)."""
         self._acknowledged("delete", instance_id, token)
+
+    def restart(self, instance_id: str, token: str) -> None:
+        """The optional restart webhook (same contract as disconnect)."""
+        self._acknowledged("restart", instance_id, token)
+
+    def list_instances(self) -> list[RemoteInstance]:
+        raise ProviderError("Este provedor não lista as instâncias.", action="list", retryable=False)
+
+    def register_events(self, instance_id: str, token: str, url: str, secret: str) -> None:
+        raise ProviderError("Este provedor não registra eventos pelo painel.", action="events", retryable=False)
 
     def _acknowledged(self, action: str, instance_id: str, token: str) -> None:
         """POST {instance_id, token} → {success: true} (or an empty 2xx body)."""

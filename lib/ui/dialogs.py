@@ -8,6 +8,7 @@ import streamlit as st
 from lib.errors import InstanceNotFound
 from lib.instances import MAX_NAME_LENGTH, CreatedInstance, CredentialsNotSaved
 from lib.models import Instance
+from lib.provider.base import DELETE
 from lib.presentation import escape_markdown, mask_token
 from lib.ui import session
 from lib.ui.connect_dialog import open_connect_dialog
@@ -92,7 +93,7 @@ def _confirm(instance: Instance, question: str, label: str, spinner: str, done: 
 @registered("delete")
 @st.dialog("Excluir instância", on_dismiss=close_dialog)
 def delete_dialog(instance: Instance) -> None:
-    if session.context().webhook_settings.delete_url:
+    if session.service().can(DELETE):
         where = "Ela também será excluída no provedor."
     else:
         where = ("Ela sai só do painel: continua existindo no provedor (o provedor não tem webhook de "

@@ -136,16 +136,15 @@ def test_the_context_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatc
     """AppContext.sso_user goes to role_for_email of the server store (made with the service-role
     key), and without the key refuses with the message the login page shows. (The session the person
     then gets is their own Supabase session: tests/ui/test_app_sso.py.)"""
-    from lib.config.provider import WebhookSettings
     from lib.config.settings import load_settings
     from lib.context import AppContext
 
     env = {"APP_DATA_DIR": str(tmp_path), "SUPABASE_URL": "https://p.supabase.co", "SUPABASE_ANON_KEY": "anon"}
-    without_key = AppContext(load_settings({}, env), None, None, None, None, None, None, None)
+    without_key = AppContext(load_settings({}, env), None, None, None, None, None, None)
     with pytest.raises(AuthError, match="SUPABASE_SERVICE_ROLE_KEY"):
         without_key.sso_user("ana@empresa.com.br")
     with_key = AppContext(load_settings({}, {**env, "SUPABASE_SERVICE_ROLE_KEY": "service"}),
-                          WebhookSettings.at("http://127.0.0.1:9"), None, None, None, None, None, None)
+                          None, None, None, None, None, None)
     store = FakeServerStore({"ana@empresa.com.br": ("8d3f-uuid", "analyst")})
     monkeypatch.setattr(with_key, "_server_store", store)
     assert with_key.sso_user("ana@empresa.com.br") == User("8d3f-uuid", "ana@empresa.com.br", "analyst")

@@ -405,13 +405,12 @@ def test_an_open_dialog_survives_a_refresh_of_the_list(context):
 
 def test_simulated_drop_reaches_the_card_through_the_monitor(context):
     from lib.monitor import StatusMonitor
-    from lib.provider.webhooks import WebhookClient
 
     connected(context)
     at = admin_app(context)
     button(at, "Simular queda").click().run()
     assert cards(at)["Cobrança"].startswith("Conectado\n")  # the click tells the provider, not the store
-    StatusMonitor(SQLiteInstanceStore(context.database), WebhookClient(context.webhook_settings), interval_seconds=60).sweep()
+    StatusMonitor(SQLiteInstanceStore(context.database), context.provider(), interval_seconds=60).sweep()
     at.run()
     assert cards(at)["Cobrança"].startswith("Desconectado\nCaiu às")
 

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from lib.config.provider import OPTIONAL_WEBHOOK_ACTIONS, WEBHOOK_ACTIONS
 from lib.errors import ConfigError
 from lib.provider.sandbox.provider import DEFAULT_QR_TTL_SECONDS, SandboxProvider
 from lib.provider.sandbox.shared import ENV_AUTO_SCAN, ENV_LATENCY, settings_from_env
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = provider.webhook_settings()
     print(f"# WhatsApp sandbox listening on {provider.base_url} (Ctrl-C to stop)")
-    for action in ("create", "connect", "status", "disconnect", "delete"):
+    for action in WEBHOOK_ACTIONS + OPTIONAL_WEBHOOK_ACTIONS:
         print(f"WEBHOOK_{action.upper()}_URL={settings.url_for(action)}")
     sys.stdout.flush()
     if threading.current_thread() is threading.main_thread():

@@ -120,6 +120,7 @@ class SandboxProvider:
         self._stopped = threading.Event()
         self._push_target: tuple[str, str] | None = None  # (events URL, secret)
         self._pushes: queue.Queue[dict] = queue.Queue()
+        self.api_key = secrets.token_urlsafe(24)  # asked by the list of every instance (it carries tokens)
         self._pusher: threading.Thread | None = None
         if self.state_path and self.state_path.exists():
             self._load()
@@ -172,7 +173,7 @@ class SandboxProvider:
         return f"http://{host}:{self.port}"
 
     def webhook_settings(self) -> WebhookSettings:
-        return WebhookSettings.at(self.base_url)
+        return WebhookSettings.at(self.base_url, headers={"X-Api-Key": self.api_key})
 
     def scan_url(self, instance_id: str) -> str | None:
         """The URL encoded in the latest QR of the instance (None before any connect)."""
@@ -251,7 +252,8 @@ class SandboxProvider:
 
     def answer(self, action: str, request: dict) -> tuple[int, dict]:
         handler = {"create": self._create, "connect": self._connect, "status": self._status,
-                   "disconnect": self._disconnect, "delete": self._delete}[action]
+                   "disconnect": self._disconnect, "delete": self._delete, "restart": self._restart,
+                   "list": self._list}[action]
         return handler(request)
 
     def scan_page(self, instance_id: str, nonce: str) -> tuple[int, str]:
@@ -336,6 +338,26 @@ class SandboxProvider:
             del self._instances[instance_id]
             self._save()
         return 200, {"success": True}
+
+    def _restart(self, body: dict) -> tuple[int, dict]:
+        """Like a real provider's restart: the session comes back as it was (a connected number stays
+        connected; one waiting for a QR gets a new QR on its next connect)."""
+        instance_id, token = credentials(body)
+        with self._lock:
+            inst = self._authorized(instance_id, token)
+            if inst.status == STATUS_CONNECTING:
+                inst.nonce = inst.qr_issued_at = None
+        return 200, {"success": True}
+
+    def _list(self, query: dict[str, str]) -> tuple[int, dict]:
+        if not secrets.compare_digest((query.get("api_key") or "").encode(), self.api_key.encode()):
+            raise HttpError(401, "invalid api key")
+        with self._lock:
+            for inst in self._instances.values():
+                self._refresh(inst, self._clock())
+            instances = [{"instance_id": i.instance_id, "token": i.token, "name": i.name, "status": i.status,
+                          "phone_number": i.phone_number} for i in self._instances.values()]
+        return 200, {"instances": instances}
 
     def _scan(self, instance_id: str, nonce: str) -> tuple[int, str]:
         with self._lock:

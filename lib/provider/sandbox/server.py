@@ -10,6 +10,9 @@ field checks and HTML page those actions use.
 | status     | GET    | /status?instance_id=X&token=Y        |                          | {status, phone_number?}    |
 | disconnect | POST   | /disconnect                          | {instance_id, token}     | {success: true}            |
 | delete     | POST   | /delete                              | {instance_id, token}     | {success: true}            |
+| restart    | POST   | /restart                             | {instance_id, token}     | {success: true}            |
+| list       | GET    | /instances (header X-Api-Key)        |                          | {instances: [{instance_id, |
+|            |        |                                      |                          |  token, status, phone_...}]}|
 
 GET /scan/<instance_id>/<nonce> is the URL in a QR: opening it plays a phone scanning the code
 (see provider.py).
@@ -78,7 +81,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # path: (method, action)
     _ROUTES = {"/create": ("POST", "create"), "/connect": ("POST", "connect"), "/disconnect": ("POST", "disconnect"),
-               "/delete": ("POST", "delete"), "/status": ("GET", "status")}
+               "/delete": ("POST", "delete"), "/restart": ("POST", "restart"), "/status": ("GET", "status"),
+               "/instances": ("GET", "list")}
 
     def version_string(self) -> str:
         return self.server_version
@@ -113,6 +117,7 @@ class Handler(BaseHTTPRequestHandler):
                 if method == "GET":
                     query = parse_qs(urlsplit(self.path).query)
                     request = {key: values[0] for key, values in query.items() if values}
+                    request["api_key"] = self.headers.get("X-Api-Key") or ""
                 else:
                     request = self._read_json()
                 code, payload = provider.answer(action, request)
