@@ -26,8 +26,8 @@ from lib import history
 from lib.alerts.rules import CONFIRM_SECONDS, AlertRules
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance, Origin
-from lib.provider.base import Provider, ProviderEvent
-from lib.provider.http import MAX_PARALLEL_CALLS
+from lib.provider.base import LIST, Provider, ProviderEvent, RemoteInstance, StatusReply
+from lib.provider.http import MAX_PARALLEL_CALLS, MSG_INSTANCE_UNKNOWN
 from lib.store.base import InstanceStore, ServerStore
 
 log = logging.getLogger(__name__)
@@ -103,14 +103,20 @@ def check_all(
     store: InstanceStore, provider: Provider, instances: list[Instance], token_of: Callable[[Instance], str],
     origin: Origin,
 ) -> list[CheckResult]:
-    """Ask the provider for every instance at once, at most MAX_PARALLEL_CALLS calls in flight: one
-    slow or failing instance neither holds up nor fails the others. Changes are written one by one;
-    the rows that answered unchanged are marked checked together, in one write."""
+    """The provider's word on every instance: one request listing them all when the provider can
+    (lib.provider.base.LIST; an instance missing from the list is unknown there), else one status
+    call per instance, at most MAX_PARALLEL_CALLS in flight, so one slow or failing instance
+    neither holds up nor fails the others (also the fallback when the list fails). Changes are
+    written one by one; the rows that answered unchanged are marked checked together, in one write."""
     unchanged: list[Instance] = []
+    if not instances:
+        return []
+    listed = _listed(provider)
 
     def check(instance: Instance) -> CheckResult:
         try:
-            reply = provider.status(instance.instance_id, token_of(instance))
+            reply = _listed_reply(listed, instance) if listed is not None else provider.status(
+                instance.instance_id, token_of(instance))
             after = apply_status(store, instance, reply.status, reply.phone_number, origin)
         except ProviderError as exc:
             try:
@@ -124,15 +130,35 @@ def check_all(
             unchanged.append(instance)
         return CheckResult(instance, after=after or instance)
 
-    if not instances:
-        return []
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
-        results = list(pool.map(check, instances))
+    if listed is not None:
+        results = [check(instance) for instance in instances]
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(instances))) as pool:
+            results = list(pool.map(check, instances))
     if unchanged:
         store.mark_checked([instance.id for instance in unchanged])
         for instance in unchanged:
             _check_recovered(store, instance, origin)
     return results
+
+
+def _listed(provider: Provider) -> dict[str, RemoteInstance] | None:
+    """Every instance at the provider by its id, in one request; None when the provider cannot list
+    them or the list failed (then each instance is asked about on its own)."""
+    if LIST not in provider.capabilities:
+        return None
+    try:
+        return {remote.instance_id: remote for remote in provider.list_instances()}
+    except ProviderError as exc:
+        log.warning("listing the provider's instances failed (%s): asking about each one", exc.message)
+        return None
+
+
+def _listed_reply(listed: dict[str, RemoteInstance], instance: Instance) -> StatusReply:
+    remote = listed.get(instance.instance_id)
+    if remote is None:
+        raise ProviderError(MSG_INSTANCE_UNKNOWN, action="status", retryable=False, status_code=404)
+    return StatusReply(remote.status, remote.phone_number, remote.reason)
 
 
 def apply_event(store: ServerStore, event: ProviderEvent) -> Instance | None:

@@ -251,3 +251,59 @@ def test_the_monitor_thread_sweeps_until_stopped(store, sandbox, service):
     finally:
         monitor.stop()
     assert monitor.last_sweep_at is not None and monitor.instances == 1
+
+
+# -- a sweep is one request when the provider lists its instances ------------------------------------
+def test_a_sweep_reads_evolutions_list_once_and_asks_about_no_instance_on_its_own(store):
+    from harness.doubles.evolution import EvolutionDouble
+    from lib.provider.evolution import EvolutionProvider
+
+    with EvolutionDouble("evo-key-0123456789") as evo:
+        provider = EvolutionProvider(evo.base_url, "evo-key-0123456789", sleep=lambda s: None)
+        made = [provider.create(f"Cobrança {n}") for n in range(5)]
+        for credentials in made:
+            store.insert_instance(instance_id=credentials.instance_id, token=credentials.token,
+                                  name=credentials.instance_id, created_by=None)
+        provider.connect(made[0].instance_id, made[0].token)
+        evo.simulate_scan(made[0].instance_id, "5511999998888")
+        evo.request_counts.clear()
+        results = StatusMonitor(store, provider, interval_seconds=60).sweep()
+        assert dict(evo.request_counts) == {"GET /instance/fetchInstances": 1}
+    assert len(results) == 5 and not [r for r in results if r.error]
+    by_id = {i.instance_id: i for i in store.list_instances()}
+    assert (by_id[made[0].instance_id].status, by_id[made[0].instance_id].phone_number) == ("connected", "+5511999998888")
+    assert {by_id[c.instance_id].status for c in made[1:]} == {"disconnected"}
+
+
+def test_an_instance_missing_from_the_providers_list_is_marked_unknown_there(store, sandbox):
+    from lib.provider.http import MSG_INSTANCE_UNKNOWN
+    from lib.provider.sandbox.client import SandboxClient
+
+    provider = SandboxClient(sandbox)
+    kept = provider.create("Fica")
+    store.insert_instance(instance_id=kept.instance_id, token=kept.token, name="Fica", created_by=None)
+    gone = store.insert_instance(instance_id="sbx-apagada", token="t", name="Apagada", created_by=None)
+    results = {r.before.name: r for r in StatusMonitor(store, provider, interval_seconds=60).sweep()}
+    assert results["Apagada"].error == MSG_INSTANCE_UNKNOWN and results["Fica"].error is None
+    assert store.get_instance(gone.id).last_error == MSG_INSTANCE_UNKNOWN
+
+
+def test_when_the_list_fails_each_instance_is_asked_about_on_its_own(store, sandbox, monkeypatch):
+    from lib.errors import ProviderError
+    from lib.provider.sandbox.client import SandboxClient
+
+    provider = SandboxClient(sandbox)
+    made = provider.create("Ana")
+    store.insert_instance(instance_id=made.instance_id, token=made.token, name="Ana", created_by=None)
+    provider.connect(made.instance_id, made.token)
+    sandbox.simulate_scan(made.instance_id)
+
+    def broken():
+        raise ProviderError("Erro no provedor (HTTP 500) ao listar instâncias. Tente novamente.", action="list")
+
+    monkeypatch.setattr(provider, "list_instances", broken)
+    asked = []
+    status = provider.status
+    monkeypatch.setattr(provider, "status", lambda *args: asked.append(args[0]) or status(*args))
+    [result] = StatusMonitor(store, provider, interval_seconds=60).sweep()
+    assert asked == [made.instance_id] and result.after.status == "connected"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from lib.config.provider import ProviderSettings, WebhookSettings
 from lib.provider.base import Provider
+from lib.provider.evolution import EvolutionProvider
 from lib.provider.sandbox.client import SandboxClient
 from lib.provider.sandbox.provider import SandboxProvider
+from lib.provider.waha import WahaProvider
 from lib.provider.webhooks import WebhookClient
 
 
@@ -16,4 +18,5 @@ def configured_provider(settings: ProviderSettings, webhooks: WebhookSettings | 
         return SandboxClient(sandbox)
     if settings.kind == "webhooks":
         return WebhookClient(webhooks)
-    raise NotImplementedError(settings.kind)
+    direct = {"evolution": EvolutionProvider, "waha": WahaProvider}[settings.kind]
+    return direct(settings.url, settings.api_key, timeout_seconds=settings.timeout_seconds)

@@ -1,15 +1,14 @@
-"""Status changes a provider pushes to the app (POST /api/provider-events), in the dialects
-providers speak:
+"""Changes a provider pushes to the app (POST /api/provider-events), in the dialects providers
+speak:
 
-- generic (n8n and friends): {"instance_id": ..., "status": ..., "phone_number": ...};
-- Evolution API v2 `connection.update`: {"event": "connection.update", "instance": ID,
-  "data": {"state": "open" | "connecting" | "close", "wuid": ...}};
-- WAHA `session.status`: {"event": "session.status", "session": ID, "payload": {"status": "WORKING" | ...},
-  "me": {"id": ...}}.
+- generic (n8n and friends, the sandbox): {"instance_id": ..., "status": ..., "phone_number": ...,
+  "reason": ..., "timestamp": ...} (the last three optional; `timestamp` in milliseconds);
+- Evolution API v2 `connection.update` and `qrcode.updated` (lib.provider.evolution.event_from);
+- WAHA `session.status` (lib.provider.waha.event_from).
 
 The provider's instance name (Evolution's `instance`, WAHA's `session`) is the `instance_id` the
-create webhook returned. Status words are read as the webhook client reads them. Bodies may carry
-secrets (Evolution sends the instance's apikey): nothing here logs or keeps a body.
+create call returned. Bodies may carry secrets (Evolution sends the instance's apikey): nothing here
+logs or keeps a body, and no rejection quotes it.
 """
 
 from __future__ import annotations
@@ -18,12 +17,14 @@ import hmac
 import json
 from typing import Any
 
+from lib.provider import evolution, waha
 from lib.provider.base import ProviderEvent
-from lib.provider.replies import normalize_phone, normalize_status
+from lib.provider.replies import normalize_status, strict_phone
 
 MAX_EVENT_BYTES = 64 * 1024
-_EVOLUTION_EVENTS = {"connection.update", "connection_update"}
-_WAHA_EVENTS = {"session.status", "session_status"}
+MAX_REASON_LENGTH = 20
+_DIALECTS = {"connection.update": evolution.event_from, "qrcode.updated": evolution.event_from,
+             "session.status": waha.event_from}
 
 
 class EventRejected(Exception):
@@ -35,15 +36,16 @@ class EventRejected(Exception):
 
 
 def secret_matches(expected: str, *offered: str | None) -> bool:
-    """Constant-time comparison of the configured secret with the header or query value."""
-    return any(
-        value is not None and hmac.compare_digest(value.encode(), expected.encode()) for value in offered
+    """Constant-time comparison of the configured secret with the header or query value; an empty
+    secret (configured or offered) never matches."""
+    return bool(expected) and any(
+        value and hmac.compare_digest(value.encode(), expected.encode()) for value in offered
     )
 
 
 def parse_event(body: bytes) -> ProviderEvent | None:
-    """The status change in `body`; None for a well-formed event of another kind (a provider set to
-    send more than connection events), which is acknowledged and ignored. Raises EventRejected."""
+    """The change in `body`; None for a well-formed event of another kind (a provider set to send
+    more than connection events), which is acknowledged and ignored. Raises EventRejected."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -52,30 +54,43 @@ def parse_event(body: bytes) -> ProviderEvent | None:
         data = data[0]
     if not isinstance(data, dict):
         raise EventRejected("body must be a JSON object")
-    event = str(data.get("event") or "").strip().lower()
-    if event in _EVOLUTION_EVENTS:
-        inner = _object(data.get("data"))
-        return _event(data.get("instance") or inner.get("instance"), inner.get("state"),
-                       inner.get("wuid") or data.get("sender"))
-    if event in _WAHA_EVENTS:
-        return _event(data.get("session"), _object(data.get("payload")).get("status"), _object(data.get("me")).get("id"))
-    if event and "instance_id" not in data:
-        return None
-    return _event(data.get("instance_id"), data.get("status"), data.get("phone_number"))
+    event = str(data.get("event") or "").strip().lower().replace("_", ".")
+    try:
+        if event in _DIALECTS:
+            return _DIALECTS[event]({**data, "event": event})
+        if event and "instance_id" not in data:
+            return None
+        return _generic(data)
+    except ValueError as exc:  # the dialects' messages quote nothing of the body
+        raise EventRejected(str(exc)) from None
 
 
-def _object(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _event(instance_id: Any, word: Any, phone: Any) -> ProviderEvent:
+def _generic(data: dict) -> ProviderEvent:
+    instance_id, word = data.get("instance_id"), data.get("status")
     if isinstance(instance_id, int) and not isinstance(instance_id, bool):
         instance_id = str(instance_id)
     if not isinstance(instance_id, str) or not instance_id.strip() or len(instance_id) > 200:
-        raise EventRejected("missing or invalid instance id")
+        raise ValueError("missing or invalid instance id")
     if not isinstance(word, str) or not word.strip():
-        raise EventRejected("missing status")
+        raise ValueError("missing status")
     status = normalize_status(word)
     if status is None:
-        raise EventRejected("unknown status word")
-    return ProviderEvent(instance_id.strip(), status, normalize_phone(phone) if isinstance(phone, (str, int)) else None)
+        raise ValueError("unknown status word")
+    return ProviderEvent(instance_id.strip(), status, strict_phone(data.get("phone_number")),
+                         reason=_reason(data.get("reason")), at=_timestamp(data.get("timestamp")))
+
+
+def _reason(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or len(str(value)) > MAX_REASON_LENGTH:
+        raise ValueError("invalid reason")
+    return str(value).strip()
+
+
+def _timestamp(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError("invalid timestamp")
+    return value

@@ -35,7 +35,7 @@ from lib.provider.base import (
 from lib.provider.http import MSG_INSTANCE_UNKNOWN, ProviderHttp
 from lib.provider.replies import (
     LABELS, clean, error_text, invalid, missing, normalize_phone, normalize_status, optional, pairing_code, qr_png,
-    text_field,
+    strict_phone, text_field,
 )
 from lib.provider.webhooks import MSG_NO_PAIRING_CODE
 
@@ -249,7 +249,7 @@ def event_from(data: dict) -> ProviderEvent | None:
     status = _STATES.get(str(inner.get("state")).strip().lower())
     if status is None:
         raise ValueError("unknown state")
-    phone = normalize_phone(inner.get("wuid") or data.get("sender")) if status == "connected" else None
+    phone = strict_phone(inner.get("wuid") or data.get("sender")) if status == "connected" else None
     return ProviderEvent(instance_id.strip(), status, phone, _reason(inner.get("statusReason"), status), at)
 
 

@@ -159,13 +159,30 @@ def normalize_status(word: Any) -> str | None:
     return _STATUS_WORDS.get(str(word).strip().lower())
 
 
-def normalize_phone(value: Any) -> str | None:
-    """'+<digits>' from a phone number or WhatsApp JID ('5511999999999:3@s.whatsapp.net')."""
-    if value is None:
+_PHONE_DIGITS = re.compile(r"[0-9]{10,15}")  # ASCII only: "٥٥١١…" or "５５１１…" are not a number here
+_PHONE_PUNCTUATION = re.compile(r"[\s()+.-]")
+
+
+def strict_phone(value: Any) -> str | None:
+    """'+<digits>' from a phone number or WhatsApp JID ('5511999999999:3@s.whatsapp.net'); None for
+    none. Raises ValueError (never quoting it) unless it holds 10 to 15 ASCII digits."""
+    if value is None or value == "":
         return None
-    local = str(value).split("@")[0].split(":")[0]
-    digits = re.sub(r"\D", "", local)
-    return f"+{digits}" if digits else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("invalid phone number")
+    local = _PHONE_PUNCTUATION.sub("", str(value)[:64].split("@")[0].split(":")[0])
+    if not _PHONE_DIGITS.fullmatch(local):
+        raise ValueError("invalid phone number")
+    return f"+{local}"
+
+
+def normalize_phone(value: Any) -> str | None:
+    """strict_phone, with None for a value that is not a usable number (a provider's status reply
+    is still read: the number is what is unknown)."""
+    try:
+        return strict_phone(value)
+    except ValueError:
+        return None
 
 
 def optional(read: Callable[[Any], T], value: Any) -> T | None:

@@ -28,7 +28,7 @@ from lib.provider.base import (
     DELETE, EVENTS, LIST, RESTART, ConnectReply, Credentials, ProviderEvent, QrCode, RemoteInstance, StatusReply,
 )
 from lib.provider.http import ProviderHttp
-from lib.provider.replies import clean, error_text, missing, normalize_phone, pairing_code, qr_png
+from lib.provider.replies import clean, error_text, missing, normalize_phone, pairing_code, qr_png, strict_phone
 
 STOPPED, STARTING, SCAN_QR_CODE, WORKING, FAILED = "STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"
 STATUSES = {
@@ -208,7 +208,7 @@ def event_from(data: dict) -> ProviderEvent | None:
     return ProviderEvent(
         instance_id=name.strip(),
         status=STATUSES[word],
-        phone_number=normalize_phone(me.get("id")) if isinstance(me, dict) else None,
+        phone_number=strict_phone(me.get("id")) if isinstance(me, dict) else None,
         reason="failed" if word == FAILED else None,
         at=int(at) if isinstance(at, (int, float)) and not isinstance(at, bool) and at > 0 else None,
     )

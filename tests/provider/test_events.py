@@ -9,7 +9,9 @@ from lib.provider.events import EventRejected, parse_event, secret_matches
 
 
 REJECTIONS = {"body is not JSON", "body must be a JSON object", "missing or invalid instance id", "missing status",
-              "unknown status word"}
+              "unknown status word", "missing or invalid instance", "unknown state", "missing or invalid session",
+              "missing or unknown status", "invalid phone number", "invalid reason", "invalid timestamp",
+              "invalid QR code"}
 
 
 def body(value) -> bytes:
@@ -28,7 +30,7 @@ def body(value) -> bytes:
           "apikey": "instance-token"},
          ProviderEvent("cobranca-01", "connected", "+5511999998888")),
         ({"event": "CONNECTION_UPDATE", "instance": "cobranca-01", "data": {"state": "close", "statusReason": 401}},
-         ProviderEvent("cobranca-01", "disconnected", None)),
+         ProviderEvent("cobranca-01", "disconnected", None, reason="401")),
         ({"event": "connection.update", "instance": "cobranca-01", "data": {"state": "connecting"}},
          ProviderEvent("cobranca-01", "connecting", None)),
         ({"event": "session.status", "session": "default", "me": {"id": "5511999998888@c.us", "pushName": "Loja"},
@@ -36,7 +38,11 @@ def body(value) -> bytes:
         ({"event": "session.status", "session": "default", "payload": {"status": "SCAN_QR_CODE"}},
          ProviderEvent("default", "connecting", None)),
         ({"event": "session.status", "session": "default", "payload": {"status": "FAILED"}},
-         ProviderEvent("default", "disconnected", None)),
+         ProviderEvent("default", "disconnected", None, reason="failed")),
+        ({"event": "session.status", "session": "cobranca", "timestamp": 1764920000123, "payload": {"status": "STOPPED"}},
+         ProviderEvent("cobranca", "disconnected", None, at=1764920000123)),
+        ({"instance_id": "inst-1", "status": "close", "reason": 403, "timestamp": 1764920000123},
+         ProviderEvent("inst-1", "disconnected", None, reason="403", at=1764920000123)),
     ],
 )
 def test_each_dialect(payload, expected):
@@ -72,3 +78,48 @@ def test_malformed_bodies_are_rejected_without_quoting_them(raw):
 def test_secret_comparison():
     assert secret_matches("s3cret", None, "s3cret") and secret_matches("s3cret", "s3cret", None)
     assert not secret_matches("s3cret", None, None) and not secret_matches("s3cret", "s3cre", "S3CRET")
+
+
+def test_evolutions_time_is_read_as_written_and_only_ordered_among_its_own():
+    """date_time is the server's local time with a "Z": read as written, never compared with ours."""
+    early = parse_event(body({"event": "connection.update", "instance": "c", "date_time": "2026-12-05T06:42:00.000Z",
+                              "data": {"state": "close", "statusReason": 428}}))
+    late = parse_event(body({"event": "connection.update", "instance": "c", "date_time": "2026-12-05T06:42:01.500Z",
+                             "data": {"state": "open", "wuid": "5511999998888@s.whatsapp.net"}}))
+    assert late.at - early.at == 1500
+    assert (early.reason, late.reason, late.phone_number) == ("428", None, "+5511999998888")
+
+
+def test_a_new_qr_pushed_by_evolution_is_an_event_without_a_status():
+    import base64
+    import io
+
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make("2@abc").save(buffer, format="PNG")
+    png = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    event = parse_event(body({"event": "qrcode.updated", "instance": "c", "data": {"qrcode": {"base64": png}}}))
+    assert event.status is None and event.qr.png.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("phone", ["٥٥١١٩٩٩٩٩٨٨٨٨", "５５１１９９９９９８８８８", "5" * 60_001, "551199", "5511999998888" + "9" * 3,
+                                   "+55 11 99999-888x", ["5511999998888"]])
+def test_a_pushed_number_must_be_10_to_15_ascii_digits(phone):
+    for payload in ({"instance_id": "i", "status": "open", "phone_number": phone},
+                    {"event": "connection.update", "instance": "i", "data": {"state": "open", "wuid": phone}},
+                    {"event": "session.status", "session": "i", "me": {"id": phone}, "payload": {"status": "WORKING"}}):
+        with pytest.raises(EventRejected) as info:
+            parse_event(body(payload))
+        assert info.value.message == "invalid phone number"
+
+
+@pytest.mark.parametrize("phone, shown", [("5511999998888", "+5511999998888"), ("+55 (11) 99999-8888", "+5511999998888"),
+                                          ("1234567890", "+1234567890"), ("123456789012345", "+123456789012345")])
+def test_a_pushed_number_of_10_to_15_digits_is_kept(phone, shown):
+    assert parse_event(body({"instance_id": "i", "status": "open", "phone_number": phone})).phone_number == shown
+
+
+def test_an_empty_secret_never_matches():
+    assert not secret_matches("s3cret", "", "") and not secret_matches("s3cret", "", None)
+    assert not secret_matches("", "", None) and not secret_matches("", None, "")
