@@ -39,7 +39,8 @@ def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
     from lib.alerts.rules import AlertRules
     from lib.alerts.sender import AlertSender
     from lib.config.settings import AlertSettings
-    from lib.monitor import StatusMonitor, apply_event
+    from lib.checks import apply_event
+    from lib.monitor import StatusMonitor
     from lib.provider.base import ProviderEvent
     from lib.provider.webhooks import WebhookClient
     from lib.store.sqlite.database import SQLiteDatabase

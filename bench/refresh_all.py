@@ -36,15 +36,15 @@ BUDGET_S = 1.5
 @contextmanager
 def parallel_calls(workers: int):
     """check_all's pool size and the client's connection pool (read when a client is built)."""
-    import lib.monitor
+    import lib.checks
     import lib.provider.http
 
-    saved = lib.monitor.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS
-    lib.monitor.MAX_PARALLEL_CALLS = lib.provider.http.MAX_PARALLEL_CALLS = workers
+    saved = lib.checks.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS
+    lib.checks.MAX_PARALLEL_CALLS = lib.provider.http.MAX_PARALLEL_CALLS = workers
     try:
         yield
     finally:
-        lib.monitor.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS = saved
+        lib.checks.MAX_PARALLEL_CALLS, lib.provider.http.MAX_PARALLEL_CALLS = saved
 
 
 def _product_note(workers: int) -> str:

@@ -3,7 +3,7 @@
 - GET /api/health: 200 {"status": "ok", "store": "ok", "monitor": {...}}, 503 when the store is
   unreachable (for load balancers and uptime checks; no secrets, no instance data);
 - POST /api/provider-events: a status change pushed by the provider (lib.provider.events), applied
-  at once (lib.monitor.apply_event);
+  at once (lib.checks.apply_event);
 - POST /api/session trades a one-time login ticket for the session cookie, DELETE /api/session
   clears it (lib.auth.sessions: the script cannot set an HttpOnly cookie, this route can);
 - the lifespan starts the status monitor once per process, tells the sandbox provider, when it
@@ -30,7 +30,7 @@ from lib.auth.sessions import COOKIE_NAME
 from lib.context import AppContext, app_context
 from lib.config.settings import current_settings
 from lib.errors import AppError
-from lib.monitor import apply_event
+from lib.checks import apply_event
 from lib.provider.events import MAX_EVENT_BYTES, EventRejected, parse_event, secret_matches
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lib import history, monitor
+from lib import checks, history
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.presentation import format_phone
@@ -245,12 +245,12 @@ class InstanceService:
         """Ask the provider for the status; write only when it changed, and only if the stored
         row still is what the caller saw (so a late reply cannot undo a disconnect)."""
         self._require_admin()
-        return monitor.check_status(self.store, self.provider, instance, self._token(instance.id), self._origin)
+        return checks.check_status(self.store, self.provider, instance, self._token(instance.id), self._origin)
 
     def refresh_all(self, instances: list[Instance]) -> list[CheckResult]:
         """"Verificar agora": the provider's status for every instance, as the monitor asks it."""
         self._require_admin()
-        return monitor.check_all(self.store, self.provider, instances, lambda i: self._token(i.id), self._origin)
+        return checks.check_all(self.store, self.provider, instances, lambda i: self._token(i.id), self._origin)
 
     def disconnect(self, instance: Instance) -> Instance:
         self._require_admin()

@@ -19,7 +19,8 @@ from lib.alerts.rules import AlertRules, alert_banner
 from lib.alerts.sender import AlertSender, url_secrets
 from lib.config.settings import AlertSettings, load_settings
 from lib.errors import ConfigError
-from lib.monitor import StatusMonitor, apply_event
+from lib.checks import apply_event
+from lib.monitor import StatusMonitor
 from lib.provider.base import ProviderEvent
 from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore

@@ -10,7 +10,8 @@ import pytest
 from lib import history
 from lib.history import Segment, buckets, card_stats, format_uptime, instance_windows, segments, uptime
 from lib.models import InstanceEvent
-from lib.monitor import StatusMonitor, apply_event
+from lib.checks import apply_event
+from lib.monitor import StatusMonitor
 from lib.provider.base import ProviderEvent
 from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore

@@ -10,7 +10,9 @@ from collections import Counter
 
 import pytest
 
-from lib.monitor import FAILURES_BEFORE_NO_ANSWER, StatusMonitor, apply_event
+from lib.checks import apply_event
+from lib.models import FAILURES_BEFORE_NO_ANSWER
+from lib.monitor import StatusMonitor
 from lib.presentation import status_lines
 from lib.provider.base import ProviderEvent
 from lib.provider.sandbox.provider import SandboxProvider

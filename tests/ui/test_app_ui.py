@@ -373,7 +373,7 @@ def connected(context, name="Cobrança"):
 
 
 def test_a_drop_pushed_by_the_provider_shows_on_every_open_session_without_a_click(context):
-    from lib.monitor import apply_event
+    from lib.checks import apply_event
     from lib.provider.base import ProviderEvent
 
     live = connected(context)
