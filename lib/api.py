@@ -7,8 +7,9 @@
 - POST /api/session trades a one-time login ticket for the session cookie, DELETE /api/session
   clears it (lib.auth.sessions: the script cannot set an HttpOnly cookie, this route can);
 - the lifespan starts the status monitor once per process, tells the sandbox provider, when it
-  is the provider, where to push its events, and prints the first administrator's setup code
-  while there is no user.
+  is the provider, where to push its events (other providers that take an event URL get it for
+  every instance: lib.event_registration), and prints the first administrator's setup code while
+  there is no user.
 
 Nothing here imports streamlit: server.py tells the lifespan the server's own URL.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Callable
 
@@ -30,12 +32,12 @@ from lib.auth.sessions import COOKIE_NAME
 from lib.context import AppContext, app_context
 from lib.config.settings import current_settings
 from lib.errors import AppError
+from lib.event_registration import EVENTS_PATH
 from lib.checks import apply_event
 from lib.provider.events import MAX_EVENT_BYTES, EventRejected, parse_event, secret_matches
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/api/provider-events"
 SECRET_HEADER = "X-Webhook-Secret"
 
 
@@ -160,6 +162,8 @@ def lifespan(own_url: Callable[[str], str]):
         if context is not None:
             if context.sandbox is not None and context.events_secret:
                 context.sandbox.push_events_to(own_url(EVENTS_PATH), context.events_secret)
+            # Instances made before (or elsewhere) get the app's event URL too, without holding up the start.
+            threading.Thread(target=context.register_all_events, name="register-events", daemon=True).start()
             monitor = await anyio.to_thread.run_sync(context.start_monitor)
             log.info("status monitor %s", f"every {monitor.interval_seconds:g} s" if monitor else "off")
             if context.accounts is not None and context.accounts.count() == 0:

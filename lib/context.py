@@ -5,7 +5,7 @@ lib.ui.session)."""
 from __future__ import annotations
 
 import gc
-import secrets
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,7 +24,9 @@ from lib.errors import AuthError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
-from lib.provider.base import Provider
+from lib.private_files import generated_secret
+from lib.event_registration import EventsTarget, register_all
+from lib.provider.base import EVENTS, Provider
 from lib.provider.configured import configured_provider
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.sandbox.shared import shared_sandbox
@@ -35,6 +37,8 @@ from lib.store.sqlite.instances import SQLiteInstanceStore
 
 if TYPE_CHECKING:  # imported when Supabase mode is used (supabase-py is slow to import)
     from lib.store.supabase.session import SupabaseSession
+
+log = logging.getLogger(__name__)
 
 MONITOR_OFF_NO_SERVICE_KEY = (
     "O monitor de status está desligado: defina SUPABASE_SERVICE_ROLE_KEY (ou service_role_key na seção "
@@ -83,7 +87,24 @@ class AppContext:
         if store is None:
             store = SQLiteInstanceStore(self.database)
             current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
-        return InstanceService(store, self.provider(), user, self.recovery, current_user)
+        return InstanceService(store, self.provider(), user, self.recovery, current_user, events=self.events_target)
+
+    @property
+    def events_target(self) -> EventsTarget | None:
+        """Where providers that take an event URL push (lib.event_registration); None without
+        APP_PUBLIC_URL, or for the sandbox (it is told this server's own loopback URL instead)."""
+        if self.sandbox is not None:
+            return None
+        return EventsTarget.of(self.settings.public_url, self.events_secret)
+
+    def register_all_events(self) -> None:
+        """At start: the app's event URL for every instance, at providers that take one."""
+        store, provider, target = self.server_store(), self.provider(), self.events_target
+        if store is None or target is None or EVENTS not in provider.capabilities:
+            return
+        results = register_all(store, provider, store.instances_with_tokens(), target)
+        failed = [instance for instance, error in results if error]
+        log.info("provider events registered for %d instances, %d failed", len(results) - len(failed), len(failed))
 
     def provider(self) -> Provider:
         """A client of the configured provider (one per service and one for the monitor)."""
@@ -194,8 +215,17 @@ def _build(settings: Settings) -> AppContext:
                               absolute=timedelta(days=settings.session_absolute_days)),
         handoff=CookieHandoff(),
         login_throttle=throttle,
-        events_secret=settings.events_secret or (secrets.token_urlsafe(32) if sandbox else None),
+        events_secret=_events_secret(settings),
     )
+
+
+def _events_secret(settings: Settings) -> str | None:
+    """The secret of /api/provider-events: configured; else, for every provider but the webhook
+    contract's, one the app made and keeps in the data folder (so a restart keeps pushes working);
+    None for webhooks without EVENTS_SECRET (the endpoint answers 404, as it always did)."""
+    if settings.events_secret:
+        return settings.events_secret
+    return None if settings.provider.kind == "webhooks" else generated_secret(settings.data_dir)
 
 
 def freeze_startup_heap() -> None:

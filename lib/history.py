@@ -33,6 +33,13 @@ KIND_LABELS = {
     "check_recovered": "Provedor voltou a responder",
     "alert_sent": "Alerta enviado",
     "alert_failed": "Falha ao enviar alerta",
+    "restarted": "Reiniciada",
+    "renamed": "Renomeada",
+    "details_changed": "Dados alterados",
+    "imported": "Importada do provedor",
+    "events_registered": "Eventos configurados no provedor",
+    "stale_event": "Evento atrasado do provedor (ignorado)",
+    "gone": "Não existe mais no provedor",
 }
 KINDS = tuple(KIND_LABELS)
 SOURCE_LABELS = {"user": "usuário", "monitor": "monitor", "provider_event": "provedor"}

@@ -12,11 +12,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lib import checks, history
+from lib import checks, event_registration, history
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.presentation import format_phone
-from lib.provider.base import DELETE, Provider, QrCode
+from lib.event_registration import EventsTarget
+from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 
@@ -87,6 +88,7 @@ def _create_lock(name: str) -> threading.Lock:
 class CreatedInstance:
     instance: Instance
     token: str = field(repr=False)
+    events_error: str | None = None  # the provider created it, but did not take the app's event URL
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class Connecting:
     pairing_code: str | None = None  # on the code path: 8 characters, upper case, no dash
     pairing_phone: str | None = None  # on the code path: the number it is for, digits only (validated)
     changed: bool = False  # the instance became connecting with this call (a renewed QR changes no row)
+    already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
 
 
 class CredentialsNotSaved(AppError):
@@ -118,9 +121,10 @@ class InstanceService:
     store holds now, so a demoted or deactivated admin loses the right at once."""
 
     def __init__(self, store: InstanceStore, provider: Provider, user: User, recovery: CredentialRecovery,
-                 current_user: Callable[[], User | None] | None = None):
+                 current_user: Callable[[], User | None] | None = None, events: EventsTarget | None = None):
         self.store = store
         self.provider = provider
+        self.events = events  # where the provider pushes (lib.event_registration); None: nowhere
         self.user = user
         self.recovery = recovery
         self._current_user = current_user
@@ -184,7 +188,9 @@ class InstanceService:
         self._tokens[instance.id] = credentials.token
         log.info("create: instance %s saved", instance.instance_id)
         history.record(self.store, history.user_event(instance, "created", self.user, to_status=instance.status))
-        return CreatedInstance(instance, credentials.token)
+        registered = event_registration.register_all(self.store, self.provider, [(instance, credentials.token)],
+                                                     self.events)
+        return CreatedInstance(instance, credentials.token, events_error=registered[0][1] if registered else None)
 
     def _credentials_not_saved(self, cause: AppError, credentials, name: str) -> CredentialsNotSaved:
         """The provider answered but the row was not saved: keep the credentials in the recovery
@@ -232,6 +238,8 @@ class InstanceService:
             if exc.status_code == 404:  # unknown at the provider: deleted here too, meanwhile?
                 self.store.get_instance(instance.id)  # raises InstanceNotFound when so
             raise
+        if reply.already_connected:  # nothing to scan: the provider's word goes to the store now
+            return Connecting(None, self.check_status(instance), already_connected=True)
         changed = instance.status != "connecting"
         if changed:
             detail = None if phone is None else f"código de pareamento para {format_phone('+' + phone)}"
@@ -281,12 +289,51 @@ class InstanceService:
         self._tokens.pop(instance.id, None)
         history.record(self.store, history.user_event(instance, "deleted", self.user, from_status=instance.status))
 
+    def restart(self, instance: Instance) -> None:
+        """"Reiniciar": the provider restarts the instance's session (the number stays paired)."""
+        self._require_admin(RESTART)
+        instance = self.store.get_instance(instance.id)
+        self.provider.restart(instance.instance_id, self._token(instance.id))
+        history.record(self.store, history.user_event(instance, "restarted", self.user))
+
+    # -- what exists at the provider ------------------------------------------------------------
+    def importable(self) -> list[RemoteInstance]:
+        """The provider's instances that are not in the dashboard ("Importar do provedor")."""
+        self._require_admin(LIST)
+        known = {instance.instance_id for instance in self.store.list_instances()}
+        return [remote for remote in self.provider.list_instances() if remote.instance_id not in known]
+
+    def import_instance(self, remote: RemoteInstance) -> Instance:
+        """Add one of importable() with its token from the provider, named as the provider names it
+        (renamed later if wanted), with the status the provider gave, and its events registered."""
+        self._require_admin(LIST)
+        name = validate_name(remote.name or remote.instance_id)
+        with _create_lock(name):
+            if any(i.name.casefold() == name.casefold() for i in self.store.list_instances()):
+                raise ValidationError(f"Já existe uma instância com o nome {name}: renomeie-a antes de importar.")
+            instance = self.store.insert_instance(instance_id=remote.instance_id, token=remote.token, name=name,
+                                                  created_by=self.user.id)
+        history.record(self.store, history.user_event(instance, "imported", self.user, to_status=instance.status))
+        instance = checks.apply_status(self.store, instance, remote.status, remote.phone_number, self._origin) or instance
+        event_registration.register_all(self.store, self.provider, [(instance, remote.token)], self.events)
+        return instance
+
+    def reconfigure_events(self) -> list[tuple[Instance, str | None]]:
+        """"Reconfigurar eventos": register the app's event URL for every instance again; each
+        instance with its failure's message, or None."""
+        self._require_admin(EVENTS)
+        pairs = [(instance, self._token(instance.id)) for instance in self.store.list_instances()]
+        return event_registration.register_all(self.store, self.provider, pairs, self.events, self.user)
+
     # -- roles -----------------------------------------------------------------------------
     def _require_role(self) -> None:
         if self.user.role is None:
             raise PermissionDenied("Sem acesso: peça a um administrador.")
 
-    def _require_admin(self) -> None:
+    def _require_admin(self, capability: str | None = None) -> None:
+        """The user is an admin now; with `capability`, the provider can do it too."""
         user = self._current_user() if self._current_user else self.user
         if user is None or not user.is_admin:
             raise PermissionDenied("Apenas administradores podem alterar instâncias.")
+        if capability is not None and not self.can(capability):
+            raise ValidationError(f"O provedor configurado ({self.provider.label}) não oferece esta ação.")
