@@ -340,7 +340,10 @@ def test_a_rejected_service_role_key_is_named_not_shown(fake):
 
 
 class ScriptedProvider:
-    """The provider's status answers by instance_id: a StatusReply, or a ProviderError to raise."""
+    """The provider's status answers by instance_id: a StatusReply, or a ProviderError to raise (a
+    provider that answers one instance at a time: no capabilities beyond the four calls)."""
+
+    capabilities = frozenset()
 
     def __init__(self, answers: dict):
         self.answers = answers
