@@ -8,13 +8,13 @@ import logging
 import re
 import threading
 from typing import Callable
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lib import checks, event_registration, history
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
+from lib.names import MAX_NAME_LENGTH, validate_name  # noqa: F401 - MAX_NAME_LENGTH: lib.ui.dialogs reads it here
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
@@ -23,25 +23,8 @@ from lib.store.recovery import CredentialRecovery
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_LENGTH = 60
 _create_locks: dict[str, threading.Lock] = {}
 _create_locks_guard = threading.Lock()
-
-
-def validate_name(raw: str) -> str:
-    """Trimmed name of 1 to 60 characters with no control characters and no invisible format
-    characters (Unicode Cf: a right-to-left override or a zero-width joiner would let a name
-    disguise itself as another)."""
-    name = (raw or "").strip()
-    if not name:
-        raise ValidationError("Informe um nome para a instância.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(f"O nome deve ter no máximo {MAX_NAME_LENGTH} caracteres (tem {len(name)}).")
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        raise ValidationError("O nome não pode conter caracteres de controle.")
-    if any(unicodedata.category(c) == "Cf" for c in name):
-        raise ValidationError("O nome não pode conter caracteres invisíveis de formatação (como inversão de direção).")
-    return name
 
 
 MSG_INVALID_PHONE = "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
