@@ -30,3 +30,40 @@ def test_only_lib_ui_imports_streamlit_and_nothing_imports_lib_ui_from_below():
         if wrong:
             offenders[str(path.relative_to(LIB.parent))] = sorted(wrong)
     assert offenders == {}
+
+
+def lib_imports(package: Path) -> dict[str, set[str]]:
+    """Module → the modules of `package` it imports, every import counted (type-hint ones too)."""
+    def name(path: Path) -> str:
+        parts = path.relative_to(LIB.parent).with_suffix("").parts
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {name(path): path for path in package.rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+        graph[module] = {m for m in imported if m in modules and m != module}
+    return graph
+
+
+def reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), list(graph[start])
+    while todo:
+        module = todo.pop()
+        if module == goal:
+            return True
+        if module not in seen:
+            seen.add(module)
+            todo += graph[module]
+    return False
+
+
+def test_the_stores_import_no_circle():
+    graph = lib_imports(LIB / "store")
+    assert "lib.store.supabase.session" in graph and graph["lib.store.supabase.session"]  # the walk sees imports
+    assert sorted(m for m in graph if reaches(graph, m, m)) == []

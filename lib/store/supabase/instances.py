@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from supabase import Client
 
@@ -13,8 +13,8 @@ from lib.errors import InstanceNotFound, StoreError
 from lib.models import Instance, InstanceEvent
 from lib.store.supabase.rows import EVENT_COLUMNS, INSTANCE_COLUMNS, event_from_row, instance_from_row, iso
 
-if TYPE_CHECKING:
-    from lib.store.supabase.session import SupabaseSession
+# Runs the request a builder makes with a client and returns its data (or raises an AppError).
+RunRequest = Callable[[Callable[[Client], Any]], Any]
 
 # PostgREST answers at most max-rows rows per request (Supabase's default: 1000, under API settings):
 # longer reads go page by page. Not more than the project's max-rows, or a full page looks like the last.
@@ -194,11 +194,13 @@ class PostgrestInstances(ABC):
 
 
 class SupabaseInstanceStore(PostgrestInstances):
-    """InstanceStore over PostgREST with the rights of the session's user (RLS decides)."""
+    """InstanceStore over PostgREST with the rights of the session's user (RLS decides): its
+    requests run through the session's `run` (SupabaseSession.store passes its own), which retries
+    once after refreshing an expired token."""
 
-    def __init__(self, session: SupabaseSession):
-        self._session = session
+    def __init__(self, run: RunRequest):
+        self._run = run
 
     def _execute(self, build_query: Callable[[Client], Any]) -> Any:
-        return self._session._execute(build_query)
+        return self._run(build_query)
 

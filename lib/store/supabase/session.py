@@ -87,7 +87,7 @@ class SupabaseSession:
         return self._refresh_token
 
     def store(self) -> SupabaseInstanceStore:
-        return SupabaseInstanceStore(self)
+        return SupabaseInstanceStore(self._execute)
 
     def sign_in(self, email: str, password: str) -> User:
         try:
