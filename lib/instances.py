@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from lib import checks, event_registration, history
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
-from lib.names import MAX_NAME_LENGTH, validate_name  # noqa: F401 - MAX_NAME_LENGTH: lib.ui.dialogs reads it here
+from lib.names import MAX_NAME_LENGTH, MSG_DUPLICATE_NAME, name_key, validate_name  # noqa: F401 - MAX_NAME_LENGTH: lib.ui.dialogs reads it here
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
@@ -60,11 +60,11 @@ def validate_phone(raw: str) -> str:
     return digits
 
 
-def _create_lock(name: str) -> threading.Lock:
+def _create_lock(key: str) -> threading.Lock:
     """One lock per name, process-wide, so that a double submit or a second tab waits for the
     first create of that name and then finds it taken instead of creating a twin."""
     with _create_locks_guard:
-        return _create_locks.setdefault(name.casefold(), threading.Lock())
+        return _create_locks.setdefault(key, threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,10 @@ class InstanceService:
     def create(self, raw_name: str) -> CreatedInstance:
         self._require_admin()
         name = validate_name(raw_name)
-        with _create_lock(name):
-            if any(i.name.casefold() == name.casefold() for i in self.store.list_instances()):
-                raise ValidationError("Já existe uma instância com este nome.")
+        key = name_key(name)
+        with _create_lock(key):
+            if any(name_key(i.name) == key for i in self.store.list_instances()):
+                raise ValidationError(MSG_DUPLICATE_NAME)
             credentials = self.provider.create(name)
             try:
                 instance = self.store.insert_instance(
@@ -291,8 +292,9 @@ class InstanceService:
         (renamed later if wanted), with the status the provider gave, and its events registered."""
         self._require_admin(LIST)
         name = validate_name(remote.name or remote.instance_id)
-        with _create_lock(name):
-            if any(i.name.casefold() == name.casefold() for i in self.store.list_instances()):
+        key = name_key(name)
+        with _create_lock(key):
+            if any(name_key(i.name) == key for i in self.store.list_instances()):
                 raise ValidationError(f"Já existe uma instância com o nome {name}: renomeie-a antes de importar.")
             instance = self.store.insert_instance(instance_id=remote.instance_id, token=remote.token, name=name,
                                                   created_by=self.user.id)

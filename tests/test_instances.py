@@ -2,6 +2,7 @@
 
 import logging
 import re
+import unicodedata
 
 import pytest
 import requests
@@ -234,7 +235,7 @@ def test_user_without_role_cannot_even_list(make_service):
         make_service(User(id="x", email="x@example.com", role=None)).list_instances()
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "x" * 10_000, "linha\nquebrada", "tab\there", "nul\x00byte", "x\u202eevil", "Cobran\u200dça", "\u2066Cobrança\u2069"])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 61, "x" * 10_000, "linha\nquebrada", "tab\there", "nul\x00byte", "x\u202eevil", "Cobran\u200dça", "\u2066Cobrança\u2069", "\u3164", "Cobrança\u2028Centro"])
 def test_invalid_names_are_refused_before_calling_the_provider(make_service, sandbox, name):
     with pytest.raises(ValidationError):
         make_service().create(name)
@@ -247,6 +248,24 @@ def test_same_name_twice_is_refused(make_service, sandbox):
     with pytest.raises(ValidationError, match="Já existe"):
         service.create("cobrança ")
     assert sandbox.instance_count() == 1
+
+
+@pytest.mark.parametrize("twin", [unicodedata.normalize("NFD", "Cobrança"), "\u0421\u043ebrança"],
+                         ids=["nfd", "cyrillic"])
+def test_a_look_alike_of_a_name_is_the_same_name(make_service, sandbox, twin):
+    service = make_service()
+    first = service.create("Cobrança").instance
+    with pytest.raises(ValidationError) as refused:
+        service.create(twin)
+    assert refused.value.message == "Já existe uma instância com este nome."
+    assert sandbox.instance_count() == 1
+    assert service.create("Cobrança 01 – Ana").instance.name == "Cobrança 01 – Ana"
+    assert first.name == "Cobrança"
+
+
+def test_a_name_is_saved_in_nfc(make_service):
+    created = make_service().create(unicodedata.normalize("NFD", "Cobrança"))
+    assert created.instance.name == "Cobrança" and len(created.instance.name) == 8
 
 
 def test_deleted_by_another_admin_gives_instance_removed(make_service):
