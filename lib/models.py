@@ -10,6 +10,7 @@ STATUSES = ("disconnected", "connecting", "connected")
 # card says since when); the monitor stops writing the streak there.
 FAILURES_BEFORE_NO_ANSWER = 3
 ROLES = ("admin", "supervisor", "analyst")
+MAX_DISCONNECT_REASON = 20  # characters of a provider's reason kept (WhatsApp's codes are 3 digits)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ class Instance:
     last_error: str | None = None
     check_failures: int = 0
     dropped: bool = False  # the last disconnect was the provider's word (a drop), not a user's action
+    # Why the provider dropped it last: WhatsApp's code as text ("401", "428"…) or "failed"; cleared
+    # when it connects again or a user changes the status.
+    disconnect_reason: str | None = None
+    # The provider's own time (ms) of the last pushed event applied: an older event changes nothing.
+    provider_event_at: int | None = None
+    first_connected_at: datetime | None = None  # set by the store the first time it connects, never after
+    owner_id: str | None = None  # the "Responsável": a user of the app (None: nobody, or the user is gone)
+    tags: tuple[str, ...] = ()  # free tags, e.g. the wallet (lib.details)
+    notes: str | None = None
+    name_key: str = ""  # what names are compared on for uniqueness (lib.names.name_key), set by the store
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ class InstanceStore(Protocol):
     def get_instance(self, id: str) -> Instance:
         """Raises InstanceNotFound when the row is gone."""
 
-    def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance: ...
+    def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance:
+        """A new row, disconnected. The store keeps the name in NFC and its name_key (lib.names);
+        a name whose key another instance has raises ValidationError (MSG_DUPLICATE_NAME)."""
 
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
@@ -24,11 +26,29 @@ class InstanceStore(Protocol):
         """Set status and phone; with expected_status, only if the stored status still is that
         (compare-and-set, so a stale webhook reply cannot undo a newer change). Returns the row as
         stored afterwards; raises InstanceNotFound when the row is gone. The store keeps
-        status_changed_at and last_phone_number itself."""
+        status_changed_at, first_connected_at and last_phone_number itself; a user's write clears
+        disconnect_reason."""
 
-    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
+    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
+                     reason: str | None = None, event_at: int | None = None) -> Instance:
         """The provider answered: like update_status with compare-and-set, and also marks the row
-        checked now with no error. A refused compare-and-set writes nothing."""
+        checked now with no error. `reason` (why it disconnected: "401", "failed"…) is kept when
+        the new status is disconnected, cleared when it is connected. With `event_at` (a pushed
+        event's own time, ms) it applies only if the row's provider_event_at is null or older, and
+        stores it, in the same write. A refused write writes nothing: the row comes back as it is."""
+
+    def note_event_time(self, id: str, event_at: int) -> bool:
+        """Move provider_event_at to `event_at` if that is newer (atomic); False when the event is
+        stale (older than or as old as the last applied). Raises InstanceNotFound."""
+
+    def update_details(self, id: str, *, name: str, owner_id: str | None, tags: tuple[str, ...],
+                       notes: str | None) -> Instance:
+        """Rename and set the owner, tags and notes in one write (admins), validated as lib.names and
+        lib.details say. A name whose key another instance has raises ValidationError
+        (MSG_DUPLICATE_NAME); an owner who is not a user, ValidationError; InstanceNotFound when gone."""
+
+    def owner_emails(self) -> dict[str, str]:
+        """User id → e-mail of every user who owns an instance (for every role: the cards say who)."""
 
     def mark_checked(self, ids: list[str]) -> None:
         """The provider answered for these rows and nothing changed: one write for all of them."""

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from lib.errors import StoreError
+from lib.errors import StoreError, ValidationError
+from lib.names import MSG_DUPLICATE_NAME, name_key
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ create table if not exists users (
     created_at text not null
 );
 """
+# The app's limits (lib.names, lib.details, lib.models), checked on every new value.
+_OVER_LIMITS = """(length(new.name) > 60 or length(new.notes) > 500 or length(new.disconnect_reason) > 20
+        or not json_valid(new.tags) or json_type(new.tags) is not 'array' or json_array_length(new.tags) > 10
+        or exists (select 1 from json_each(new.tags) where type is not 'text' or length(value) not between 1 and 30))"""
 # Applied in order, each once (pragma user_version counts those applied), so a file made by an
 # older version of the app is brought up to date when it is opened.
 MIGRATIONS = (
@@ -128,6 +133,46 @@ MIGRATIONS = (
         used_at text not null
     );
     """,
+    f"""
+    alter table instances add column disconnect_reason text;
+    alter table instances add column provider_event_at integer;
+    alter table instances add column first_connected_at text;
+    alter table instances add column owner_id text references users (id) on delete set null;
+    alter table instances add column tags text not null default '[]';
+    alter table instances add column notes text;
+    alter table instances add column name_key text;
+    update instances set first_connected_at = coalesce(
+        (select min(e.created_at) from instance_events e where e.instance_id = instances.id and e.kind = 'connected'),
+        case when status = 'connected' then status_changed_at end);
+    -- Rows two old spellings of a name share a key with (NFC and NFD, a look-alike): the oldest keeps
+    -- it, the others get their id after it until renamed, so the unique index can be built.
+    update instances set name_key = app_name_key(name);
+    update instances set name_key = name_key || ' #' || id where id in (select id from (
+        select id, row_number() over (partition by name_key order by created_at, id) as nth from instances
+    ) where nth > 1);
+    create unique index instances_by_name_key on instances (name_key);
+    create trigger instances_limits_on_insert before insert on instances when {_OVER_LIMITS}
+        begin select raise(abort, 'instances: a value over its limit'); end;
+    create trigger instances_limits_on_update before update of name, notes, tags, disconnect_reason on instances
+        when {_OVER_LIMITS}
+        begin select raise(abort, 'instances: a value over its limit'); end;
+    create trigger instances_first_connected after update of status on instances
+        for each row when new.status = 'connected' and new.first_connected_at is null
+        begin
+            update instances set first_connected_at = {_NOW} where id = new.id;
+        end;
+    drop trigger instances_touch_updated_at;
+    create trigger instances_touch_updated_at
+        after update on instances for each row
+        when old.status is not new.status or old.phone_number is not new.phone_number
+            or old.name is not new.name or old.instance_id is not new.instance_id or old.token is not new.token
+            or old.last_error is not new.last_error or old.check_failures is not new.check_failures
+            or old.disconnect_reason is not new.disconnect_reason or old.owner_id is not new.owner_id
+            or old.tags is not new.tags or old.notes is not new.notes
+        begin
+            update instances set updated_at = {_NOW} where id = new.id;
+        end;
+    """,
 )
 
 DB_FILENAME = "app.sqlite3"
@@ -149,6 +194,7 @@ class SQLiteDatabase:
         _make_private(self.path)
         with self.connect() as conn:
             conn.execute("pragma journal_mode=wal")
+            conn.create_function("app_name_key", 1, name_key, deterministic=True)  # for a migration's backfill
             conn.executescript(SCHEMA)
             applied = conn.execute("pragma user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[applied:], start=applied + 1):
@@ -169,9 +215,12 @@ class SQLiteDatabase:
             raise StoreError("Não foi possível abrir o banco de dados local.") from exc
         conn.row_factory = sqlite3.Row
         try:
+            conn.execute("pragma foreign_keys = on")  # an instance's owner: a user, or null once deleted
             with conn:
                 yield conn
         except sqlite3.IntegrityError as exc:
+            if "instances.name_key" in str(exc):
+                raise ValidationError(MSG_DUPLICATE_NAME) from exc
             raise StoreError("O banco de dados recusou a gravação (registro duplicado ou inválido).") from exc
         except sqlite3.Error as exc:
             raise StoreError("Falha ao acessar o banco de dados local. Tente novamente.") from exc

@@ -3,18 +3,23 @@ events are SQLiteHistory's (lib.store.sqlite.history)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from lib.errors import InstanceNotFound
-from lib.models import Instance
+from lib.details import MSG_UNKNOWN_OWNER, validate_notes, validate_tags
+from lib.errors import InstanceNotFound, ValidationError
+from lib.models import MAX_DISCONNECT_REASON, Instance
+from lib.names import name_key, validate_name
 from lib.store.sqlite.database import SQLiteDatabase, utc_now_iso
 from lib.store.sqlite.history import SQLiteHistory
 
 INSTANCE_COLUMNS = (
     "id, instance_id, name, phone_number, status, created_at, updated_at, created_by, "
-    "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped"
+    "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped, "
+    "disconnect_reason, provider_event_at, first_connected_at, owner_id, tags, notes, name_key"
 )
 LEASE_NAME = "status-monitor"
 
@@ -39,6 +44,13 @@ def _instance(row: sqlite3.Row) -> Instance:
         last_error=row["last_error"],
         check_failures=row["check_failures"],
         dropped=bool(row["dropped"]),
+        disconnect_reason=row["disconnect_reason"],
+        provider_event_at=row["provider_event_at"],
+        first_connected_at=_time(row["first_connected_at"]),
+        owner_id=row["owner_id"],
+        tags=tuple(json.loads(row["tags"])),
+        notes=row["notes"],
+        name_key=row["name_key"],
     )
 
 
@@ -71,11 +83,12 @@ class SQLiteInstanceStore(SQLiteHistory):
     def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance:
         now = utc_now_iso()
         new_id = str(uuid.uuid4())
+        name = unicodedata.normalize("NFC", name)
         with self.db.write() as conn:
             conn.execute(
-                "insert into instances (id, instance_id, token, name, status, created_at, updated_at, created_by,"
-                " status_changed_at) values (?, ?, ?, ?, 'disconnected', ?, ?, ?, ?)",
-                (new_id, instance_id, token, name, now, now, created_by, now),
+                "insert into instances (id, instance_id, token, name, name_key, status, created_at, updated_at,"
+                " created_by, status_changed_at) values (?, ?, ?, ?, ?, 'disconnected', ?, ?, ?, ?)",
+                (new_id, instance_id, token, name, name_key(name), now, now, created_by, now),
             )
             return self._get(conn, new_id)
 
@@ -84,22 +97,61 @@ class SQLiteInstanceStore(SQLiteHistory):
     ) -> Instance:
         with self.db.write() as conn:
             conn.execute(
-                "update instances set status = ?, phone_number = ?, dropped = 0"
+                "update instances set status = ?, phone_number = ?, dropped = 0, disconnect_reason = null"
                 " where id = ? and (? is null or status = ?)",
                 (status, phone_number, id, expected_status, expected_status),
             )
             return self._get(conn, id)
 
-    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
+    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
+                     reason: str | None = None, event_at: int | None = None) -> Instance:
         with self.db.write() as conn:
             conn.execute(
-                "update instances set status = ?, phone_number = ?, last_checked_at = ?, last_error = null,"
-                " check_failures = 0, dropped = case when status = ? then dropped"
-                " else (status = 'connected' and ? = 'disconnected') end"
-                " where id = ? and status = ?",
-                (status, phone_number, utc_now_iso(), status, status, id, expected_status),
+                "update instances set status = :status, phone_number = :phone, last_checked_at = :now,"
+                " last_error = null, check_failures = 0,"
+                " dropped = case when status = :status then dropped"
+                " else (status = 'connected' and :status = 'disconnected') end,"
+                " disconnect_reason = case when :status = 'connected' then null"
+                " when :status = 'disconnected' and :reason is not null then :reason else disconnect_reason end,"
+                " provider_event_at = coalesce(:event_at, provider_event_at)"
+                " where id = :id and status = :expected"
+                " and (:event_at is null or provider_event_at is null or provider_event_at < :event_at)",
+                {"status": status, "phone": phone_number, "now": utc_now_iso(), "id": id, "expected": expected_status,
+                 "reason": reason[:MAX_DISCONNECT_REASON] if reason else None, "event_at": event_at},
             )
             return self._get(conn, id)
+
+    def note_event_time(self, id: str, event_at: int) -> bool:
+        with self.db.connect() as conn:  # not a change anyone sees: the open screens need not refresh
+            newer = conn.execute(
+                "update instances set provider_event_at = ?"
+                " where id = ? and (provider_event_at is null or provider_event_at < ?)",
+                (event_at, id, event_at),
+            ).rowcount == 1
+            if not newer:
+                self._get(conn, id)  # raises InstanceNotFound when the row is gone
+        return newer
+
+    def update_details(self, id: str, *, name: str, owner_id: str | None, tags: tuple[str, ...],
+                       notes: str | None) -> Instance:
+        name, tags, notes = validate_name(name), validate_tags(tags), validate_notes(notes)
+        with self.db.write() as conn:
+            if owner_id is not None and not conn.execute("select 1 from users where id = ?", (owner_id,)).fetchone():
+                raise ValidationError(MSG_UNKNOWN_OWNER)
+            cursor = conn.execute(
+                "update instances set name = ?, name_key = ?, owner_id = ?, tags = ?, notes = ? where id = ?",
+                (name, name_key(name), owner_id, json.dumps(list(tags), ensure_ascii=False), notes, id),
+            )
+            if cursor.rowcount == 0:
+                raise InstanceNotFound()
+            return self._get(conn, id)
+
+    def owner_emails(self) -> dict[str, str]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "select distinct u.id, u.email from instances i join users u on u.id = i.owner_id"
+            ).fetchall()
+        return {row["id"]: row["email"] for row in rows}
 
     def mark_checked(self, ids: list[str]) -> None:
         if not ids:
