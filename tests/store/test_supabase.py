@@ -181,7 +181,7 @@ def test_record_check_writes_the_answer_and_clears_the_error(fake):
     body = json.loads(request.content)
     assert body | {"last_checked_at": None} == {
         "status": "connected", "phone_number": "5511999", "last_checked_at": None, "last_error": None,
-        "check_failures": 0, "dropped": False,
+        "check_failures": 0, "dropped": False, "disconnect_reason": None,
     }
 
 

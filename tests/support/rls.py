@@ -13,13 +13,13 @@ import pytest
 
 from tests.support.postgres import PgServer, start_postgres
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTANCES_MIGRATION = (ROOT / "supabase" / "migrations" / "20261129000000_instances.sql").read_text()
-STATUS_MONITOR_MIGRATION = (ROOT / "supabase" / "migrations" / "20261201000000_status_monitor.sql").read_text()
-HISTORY_MIGRATION = (ROOT / "supabase" / "migrations" / "20261202000000_history.sql").read_text()
-USER_ADMIN_MIGRATION = (ROOT / "supabase" / "migrations" / "20261203000000_user_admin.sql").read_text()
-# In the order `supabase db push` applies them.
-MIGRATIONS = (INSTANCES_MIGRATION, STATUS_MONITOR_MIGRATION, HISTORY_MIGRATION, USER_ADMIN_MIGRATION)
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+# Every file, in the order `supabase db push` applies them (by name).
+MIGRATION_FILES = sorted(MIGRATIONS_DIR.glob("*.sql"))
+MIGRATIONS = tuple(path.read_text() for path in MIGRATION_FILES)
+INSTANCES_MIGRATION = (MIGRATIONS_DIR / "20261129000000_instances.sql").read_text()
+STATUS_MONITOR_MIGRATION = (MIGRATIONS_DIR / "20261201000000_status_monitor.sql").read_text()
+HISTORY_MIGRATION = (MIGRATIONS_DIR / "20261202000000_history.sql").read_text()
 SHIM = (Path(__file__).resolve().parent / "supabase_shim.sql").read_text()
 
 USERS = {

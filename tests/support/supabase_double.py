@@ -4,10 +4,12 @@ It answers the real requests supabase-py makes and enforces what production enfo
 be valid and unexpired, `token` is not a readable column (select=* or select=...token... fails
 with 42501) except for the service role, only admins (and the service role) write, only admins
 read a token through instance_token(), a user sees only their own user_roles rows, names are
-unique ignoring case. Writes stamp updated_at, status_changed_at and last_phone_number as the
-status monitor migration's trigger does; its functions (instances_version, mark_instances_checked,
-record_instance_check_failure, claim_monitor_lease, release_monitor_lease) answer as in
-supabase/migrations.
+unique ignoring case and by name_key, an owner is a user. Writes stamp updated_at,
+status_changed_at, first_connected_at, last_phone_number and a missing name_key as the instances
+trigger does; admins may not write provider_event_at nor first_connected_at; its functions
+(instances_version, mark_instances_checked, record_instance_check_failure, claim_monitor_lease,
+release_monitor_lease, instance_owner_emails) answer as in supabase/migrations. Filters include
+`is.null` and `or=(…)`.
 
 The history (instance_events) follows the history migration: users with a role read it, anon gets
 42501, only admins insert and only in their own name (actor_id and actor_email default to the
@@ -33,6 +35,7 @@ import itertools
 import operator
 import json
 import time
+import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -53,10 +56,22 @@ SERVER_SETTINGS = SupabaseSettings(url=URL, anon_key=ANON_KEY, service_role_key=
 COLUMNS = {
     "id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by",
     "last_checked_at", "status_changed_at", "last_phone_number", "last_error", "check_failures", "dropped",
+    "disconnect_reason", "provider_event_at", "first_connected_at", "owner_id", "tags", "notes", "name_key",
+}
+# A new row's columns before the insert's own (the migrations' defaults).
+DEFAULTS = {
+    "phone_number": None, "status": "disconnected", "created_by": None, "last_checked_at": None,
+    "last_phone_number": None, "last_error": None, "check_failures": 0, "dropped": False, "disconnect_reason": None,
+    "provider_event_at": None, "first_connected_at": None, "owner_id": None, "tags": [], "notes": None,
 }
 # Columns `authenticated` may update (RLS then allows admins only), and those whose change moves updated_at.
-UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures", "dropped"}
-USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures")
+UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures", "dropped",
+             "name_key", "owner_id", "tags", "notes", "disconnect_reason"}
+USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures",
+                "disconnect_reason", "owner_id", "tags", "notes")
+# Every kind the check constraint takes.
+EVENT_KINDS = set(KINDS) | {"renamed", "details_changed", "restarted", "imported", "events_registered", "stale_event",
+                            "gone"}
 EVENT_COLUMNS = (
     "id", "instance_id", "instance_name", "kind", "from_status", "to_status", "phone_number", "source", "actor_id",
     "actor_email", "detail", "created_at",
@@ -146,14 +161,12 @@ class FakeSupabase:
 
     def add_row(self, instance_id: str, *, status: str = "disconnected", age_minutes: int = 0, **columns) -> dict:
         stamp = (datetime.now(timezone.utc) - timedelta(minutes=age_minutes)).isoformat()
-        row = {
+        row = DEFAULTS | {
             "id": str(uuid.uuid4()), "instance_id": instance_id, "token": f"tok-{instance_id}",
-            "name": instance_id.title(), "phone_number": None, "status": status,
-            "created_at": stamp, "updated_at": stamp, "created_by": None,
-            "last_checked_at": None, "status_changed_at": stamp, "last_phone_number": None,
-            "last_error": None, "check_failures": 0, "dropped": False, **columns,
+            "name": instance_id.title(), "status": status, "created_at": stamp, "updated_at": stamp,
+            "status_changed_at": stamp, **columns,
         }
-        self.rows.append(row)
+        self.rows.append(_keep_on_insert(row, stamp))
         return row
 
     def add_event(self, instance_id: str | None, kind: str, *, at: datetime | None = None, **columns) -> dict:
@@ -342,7 +355,7 @@ class FakeSupabase:
         return next((r for r in self.rows if r["id"] == id), None)
 
     def _write(self, row: dict, changes: dict) -> None:
-        """An UPDATE of one row, with the instances trigger of the status monitor migration."""
+        """An UPDATE of one row, with the instances trigger (20261205000000_provider_and_fleet.sql)."""
         now = datetime.now(timezone.utc).isoformat()
         before = dict(row)
         row.update(changes)
@@ -350,8 +363,9 @@ class FakeSupabase:
             row["updated_at"] = now
         if row["status"] != before["status"]:
             row["status_changed_at"] = now
-        if row["phone_number"] is not None:
-            row["last_phone_number"] = row["phone_number"]
+        if before["first_connected_at"] is not None:
+            row["first_connected_at"] = before["first_connected_at"]
+        _keep_on_insert(row, now)
 
     def _rpc(self, function: str, args: dict, claims: dict | None, role: str | None) -> httpx.Response:
         """The migrations' functions, with their EXECUTE grants (anon: none; claim_monitor_lease:
@@ -376,6 +390,10 @@ class FakeSupabase:
                     for c in ("updated_at", "last_checked_at"))
             newest = max((e["id"] for e in self.events if role), default=0)
             return httpx.Response(200, json=":".join(map(str, (len(visible), *sums, newest))))
+        if function == "instance_owner_emails":
+            owners = {r["owner_id"] for r in self.rows if role}
+            return httpx.Response(200, json=[{"user_id": a["id"], "email": e} for e, a in self.accounts.items()
+                                             if a["id"] in owners])
         if function == "instance_status_before":
             at, found = datetime.fromisoformat(args["_at"]), []
             for instance_id in dict.fromkeys(args["_ids"]):
@@ -465,9 +483,9 @@ class FakeSupabase:
             return pg_error(403, "42501", "permission denied for table instances")
         if not set(columns) <= COLUMNS | {"token"}:
             return pg_error(400, "42703", "column does not exist")
-        filters = {k: v.removeprefix("eq.") for k, v in params.multi_items() if k not in ("select", "order")}
+        filters = [(k, v) for k, v in params.multi_items() if k not in ("select", "order")]
         visible = [r for r in self.rows if role is not None]
-        matching = [r for r in visible if all(str(r[k]) == v for k, v in filters.items())]
+        matching = [r for r in visible if all(_matches(r, k, v) for k, v in filters)]
         now = datetime.now(timezone.utc).isoformat()
         if request.method == "GET":
             result = sorted(matching, key=lambda r: r["created_at"], reverse=params.get("order") == "created_at.desc")
@@ -477,14 +495,11 @@ class FakeSupabase:
             result = []  # RLS hides the rows from UPDATE / DELETE
         elif request.method == "POST":
             body = json.loads(request.content)
-            if any(r["instance_id"] == body["instance_id"] for r in self.rows):
-                return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_instance_id_key"')
-            if any(r["name"].lower() == body["name"].lower() for r in self.rows):
-                return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_lower_name_key"')
-            row = {"id": str(uuid.uuid4()), "phone_number": None, "status": "disconnected",
-                   "created_at": now, "updated_at": now, "created_by": None, "last_checked_at": None,
-                   "status_changed_at": now, "last_phone_number": None, "last_error": None, "check_failures": 0, "dropped": False,
-                   **body}
+            row = _keep_on_insert(DEFAULTS | {"id": str(uuid.uuid4()), "created_at": now, "updated_at": now,
+                                              "status_changed_at": now} | body, now)
+            refused = self._refused(row, None)
+            if refused:
+                return refused
             self.rows.append(row)
             result = [row]
         elif request.method == "PATCH":
@@ -492,6 +507,9 @@ class FakeSupabase:
             if role != SERVICE_ROLE and not set(changes) <= UPDATABLE:
                 return pg_error(403, "42501", "permission denied for table instances")
             for row in matching:
+                refused = self._refused(row | changes, row)
+                if refused:
+                    return refused
                 self._write(row, changes)
             result = matching
         elif request.method == "DELETE":
@@ -504,6 +522,19 @@ class FakeSupabase:
         return httpx.Response(201 if request.method == "POST" else 200,
                               json=[{c: r[c] for c in columns} for r in result])
 
+    def _refused(self, row: dict, before: dict | None) -> httpx.Response | None:
+        """The unique indexes and the owner's foreign key, for a row as it would be written."""
+        others = [r for r in self.rows if r is not before]
+        if any(r["instance_id"] == row["instance_id"] for r in others):
+            return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_instance_id_key"')
+        if any(r["name"].lower() == row["name"].lower() for r in others):
+            return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_lower_name_key"')
+        if any(r["name_key"] == row["name_key"] for r in others):
+            return pg_error(409, "23505", 'duplicate key value violates unique constraint "instances_name_key_key"')
+        if row["owner_id"] is not None and row["owner_id"] not in {a["id"] for a in self.accounts.values()}:
+            return pg_error(409, "23503", 'insert or update on table "instances" violates foreign key constraint'
+                                          ' "instances_owner_id_fkey"')
+        return None
 
     def _instance_events(self, request: httpx.Request, claims: dict | None, role: str | None) -> httpx.Response:
         """instance_events under the history migration's grants and policies."""
@@ -544,7 +575,7 @@ class FakeSupabase:
             body = {"actor_id": claims["sub"], "actor_email": claims.get("email")} | body
             if role != "admin" or (body["actor_id"], body["actor_email"]) != (claims["sub"], claims.get("email")):
                 return pg_error(403, "42501", 'new row violates row-level security policy for table "instance_events"')
-        if (body.get("kind") not in KINDS or body.get("source") not in EVENT_SOURCES
+        if (body.get("kind") not in EVENT_KINDS or body.get("source") not in EVENT_SOURCES
                 or not {body.get("from_status"), body.get("to_status")} <= {None, *STATUSES}
                 or len(body.get("detail") or "") > MAX_DETAIL):
             return pg_error(400, "23514", 'new row for relation "instance_events" violates check constraint')
@@ -554,15 +585,33 @@ class FakeSupabase:
         return event
 
 
+def _keep_on_insert(row: dict, now: str) -> dict:
+    """What the instances trigger keeps on any write: first_connected_at, last_phone_number, and
+    name_key when the writer sent none (lower(normalize(name, NFC)))."""
+    if row["status"] == "connected" and row["first_connected_at"] is None:
+        row["first_connected_at"] = now
+    if row["phone_number"] is not None:
+        row["last_phone_number"] = row["phone_number"]
+    if row.get("name_key") is None:
+        row["name_key"] = unicodedata.normalize("NFC", row["name"]).lower()
+    return row
+
+
 def _comparable(column: str, value):
     if column == "created_at":
         return datetime.fromisoformat(value)
-    return int(value) if column == "id" else str(value)
+    numeric = column == "provider_event_at" or (column == "id" and str(value).isdigit())  # events' ids are numbers
+    return int(value) if numeric else str(value)
 
 
 def _matches(row: dict, column: str, expression: str) -> bool:
-    """One PostgREST filter (`eq.x`, `in.(a,"b,c")`, `gt.x`, ...) on one row."""
+    """One PostgREST filter (`eq.x`, `in.(a,"b,c")`, `gt.x`, `is.null`, ...) on one row; `or` with
+    its filters in parentheses (`or=(a.is.null,a.lt.5)`)."""
+    if column == "or":
+        return any(_matches(row, *term.split(".", 1)) for term in expression[1:-1].split(","))
     op, _, value = expression.partition(".")
+    if op == "is":
+        return row[column] is None if value == "null" else str(row[column]).lower() == value
     if row[column] is None:
         return False
     if op == "in":

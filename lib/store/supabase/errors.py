@@ -8,12 +8,16 @@ import logging
 
 from postgrest import APIError
 
+from lib.details import MSG_UNKNOWN_OWNER
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError
+from lib.names import MSG_DUPLICATE_NAME
 
 log = logging.getLogger(__name__)
 
-# The unique index on lower(name) (supabase/migrations/20261201000000_status_monitor.sql).
-NAME_INDEX = "instances_lower_name_key"
+# The unique indexes on lower(name) (supabase/migrations/20261201000000_status_monitor.sql) and on
+# name_key (20261205000000_provider_and_fleet.sql), and the owner's foreign key.
+NAME_INDEXES = ("instances_lower_name_key", "instances_name_key_key")
+OWNER_KEY = "instances_owner_id_fkey"
 HTTP_TIMEOUT_SECONDS = 15.0
 
 MSG_OFFLINE = "Sem conexão com o Supabase. Tente novamente."
@@ -37,9 +41,11 @@ def store_error(exc: APIError) -> AppError:
     if exc.code == "P0002":
         return InstanceNotFound()
     if exc.code == "23505":
-        if NAME_INDEX in (exc.message or ""):
-            return ValidationError("Já existe uma instância com este nome.")
+        if any(index in (exc.message or "") for index in NAME_INDEXES):
+            return ValidationError(MSG_DUPLICATE_NAME)
         return StoreError("Registro duplicado: já existe uma instância com este identificador.")
+    if exc.code == "23503" and OWNER_KEY in (exc.message or ""):
+        return ValidationError(MSG_UNKNOWN_OWNER)
     if exc.code in ("23514", "23502", "22P02"):
         return StoreError("O banco de dados recusou a gravação (dado inválido).")
     return StoreError("Falha ao acessar o Supabase. Tente novamente.")

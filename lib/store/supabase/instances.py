@@ -3,14 +3,17 @@ session's: SupabaseInstanceStore, with the signed-in user's rights (row-level se
 
 from __future__ import annotations
 
+import unicodedata
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from supabase import Client
 
-from lib.errors import InstanceNotFound, StoreError
-from lib.models import Instance, InstanceEvent
+from lib.details import validate_notes, validate_tags
+from lib.errors import InstanceNotFound, PermissionDenied, StoreError
+from lib.models import MAX_DISCONNECT_REASON, Instance, InstanceEvent
+from lib.names import name_key, validate_name
 from lib.store.supabase.rows import EVENT_COLUMNS, INSTANCE_COLUMNS, event_from_row, instance_from_row, iso
 
 # Runs the request a builder makes with a client and returns its data (or raises an AppError).
@@ -42,10 +45,12 @@ class PostgrestInstances(ABC):
         return instance_from_row(rows[0])
 
     def insert_instance(self, *, instance_id: str, token: str, name: str, created_by: str | None) -> Instance:
+        name = unicodedata.normalize("NFC", name)
         row = {
             "instance_id": instance_id,
             "token": token,
             "name": name,
+            "name_key": name_key(name),
             "status": "disconnected",
             "created_by": created_by,
         }
@@ -58,9 +63,11 @@ class PostgrestInstances(ABC):
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
     ) -> Instance:
-        return self._update(id, {"status": status, "phone_number": phone_number, "dropped": False}, expected_status)
+        values = {"status": status, "phone_number": phone_number, "dropped": False, "disconnect_reason": None}
+        return self._update(id, values, expected_status)
 
-    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str) -> Instance:
+    def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
+                     reason: str | None = None, event_at: int | None = None) -> Instance:
         values = {
             "status": status,
             "phone_number": phone_number,
@@ -70,7 +77,38 @@ class PostgrestInstances(ABC):
         }
         if status != expected_status:  # the compare-and-set makes expected_status the status it changes from
             values["dropped"] = expected_status == "connected" and status == "disconnected"
-        return self._update(id, values, expected_status)
+        if status == "connected":
+            values["disconnect_reason"] = None
+        elif status == "disconnected" and reason:
+            values["disconnect_reason"] = reason[:MAX_DISCONNECT_REASON]
+        if event_at is not None:
+            values["provider_event_at"] = event_at
+        return self._update(id, values, expected_status, older_than=event_at)
+
+    def note_event_time(self, id: str, event_at: int) -> bool:
+        rows = self._execute(lambda c: _older_than(
+            c.table("instances").update({"provider_event_at": event_at}).eq("id", id), event_at
+        ).select("id"))
+        if not rows:
+            self.get_instance(id)  # raises InstanceNotFound when the row is gone
+        return bool(rows)
+
+    def update_details(self, id: str, *, name: str, owner_id: str | None, tags: tuple[str, ...],
+                       notes: str | None) -> Instance:
+        name = validate_name(name)
+        values = {"name": name, "name_key": name_key(name), "owner_id": owner_id,
+                  "tags": list(validate_tags(tags)), "notes": validate_notes(notes)}
+        rows = self._execute(
+            lambda c: c.table("instances").update(values).eq("id", id).select(INSTANCE_COLUMNS)
+        )
+        if rows:
+            return instance_from_row(rows[0])
+        self.get_instance(id)  # raises InstanceNotFound when the row is gone; else RLS hid it
+        raise PermissionDenied()
+
+    def owner_emails(self) -> dict[str, str]:
+        rows = self._execute(lambda c: c.rpc("instance_owner_emails", {}))
+        return {row["user_id"]: row["email"] for row in rows or []}
 
     def mark_checked(self, ids: list[str]) -> None:
         if ids:
@@ -78,7 +116,8 @@ class PostgrestInstances(ABC):
 
     def record_check_failure(self, id: str, *, error: str, max_failures: int) -> Instance:
         self._execute(lambda c: c.rpc(
-            "record_instance_check_failure", {"_id": id, "_error": error, "_max_failures": max_failures}
+            "record_instance_check_failure",
+            {"_id": id, "_error": error, "_max_failures": max_failures},
         ))
         return self.get_instance(id)
 
@@ -176,14 +215,16 @@ class PostgrestInstances(ABC):
         )
         return {row["instance_id"]: event_from_row(row) for row in rows}
 
-    def _update(self, id: str, values: dict, expected_status: str | None) -> Instance:
-        """PATCH one row (with expected_status, only while its status still is that); returns the
-        row as stored afterwards."""
+    def _update(self, id: str, values: dict, expected_status: str | None, older_than: int | None = None) -> Instance:
+        """PATCH one row (with expected_status, only while its status still is that; with
+        older_than, only while its provider_event_at is older); returns the row as stored afterwards."""
 
         def build(c: Client):
             query = c.table("instances").update(values).eq("id", id)
             if expected_status is not None:
                 query = query.eq("status", expected_status)
+            if older_than is not None:
+                query = _older_than(query, older_than)
             return query.select(INSTANCE_COLUMNS)
 
         rows = self._execute(build)
@@ -191,6 +232,11 @@ class PostgrestInstances(ABC):
             return instance_from_row(rows[0])
         # Nothing updated: the status had already changed (compare-and-set) or the row is gone.
         return self.get_instance(id)
+
+
+def _older_than(query, event_at: int):
+    """Only the rows whose last applied provider event is older than `event_at` (or none)."""
+    return query.or_(f"provider_event_at.is.null,provider_event_at.lt.{int(event_at)}")
 
 
 class SupabaseInstanceStore(PostgrestInstances):

@@ -10,7 +10,8 @@ from lib.models import Instance, InstanceEvent
 # Explicit list: the token column is not readable through the API (select=* fails with 42501).
 INSTANCE_COLUMNS = (
     "id,instance_id,name,phone_number,status,created_at,updated_at,created_by,"
-    "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures,dropped"
+    "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures,dropped,"
+    "disconnect_reason,provider_event_at,first_connected_at,owner_id,tags,notes,name_key"
 )
 EVENT_COLUMNS = (
     "id,instance_id,instance_name,kind,from_status,to_status,phone_number,source,actor_id,actor_email,detail,created_at"
@@ -33,6 +34,13 @@ def instance_from_row(row: dict) -> Instance:
         last_error=row.get("last_error"),
         check_failures=row.get("check_failures") or 0,
         dropped=bool(row.get("dropped")),
+        disconnect_reason=row.get("disconnect_reason"),
+        provider_event_at=row.get("provider_event_at"),
+        first_connected_at=time_or_none(row.get("first_connected_at")),
+        owner_id=row.get("owner_id"),
+        tags=tuple(row.get("tags") or ()),
+        notes=row.get("notes"),
+        name_key=row.get("name_key") or "",
     )
 
 

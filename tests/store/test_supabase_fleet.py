@@ -1,0 +1,161 @@
+"""The release's store methods in Supabase mode, against the HTTP double of PostgREST: names by
+their key, the reason of a drop, the provider's event time, an instance's details and owners."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+import uuid
+from datetime import datetime
+
+import pytest
+
+from lib.errors import InstanceNotFound, PermissionDenied, ValidationError
+from lib.store.supabase.server import SupabaseServerStore
+from lib.store.supabase.session import SupabaseSession
+from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
+    PASSWORD, SERVER_SETTINGS, SETTINGS, clock, fake,
+)
+
+NFD = unicodedata.normalize("NFD", "Cobrança")
+CYRILLIC = "\u0421\u043ebrança"  # С and о are Cyrillic
+
+
+def admin_store(email: str = "admin@example.com"):
+    session = SupabaseSession(SETTINGS)
+    session.sign_in(email, PASSWORD)
+    return session.store()
+
+
+def server() -> SupabaseServerStore:
+    return SupabaseServerStore(SERVER_SETTINGS)
+
+
+def last_patch(fake):
+    request = [r for r in fake.rest_requests("instances") if r.method == "PATCH"][-1]
+    return json.loads(request.content), dict(request.url.params)
+
+
+def test_the_new_columns_are_read_and_parsed(fake):
+    fake.add_row("one", status="connected", disconnect_reason=None, provider_event_at=1_764_000_000_123,
+                 first_connected_at="2026-11-30T12:00:00+00:00", owner_id=fake.admin_id, tags=["Carteira A", "vip"],
+                 notes="Chip da Ana", name_key="one")
+    [one] = admin_store().list_instances()
+    assert (one.provider_event_at, one.first_connected_at, one.owner_id, one.tags, one.notes, one.name_key) == (
+        1_764_000_000_123, datetime.fromisoformat("2026-11-30T12:00:00+00:00"), fake.admin_id, ("Carteira A", "vip"),
+        "Chip da Ana", "one")
+
+
+def test_a_new_name_goes_in_nfc_with_its_key(fake):
+    instance = admin_store().insert_instance(instance_id="one", token="t", name=NFD, created_by=None)
+    assert (instance.name, instance.name_key) == ("Cobrança", "cobrança")
+    body = json.loads(fake.rest_requests("instances")[-1].content)
+    assert (body["name"], body["name_key"]) == ("Cobrança", "cobrança")
+
+
+@pytest.mark.parametrize("twin", [NFD, CYRILLIC], ids=["nfd", "cyrillic"])
+def test_a_look_alike_name_is_refused_as_a_duplicate(fake, twin):
+    store = admin_store()
+    store.insert_instance(instance_id="one", token="t", name="Cobrança", created_by=None)
+    with pytest.raises(ValidationError) as refused:
+        store.insert_instance(instance_id="two", token="t", name=twin, created_by=None)
+    assert refused.value.message == "Já existe uma instância com este nome."
+    assert store.insert_instance(instance_id="three", token="t", name="Cobrança 01 – Ana", created_by=None).name == (
+        "Cobrança 01 – Ana")
+
+
+def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(fake):
+    row = fake.add_row("one", status="connected")
+    store = server()
+    dropped = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected",
+                                 reason="401" + "x" * 30)
+    assert (dropped.status, dropped.dropped, dropped.disconnect_reason) == ("disconnected", True, "401" + "x" * 17)
+    assert last_patch(fake)[0]["disconnect_reason"] == "401" + "x" * 17
+    connecting = store.record_check(row["id"], status="connecting", phone_number=None, expected_status="disconnected")
+    assert connecting.disconnect_reason == "401" + "x" * 17 and "disconnect_reason" not in last_patch(fake)[0]
+    back = store.record_check(row["id"], status="connected", phone_number=None, expected_status="connecting")
+    assert back.disconnect_reason is None
+    store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected", reason="428")
+    assert admin_store().update_status(row["id"], status="connecting", phone_number=None).disconnect_reason is None
+
+
+def test_a_pushed_event_applies_only_when_newer_in_the_same_request(fake):
+    row = fake.add_row("one", status="connected")
+    store = server()
+    first = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected",
+                               event_at=2_000)
+    body, params = last_patch(fake)
+    assert body["provider_event_at"] == 2_000
+    assert (params["status"], params["or"]) == ("eq.connected", "(provider_event_at.is.null,provider_event_at.lt.2000)")
+    assert (first.status, first.provider_event_at) == ("disconnected", 2_000)
+    for stale in (1_999, 2_000):
+        assert store.record_check(row["id"], status="connected", phone_number="5511999990000",
+                                  expected_status="disconnected", event_at=stale) == first
+    newer = store.record_check(row["id"], status="connected", phone_number="5511999990000",
+                               expected_status="disconnected", event_at=2_001)
+    assert (newer.status, newer.provider_event_at) == ("connected", 2_001)
+
+
+def test_only_the_server_writes_the_providers_event_time(fake):
+    row = fake.add_row("one", status="connected")
+    with pytest.raises(PermissionDenied):
+        admin_store().record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected",
+                                   event_at=2_000)
+    assert fake.rows[0]["status"] == "connected"
+
+
+def test_note_event_time_moves_forward_only(fake):
+    row = fake.add_row("one")
+    store = server()
+    assert [store.note_event_time(row["id"], at) for at in (1_000, 1_000, 999, 1_001)] == [True, False, False, True]
+    assert fake.rows[0]["provider_event_at"] == 1_001
+    assert last_patch(fake) == ({"provider_event_at": 1_001}, {
+        "id": f"eq.{row['id']}", "or": "(provider_event_at.is.null,provider_event_at.lt.1001)", "select": "id"})
+    with pytest.raises(InstanceNotFound):
+        store.note_event_time(str(uuid.uuid4()), 5)
+
+
+def test_an_admin_writes_the_details_in_one_request_and_every_screen_follows(fake):
+    row = fake.add_row("one", name="Vendas", name_key="vendas", age_minutes=5)
+    owner = fake.accounts["analyst@example.com"]["id"]
+    store = admin_store()
+    version = store.version()
+    after = store.update_details(row["id"], name=" Vendas – Ana ", owner_id=owner, tags=["Carteira A", " vip "],
+                                 notes="Chip da Ana.")
+    assert (after.name, after.name_key, after.owner_id, after.tags, after.notes) == (
+        "Vendas – Ana", "vendas – ana", owner, ("Carteira A", "vip"), "Chip da Ana.")
+    body, params = last_patch(fake)
+    assert body == {"name": "Vendas – Ana", "name_key": "vendas – ana", "owner_id": owner,
+                    "tags": ["Carteira A", "vip"], "notes": "Chip da Ana."}
+    assert params["id"] == f"eq.{row['id']}"
+    assert store.version() != version
+    assert admin_store("analyst@example.com").owner_emails() == {owner: "analyst@example.com"}
+
+
+def test_details_refused(fake):
+    row, other = fake.add_row("one", name="Vendas", name_key="vendas"), fake.add_row("two", name="Suporte",
+                                                                                       name_key="suporte")
+    store = admin_store()
+    cases = [
+        ({"name": "\u0405uporte"}, "Já existe uma instância com este nome."),  # Cyrillic Ѕ
+        ({"owner_id": str(uuid.uuid4())}, "O responsável escolhido não é mais um usuário do app."),
+        ({"name": "\u3164"}, "O nome não pode ficar em branco."),
+        ({"tags": ["x" * 31]}, f"Cada etiqueta deve ter no máximo 30 caracteres: “{'x' * 31}”."),
+    ]
+    for change, message in cases:
+        details = {"name": "Vendas", "owner_id": None, "tags": (), "notes": None} | change
+        with pytest.raises(ValidationError) as refused:
+            store.update_details(row["id"], **details)
+        assert refused.value.message == message, change
+    assert (fake.rows[0]["name"], fake.rows[1]["name"]) == ("Vendas", "Suporte") and other["name_key"] == "suporte"
+    with pytest.raises(PermissionDenied):
+        admin_store("analyst@example.com").update_details(row["id"], name="Outra", owner_id=None, tags=(), notes=None)
+    with pytest.raises(InstanceNotFound):
+        store.update_details(str(uuid.uuid4()), name="Outra", owner_id=None, tags=(), notes=None)
+
+
+def test_owner_emails_is_one_call_that_tells_only_the_owners(fake):
+    fake.add_row("one", owner_id=fake.admin_id)
+    fake.add_row("two")
+    assert server().owner_emails() == {fake.admin_id: "admin@example.com"}
+    assert fake.rest_requests("rpc/instance_owner_emails")[-1].method == "POST"
