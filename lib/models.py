@@ -10,7 +10,10 @@ STATUSES = ("disconnected", "connecting", "connected")
 # card says since when); the monitor stops writing the streak there.
 FAILURES_BEFORE_NO_ANSWER = 3
 ROLES = ("admin", "supervisor", "analyst")
-MAX_DISCONNECT_REASON = 20  # characters of a provider's reason kept (WhatsApp's codes are 3 digits)
+# Characters the stores keep of a provider's text: the reason of a drop (WhatsApp's codes are 3
+# digits) and a failed check's message.
+MAX_DISCONNECT_REASON = 20
+MAX_LAST_ERROR = 300
 
 
 @dataclass(frozen=True)

@@ -1107,7 +1107,8 @@ def test_applies_on_existing_lovable_project(server, labels):
         grant_role(db, "supervisor")
     db.query("insert into public.profiles (id, full_name) select id, email from auth.users")
     roles_before = db.query("select id, user_id, role::text, created_at from public.user_roles order by 1")
-    has_role_before = db.query("select pg_get_functiondef('public.has_role(uuid, public.app_role)'::regprocedure)")
+    has_role_acl = "select proacl from pg_proc where oid = 'public.has_role(uuid, public.app_role)'::regprocedure"
+    acl_before = db.query(has_role_acl)
 
     db.migrate()  # each file one transaction: new enum values must not be used in it
     db.migrate()
@@ -1116,9 +1117,10 @@ def test_applies_on_existing_lovable_project(server, labels):
         "select enumlabel from pg_enum where enumtypid = 'public.app_role'::regtype order by enumsortorder"
     ) == [(label,) for label in labels] + [(v,) for v in ("supervisor", "analyst") if v not in labels]
     assert db.query("select id, user_id, role::text, created_at from public.user_roles order by 1") == roles_before
-    assert db.query(
-        "select pg_get_functiondef('public.has_role(uuid, public.app_role)'::regprocedure)"
-    ) == has_role_before
+    # The project's has_role is replaced by the hardened one (20261205000100_hardening.sql), with its grants kept.
+    assert db.query(has_role_acl) == acl_before
+    assert db.query("select proconfig from pg_proc where oid = 'public.has_role(uuid, public.app_role)'::regprocedure"
+                    ) == [(['search_path=""'],)]
 
     if "supervisor" not in labels:
         grant_role(db, "supervisor")

@@ -132,6 +132,11 @@ def test_a_pushed_event_applies_only_when_newer_than_the_last_applied(store):
     assert (polled.status, polled.provider_event_at) == ("disconnected", 2_001)  # a check carries no event time
 
 
+def test_a_failed_checks_message_is_kept_to_300_characters(store):
+    row = seeded(store)
+    assert store.record_check_failure(row.id, error="x" * 1_000, max_failures=3).last_error == "x" * 300
+
+
 def test_note_event_time_moves_forward_only_and_refreshes_no_screen(store):
     row = seeded(store)
     version = store.version()

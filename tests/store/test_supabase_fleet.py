@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 from lib.errors import InstanceNotFound, PermissionDenied, ValidationError
+from lib.models import InstanceEvent
 from lib.store.supabase.server import SupabaseServerStore
 from lib.store.supabase.session import SupabaseSession
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
@@ -159,3 +160,18 @@ def test_owner_emails_is_one_call_that_tells_only_the_owners(fake):
     fake.add_row("two")
     assert server().owner_emails() == {fake.admin_id: "admin@example.com"}
     assert fake.rest_requests("rpc/instance_owner_emails")[-1].method == "POST"
+
+
+def test_a_failed_checks_message_is_kept_to_300_characters(fake):
+    row = fake.add_row("one")
+    after = server().record_check_failure(row["id"], error="x" * 1_000, max_failures=3)
+    assert after.last_error == "x" * 300
+
+
+@pytest.mark.parametrize("kind", ["dropped", "alert_sent", "check_failed"])
+def test_an_admin_cannot_write_the_monitors_history(fake, kind):
+    row = fake.add_row("one")
+    event = InstanceEvent(instance_id=row["id"], instance_name="One", kind=kind, source="user")
+    with pytest.raises(PermissionDenied):
+        admin_store().add_event(event)
+    assert server().add_event(event).kind == kind

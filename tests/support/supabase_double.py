@@ -12,8 +12,9 @@ release_monitor_lease, instance_owner_emails) answer as in supabase/migrations. 
 `is.null` and `or=(…)`.
 
 The history (instance_events) follows the history migration: users with a role read it, anon gets
-42501, only admins insert and only in their own name (actor_id and actor_email default to the
-token's, any other value is refused, created_at and id are not theirs to set), nobody updates, only
+42501, only admins insert, only what users do (USER_KINDS, source 'user') and only in their own
+name (actor_id and actor_email default to the token's, any other value is refused, created_at and
+id are not theirs to set), nobody updates, only
 the service role deletes; the checks on kind, source, statuses and detail length hold;
 instance_status_before and prune_instance_events answer as the migration's. Reads accept
 PostgREST's eq/in/gt/gte/lt/lte filters, order, offset and limit, and answer at most `max_rows`
@@ -69,9 +70,11 @@ UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", 
              "name_key", "owner_id", "tags", "notes", "disconnect_reason"}
 USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures",
                 "disconnect_reason", "owner_id", "tags", "notes")
-# Every kind the check constraint takes.
-EVENT_KINDS = set(KINDS) | {"renamed", "details_changed", "restarted", "imported", "events_registered", "stale_event",
-                            "gone"}
+# The history kinds an API user may write, as a user (the hardening migration's policy), and every
+# kind the check constraint takes.
+USER_KINDS = {"created", "connect_requested", "disconnected", "deleted", "token_revealed", "renamed",
+              "details_changed", "restarted", "imported", "events_registered"}
+EVENT_KINDS = set(KINDS) | USER_KINDS | {"stale_event", "gone"}
 EVENT_COLUMNS = (
     "id", "instance_id", "instance_name", "kind", "from_status", "to_status", "phone_number", "source", "actor_id",
     "actor_email", "detail", "created_at",
@@ -573,7 +576,8 @@ class FakeSupabase:
             if not set(body) <= EVENT_INSERTABLE:
                 return pg_error(403, "42501", "permission denied for table instance_events")
             body = {"actor_id": claims["sub"], "actor_email": claims.get("email")} | body
-            if role != "admin" or (body["actor_id"], body["actor_email"]) != (claims["sub"], claims.get("email")):
+            if (role != "admin" or (body["actor_id"], body["actor_email"]) != (claims["sub"], claims.get("email"))
+                    or body.get("kind") not in USER_KINDS or body.get("source") != "user"):
                 return pg_error(403, "42501", 'new row violates row-level security policy for table "instance_events"')
         if (body.get("kind") not in EVENT_KINDS or body.get("source") not in EVENT_SOURCES
                 or not {body.get("from_status"), body.get("to_status")} <= {None, *STATUSES}

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from lib.details import MSG_UNKNOWN_OWNER, validate_notes, validate_tags
 from lib.errors import InstanceNotFound, ValidationError
-from lib.models import MAX_DISCONNECT_REASON, Instance
+from lib.models import MAX_DISCONNECT_REASON, MAX_LAST_ERROR, Instance
 from lib.names import name_key, validate_name
 from lib.store.sqlite.database import SQLiteDatabase, utc_now_iso
 from lib.store.sqlite.history import SQLiteHistory
@@ -167,6 +167,7 @@ class SQLiteInstanceStore(SQLiteHistory):
             )
 
     def record_check_failure(self, id: str, *, error: str, max_failures: int) -> Instance:
+        error = error[:MAX_LAST_ERROR]
         with self.db.write() as conn:
             conn.execute(
                 "update instances set last_error = ?, check_failures = min(check_failures + 1, ?)"

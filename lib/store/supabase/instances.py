@@ -12,7 +12,7 @@ from supabase import Client
 
 from lib.details import validate_notes, validate_tags
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError
-from lib.models import MAX_DISCONNECT_REASON, Instance, InstanceEvent
+from lib.models import MAX_DISCONNECT_REASON, MAX_LAST_ERROR, Instance, InstanceEvent
 from lib.names import name_key, validate_name
 from lib.store.supabase.rows import EVENT_COLUMNS, INSTANCE_COLUMNS, event_from_row, instance_from_row, iso
 
@@ -117,7 +117,7 @@ class PostgrestInstances(ABC):
     def record_check_failure(self, id: str, *, error: str, max_failures: int) -> Instance:
         self._execute(lambda c: c.rpc(
             "record_instance_check_failure",
-            {"_id": id, "_error": error, "_max_failures": max_failures},
+            {"_id": id, "_error": error[:MAX_LAST_ERROR], "_max_failures": max_failures},
         ))
         return self.get_instance(id)
 
