@@ -70,11 +70,9 @@ UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", 
              "name_key", "owner_id", "tags", "notes", "disconnect_reason"}
 USER_VISIBLE = ("status", "phone_number", "name", "instance_id", "token", "last_error", "check_failures",
                 "disconnect_reason", "owner_id", "tags", "notes")
-# The history kinds an API user may write, as a user (the hardening migration's policy), and every
-# kind the check constraint takes.
+# The history kinds an API user may write, as a user (the hardening migration's policy).
 USER_KINDS = {"created", "connect_requested", "disconnected", "deleted", "token_revealed", "renamed",
               "details_changed", "restarted", "imported", "events_registered"}
-EVENT_KINDS = set(KINDS) | USER_KINDS | {"stale_event", "gone"}
 EVENT_COLUMNS = (
     "id", "instance_id", "instance_name", "kind", "from_status", "to_status", "phone_number", "source", "actor_id",
     "actor_email", "detail", "created_at",
@@ -579,7 +577,7 @@ class FakeSupabase:
             if (role != "admin" or (body["actor_id"], body["actor_email"]) != (claims["sub"], claims.get("email"))
                     or body.get("kind") not in USER_KINDS or body.get("source") != "user"):
                 return pg_error(403, "42501", 'new row violates row-level security policy for table "instance_events"')
-        if (body.get("kind") not in EVENT_KINDS or body.get("source") not in EVENT_SOURCES
+        if (body.get("kind") not in KINDS or body.get("source") not in EVENT_SOURCES
                 or not {body.get("from_status"), body.get("to_status")} <= {None, *STATUSES}
                 or len(body.get("detail") or "") > MAX_DETAIL):
             return pg_error(400, "23514", 'new row for relation "instance_events" violates check constraint')
