@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 from lib import history
@@ -24,23 +25,41 @@ from lib.store.base import InstanceStore, ServerStore
 log = logging.getLogger(__name__)
 
 MONITOR = Origin("monitor")
+MAX_EVENT_ATTEMPTS = 3  # an event that keeps losing to concurrent writes gives up (the next sweep settles it)
 PROVIDER_EVENT = Origin("provider_event")
 
 
 def apply_status(store: InstanceStore, instance: Instance, status: str, phone_number: str | None,
-                 origin: Origin) -> Instance | None:
+                 origin: Origin, *, reason: str | None = None) -> Instance | None:
     """Write what the provider said, if it differs from `instance` (the row as read before asking),
     with its history event. Returns the row as stored afterwards, or None when nothing differed (the
-    caller marks it checked). A connected reply without a number keeps the number already known."""
-    phone = (phone_number or instance.phone_number) if status == "connected" else None
-    if (status, phone) == (instance.status, instance.phone_number):
+    caller marks it checked). A connected reply without a number keeps the number already known.
+    When another word came first (the compare-and-set refused: a user's action, another check) the
+    row is returned as it is now, and nothing is written: whoever changed it wrote its own event."""
+    if _same(instance, status, phone_number):
         return None
-    after = store.record_check(instance.id, status=status, phone_number=phone, expected_status=instance.status)
-    if after.status == status:  # else the compare-and-set refused: whoever changed it wrote its own event
-        event = history.transition_event(instance, after, source=origin.source, actor=origin.actor)
-        if event:
-            history.record(store, event)
-        _check_recovered(store, instance, origin)
+    return _write(store, instance, status, phone_number, origin, reason=reason) or store.get_instance(instance.id)
+
+
+def _same(instance: Instance, status: str, phone_number: str | None) -> bool:
+    return (status, _phone(instance, status, phone_number)) == (instance.status, instance.phone_number)
+
+
+def _phone(instance: Instance, status: str, phone_number: str | None) -> str | None:
+    return (phone_number or instance.phone_number) if status == "connected" else None
+
+
+def _write(store: InstanceStore, instance: Instance, status: str, phone_number: str | None, origin: Origin, *,
+           reason: str | None = None, event_at: int | None = None) -> Instance | None:
+    """The compare-and-set write of a new status and its history event; None when refused."""
+    after = store.record_check(instance.id, status=status, phone_number=_phone(instance, status, phone_number),
+                               expected_status=instance.status, reason=reason, event_at=event_at)
+    if after is None:
+        return None
+    event = history.transition_event(instance, after, source=origin.source, actor=origin.actor)
+    if event:
+        history.record(store, event)
+    _check_recovered(store, instance, origin)
     return after
 
 
@@ -77,7 +96,7 @@ def check_status(store: InstanceStore, provider: Provider, instance: Instance, t
     except ProviderError as exc:
         record_failure(store, instance, exc.message, origin)  # raises InstanceNotFound if it is gone
         raise
-    after = apply_status(store, instance, reply.status, reply.phone_number, origin)
+    after = apply_status(store, instance, reply.status, reply.phone_number, origin, reason=reply.reason)
     if after is None and (instance.last_error or instance.check_failures):
         store.mark_checked([instance.id])
         _check_recovered(store, instance, origin)
@@ -102,7 +121,7 @@ def check_all(
         try:
             reply = _listed_reply(listed, instance) if listed is not None else provider.status(
                 instance.instance_id, token_of(instance))
-            after = apply_status(store, instance, reply.status, reply.phone_number, origin)
+            after = apply_status(store, instance, reply.status, reply.phone_number, origin, reason=reply.reason)
         except ProviderError as exc:
             try:
                 record_failure(store, instance, exc.message, origin)
@@ -147,14 +166,26 @@ def _listed_reply(listed: dict[str, RemoteInstance], instance: Instance) -> Stat
 
 
 def apply_event(store: ServerStore, event: ProviderEvent) -> Instance | None:
-    """Apply a status change the provider pushed. Returns the row after it, or None when no
-    instance has that provider id (nothing is written)."""
+    """Apply a change the provider pushed. Returns the row after it, or None when no instance has
+    that provider id (nothing is written). Events are ordered by the provider's own time: one older
+    than the last applied (a late delivery) is written to the history and changes nothing, so a
+    stale "open" never hides a drop. An event with no status (a new QR) writes nothing."""
     instance = store.find_by_instance_id(event.instance_id)
-    if instance is None:
-        return None
-    after = apply_status(store, instance, event.status, event.phone_number, PROVIDER_EVENT)
-    if after is None:
-        store.mark_checked([instance.id])
-        _check_recovered(store, instance, PROVIDER_EVENT)
+    if instance is None or event.status is None:
         return instance
-    return after
+    for _ in range(MAX_EVENT_ATTEMPTS):
+        if event.at is not None and instance.provider_event_at is not None and event.at <= instance.provider_event_at:
+            history.record(store, history.stale_event(instance, event.status))
+            return instance
+        if _same(instance, event.status, event.phone_number):
+            if event.at is None or store.note_event_time(instance.id, event.at):
+                store.mark_checked([instance.id])
+                _check_recovered(store, instance, PROVIDER_EVENT)
+                return instance if event.at is None else replace(instance, provider_event_at=event.at)
+        else:
+            after = _write(store, instance, event.status, event.phone_number, PROVIDER_EVENT, reason=event.reason,
+                           event_at=event.at)
+            if after is not None:
+                return after
+        instance = store.get_instance(instance.id)  # another word came first: weigh the event against it
+    return instance

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from lib.errors import AppError
 from lib.models import Instance, InstanceEvent, User
+from lib.reasons import reason_text
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ KIND_LABELS = {
     "gone": "Não existe mais no provedor",
 }
 KINDS = tuple(KIND_LABELS)
+_STATUS_WORDS = {"connected": "conectada", "connecting": "conectando", "disconnected": "desconectada"}
 SOURCE_LABELS = {"user": "usuário", "monitor": "monitor", "provider_event": "provedor"}
 WINDOWS = {"24 h": timedelta(hours=24), "7 dias": timedelta(days=7), "30 dias": timedelta(days=30)}
 MAX_DETAIL = 200
@@ -83,6 +85,15 @@ def transition_event(before: Instance, after: Instance, *, source: str, actor: U
         from_status=before.status, to_status=after.status,
         phone_number=after.phone_number or after.last_phone_number,
         actor_id=actor.id if actor else None, actor_email=actor.email if actor else None,
+        detail=reason_text(after.disconnect_reason) if kind == "dropped" else None,
+    )
+
+
+def stale_event(instance: Instance, status: str) -> InstanceEvent:
+    """A pushed event older than the last one applied (a late delivery): kept, never applied."""
+    return InstanceEvent(
+        instance_id=instance.id, instance_name=instance.name, kind="stale_event", source="provider_event",
+        detail=f"dizia {_STATUS_WORDS.get(status, status)}; chegou depois de um evento mais novo",
     )
 
 

@@ -299,7 +299,8 @@ class InstanceService:
             instance = self.store.insert_instance(instance_id=remote.instance_id, token=remote.token, name=name,
                                                   created_by=self.user.id)
         history.record(self.store, history.user_event(instance, "imported", self.user, to_status=instance.status))
-        instance = checks.apply_status(self.store, instance, remote.status, remote.phone_number, self._origin) or instance
+        instance = checks.apply_status(self.store, instance, remote.status, remote.phone_number, self._origin,
+                                       reason=remote.reason) or instance
         event_registration.register_all(self.store, self.provider, [(instance, remote.token)], self.events)
         return instance
 

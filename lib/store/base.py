@@ -30,12 +30,14 @@ class InstanceStore(Protocol):
         disconnect_reason."""
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
-                     reason: str | None = None, event_at: int | None = None) -> Instance:
+                     reason: str | None = None, event_at: int | None = None) -> Instance | None:
         """The provider answered: like update_status with compare-and-set, and also marks the row
         checked now with no error. `reason` (why it disconnected: "401", "failed"…) is kept when
         the new status is disconnected, cleared when it is connected. With `event_at` (a pushed
         event's own time, ms) it applies only if the row's provider_event_at is null or older, and
-        stores it, in the same write. A refused write writes nothing: the row comes back as it is."""
+        stores it, in the same write. Returns the row as written, or None when the write was refused
+        (another status meanwhile, or a stale event): nothing is written then, so whoever asked
+        knows that someone else's word came first. Raises InstanceNotFound when the row is gone."""
 
     def note_event_time(self, id: str, event_at: int) -> bool:
         """Move provider_event_at to `event_at` if that is newer (atomic); False when the event is

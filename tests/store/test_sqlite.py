@@ -124,7 +124,7 @@ def test_a_pushed_event_applies_only_when_newer_than_the_last_applied(store):
     for stale in (1_999, 2_000):
         refused = store.record_check(row.id, status="connected", phone_number="5511999990000",
                                      expected_status="disconnected", event_at=stale)
-        assert refused == first, stale
+        assert refused is None and store.get_instance(row.id) == first, stale
     applied = store.record_check(row.id, status="connected", phone_number="5511999990000",
                                  expected_status="disconnected", event_at=2_001)
     assert (applied.status, applied.provider_event_at) == ("connected", 2_001)

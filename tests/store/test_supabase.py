@@ -187,11 +187,11 @@ def test_record_check_writes_the_answer_and_clears_the_error(fake):
 
 def test_record_check_refused_by_compare_and_set_writes_nothing(fake):
     row = fake.add_row("one", status="disconnected")
-    current = signed_in().store().record_check(
+    refused = signed_in().store().record_check(
         row["id"], status="connected", phone_number="5511999", expected_status="connecting"
     )
-    assert (current.status, current.phone_number, current.last_checked_at) == ("disconnected", None, None)
-    assert fake.rows[0]["last_checked_at"] is None
+    assert refused is None
+    assert (fake.rows[0]["status"], fake.rows[0]["last_checked_at"]) == ("disconnected", None)
 
 
 def test_record_check_of_a_deleted_row_raises_not_found(fake):

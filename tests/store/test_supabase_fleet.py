@@ -91,7 +91,8 @@ def test_a_pushed_event_applies_only_when_newer_in_the_same_request(fake):
     assert (first.status, first.provider_event_at) == ("disconnected", 2_000)
     for stale in (1_999, 2_000):
         assert store.record_check(row["id"], status="connected", phone_number="5511999990000",
-                                  expected_status="disconnected", event_at=stale) == first
+                                  expected_status="disconnected", event_at=stale) is None
+        assert store.get_instance(row["id"]) == first
     newer = store.record_check(row["id"], status="connected", phone_number="5511999990000",
                                expected_status="disconnected", event_at=2_001)
     assert (newer.status, newer.provider_event_at) == ("connected", 2_001)

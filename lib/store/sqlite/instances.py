@@ -104,9 +104,9 @@ class SQLiteInstanceStore(SQLiteHistory):
             return self._get(conn, id)
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
-                     reason: str | None = None, event_at: int | None = None) -> Instance:
+                     reason: str | None = None, event_at: int | None = None) -> Instance | None:
         with self.db.write() as conn:
-            conn.execute(
+            applied = conn.execute(
                 "update instances set status = :status, phone_number = :phone, last_checked_at = :now,"
                 " last_error = null, check_failures = 0,"
                 " dropped = case when status = :status then dropped"
@@ -118,8 +118,9 @@ class SQLiteInstanceStore(SQLiteHistory):
                 " and (:event_at is null or provider_event_at is null or provider_event_at < :event_at)",
                 {"status": status, "phone": phone_number, "now": utc_now_iso(), "id": id, "expected": expected_status,
                  "reason": reason[:MAX_DISCONNECT_REASON] if reason else None, "event_at": event_at},
-            )
-            return self._get(conn, id)
+            ).rowcount == 1
+            row = self._get(conn, id)  # raises InstanceNotFound when the row is gone
+            return row if applied else None
 
     def note_event_time(self, id: str, event_at: int) -> bool:
         with self.db.connect() as conn:  # not a change anyone sees: the open screens need not refresh

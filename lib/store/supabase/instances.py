@@ -67,7 +67,7 @@ class PostgrestInstances(ABC):
         return self._update(id, values, expected_status)
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
-                     reason: str | None = None, event_at: int | None = None) -> Instance:
+                     reason: str | None = None, event_at: int | None = None) -> Instance | None:
         values = {
             "status": status,
             "phone_number": phone_number,
@@ -83,7 +83,7 @@ class PostgrestInstances(ABC):
             values["disconnect_reason"] = reason[:MAX_DISCONNECT_REASON]
         if event_at is not None:
             values["provider_event_at"] = event_at
-        return self._update(id, values, expected_status, older_than=event_at)
+        return self._update(id, values, expected_status, older_than=event_at, none_if_refused=True)
 
     def note_event_time(self, id: str, event_at: int) -> bool:
         rows = self._execute(lambda c: _older_than(
@@ -215,9 +215,11 @@ class PostgrestInstances(ABC):
         )
         return {row["instance_id"]: event_from_row(row) for row in rows}
 
-    def _update(self, id: str, values: dict, expected_status: str | None, older_than: int | None = None) -> Instance:
+    def _update(self, id: str, values: dict, expected_status: str | None, older_than: int | None = None,
+                none_if_refused: bool = False) -> Instance | None:
         """PATCH one row (with expected_status, only while its status still is that; with
-        older_than, only while its provider_event_at is older); returns the row as stored afterwards."""
+        older_than, only while its provider_event_at is older); returns the row as stored afterwards
+        (None instead when the PATCH was refused and `none_if_refused`). Raises InstanceNotFound."""
 
         def build(c: Client):
             query = c.table("instances").update(values).eq("id", id)
@@ -231,7 +233,8 @@ class PostgrestInstances(ABC):
         if rows:
             return instance_from_row(rows[0])
         # Nothing updated: the status had already changed (compare-and-set) or the row is gone.
-        return self.get_instance(id)
+        current = self.get_instance(id)  # raises InstanceNotFound when gone
+        return None if none_if_refused else current
 
 
 def _older_than(query, event_at: int):
