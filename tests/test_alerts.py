@@ -98,14 +98,40 @@ def test_a_pushed_drop_sends_one_alert_in_portuguese(store, alerts, receiver, ma
     assert sent.instance_id == live.id and sent.detail.startswith("queda: ")
 
 
-def test_a_second_drop_within_the_cooldown_sends_nothing_but_the_recovery_is_told(store, alerts, receiver,
-                                                                                   make_service, sandbox):
+def test_a_drop_after_a_recovery_is_always_sent_whatever_the_cooldown(store, alerts, receiver, make_service, sandbox):
     live = connected_instance(make_service(), sandbox)
     for status in ("disconnected", "connected", "disconnected"):
         apply_event(store, ProviderEvent(live.instance_id, status, None))
         alerts.poll()
     settle(alerts)
-    assert [m["title"] for m in messages(receiver)] == ["WhatsApp caiu: Cobrança", "WhatsApp voltou: Cobrança"]
+    assert [m["title"] for m in messages(receiver)] == [
+        "WhatsApp caiu: Cobrança", "WhatsApp voltou: Cobrança", "WhatsApp caiu: Cobrança"]
+
+
+def test_a_stale_open_between_two_closes_never_silences_the_drop(store, alerts, receiver, make_service, sandbox):
+    """open → close → (stale) open → close, as the provider's times say: the number is down, and the
+    team heard it went down, not that it came back."""
+    live = connected_instance(make_service(), sandbox)
+    for status, at in (("connected", 1_000), ("disconnected", 2_000), ("connected", 1_500), ("disconnected", 2_500)):
+        apply_event(store, ProviderEvent(live.instance_id, status, None, at=at))
+        alerts.poll()
+    settle(alerts)
+    assert [m["title"] for m in messages(receiver)] == ["WhatsApp caiu: Cobrança"]
+    assert store.get_instance(live.id).status == "disconnected"
+
+
+def test_a_second_drop_within_the_cooldown_without_a_recovery_between_sends_nothing(store, alerts, receiver,
+                                                                                    make_service, sandbox):
+    live = connected_instance(make_service(), sandbox)
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None))
+    alerts.poll()
+    apply_event(store, ProviderEvent(live.instance_id, "connected", None))  # back, not alerted: it was never told
+    alerts._down_since.clear()
+    alerts.poll()
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None))
+    alerts.poll()
+    settle(alerts)
+    assert [m["title"] for m in messages(receiver)] == ["WhatsApp caiu: Cobrança"]
 
 
 def test_a_flapping_instance_sends_one_unstable_alert_instead_of_one_per_drop(store, alerts, receiver,
@@ -117,7 +143,7 @@ def test_a_flapping_instance_sends_one_unstable_alert_instead_of_one_per_drop(st
             alerts.poll()
     settle(alerts)
     titles = [m["title"] for m in messages(receiver)]
-    assert titles == ["WhatsApp caiu: Cobrança", "WhatsApp voltou: Cobrança", "Instância instável: Cobrança"]
+    assert titles == ["WhatsApp caiu: Cobrança", "WhatsApp voltou: Cobrança"] * 3 + ["Instância instável: Cobrança"]
 
 
 def test_a_drop_the_monitor_finds_is_alerted_once_a_second_check_confirms_it(store, alerts, receiver,
@@ -355,3 +381,12 @@ def test_a_name_reaches_chat_channels_as_a_name_only(service, make_service, sand
     sent = json.dumps(body, ensure_ascii=False)
     for live_markup in ("<SP>", "<!channel>", "<@", "@everyone", "](", "&lt;"):
         assert live_markup not in sent
+
+
+def test_a_drop_alert_says_why_the_number_dropped(store, alerts, receiver, make_service, sandbox):
+    live = connected_instance(make_service(), sandbox)
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None, reason="403", at=1))
+    alerts.poll()
+    settle(alerts)
+    [message] = messages(receiver)
+    assert "Motivo: Número bloqueado pelo WhatsApp." in message["message"]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from lib.models import Instance
 from lib.presentation import format_phone, format_time
+from lib.reasons import reason_text
 
 ALERT_LABELS = {
     "dropped": "queda",
@@ -63,7 +64,9 @@ def compose(kind: str, instance: Instance | None, *, now: datetime, public_url: 
     since = instance.status_changed_at or now
     if kind == "dropped":
         title = f"WhatsApp caiu: {name}"
-        body = f"A instância {name} (número {number}) está desconectada desde {_when(since, now)}."
+        reason = reason_text(instance.disconnect_reason)
+        body = (f"A instância {name} (número {number}) está desconectada desde {_when(since, now)}."
+                + (f" Motivo: {reason}." if reason else ""))
     elif kind == "recovered":
         title = f"WhatsApp voltou: {name}"
         outage = f", depois de {_duration(since - down_since)} fora do ar" if down_since else ""

@@ -46,6 +46,10 @@ def alert_banner(store) -> InstanceEvent | None:
     return latest[0] if latest and latest[0].kind == "alert_failed" else None
 
 
+# What undoes each kind: once it was sent, the kind is news again whatever its cooldown.
+_OPPOSITE = {"dropped": "recovered", "unstable": "recovered", "recovered": "dropped"}
+
+
 class AlertRules:
     """Decides what to send. Fed by the monitor of the lease holder: poll() reads the history
     written since the last call (whoever wrote it, in whichever replica), after_check() sees the
@@ -62,7 +66,9 @@ class AlertRules:
         self._pending: dict[str, Instance] = {}  # found dropped by a check: confirmed by the next one
         self._down_since: dict[str, datetime] = {}  # a drop was alerted: the next connection is news
         self._stuck: dict[str, datetime] = {}  # stuck connecting, alerted for this status_changed_at
-        self._last_sent: dict[tuple[str, str], datetime] = {}
+        # (instance, kind) -> (when, order): the last alert of each kind; the order tells which of
+        # two alerts came last even at the same instant.
+        self._last_sent: dict[tuple[str, str], tuple[datetime, int]] = {}
 
     @property
     def pending(self) -> list[Instance]:
@@ -76,7 +82,7 @@ class AlertRules:
         for event in self.store.events(kinds=["alert_sent"], since=since):
             kind = next((k for k, label in ALERT_LABELS.items() if (event.detail or "").startswith(label + ":")), None)
             if kind and event.instance_id:
-                self._last_sent[(event.instance_id, kind)] = event.created_at
+                self._last_sent[(event.instance_id, kind)] = (event.created_at, event.id or 0)
 
     def poll(self) -> None:
         """Read the history since the last call and act on it."""
@@ -148,15 +154,18 @@ class AlertRules:
         return timedelta(minutes=self.settings.cooldown_minutes)
 
     def _send(self, kind: str, instance: Instance, **details) -> bool:
-        """Send unless the kind is off or was sent for this instance within the cooldown. True when
+        """Send unless the kind is off or was sent for this instance within the cooldown. The
+        cooldown never hides a change back: a drop after an alerted recovery (or a recovery after
+        an alerted drop) is always sent; four drops in an hour are one "instável" instead. True when
         the team has been told (now or within the cooldown)."""
         if ("dropped" if kind == "unstable" else kind) not in self.settings.on:
             return False
         now = self.clock()
         last = self._last_sent.get((instance.id, kind))
-        if last is not None and now - last < self._cooldown:
+        back = self._last_sent.get((instance.id, _OPPOSITE.get(kind, kind)))
+        if last is not None and now - last[0] < self._cooldown and not (back is not None and back[1] > last[1]):
             return True
-        self._last_sent[(instance.id, kind)] = now
+        self._last_sent[(instance.id, kind)] = (now, max((order for _, order in self._last_sent.values()), default=0) + 1)
         alert = compose(kind, instance, now=now, public_url=self.public_url, **details)
         self.sender.submit(alert, lambda sent, reason: record_outcome(self.store, sent, reason))
         return True
