@@ -61,6 +61,7 @@ async def health(request: Request) -> JSONResponse:
             "last_sweep_at": monitor.last_sweep_at.isoformat() if monitor and monitor.last_sweep_at else None,
             "instances": monitor.instances if monitor else None,
         },
+        "events_for_unknown_instances": context.unknown_events.count if context else 0,
     }
     return JSONResponse(body, status_code=200 if reachable else 503)
 
@@ -80,17 +81,22 @@ async def provider_events(request: Request) -> JSONResponse:
     try:
         event = parse_event(body)
     except EventRejected as exc:
+        log.info("provider event refused: %s", exc.message)  # the message never quotes the body
         return _answer(400, exc.message)
     if event is None:
         return _answer(202, "ignored")
     store = context.server_store()
     if store is None:
         return _answer(503, "status monitor is off: no server credential for the store")
+    if event.qr is not None:
+        context.pushed_qrs.put(event.instance_id, event.qr.png)
     try:
-        await anyio.to_thread.run_sync(apply_event, store, event)
+        applied = await anyio.to_thread.run_sync(apply_event, store, event)
     except AppError as exc:
         log.warning("provider event not applied: %s", exc.message)
         return _answer(503, "store unavailable")
+    if applied is None:
+        context.unknown_events.note(event.instance_id, event.dialect)
     return _answer(202, "accepted")
 
 

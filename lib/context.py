@@ -25,6 +25,7 @@ from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
 from lib.private_files import generated_secret
+from lib.event_inbox import PushedQrs, UnknownInstances
 from lib.event_registration import EventsTarget, register_all
 from lib.provider.base import EVENTS, Provider
 from lib.provider.configured import configured_provider
@@ -62,6 +63,8 @@ class AppContext:
     # The local accounts' throttle (embedded), or the one before Supabase Auth.
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
+    unknown_events: UnknownInstances = field(default_factory=UnknownInstances)
+    pushed_qrs: PushedQrs = field(default_factory=PushedQrs)
     _alert_sender: AlertSender | None = field(default=None, repr=False)
     _server_store: ServerStore | None = field(default=None, repr=False)
 

@@ -73,11 +73,43 @@ def test_a_wrong_or_missing_secret_is_refused(server, store, live, secret):
     assert reply.status_code == 401 and store.get_instance(live.id) == live
 
 
+@pytest.mark.parametrize("path", ["/api/provider-events", "/api/provider-events?secret="])
+def test_an_empty_secret_is_refused(server, store, live, path):
+    reply = requests.post(server.url + path, data=json.dumps({"instance_id": live.instance_id, "status": "close"}),
+                          headers={"X-Webhook-Secret": ""}, timeout=T)
+    assert reply.status_code == 401 and store.get_instance(live.id) == live
+
+
+def test_the_event_cap_is_64_kb(server, store, live):
+    """65 536 bytes are read; one more is refused (pinned: a tenfold cap would fail this)."""
+    def body_of(size: int) -> bytes:
+        raw = json.dumps({"instance_id": live.instance_id, "status": "open", "padding": ""}).encode()
+        return raw[:-2] + b"x" * (size - len(raw)) + b'"}'
+
+    assert len(body_of(65_536)) == 65_536 and MAX_EVENT_BYTES == 65_536
+    fits = requests.post(server.url + "/api/provider-events", data=body_of(65_536),
+                         headers={"X-Webhook-Secret": SECRET}, timeout=T)
+    over = requests.post(server.url + "/api/provider-events", data=body_of(65_537),
+                         headers={"X-Webhook-Secret": SECRET}, timeout=T)
+    assert (fits.status_code, over.status_code) == (202, 413)
+
+
 def test_unknown_instances_are_accepted_and_change_nothing(server, store, live):
     unknown = post(server, {"instance_id": "inst-nobody", "status": "disconnected"})
     known = post(server, {"instance_id": live.instance_id, "status": "open"})
     assert unknown.status_code == known.status_code == 202 and unknown.json() == known.json()  # nothing revealed
     assert store.get_instance(live.id).status == "connected"
+
+
+def test_events_for_unknown_instances_are_counted_on_health_and_logged_once_a_minute(server):
+    before = requests.get(server.url + "/api/health", timeout=T).json()["events_for_unknown_instances"]
+    for _ in range(3):
+        assert post(server, {"event": "session.status", "session": "sessao-desconhecida",
+                             "payload": {"status": "WORKING"}}).status_code == 202
+    after = requests.get(server.url + "/api/health", timeout=T).json()["events_for_unknown_instances"]
+    assert after - before == 3
+    logged = [line for line in server.log().splitlines() if "sessao-desconhecida" in line]
+    assert len(logged) == 1 and "waha" in logged[0]
 
 
 def test_oversize_and_malformed_bodies(server, store, live):

@@ -216,16 +216,19 @@ def test_a_stale_connected_reply_does_not_undo_a_disconnect(make_service, sandbo
 
 
 @pytest.mark.parametrize("user", [SUPERVISOR, ANALYST])
-def test_read_only_roles_can_list_but_not_change_anything(make_service, user):
+def test_read_only_roles_can_list_but_not_change_anything(make_service, sandbox, user):
     admin = make_service()
-    instance = admin.create("Cobrança").instance
+    instance = connected_instance(admin, sandbox)  # connected: a refused disconnect is the role's doing
     reader = make_service(user)
     assert [i.id for i in reader.list_instances()] == [instance.id]
     for call in (lambda: reader.create("Outra"), lambda: reader.connect(instance), lambda: reader.check_status(instance),
                  lambda: reader.disconnect(instance), lambda: reader.delete(instance), lambda: reader.token(instance.id)):
         with pytest.raises(PermissionDenied):
             call()
-    assert [i.id for i in admin.list_instances()] == [instance.id]
+    assert [(i.id, i.status) for i in admin.list_instances()] == [(instance.id, "connected")]
+    assert requests.get(sandbox.webhook_settings().status_url, params={"instance_id": instance.instance_id,
+                                                                       "token": admin.token(instance.id)},
+                        timeout=5).json()["status"] == "connected"  # the provider was never asked to disconnect
 
 
 def test_user_without_role_cannot_even_list(make_service):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from collections import Counter
 
 import pytest
+import requests
 
 from lib.checks import apply_event
 from lib.models import FAILURES_BEFORE_NO_ANSWER
@@ -209,16 +210,21 @@ class HeldStatus(WebhookClient):
 
 
 def test_a_late_reply_never_undoes_a_users_disconnect(store, sandbox, service):
-    live = connected_instance(service, sandbox)
+    """The monitor read the row connecting and the provider answered "connected" (the phone had just
+    scanned); before that reply is written, an admin disconnects. The reply differs from what the
+    monitor read, so only the compare-and-set keeps the user's disconnect."""
+    connecting = service.connect(service.create("Cobrança").instance).instance
+    assert requests.get(sandbox.scan_url(connecting.instance_id), timeout=5).status_code == 200
     client = HeldStatus(sandbox.webhook_settings())
     monitor = StatusMonitor(store, client, interval_seconds=60)
     sweep = threading.Thread(target=monitor.sweep)
     sweep.start()
     assert client.asked.wait(10)  # the provider said "connected"; the reply is on its way
-    service.disconnect(live)
+    service.disconnect(store.get_instance(connecting.id))
     client.release.set()
     sweep.join(10)
-    assert store.get_instance(live.id).status == "disconnected"
+    assert store.get_instance(connecting.id).status == "disconnected"
+    assert "connected" not in [e.kind for e in store.events(instance_ids=[connecting.id])]
 
 
 def test_only_the_holder_of_the_lease_sweeps_and_an_expired_lease_changes_hands(store, sandbox, database):

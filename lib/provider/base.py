@@ -73,6 +73,7 @@ class ProviderEvent:
     # same provider's other events (Evolution writes its local time with a "Z"), never with ours.
     at: int | None = None
     qr: QrCode | None = field(default=None, repr=False)  # a new QR (Evolution's QRCODE_UPDATED)
+    dialect: str = "generic"  # whose body it came in: "generic", "evolution", "waha" (for the logs)
 
 
 class Provider(Protocol):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import replace
 from typing import Any
 
 from lib.provider import evolution, waha
@@ -23,8 +24,8 @@ from lib.provider.replies import normalize_status, strict_phone
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_REASON_LENGTH = 20
-_DIALECTS = {"connection.update": evolution.event_from, "qrcode.updated": evolution.event_from,
-             "session.status": waha.event_from}
+_DIALECTS = {"connection.update": ("evolution", evolution.event_from),
+             "qrcode.updated": ("evolution", evolution.event_from), "session.status": ("waha", waha.event_from)}
 
 
 class EventRejected(Exception):
@@ -57,7 +58,9 @@ def parse_event(body: bytes) -> ProviderEvent | None:
     event = str(data.get("event") or "").strip().lower().replace("_", ".")
     try:
         if event in _DIALECTS:
-            return _DIALECTS[event]({**data, "event": event})
+            dialect, read = _DIALECTS[event]
+            found = read({**data, "event": event})
+            return replace(found, dialect=dialect) if found else None
         if event and "instance_id" not in data:
             return None
         return _generic(data)
