@@ -1,12 +1,13 @@
 # Two commands: `make run` (set up and start the app) and `make test` (set up and run every test).
-# Also: `make bench` (performance figures) and `make load` (20 browser sessions for 60 s).
+# Also: `make bench` (performance figures), `make load` (20 browser sessions for 60 s) and
+# `make n8n-check` (the n8n workflow in a real n8n, installed into .n8n-runtime/ when missing).
 PYTHON ?= python3
 VENV := .venv
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 BIN := $(VENV)/bin
 
-.PHONY: run test bench load
+.PHONY: run test bench load n8n-check
 
 run: $(VENV)/.runtime-installed
 	@$(BIN)/python -m lib.config $(ADDRESS) $(PORT)
@@ -23,6 +24,9 @@ bench: $(VENV)/.test-installed
 load: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh
 	$(BIN)/python -m bench.load --sessions 20 --poll-seconds 60
+
+n8n-check: $(VENV)/.test-installed
+	PYTHON=$(BIN)/python bash scripts/n8n-check.sh
 
 $(VENV)/bin/python:
 	PYTHON=$(PYTHON) bash scripts/install-system-deps.sh venv
