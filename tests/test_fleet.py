@@ -1,0 +1,89 @@
+"""The fleet's states, attention order, summary and filters (lib.fleet), from rows as stored."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from lib.fleet import Filters, counts, ordered, plain, problems, state, summary_parts, tags_of
+from lib.models import Instance
+from lib.provider.http import MSG_INSTANCE_UNKNOWN
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+
+
+def row(name: str, status: str = "disconnected", *, minutes_ago: float = 60, **fields) -> Instance:
+    at = NOW - timedelta(minutes=minutes_ago)
+    return Instance(id=name, instance_id=name, name=name, phone_number=None, status=status, created_at=NOW - timedelta(days=9),
+                    updated_at=at, created_by=None, status_changed_at=at, **fields)
+
+
+EVER = {"first_connected_at": NOW - timedelta(days=8)}
+
+
+@pytest.mark.parametrize("instance, expected", [
+    (row("a", dropped=True, **EVER), "dropped"),
+    (row("b", "connected", last_error=MSG_INSTANCE_UNKNOWN, check_failures=1, **EVER), "gone"),
+    (row("c", "connected", check_failures=3, last_error="Tempo esgotado", **EVER), "no_answer"),
+    (row("c2", "connected", check_failures=2, last_error="Tempo esgotado", **EVER), "connected"),  # 3 make the streak
+    (row("d", "connecting"), "waiting_qr"),
+    (row("e"), "never_connected"),
+    (row("f", **EVER), "disconnected"),
+    (row("g", "connected", **EVER), "connected"),
+    (row("h", dropped=True, check_failures=3, **EVER), "dropped"),  # down is the news, not the silence since
+])
+def test_each_state_comes_from_what_the_store_keeps(instance, expected):
+    assert state(instance) == expected
+
+
+def test_attention_order_puts_the_newest_drop_first_and_the_longest_wait_before_the_rest():
+    fleet = [
+        row("Conectada", "connected", **EVER),
+        row("Desligada por alguém", **EVER),
+        row("Nova", minutes_ago=0.5),
+        row("Esperando há pouco", "connecting", minutes_ago=1),
+        row("Esperando há muito", "connecting", minutes_ago=10),
+        row("Sem resposta", "connected", check_failures=3, **EVER),
+        row("Caiu cedo", dropped=True, minutes_ago=300, **EVER),
+        row("Caiu agora", dropped=True, minutes_ago=2, **EVER),
+        row("Sumiu", last_error=MSG_INSTANCE_UNKNOWN, **EVER),
+    ]
+    assert [i.name for i in ordered(fleet, now=NOW)] == [
+        "Caiu agora", "Caiu cedo", "Sumiu", "Sem resposta", "Esperando há muito", "Esperando há pouco", "Nova",
+        "Desligada por alguém", "Conectada"]
+    assert [i.name for i in ordered(fleet, "name", now=NOW)][:3] == ["Caiu agora", "Caiu cedo", "Conectada"]
+    assert [i.name for i in ordered(fleet, "changed", now=NOW)][:2] == ["Nova", "Esperando há pouco"]
+
+
+def test_the_summary_counts_each_state_in_pt_br():
+    fleet = ([row(f"c{n}", "connected", **EVER) for n in range(36)] + [row(f"d{n}", dropped=True, **EVER) for n in range(4)]
+             + [row("q", "connecting")] + [row(f"n{n}") for n in range(19)]
+             + [row("s", "connected", check_failures=3, **EVER)])
+    found = counts(fleet)
+    assert " · ".join(text for _, text in summary_parts(found)) == \
+        "36 conectadas · 4 caíram · 1 aguardando QR · 19 nunca conectadas · 1 sem resposta"
+    assert problems(found) == 5
+    assert [text for _, text in summary_parts(counts([row("x", dropped=True, **EVER), row("y")]))] == [
+        "1 caiu", "1 nunca conectada"]
+
+
+def test_search_ignores_case_and_accents_both_ways_and_finds_numbers():
+    fleet = [row("Cobrança 01"), row("COBRANCA 02"), replace(row("Suporte"), last_phone_number="+5511915853049")]
+    assert [i.name for i in fleet if Filters("cobranca").keeps(i)] == ["Cobrança 01", "COBRANCA 02"]
+    assert [i.name for i in fleet if Filters("Cobrança").keeps(i)] == ["Cobrança 01", "COBRANCA 02"]
+    assert [i.name for i in fleet if Filters("91585").keeps(i)] == ["Suporte"]
+    assert plain("ÀÉÎõü Ç") == "aeiou c"
+
+
+def test_filters_by_state_tag_and_owner_together():
+    fleet = [row("a", dropped=True, tags=("carteira-A",), owner_id="u1", **EVER),
+             row("b", dropped=True, tags=("régua-2",), **EVER),
+             row("c", "connected", tags=("carteira-A", "régua-2"), owner_id="u1", **EVER)]
+    assert [i.name for i in fleet if Filters(states=("dropped",)).keeps(i)] == ["a", "b"]
+    assert [i.name for i in fleet if Filters(tags=("régua-2",)).keeps(i)] == ["b", "c"]
+    assert [i.name for i in fleet if Filters(owner="u1").keeps(i)] == ["a", "c"]
+    assert [i.name for i in fleet if Filters(owner="").keeps(i)] == ["b"]
+    assert [i.name for i in fleet if Filters(states=("dropped",), owner="u1").keeps(i)] == ["a"]
+    assert tags_of(fleet) == ["carteira-A", "régua-2"]
