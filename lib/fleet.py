@@ -153,3 +153,12 @@ def problems(found: dict[str, int]) -> int:
 def tags_of(instances: list[Instance]) -> list[str]:
     """Every tag in use, in alphabetical order (accents and case ignored)."""
     return sorted({tag for instance in instances for tag in instance.tags}, key=plain)
+
+
+def news_of_drops(instances: list[Instance], since: datetime, dismissed: set[tuple[str, datetime]]) -> list[Instance]:
+    """The drops a page open since `since` announces: instances that dropped after it, still down,
+    not dismissed (a dismissal is of one drop: (id, when it dropped)); the newest first."""
+    found = [instance for instance in instances
+             if state(instance) == "dropped" and _since(instance) >= since
+             and (instance.id, _since(instance)) not in dismissed]
+    return sorted(found, key=lambda instance: _since(instance), reverse=True)

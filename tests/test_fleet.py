@@ -87,3 +87,18 @@ def test_filters_by_state_tag_and_owner_together():
     assert [i.name for i in fleet if Filters(owner="").keeps(i)] == ["b"]
     assert [i.name for i in fleet if Filters(states=("dropped",), owner="u1").keeps(i)] == ["a"]
     assert tags_of(fleet) == ["carteira-A", "régua-2"]
+
+
+def test_a_drop_is_news_on_a_page_opened_before_it_until_dismissed_or_back():
+    from lib.fleet import news_of_drops
+
+    opened = NOW - timedelta(minutes=30)
+    old = row("Caiu antes", dropped=True, minutes_ago=60, **EVER)
+    new = row("Cobrança 33", dropped=True, minutes_ago=5, **EVER)
+    newer = row("Cobrança 34", dropped=True, minutes_ago=1, **EVER)
+    back = row("Voltou", "connected", minutes_ago=2, **EVER)
+    assert [i.name for i in news_of_drops([old, new, newer, back], opened, set())] == ["Cobrança 34", "Cobrança 33"]
+    assert [i.name for i in news_of_drops([old, new, newer], opened, {(newer.id, newer.status_changed_at)})] == [
+        "Cobrança 33"]
+    again = replace(newer, status_changed_at=NOW)  # it came back and dropped again: news again
+    assert [i.name for i in news_of_drops([again], opened, {(newer.id, newer.status_changed_at)})] == ["Cobrança 34"]
