@@ -7,26 +7,26 @@ import streamlit as st
 from lib.context import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS, escape_markdown
-from lib.ui import page, session
+from lib.ui import feedback, page, signed_in
 from lib.ui import history, instances_tab, users  # noqa: F401 - the pages' modules, imported before the heap is frozen
 
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
 page.decorate()
 
 try:
-    context = session.context()
+    signed_in.context()
 except ConfigError as exc:
     st.error(escape_markdown(exc.message), icon="🛑")
     st.stop()
 freeze_startup_heap()
 
 
-session.restore_session()
-session.keep_session_fresh()
-session.check_user()
-session.sso_sign_in()
-session.show_flash()
-user = session.current_user()
+signed_in.restore()
+signed_in.keep_fresh()
+signed_in.recheck()
+signed_in.provider_sign_in()
+feedback.show_flash()
+user = signed_in.current_user()
 if user is None:
     pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]
 elif user.must_change_password:  # signed in with a temporary password: nothing else until it is changed
@@ -35,13 +35,13 @@ else:
     pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
     if user.is_admin:
         pages.append(st.Page("pages/usuarios.py", title="Usuários", icon="👥"))
-    if context.accounts is not None and not session.signed_in_by_provider():
+    if signed_in.can_change_password():
         pages.append(st.Page("pages/senha.py", title="Alterar senha", icon="🔑"))
 if user is not None:
     with st.sidebar:
         st.text(f"{user.email}\n{ROLE_LABELS.get(user.role, 'sem papel')}")
         if st.button("Sair", icon="🚪"):
-            session.sign_out(leave_provider=True)
+            signed_in.sign_out(leave_provider=True)
             st.rerun()
 st.navigation(pages).run()
-session.cookie_script()
+signed_in.cookie_script()

@@ -1,6 +1,6 @@
 """The composition root: the process-wide parts of the app, built once per configuration. They hold
 no user's session: everything tied to a signed-in user lives in that browser session's state (see
-lib.ui.session)."""
+lib.ui.signed_in), and signing in is lib.auth.signin's."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Callable
+from functools import cached_property
+from typing import Callable
 
 import httpx
 
 from lib.alerts.rules import AlertRules
 from lib.alerts.sender import AlertSender
-from lib.auth import sso
-from lib.auth.accounts import MSG_BAD_LOGIN, LocalAccounts, normalize_email
+from lib.auth.accounts import LocalAccounts
+from lib.auth.local_mode import LocalMode
 from lib.auth.sessions import CookieHandoff, SessionStore
+from lib.auth.signin import SignIn
 from lib.auth.throttle import LoginThrottle
 from lib.config.settings import Settings
-from lib.errors import AuthError, StoreError, ValidationError
+from lib.errors import StoreError
 from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
@@ -35,9 +37,6 @@ from lib.store.base import InstanceStore, ServerStore
 from lib.store.recovery import CredentialRecovery
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-
-if TYPE_CHECKING:  # imported when Supabase mode is used (supabase-py is slow to import)
-    from lib.store.supabase.session import SupabaseSession
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +71,24 @@ class AppContext:
     def mode_label(self) -> str:
         return self.settings.mode_label
 
-    def supabase_sign_in(self, session: SupabaseSession, email: str, password: str, address: str | None) -> User:
-        """Supabase Auth checks the password, behind the same throttle as the local accounts: Supabase's
-        own limits see only this server's address, so they would let one attacker lock everyone out."""
-        try:
-            counted_as = normalize_email(email)
-        except ValidationError:
-            raise AuthError(MSG_BAD_LOGIN) from None
-        return self.login_throttle.guard(counted_as, address, lambda: session.sign_in(counted_as, password))
+    @cached_property
+    def signin(self) -> SignIn:
+        """Signing in, for this configuration's accounts: the local ones (embedded default) or
+        Supabase Auth's (imported only then: supabase-py is slow to import)."""
+        if self.accounts is not None:
+            mode = LocalMode(self.accounts, self.database, self.sessions, data_dir=self.settings.data_dir,
+                             label=self.mode_label)
+        else:
+            from lib.auth.supabase_mode import SupabaseMode
 
-    def service(self, user: User, store: InstanceStore | None = None,
-                current_user: Callable[[], User | None] | None = None) -> InstanceService:
-        """A service for one signed-in session; `store` is that session's Supabase store (and
-        `current_user` how it reads the user's role again), or None for the embedded store and
-        local accounts. Every Supabase session acts with its own user's rights (row-level security),
-        a person signed in through the identity provider too (lib.auth.sso)."""
-        if store is None:
-            store = SQLiteInstanceStore(self.database)
-            current_user = lambda: self.accounts.current_user(user.id)  # noqa: E731
+            mode = SupabaseMode(self.settings.supabase, self.login_throttle, self.server_store, label=self.mode_label)
+        return SignIn(mode, self.sessions, self.handoff, services=self.instance_service,
+                      provider_configured=self.settings.sso is not None)
+
+    def instance_service(self, user: User, store: InstanceStore,
+                         current_user: Callable[[], User | None]) -> InstanceService:
+        """A service for one signed-in session (lib.auth.signin.SignIn.service): `store` as that
+        person reaches it, `current_user` how it reads the user again before every change."""
         return InstanceService(store, self.provider(), user, self.recovery, current_user, events=self.events_target)
 
     @property
@@ -125,13 +124,6 @@ class AppContext:
 
                 self._server_store = SupabaseServerStore(self.settings.supabase)
         return self._server_store
-
-    def sso_user(self, email: str) -> User:
-        """The user an e-mail signed in by the identity provider maps to (lib.auth.sso). Raises
-        AuthError (no access; Supabase mode without the service-role key) or StoreError."""
-        if self.accounts is not None:
-            return sso.user_for_email(email, accounts=self.accounts)
-        return sso.user_for_email(email, directory=self.server_store())
 
     @property
     def monitor_off_reason(self) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Callable
+from typing import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -122,6 +122,12 @@ class InstanceService:
     def list_instances(self) -> list[Instance]:
         self._require_role()
         return self.store.list_instances()
+
+    def version(self) -> Hashable:
+        """Moves whenever something a screen shows changes (lib.store.base.InstanceStore.version):
+        one cheap question tells whether what was read is stale."""
+        self._require_role()
+        return self.store.version()
 
     def token(self, id: str) -> str:
         """The token, for the webhook calls (not shown: see reveal_token)."""

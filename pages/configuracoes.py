@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from lib.ui import session
+from lib.ui import signed_in
 from lib.ui.history import activity_tab
 from lib.ui.instances_tab import instances_tab
 
 st.title("Configurações")
-user = session.current_user()
+user = signed_in.current_user()
 if user.role is None:
     st.warning("Sem acesso: peça a um administrador.")
     st.stop()

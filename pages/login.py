@@ -5,23 +5,19 @@ e-mail maps to no user here sees why, and a button to leave the provider's sign-
 
 import streamlit as st
 
-from lib.auth.accounts import SETUP_CODE_FILENAME, ensure_setup_code
-from lib.auth.sso import MSG_NEEDS_SERVICE_KEY
+from lib.auth.accounts import SETUP_CODE_FILENAME
 from lib.config.sso import SSO_DEFAULT_PROVIDER
 from lib.presentation import escape_markdown
-from lib.ui import session
+from lib.ui import feedback, signed_in
 
-context = session.context()
-accounts = context.accounts  # None in Supabase mode: Supabase Auth holds the accounts
-first_admin = accounts is not None and accounts.count() == 0
-if first_admin:
-    ensure_setup_code(context.settings.data_dir)
-sso = context.settings.sso
+signin = signed_in.signin()
+first_admin = signin.first_start()
+providers = signed_in.context().settings.sso
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
     st.title("Instâncias WhatsApp · Cobrança")
-    refusal = session.sso_refusal() if sso else None
+    refusal = signed_in.sso_refusal()
     if refusal:  # signed in at the provider with an e-mail that has no access here
         message, email = refusal
         st.error(escape_markdown(message), icon="🚫")
@@ -31,16 +27,14 @@ with middle:
             st.logout()
         st.stop()
 
-    if context.settings.supabase is None:
-        st.info(f"Modo padrão embutido: {context.mode_label}. Nada precisa ser configurado.", icon="ℹ️")
-    else:
-        st.caption(f"Modo: {context.mode_label}. Entre com sua conta do Supabase.")
+    st.info(signin.login_note, icon="ℹ️")
 
-    if sso and not first_admin:
-        if context.settings.supabase is not None and context.server_store() is None:
-            st.warning(MSG_NEEDS_SERVICE_KEY, icon="⚠️")
+    if providers and not first_admin:
+        unavailable = signin.provider_unavailable()
+        if unavailable:
+            st.warning(unavailable, icon="⚠️")
         else:
-            for provider in sso.providers:
+            for provider in providers.providers:
                 if st.button(f"Entrar com {escape_markdown(provider.label)}", key=f"sso-{provider.name}", icon="🔑", width="stretch"):
                     st.login(None if provider.name == SSO_DEFAULT_PROVIDER else provider.name)
         st.caption("ou entre com e-mail e senha:")
@@ -61,10 +55,10 @@ with middle:
     if submitted and first_admin and password != confirmation:
         st.error("As senhas não conferem.")
     elif submitted:
-        with session.user_errors("Entrando…") as failed:
+        with feedback.user_errors("Entrando…") as failed:
             if first_admin:
-                session.start_session(accounts.add_first_admin(email, password, code, context.settings.data_dir))
+                signed_in.first_admin(email, password, code)
             else:
-                session.sign_in(email, password)
+                signed_in.sign_in(email, password)
         if not failed:
             st.rerun()

@@ -4,10 +4,9 @@ temporary password, the only page until the new one is set."""
 import streamlit as st
 
 from lib.auth.accounts import MIN_PASSWORD_LENGTH
-from lib.ui import session
+from lib.ui import feedback, signed_in
 
-user = session.current_user()
-accounts = session.context().accounts
+user = signed_in.current_user()
 st.title("Defina sua senha" if user.must_change_password else "Alterar senha")
 if user.must_change_password:
     st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon="🔑")
@@ -19,9 +18,8 @@ with st.form("change_password", enter_to_submit=False):
 if submitted and new != confirmation:
     st.error("As senhas não conferem.")
 elif submitted:
-    with session.user_errors("Salvando…") as failed:
-        accounts.change_password(user.id, current, new)
+    with feedback.user_errors("Salvando…") as failed:
+        signed_in.change_password(current, new)
     if not failed:
-        session.password_changed()
-        session.flash("Senha alterada.")
+        feedback.flash("Senha alterada.")
         st.rerun()

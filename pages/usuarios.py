@@ -3,14 +3,11 @@ Supabase Auth users and their roles in Supabase mode)."""
 
 import streamlit as st
 
-from lib.ui import session
-from lib.ui.users import supabase_users_page, users_page
+from lib.ui import signed_in
+from lib.ui.users import users_page
 
 st.title("Usuários")
-if not session.current_user().is_admin:
+if not signed_in.current_user().is_admin:
     st.warning("Apenas administradores gerenciam usuários.")
     st.stop()
-if session.context().settings.supabase:
-    supabase_users_page()
-else:
-    users_page()
+users_page()

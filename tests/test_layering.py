@@ -1,6 +1,6 @@
 """The layering rules, read from the source: lib/ imports streamlit only in lib/ui/, nothing
-below lib/ui/ imports it (pages and the server sit on top), and no module of lib imports itself
-back through others."""
+below lib/ui/ imports it (pages and the server sit on top), the screens never import a store, and
+no module of lib imports itself back through others."""
 
 from __future__ import annotations
 
@@ -68,3 +68,13 @@ def test_lib_imports_no_circle():
     graph = lib_imports(LIB)
     assert "lib.store.supabase.instances" in graph["lib.store.supabase.session"]  # the walk sees imports
     assert sorted(m for m in graph if reaches(graph, m, m)) == []
+
+
+def test_the_screens_never_reach_the_store():
+    """lib/ui, the pages and app.py ask services (lib.instances, lib.auth) and never import a
+    store: what a screen needs is a service's method."""
+    root = LIB.parent
+    screens = [*(LIB / "ui").rglob("*.py"), *(root / "pages").rglob("*.py"), root / "app.py"]
+    offenders = {str(path.relative_to(root)): sorted(m for m in imported_modules(path) if m.startswith("lib.store"))
+                 for path in screens}
+    assert {path: wrong for path, wrong in offenders.items() if wrong} == {}

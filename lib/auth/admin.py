@@ -18,7 +18,7 @@ from lib.auth.sessions import SessionStore
 from lib.errors import AppError, PermissionDenied, StoreError
 from lib.models import User
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # RoleHolder: what SupabaseRoleAdmin.holders() lists, for the screens to name
     from lib.store.supabase.server import SupabaseServerStore
     from lib.store.supabase.session import RoleHolder, SupabaseSession
 

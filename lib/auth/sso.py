@@ -9,10 +9,10 @@ as a password login:
   `python -m lib.auth add`; it may have no password), and it must be active;
 - Supabase mode: the Supabase Auth user with that e-mail and their role in `user_roles`, read by
   the server with the service-role key (SupabaseServerStore.role_for_email); the person then gets
-  their own Supabase session from a one-time sign-in link (lib.ui.session.sso_sign_in), so
+  their own Supabase session from a one-time sign-in link (lib.auth.signin.SignIn.with_provider), so
   row-level security applies to them as to anyone.
 
-The app then starts its own session (lib.ui.session.start_session), so reloads, expiry and "Sair"
+The app then starts its own session (lib.auth.signin), so reloads, expiry and "Sair"
 work as for a password. A provider's sign-in counts only while it is recent (FRESH) and starts one
 session, once (lib.auth.sessions.SessionStore.claim_sign_in): whatever ends that session ("Sair",
 an admin, idle or absolute expiry, a deactivation) is not undone by the identity cookie, which

@@ -11,7 +11,7 @@ from lib.models import Instance
 from lib.presentation import STATUS_COLORS, STATUS_LABELS, escape_markdown, status_lines
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.http import MSG_INSTANCE_UNKNOWN
-from lib.ui import session
+from lib.ui import caches, feedback, signed_in
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import open_dialog
 
@@ -100,7 +100,7 @@ def _simulate_drop(sandbox: SandboxProvider, instance: Instance) -> None:
     """The sandbox drops the session and pushes the change to the app, as a real provider would:
     the card follows through the event endpoint (or the next sweep), not through this click."""
     if sandbox.simulate_drop(instance.instance_id):
-        session.flash(f"Queda simulada em {escape_markdown(instance.name)}: o provedor avisa o painel.", icon="📵")
+        feedback.flash(f"Queda simulada em {escape_markdown(instance.name)}: o provedor avisa o painel.", icon="📵")
 
 
 def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
@@ -115,8 +115,8 @@ def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, s
         page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key=CARDS_PAGE_KEY)
     shown = instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]
     stats = {}
-    with session.user_errors() as failed:  # without them the cards still say what matters
-        stats = session.cached(("card-stats", tuple(i.id for i in shown)), lambda: session.service().card_stats(shown))
+    with feedback.user_errors() as failed:  # without them the cards still say what matters
+        stats = caches.cached(("card-stats", tuple(i.id for i in shown)), lambda: signed_in.service().card_stats(shown))
     if failed:
         stats = {}
     for instance in shown:

@@ -13,7 +13,7 @@ from streamlit_autorefresh import st_autorefresh
 from lib.errors import AppError, InstanceNotFound, ProviderError
 from lib.models import Instance
 from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
-from lib.ui import session
+from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
 
 POLL_INTERVAL_MS = 3000
@@ -56,19 +56,19 @@ def open_connect_dialog(instance: Instance) -> None:
 def connect_dialog(state: ConnectState) -> None:
     """Polls the provider every tick (st_autorefresh inside the dialog reruns only the dialog)."""
     st.text(state.instance.name)
-    service = session.service()
+    service = signed_in.service()
     now = time.monotonic()
     if state.qr_png is not None or state.pairing_code is not None:  # first the status: a scan just before
-        with session.user_errors() as failed:                       # the time limit still counts
+        with feedback.user_errors() as failed:                       # the time limit still counts
             state.instance = service.check_status(state.instance)
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
         if not failed and state.instance.status == "connected":
             close_dialog()
-            session.invalidate_instances()
+            caches.invalidate_instances()
             name = escape_markdown(state.instance.name)
             phone = format_phone(state.instance.phone_number)
-            session.flash(f"{name} conectada: {phone}" if phone else f"{name} conectada.")
+            feedback.flash(f"{name} conectada: {phone}" if phone else f"{name} conectada.")
             st.rerun()
     if now - state.started_at > QR_GIVE_UP_SECONDS:
         _give_up(state)
@@ -94,8 +94,8 @@ def _qr_tab(state: ConnectState) -> bool:
     """The QR, fetched again every QR_REFRESH_SECONDS while this tab is open; True when that failed."""
     due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= QR_REFRESH_SECONDS
     if due and state.tab == TAB_QR:
-        with session.user_errors("Gerando QR Code…") as failed:
-            connecting = session.service().connect(state.instance)
+        with feedback.user_errors("Gerando QR Code…") as failed:
+            connecting = signed_in.service().connect(state.instance)
             state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
@@ -103,7 +103,7 @@ def _qr_tab(state: ConnectState) -> bool:
             _retry_or_forget(failed[0], state.instance)
             return True
         if connecting.changed:
-            session.invalidate_instances()
+            caches.invalidate_instances()
         due = False
     if due:  # the code tab is open: no QR is fetched for it, and an old one would not scan
         st.caption("Um novo QR Code é gerado ao abrir esta aba.")
@@ -112,7 +112,7 @@ def _qr_tab(state: ConnectState) -> bool:
              caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
     next_qr = max(0, math.ceil(QR_REFRESH_SECONDS - (time.monotonic() - state.qr_fetched_at)))
     st.caption(f"Aguardando leitura do QR Code… novo QR em {next_qr} s")
-    sandbox = session.context().sandbox
+    sandbox = signed_in.context().sandbox
     if sandbox is not None:
         st.button("Simular leitura do QR", help="Sandbox: faz o papel do celular que lê o QR",
                   on_click=sandbox.simulate_scan, args=(state.instance.instance_id,))
@@ -139,7 +139,7 @@ def _code_tab(state: ConnectState) -> None:
         st.code(format_pairing_code(state.pairing_code), language=None)
     phone = escape_markdown(format_phone("+" + state.pairing_phone))
     st.caption(f"Código para {phone}. Aguardando o código ser digitado no celular…")
-    sandbox = session.context().sandbox
+    sandbox = signed_in.context().sandbox
     if sandbox is not None:
         st.button("Simular código", help="Sandbox: faz o papel do celular em que se digita o código",
                   on_click=sandbox.simulate_code, args=(state.instance.instance_id, state.pairing_code))
@@ -149,18 +149,18 @@ def _request_code(state: ConnectState, raw: str) -> None:
     """Ask the provider for a code for the number typed (the service validates it). A failure is
     shown now and kept in the state, so the next polling tick still shows it."""
     state.phone_input = raw
-    with session.user_errors("Gerando código de pareamento…") as failed:
-        connecting = session.service().connect(state.instance, phone_number=raw)
+    with feedback.user_errors("Gerando código de pareamento…") as failed:
+        connecting = signed_in.service().connect(state.instance, phone_number=raw)
     if failed:
         if isinstance(failed[0], InstanceNotFound):
             close_after_removal()
-        state.code_error = failed[0].message if isinstance(failed[0], AppError) else session.MSG_UNEXPECTED
+        state.code_error = failed[0].message if isinstance(failed[0], AppError) else feedback.MSG_UNEXPECTED
         return
     state.instance, state.pairing_code = connecting.instance, connecting.pairing_code
     state.pairing_phone, state.code_error = connecting.pairing_phone, None
     state.started_at = time.monotonic()  # the 2 minutes count from the code the user now has
     if connecting.changed:
-        session.invalidate_instances()
+        caches.invalidate_instances()
 
 
 def _give_up(state: ConnectState) -> None:

@@ -12,7 +12,7 @@ from typing import Callable
 
 import streamlit as st
 
-from lib.ui import session
+from lib.ui import caches, feedback
 
 DIALOG_KEY = "open_dialog"
 _DIALOGS: dict[str, Callable] = {}
@@ -46,6 +46,6 @@ def show_open_dialog() -> None:
 def close_after_removal() -> None:
     """Another admin deleted the instance this dialog works on."""
     close_dialog()
-    session.invalidate_instances()
-    session.flash("Instância removida por outro administrador.", icon="ℹ️")
+    caches.invalidate_instances()
+    feedback.flash("Instância removida por outro administrador.", icon="ℹ️")
     st.rerun()

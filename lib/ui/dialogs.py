@@ -10,7 +10,7 @@ from lib.instances import MAX_NAME_LENGTH, CreatedInstance, CredentialsNotSaved
 from lib.models import Instance
 from lib.provider.base import DELETE
 from lib.presentation import escape_markdown, mask_token
-from lib.ui import session
+from lib.ui import caches, feedback, signed_in
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
 
@@ -23,7 +23,7 @@ def token_view(token: str, *, key: str, on_reveal=None) -> None:
         st.text(f"Token: {mask_token(token)}")
         return
     if on_reveal is not None and not st.session_state.get(recorded):
-        with session.user_errors("Registrando…") as failed:
+        with feedback.user_errors("Registrando…") as failed:
             on_reveal()
         if failed:
             return
@@ -43,10 +43,10 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
             st.caption(f"Até {MAX_NAME_LENGTH} caracteres; aparece nos cartões, no histórico e nos alertas.")
             submitted = st.form_submit_button("Criar", type="primary")
         if submitted:
-            with session.user_errors("Criando instância no provedor…") as failed:
-                created = session.service().create(name)
+            with feedback.user_errors("Criando instância no provedor…") as failed:
+                created = signed_in.service().create(name)
             if not failed or isinstance(failed[0], CredentialsNotSaved):
-                session.invalidate_instances()
+                caches.invalidate_instances()
                 open_dialog("create", failed[0] if failed else created)
                 st.rerun()
         return
@@ -79,28 +79,28 @@ def _confirm(instance: Instance, question: str, label: str, spinner: str, done: 
         close_dialog()
         st.rerun()
     if left.button(label, type="primary", width="stretch", key="danger-confirm"):
-        with session.user_errors(spinner) as failed:
+        with feedback.user_errors(spinner) as failed:
             act(instance)
-        session.invalidate_instances()
+        caches.invalidate_instances()
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
         if not failed:
             close_dialog()
-            session.flash(done.format(name=escape_markdown(instance.name)))
+            feedback.flash(done.format(name=escape_markdown(instance.name)))
             st.rerun()
 
 
 @registered("delete")
 @st.dialog("Excluir instância", on_dismiss=close_dialog)
 def delete_dialog(instance: Instance) -> None:
-    if session.service().can(DELETE):
+    if signed_in.service().can(DELETE):
         where = "Ela também será excluída no provedor."
     else:
         where = ("Ela sai só do painel: continua existindo no provedor (o provedor não tem webhook de "
                  "exclusão configurado).")
     question = (f"Excluir a instância {instance.name}? Se estiver conectada, ela será desconectada antes. "
                 f"{where} O histórico dela fica guardado. Esta ação não pode ser desfeita.")
-    _confirm(instance, question, "Excluir", "Excluindo…", "{name} excluída.", lambda i: session.service().delete(i))
+    _confirm(instance, question, "Excluir", "Excluindo…", "{name} excluída.", lambda i: signed_in.service().delete(i))
 
 
 @registered("disconnect")
@@ -108,7 +108,7 @@ def delete_dialog(instance: Instance) -> None:
 def disconnect_dialog(instance: Instance) -> None:
     question = f"Desconectar {instance.name} do WhatsApp? Será preciso ler um novo QR Code para reconectar."
     _confirm(instance, question, "Desconectar", "Desconectando…", "{name} desconectada.",
-             lambda i: session.service().disconnect(i))
+             lambda i: signed_in.service().disconnect(i))
 
 
 @registered("token")
@@ -116,8 +116,8 @@ def disconnect_dialog(instance: Instance) -> None:
 def token_dialog(instance: Instance) -> None:
     """For admins: the token, masked until revealed; revealing is written to the history."""
     st.text(instance.name)
-    service = session.service()
-    with session.user_errors("Lendo o token…") as failed:
+    service = signed_in.service()
+    with feedback.user_errors("Lendo o token…") as failed:
         token = service.token(instance.id)
     if not failed:
         token_view(token, key=f"token-{instance.id}", on_reveal=lambda: service.reveal_token(instance))

@@ -16,7 +16,7 @@ from lib.models import Instance, InstanceEvent
 from lib.presentation import (
     DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone, table_csv,
 )
-from lib.ui import session
+from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_dialog, registered
 
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
@@ -68,12 +68,12 @@ def _timeline_chart(view: history.WindowView) -> alt.Chart:
 @st.dialog("Histórico", width="large", on_dismiss=close_dialog)
 def history_dialog(instance: Instance) -> None:
     st.markdown(f"**{escape_markdown(instance.name)}**")
-    service = session.service()
-    with session.user_errors("Lendo o histórico…") as failed:
+    service = signed_in.service()
+    with feedback.user_errors("Lendo o histórico…") as failed:
         # Computed once per store version (a change) and minute (the windows slide), not per rerun.
-        views = session.cached(("history", instance.id), lambda: service.instance_windows(instance))
-        events = session.cached(("history-events", instance.id),
-                                lambda: service.history(instance_ids=[instance.id], limit=EVENTS_SHOWN))
+        views = caches.cached(("history", instance.id), lambda: service.instance_windows(instance))
+        events = caches.cached(("history-events", instance.id),
+                               lambda: service.history(instance_ids=[instance.id], limit=EVENTS_SHOWN))
     if failed:
         return
     columns = st.columns(len(views))
@@ -91,7 +91,7 @@ def history_dialog(instance: Instance) -> None:
 
 def activity_tab() -> None:
     """Every event, for every role: filters by instance, kind, person and period; CSV."""
-    service = session.service()
+    service = signed_in.service()
     today = datetime.now(DISPLAY_TIMEZONE).date()
     left, right = st.columns([1, 2])
     period = left.date_input("Período", (today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY",
@@ -99,8 +99,8 @@ def activity_tab() -> None:
     kinds = right.multiselect("Tipo", history.KINDS, format_func=history.KIND_LABELS.get, key="activity_kinds",
                               placeholder="Todos")
     start, end = _period(period)
-    with session.user_errors("Lendo a atividade…") as failed:
-        events = session.cached(("activity", start, end, tuple(kinds)), lambda: service.history(
+    with feedback.user_errors("Lendo a atividade…") as failed:
+        events = caches.cached(("activity", start, end, tuple(kinds)), lambda: service.history(
             since=start, until=end, kinds=list(kinds) or None, limit=ACTIVITY_LIMIT))
     if failed:
         return
@@ -111,8 +111,8 @@ def activity_tab() -> None:
     chosen_people = right.multiselect("Pessoa", people, key="activity_people", placeholder="Todas")
     shown = [e for e in events if (not chosen_names or e.instance_name in chosen_names)
              and (not chosen_people or _person(e) in chosen_people)]
-    table = session.cached(("activity-table", start, end, tuple(kinds), tuple(chosen_names), tuple(chosen_people)),
-                           lambda: event_table(shown))
+    table = caches.cached(("activity-table", start, end, tuple(kinds), tuple(chosen_names), tuple(chosen_people)),
+                          lambda: event_table(shown))
     st.caption(f"{len(shown)} eventos" + (f" (os {ACTIVITY_LIMIT} mais recentes do período)"
                                           if len(events) == ACTIVITY_LIMIT else ""))
     if shown:
@@ -121,7 +121,7 @@ def activity_tab() -> None:
                            key="activity_csv")
     else:
         st.info("Nenhum evento com estes filtros no período escolhido.")
-    if session.current_user().is_admin:
+    if signed_in.current_user().is_admin:
         alerts_section()
 
 
@@ -142,7 +142,7 @@ def _period(chosen) -> tuple[datetime, datetime]:
 def alerts_section() -> None:
     """For admins: where alerts go (channel kinds, never the URLs) and a test."""
     st.subheader("Alertas")
-    context = session.context()
+    context = signed_in.context()
     sender = context.alert_sender()
     if sender is None:
         st.caption("Nenhum canal de alerta configurado: defina alerts.urls (ALERT_URLS) com URLs do Apprise "
@@ -151,9 +151,9 @@ def alerts_section() -> None:
     st.caption(f"Canais configurados: {escape_markdown(', '.join(sender.channels()))}.")
     if st.button("Enviar alerta de teste", key="test_alert"):
         alert = compose("test", None, now=datetime.now(timezone.utc), public_url=context.settings.public_url)
-        with session.user_errors("Enviando alerta de teste…") as failed:
+        with feedback.user_errors("Enviando alerta de teste…") as failed:
             reason = sender.send(alert)
-            record_outcome(session.service().store, alert, reason, actor=session.current_user())
+            record_outcome(signed_in.service().store, alert, reason, actor=signed_in.current_user())
         if failed:
             return
         if reason:
@@ -164,8 +164,8 @@ def alerts_section() -> None:
 
 def alert_failure_banner() -> None:
     """One banner for admins while the last alert outcome is a failure."""
-    with session.user_errors() as failed:
-        event = session.cached(("alert-banner",), lambda: alert_banner(session.service().store))
+    with feedback.user_errors() as failed:
+        event = caches.cached(("alert-banner",), lambda: alert_banner(signed_in.service().store))
     if not failed and event is not None:
         st.error(f"Os alertas não estão chegando: a última tentativa ({format_datetime(event.created_at)}) falhou: "
                  f"{escape_markdown(event.detail or '')}", icon="📵")

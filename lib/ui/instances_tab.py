@@ -15,7 +15,7 @@ import streamlit as st
 
 from lib.models import STATUSES
 from lib.presentation import STATUS_LABELS, escape_markdown, filter_instances, refresh_summary
-from lib.ui import session
+from lib.ui import caches, feedback, signed_in
 from lib.ui.card import CARDS_PAGE_KEY, instance_cards
 from lib.ui.dialog_state import open_dialog, show_open_dialog
 from lib.ui.dialogs import token_view
@@ -34,14 +34,14 @@ def shown_instances(instances):
 
 @st.fragment(run_every=WATCH_SECONDS)
 def live_cards(*, can_act: bool) -> None:
-    if session.list_is_stale():
-        session.invalidate_instances()
+    if caches.list_is_stale():
+        caches.invalidate_instances()
         st.rerun()  # the whole page, table included, from a fresh read
-    with session.user_errors() as failed:
-        instances = session.instances()
+    with feedback.user_errors() as failed:
+        instances = caches.instances()
     if failed:
         if st.button("Tentar novamente", key="reload_instances"):
-            session.invalidate_instances()
+            caches.invalidate_instances()
             st.rerun()
         return
     if not instances:
@@ -51,7 +51,7 @@ def live_cards(*, can_act: bool) -> None:
     if not shown:
         st.info("Nenhuma instância corresponde à busca e ao filtro.", icon="🔎")
         return
-    instance_cards(shown, now=datetime.now(timezone.utc), can_act=can_act, sandbox=session.context().sandbox)
+    instance_cards(shown, now=datetime.now(timezone.utc), can_act=can_act, sandbox=signed_in.context().sandbox)
 
 
 def empty_state(can_act: bool) -> None:
@@ -80,7 +80,7 @@ def _first_page() -> None:
 
 
 def instances_tab() -> None:
-    user = session.current_user()
+    user = signed_in.current_user()
     show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
     if user.is_admin:
         alert_failure_banner()
@@ -88,14 +88,14 @@ def instances_tab() -> None:
         top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))
         if top.button("Verificar agora", help="Pergunta ao provedor o status de todas as instâncias agora"):
             check_all_now()
-        off = session.context().monitor_off_reason
+        off = signed_in.context().monitor_off_reason
         if off:
             st.caption(off)
         unsaved_credentials()
     else:
         st.caption("Somente leitura: apenas administradores alteram instâncias.")
-    with session.user_errors() as failed:
-        instances = session.instances()
+    with feedback.user_errors() as failed:
+        instances = caches.instances()
     if not failed and instances:
         filter_bar()
     live_cards(can_act=user.is_admin)
@@ -108,8 +108,8 @@ def instances_tab() -> None:
 
 def unsaved_credentials() -> None:
     """Instances the provider created but the store failed to save, kept in the recovery file."""
-    service = session.service()
-    with session.user_errors() as failed:
+    service = signed_in.service()
+    with feedback.user_errors() as failed:
         items = service.unsaved_instances()
     if failed:
         return
@@ -119,21 +119,21 @@ def unsaved_credentials() -> None:
             st.text(f"Nome: {item.name}  ·  ID no provedor: {item.instance_id}")
             token_view(item.token, key=f"unsaved-{item.instance_id}")
             if st.button("Salvar novamente", key=f"save-{item.instance_id}"):
-                with session.user_errors("Salvando…") as failed:
+                with feedback.user_errors("Salvando…") as failed:
                     service.save_unsaved(item.instance_id)
                 if not failed:
-                    session.invalidate_instances()
-                    session.flash(f"{escape_markdown(item.name)} salva.")
+                    caches.invalidate_instances()
+                    feedback.flash(f"{escape_markdown(item.name)} salva.")
                     st.rerun()
 
 
 def check_all_now() -> None:
     """"Verificar agora": the provider's word for every instance, and which ones changed."""
-    with session.user_errors("Consultando o status de todas as instâncias…") as failed:
-        results = session.service().refresh_all(session.instances())
+    with feedback.user_errors("Consultando o status de todas as instâncias…") as failed:
+        results = signed_in.service().refresh_all(caches.instances())
     if failed:
         return
-    session.invalidate_instances()
+    caches.invalidate_instances()
     summary, changed, failures = refresh_summary(results)
     (st.warning if not failures.empty else st.success)(summary, icon="🔎")
     if changed:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.models import Instance
 from lib.presentation import instances_table, table_csv
-from lib.ui import session
+from lib.ui import caches
 
 
 def instances_table_view(instances: list[Instance], *, key) -> None:
@@ -16,7 +16,7 @@ def instances_table_view(instances: list[Instance], *, key) -> None:
     # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
     # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept
     # as an Arrow table, st.dataframe only serialises it.
-    table = session.derived(
+    table = caches.derived(
         ("table", key), lambda: pa.Table.from_pandas(instances_table(instances), preserve_index=False),
     )
     st.dataframe(table, hide_index=True, width="stretch")

@@ -1,13 +1,16 @@
 """The Usuários page (admins).
 
-Embedded default (users_page): who can sign in, with which role; add people with a temporary
-password shown once, change roles, deactivate, reset passwords, end sessions.
+Embedded default (accounts_page, lib.auth.admin.AccountAdmin): who can sign in, with which role;
+add people with a temporary password shown once, change roles, deactivate, reset passwords, end
+sessions.
 
-Supabase mode (supabase_users_page): who holds a role; give a role by e-mail to someone who has a
+Supabase mode (roles_page, lib.auth.admin.SupabaseRoleAdmin): who holds a role; give a role by e-mail to someone who has a
 Supabase account, change it, remove it (after a confirmation), and, when the server has the
 service-role key, invite someone by e-mail. The database checks the admin on every call."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -15,8 +18,10 @@ import streamlit as st
 from lib.auth.admin import AccountAdmin, AccountRow, SupabaseRoleAdmin
 from lib.models import ROLES
 from lib.presentation import ROLE_LABELS, escape_markdown, format_datetime
-from lib.store.supabase.session import RoleHolder
-from lib.ui import session
+from lib.ui import feedback, signed_in
+
+if TYPE_CHECKING:
+    from lib.auth.admin import RoleHolder
 
 SHOWN_PASSWORD_KEY = "shown_temporary_password"  # (email, password) until the admin closes it
 PENDING_ACTION_KEY = "pending_user_action"  # (user_id, action) awaiting confirmation
@@ -31,16 +36,19 @@ CONFIRMATIONS = {  # action: (question, confirm button)
 }
 
 
-def account_admin() -> AccountAdmin:
-    context = session.context()
-    return AccountAdmin(context.accounts, context.sessions, session.current_user())
-
-
 def users_page() -> None:
-    admin = account_admin()
+    """The page for this configuration's accounts, managed as the signed-in admin."""
+    admin = signed_in.user_admin()
+    if isinstance(admin, AccountAdmin):
+        accounts_page(admin)
+    else:
+        roles_page(admin)
+
+
+def accounts_page(admin: AccountAdmin) -> None:
     temporary_password_box()
     add_user_form(admin)
-    with session.user_errors() as failed:
+    with feedback.user_errors() as failed:
         rows = admin.list()
     if failed:
         return
@@ -85,18 +93,18 @@ def add_user_form(admin: AccountAdmin) -> None:
         email = left.text_input("E-mail", max_chars=254)
         role = right.selectbox("Papel", ROLES, index=ROLES.index("analyst"), format_func=ROLE_LABELS.get)
         sso_only = False
-        if session.context().settings.sso is not None:
+        if signed_in.signin().provider_configured:
             sso_only = st.checkbox("Só pelo provedor (sem senha)",
                                    help="A pessoa entra apenas com o botão \"Entrar com …\" da página de login.")
         submitted = st.form_submit_button("Adicionar", type="primary")
     if submitted and sso_only:
-        with session.user_errors("Adicionando…") as failed:
+        with feedback.user_errors("Adicionando…") as failed:
             user = admin.add_without_password(email, role)
         if not failed:
-            session.flash(escape_markdown(f"{user.email} adicionado: entra pelo provedor."))
+            feedback.flash(escape_markdown(f"{user.email} adicionado: entra pelo provedor."))
             st.rerun()
     elif submitted:
-        with session.user_errors("Adicionando…") as failed:
+        with feedback.user_errors("Adicionando…") as failed:
             user, password = admin.add(email, role)
         if not failed:
             st.session_state[SHOWN_PASSWORD_KEY] = (user.email, password)
@@ -168,7 +176,7 @@ def do_account_action(admin: AccountAdmin, account, action: str) -> None:
     elif action == "end_sessions":
         _act(lambda: admin.end_sessions(account.id), f"Sessões de {email} encerradas.")
     else:
-        with session.user_errors("Redefinindo…") as failed:
+        with feedback.user_errors("Redefinindo…") as failed:
             password = admin.reset_password(account.id)
         if not failed:
             st.session_state[SHOWN_PASSWORD_KEY] = (email, password)
@@ -176,28 +184,23 @@ def do_account_action(admin: AccountAdmin, account, action: str) -> None:
 
 
 def _act(change, done: str) -> None:
-    with session.user_errors("Salvando…") as failed:
+    with feedback.user_errors("Salvando…") as failed:
         change()
     if not failed:
-        session.flash(escape_markdown(done))
+        feedback.flash(escape_markdown(done))
         st.rerun()
 
 
 # --- Supabase mode ----------------------------------------------------------------------------
 
 
-def role_admin() -> SupabaseRoleAdmin:
-    """Through this browser session's own Supabase client; invitations through the server's store,
-    only when the service-role key is configured."""
-    return SupabaseRoleAdmin(st.session_state[session.SUPABASE_KEY], session.context().server_store())
-
-
-def supabase_users_page() -> None:
-    admin = role_admin()
+def roles_page(admin: SupabaseRoleAdmin) -> None:
+    """Through the admin's own Supabase client; invitations through the server's store, only when
+    the service-role key is configured."""
     if admin.can_invite:
         invite_form(admin)
     grant_form(admin)
-    with session.user_errors("Carregando usuários…") as failed:
+    with feedback.user_errors("Carregando usuários…") as failed:
         holders = admin.holders()
     if failed:
         return
@@ -228,11 +231,11 @@ def invite_form(admin: SupabaseRoleAdmin) -> None:
                                key="invite_role")
         submitted = st.form_submit_button("Convidar", type="primary")
     if submitted:
-        with session.user_errors("Enviando convite…") as failed:
+        with feedback.user_errors("Enviando convite…") as failed:
             sent = admin.invite(email, role)
         if not failed:
             shown, label = email.strip(), ROLE_LABELS[role]
-            session.flash(escape_markdown(
+            feedback.flash(escape_markdown(
                 f"Convite enviado para {shown}, com o papel {label}." if sent
                 else f"{shown} já tinha conta no Supabase: nenhum convite enviado; papel {label} dado."
             ))
@@ -283,5 +286,5 @@ def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
 
 def _changed(user_id: str) -> None:
     """A role changed: when it is the admin's own, it is read again on the next run."""
-    if user_id == session.current_user().id:
-        st.session_state[session.USER_CHECKED_KEY] = 0.0
+    if user_id == signed_in.current_user().id:
+        signed_in.recheck_soon()

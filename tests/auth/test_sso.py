@@ -132,24 +132,25 @@ def test_an_unreachable_supabase_is_a_store_error_not_a_refusal():
         sso.user_for_email("ana@empresa.com.br", directory=FakeServerStore({}, reachable=False))
 
 
-def test_the_context_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatch):
-    """AppContext.sso_user goes to role_for_email of the server store (made with the service-role
-    key), and without the key refuses with the message the login page shows. (The session the person
-    then gets is their own Supabase session: tests/ui/test_app_sso.py.)"""
+def test_the_sign_in_asks_the_server_store_in_supabase_mode(tmp_path, monkeypatch):
+    """In Supabase mode the sign-in (lib.auth.signin, built by the context) maps a provider's e-mail
+    through role_for_email of the server store (made with the service-role key), and without the key
+    refuses with the message the login page shows. (The session the person then gets is their own
+    Supabase session: tests/ui/test_app_sso.py.)"""
+    from lib.context import app_context
     from lib.config.settings import load_settings
-    from lib.context import AppContext
 
     env = {"APP_DATA_DIR": str(tmp_path), "SUPABASE_URL": "https://p.supabase.co", "SUPABASE_ANON_KEY": "anon"}
-    without_key = AppContext(load_settings({}, env), None, None, None, None, None, None)
+    without_key = app_context(load_settings({}, env)).signin
+    assert "SUPABASE_SERVICE_ROLE_KEY" in without_key.provider_unavailable()
     with pytest.raises(AuthError, match="SUPABASE_SERVICE_ROLE_KEY"):
-        without_key.sso_user("ana@empresa.com.br")
-    with_key = AppContext(load_settings({}, {**env, "SUPABASE_SERVICE_ROLE_KEY": "service"}),
-                          None, None, None, None, None, None)
-    store = FakeServerStore({"ana@empresa.com.br": ("8d3f-uuid", "analyst")})
-    monkeypatch.setattr(with_key, "_server_store", store)
-    assert with_key.sso_user("ana@empresa.com.br") == User("8d3f-uuid", "ana@empresa.com.br", "analyst")
+        without_key.mode.user_for_provider("ana@empresa.com.br")
+    with_key = app_context(load_settings({}, {**env, "SUPABASE_SERVICE_ROLE_KEY": "service"}))
+    monkeypatch.setattr(with_key, "_server_store", FakeServerStore({"ana@empresa.com.br": ("8d3f-uuid", "analyst")}))
+    assert with_key.signin.provider_unavailable() is None
+    assert with_key.signin.mode.user_for_provider("ana@empresa.com.br") == User("8d3f-uuid", "ana@empresa.com.br", "analyst")
     with pytest.raises(AuthError, match="Sem acesso"):
-        with_key.sso_user("ninguem@empresa.com.br")
+        with_key.signin.mode.user_for_provider("ninguem@empresa.com.br")
 
 
 # -- one sign-in, one session ----------------------------------------------------------------------

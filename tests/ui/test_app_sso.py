@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from lib.ui import session
+from lib.ui import signed_in
+from lib.ui.signed_in import SIGNED_IN_KEY
 from tests.ui.test_app_ui import APP, PASSWORD, App, button, new_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.support.supabase_double import clock, fake  # noqa: F401 - fixtures
@@ -68,7 +69,7 @@ def signed_in_by_provider(identity: dict):
     at = App(APP, default_timeout=30)
     at.user = dict(identity)
     at.run()
-    if "user" in at.session_state:
+    if SIGNED_IN_KEY in at.session_state:
         at.run()  # see tests.ui.test_app_ui.App: an st.rerun() inside a run
     assert not at.exception, at.exception
     return at
@@ -98,7 +99,7 @@ def test_a_mapped_email_gets_its_own_session_with_its_role(sso_context):
     assert "ana@example.com\nSupervisor" in sidebar(at)
     assert "Somente leitura: apenas administradores alteram instâncias." in texts(at)
     assert "Alterar senha" not in [p for p in texts(at).split("\n")]
-    stored = sso_context.sessions.resume(at.session_state[session.SESSION_ID_KEY])
+    stored = sso_context.sessions.resume(at.session_state[SIGNED_IN_KEY].session_id)
     assert (stored.user_id, stored.sso) == (ana.id, True)  # the app's own session, as a password login makes
     assert sso_context.accounts.get(ana.id).last_login_at is not None
 
@@ -116,7 +117,7 @@ def test_an_unknown_or_deactivated_email_has_no_access_and_can_leave(sso_context
         sso_context.accounts.set_active(ana.id, False)
     at = signed_in_by_provider(claims("ana@example.com"))
     assert NO_ACCESS in texts(at) and "ana@example.com" in texts(at)
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
     assert "Entrar" not in [b.label for b in at.button]  # nothing else on the page
     at.run()
     assert NO_ACCESS in texts(at)  # stays until the person leaves
@@ -129,7 +130,7 @@ def test_an_unknown_or_deactivated_email_has_no_access_and_can_leave(sso_context
 def test_an_old_sign_in_at_the_provider_starts_no_session(sso_context):
     sso_context.accounts.add("ana@example.com", None, "analyst")
     at = signed_in_by_provider(claims("ana@example.com", issued=time.time() - 3600))
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
     assert "Entrar com Google" in [b.label for b in at.button]
 
 
@@ -137,26 +138,26 @@ def test_one_sign_in_at_the_provider_starts_one_session(sso_context, monkeypatch
     sso_context.accounts.add("ana@example.com", None, "analyst")
     identity = claims("ana@example.com")
     first = signed_in_by_provider(identity)
-    assert "user" in first.session_state
+    assert SIGNED_IN_KEY in first.session_state
     again = signed_in_by_provider(identity)  # e.g. a tab opened before the cookie was set
-    assert "user" not in again.session_state and "Entrar com Google" in [b.label for b in again.button]
+    assert SIGNED_IN_KEY not in again.session_state and "Entrar com Google" in [b.label for b in again.button]
     asked = []
-    monkeypatch.setattr(sso_context, "sso_user", lambda email: asked.append(email))
+    monkeypatch.setattr(sso_context.signin.mode, "user_for_provider", lambda email: asked.append(email))
     again.run()
     again.run()
     assert asked == []  # the login page's runs don't ask the store about the used sign-in again
-    assert "user" not in again.session_state
+    assert SIGNED_IN_KEY not in again.session_state
 
 
 def test_sair_ends_the_session_and_leaves_the_provider(sso_context):
     sso_context.accounts.add("ana@example.com", None, "analyst")
     at = signed_in_by_provider(claims("ana@example.com"))
-    raw_id = at.session_state[session.SESSION_ID_KEY]
+    raw_id = at.session_state[SIGNED_IN_KEY].session_id
     button(at, "Sair").click().run()
     assert sso_context.sessions.resume(raw_id) is None
     at.run()  # the full run after "Sair" (see tests.ui.test_app_ui.App)
     assert at.user == {"is_logged_in": False}  # st.logout(), at its end
-    assert "user" not in at.session_state and "Entrar com Google" in [b.label for b in at.button]
+    assert SIGNED_IN_KEY not in at.session_state and "Entrar com Google" in [b.label for b in at.button]
 
 
 def test_a_session_an_admin_ended_is_not_made_again_from_the_identity(sso_context):
@@ -164,23 +165,23 @@ def test_a_session_an_admin_ended_is_not_made_again_from_the_identity(sso_contex
     identity = claims("ana@example.com")
     at = signed_in_by_provider(identity)
     sso_context.sessions.end_all(ana.id)  # "Encerrar sessões" on the Usuários page
-    at.session_state[session.USER_CHECKED_KEY] -= session.USER_CHECK_SECONDS  # a minute later
+    at.session_state[signed_in.USER_CHECKED_KEY] -= signed_in.USER_CHECK_SECONDS  # a minute later
     at.run()
     at.run()
     assert at.user["is_logged_in"] is True  # Streamlit's identity is still there…
-    assert "user" not in at.session_state  # …and starts nothing again
+    assert SIGNED_IN_KEY not in at.session_state  # …and starts nothing again
     assert "Entrar com Google" in [b.label for b in at.button]
-    assert "user" not in signed_in_by_provider(identity).session_state  # nor in a reload
+    assert SIGNED_IN_KEY not in signed_in_by_provider(identity).session_state  # nor in a reload
 
 
 def test_a_deactivation_signs_the_provider_user_out(sso_context):
     ana = sso_context.accounts.add("ana@example.com", None, "analyst")
     at = signed_in_by_provider(claims("ana@example.com"))
     sso_context.accounts.set_active(ana.id, False)
-    at.session_state[session.USER_CHECKED_KEY] -= session.USER_CHECK_SECONDS
+    at.session_state[signed_in.USER_CHECKED_KEY] -= signed_in.USER_CHECK_SECONDS
     at.run()
     at.run()
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
     assert NO_ACCESS in texts(signed_in_by_provider(claims("ana@example.com")))  # a new sign-in: refused
 
 
@@ -191,10 +192,10 @@ def test_a_password_login_is_unchanged_by_single_sign_on(sso_context):
     button(at, "Entrar").click().run()
     at.run()
     assert "admin@example.com\nAdministrador" in sidebar(at)
-    assert not sso_context.sessions.resume(at.session_state[session.SESSION_ID_KEY]).sso
+    assert not sso_context.sessions.resume(at.session_state[SIGNED_IN_KEY].session_id).sso
     button(at, "Sair").click().run()
     at.run()
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
     assert at.user == {"email": "test@example.com"}  # no provider to leave: st.logout() not called
 
 
@@ -225,7 +226,7 @@ def test_supabase_mode_without_the_service_role_key_refuses_single_sign_on(secre
     assert "precisa da chave de serviço" in texts(at) and "SUPABASE_SERVICE_ROLE_KEY" in texts(at)
     assert not [b for b in at.button if b.label.startswith("Entrar com")]
     at = signed_in_by_provider(claims("ana@example.com"))  # signed in at the provider all the same
-    assert "precisa da chave de serviço" in texts(at) and "user" not in at.session_state
+    assert "precisa da chave de serviço" in texts(at) and SIGNED_IN_KEY not in at.session_state
 
 
 def test_a_broken_auth_section_stops_the_app_naming_the_key(data_dir, monkeypatch):
@@ -249,7 +250,7 @@ def test_in_supabase_mode_a_provider_sign_in_becomes_the_persons_own_supabase_se
     fake.add_row("sbx-cobranca")
     at = signed_in_by_provider(claims("Ana@Example.com"))
     assert not at.exception and "Somente leitura" in texts(at) and "Sbx-Cobranca" in texts(at)
-    supabase = at.session_state["supabase"]
+    supabase = at.session_state[SIGNED_IN_KEY].supabase
     assert supabase.user.role == "analyst" and supabase.refresh_token
     assert fake.link_route.call_count == 1 and fake.sign_in_links == {}  # the link was used, once
     instance_reads = fake.rest_requests("instances")

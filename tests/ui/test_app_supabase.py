@@ -8,6 +8,7 @@ from tests.support.supabase_double import (  # noqa: F401 - clock and fake are f
 )
 from lib.context import MONITOR_OFF_NO_SERVICE_KEY
 from lib.presentation import escape_markdown
+from lib.ui.signed_in import SIGNED_IN_KEY
 from tests.ui.test_app_ui import ROOT, button, cards, field, log_in, new_app, texts, unescape_markdown
 from tests.ui.test_app_users import users_page
 
@@ -32,7 +33,7 @@ def test_login_page_offers_no_local_first_admin(supabase_app):
 def test_wrong_password_is_reported_in_portuguese(supabase_app):
     at = log_in(new_app(), "admin@example.com", "wrong")
     assert "E-mail ou senha incorretos." in texts(at)
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
 
 
 def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
@@ -68,7 +69,7 @@ def test_two_sessions_never_see_each_others_identity_role_or_data(supabase_app):
 
         assert "Sem acesso: peça a um administrador." in texts(nobody)
         assert "Sbx-Cobranca" not in texts(nobody) and "admin@example.com" not in texts(nobody)
-    assert admin.session_state["supabase"] is not analyst.session_state["supabase"]
+    assert admin.session_state[SIGNED_IN_KEY].supabase is not analyst.session_state[SIGNED_IN_KEY].supabase
 
 
 def test_an_hour_old_session_keeps_working_without_a_new_login(supabase_app, clock):
@@ -91,7 +92,7 @@ def test_a_rejected_refresh_sends_the_user_back_to_login(supabase_app, clock):
     at.run()
     at.run()  # see tests.ui.test_app_ui.App: the page-set switch shows on the next run
     assert "Configurações" not in texts(at)
-    assert "user" not in at.session_state
+    assert SIGNED_IN_KEY not in at.session_state
 
 
 def test_an_idle_session_asks_one_small_question_per_tick_and_reads_the_list_only_after_a_change(supabase_app):
@@ -115,7 +116,7 @@ def widget(at, key: str):
 
 
 def flashed(at) -> str:
-    """The message an action left for the toast of the next full run (lib.ui.session.flash), as a
+    """The message an action left for the toast of the next full run (lib.ui.feedback.flash), as a
     reader sees it. (After switch_page() AppTest runs the page alone, without app.py, which shows it.)"""
     message, _ = at.session_state["flash"]
     return unescape_markdown(message)
@@ -236,8 +237,7 @@ def test_an_analyst_never_reaches_the_users_page(supabase_app, monkeypatch):
 
     # Run on its own, with the analyst's session, the page itself refuses before asking anything.
     page = AppTest.from_file(str(ROOT / "pages" / "usuarios.py"), default_timeout=30)
-    page.session_state["user"] = at.session_state["user"]
-    page.session_state["supabase"] = at.session_state["supabase"]
+    page.session_state[SIGNED_IN_KEY] = at.session_state[SIGNED_IN_KEY]
     page.run()
     assert not page.exception
     assert "Apenas administradores gerenciam usuários." in texts(page)
@@ -247,7 +247,7 @@ def test_an_analyst_never_reaches_the_users_page(supabase_app, monkeypatch):
 
 
 def test_an_admin_who_changes_their_own_role_has_it_read_again(supabase_app):
-    from lib.ui import session
+    from lib.ui import signed_in
 
     supabase_app.add_user("outra@example.com", "admin")
     at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
@@ -255,7 +255,7 @@ def test_an_admin_who_changes_their_own_role_has_it_read_again(supabase_app):
     widget(at, f"supabase-role-{supabase_app.admin_id}").select("supervisor").run()
     button(at, "Salvar papel").click().run()
     assert supabase_app.roles_of("admin@example.com") == ["supervisor"]
-    assert at.session_state[session.USER_CHECKED_KEY] == 0.0  # the next run reads the role again
+    assert at.session_state[signed_in.USER_CHECKED_KEY] == 0.0  # the next run reads the role again
 
 
 def test_supabase_sign_in_is_throttled_before_supabase_is_asked(supabase_app):
@@ -265,5 +265,5 @@ def test_supabase_sign_in_is_throttled_before_supabase_is_asked(supabase_app):
         assert "E-mail ou senha incorretos." in texts(log_in(new_app(), "admin@example.com", "wrong"))
     asked = len(supabase_app.password_route.calls)
     at = log_in(new_app(), "admin@example.com", PASSWORD)  # the right password, too late
-    assert "Muitas tentativas" in texts(at) and "user" not in at.session_state
+    assert "Muitas tentativas" in texts(at) and SIGNED_IN_KEY not in at.session_state
     assert len(supabase_app.password_route.calls) == asked  # Supabase was not asked again

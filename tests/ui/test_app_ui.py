@@ -9,6 +9,8 @@ from streamlit.testing.v1 import AppTest
 from lib.context import app_context
 from lib.config.settings import load_settings
 from lib.store.sqlite.instances import SQLiteInstanceStore
+from lib.auth.signin import SignedIn
+from lib.ui.signed_in import SIGNED_IN_KEY
 from tests.conftest import ROOT
 
 APP = ROOT / "app.py"
@@ -91,7 +93,7 @@ def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
     at.text_input[0].input(email)
     at.text_input[1].input(password)
     at.button[0].click().run()
-    if "user" in at.session_state:
+    if SIGNED_IN_KEY in at.session_state:
         at.run()  # see App
     assert not at.exception
     return at
@@ -105,7 +107,8 @@ def admin_user(context):
 
 def admin_service(context):
     """The service as that admin's session has it (its role read again before every change)."""
-    return context.service(admin_user(context))
+    user = admin_user(context)
+    return context.signin.service(SignedIn(user, context.sessions.create(user, user_agent=None)))
 
 
 def admin_app(context) -> AppTest:
@@ -260,7 +263,7 @@ def test_logout_returns_to_login(context):
     assert "Configurações" in texts(at)
     at.sidebar.button[0].click().run().run()
     assert "Entrar" in texts(at) and "Configurações" not in texts(at)
-    assert "user" not in at.session_state and "service" not in at.session_state  # nothing left to act with
+    assert SIGNED_IN_KEY not in at.session_state and "service" not in at.session_state  # nothing left to act with
     assert "+ Nova instância" not in [b.label for b in at.button]
 
 

@@ -52,14 +52,14 @@ def test_a_demoted_admin_is_refused_at_the_next_change(context):
 
 
 def test_a_deactivated_user_is_signed_out_within_a_minute(context):
-    from lib.ui import session
+    from lib.ui import signed_in
 
     user = context.accounts.add("ana@example.com", PASSWORD, "analyst")
     admin_app(context)  # the admin account exists, so the analyst is not the last admin
     at = log_in(new_app(), "ana@example.com")
     context.accounts.set_active(user.id, False)
     context.sessions.end_all(user.id)
-    at.session_state[session.USER_CHECKED_KEY] -= session.USER_CHECK_SECONDS  # a minute later
+    at.session_state[signed_in.USER_CHECKED_KEY] -= signed_in.USER_CHECK_SECONDS  # a minute later
     at.run()
     at.run()
     assert "Configurações" not in texts(at) and "Entrar" in texts(at)

@@ -8,7 +8,7 @@ def page_script():
 
     from lib.ui import page
 
-    if st.session_state.get("clear"):  # as signing in does (lib.ui.session.start_session)
+    if st.session_state.get("clear"):  # as signing in does (lib.ui.signed_in._begin)
         st.session_state.clear()
     page.decorate()
     st.button("Primeiro botão da página")

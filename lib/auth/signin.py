@@ -1,0 +1,262 @@
+"""Signing in and staying signed in: the one entry point for both modes, with no streamlit.
+
+SignIn decides; lib.ui.signed_in keeps its answer (a SignedIn) in the browser session's state and
+hands it what the request says (a Visitor). What differs between the embedded default's local
+accounts and Supabase Auth lives behind one interface, AccountsMode (lib.auth.modes), so no caller
+asks which mode it is in:
+
+- a password sign-in, the first administrator, and a single sign-on (lib.auth.sso) each start the
+  server's session behind the browser's cookie (lib.auth.sessions) and a one-time ticket the page
+  trades for that cookie;
+- a reload finds the session again from the cookie (restore); the periodic re-check reads the user
+  again and ends a session the server no longer holds; signing out ends it everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol
+
+from lib.auth import sso
+from lib.auth.sessions import CookieHandoff, SessionStore, StoredSession
+from lib.errors import AppError, AuthError
+from lib.models import User
+
+if TYPE_CHECKING:
+    from lib.auth.admin import AccountAdmin, SupabaseRoleAdmin
+    from lib.instances import InstanceService
+    from lib.store.base import InstanceStore
+    from lib.store.supabase.session import SupabaseSession  # supabase-py is slow to import
+
+    ServiceFactory = Callable[[User, InstanceStore, Callable[[], User | None]], InstanceService]
+
+log = logging.getLogger(__name__)
+
+MSG_ENDED = "Sua sessão foi encerrada. Entre novamente."
+
+
+class SessionEnded(AuthError):
+    """The browser's session is over (ended elsewhere, expired, refused by Supabase): sign the
+    browser out and tell the person this message."""
+
+
+class NoAccess(AuthError):
+    """The identity provider signed in someone who has no access here; `email` is the one the
+    provider gave (for the login page to show)."""
+
+    def __init__(self, message: str, email: str):
+        super().__init__(message)
+        self.email = email
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """What the sign-in needs to know about the browser asking."""
+
+    address: str | None  # the client address the login throttle counts under
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A signed-in browser session (kept in its own state, never shared)."""
+
+    user: User
+    session_id: str = field(repr=False)  # the cookie's random id: the server's session
+    by_provider: bool = False  # signed in through the identity provider (st.login)
+    # The person's own Supabase Auth session and client (Supabase mode), else None.
+    supabase: SupabaseSession | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A session just started: who, and the one-time ticket the page trades for the cookie."""
+
+    signed_in: SignedIn
+    ticket: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ProviderSignIn:
+    """What a provider's sign-in came to: a session `started`, or none because this sign-in had
+    started one already (`used_key`: remember it, so the login page does not ask again)."""
+
+    started: Started | None = None
+    used_key: str | None = None
+
+
+class AccountsMode(Protocol):
+    """Whose accounts these are: the embedded default's local accounts or Supabase Auth's."""
+
+    login_note: str  # what the login page says about the mode
+
+    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseSession | None]:
+        """The user for these credentials (throttled), and their Supabase session. AuthError."""
+
+    def first_start(self) -> bool:
+        """Whether the first administrator is still to be made (the setup code exists then)."""
+
+    def first_admin(self, email: str, password: str, setup_code: str) -> User:
+        """Make the first administrator (only with the setup code). ValidationError."""
+
+    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseSession | None]:
+        """The user of a stored session (None: gone); AuthError when that can't be asked now."""
+
+    def current_user(self, signed_in: SignedIn) -> User | None:
+        """The user as the accounts say now (None: signed out, removed or deactivated); AppError
+        when that can't be asked now."""
+
+    def user_for_provider(self, email: str) -> User:
+        """The user an e-mail the identity provider signed in maps to. AuthError, StoreError."""
+
+    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseSession | None]:
+        """What a provider's sign-in needs before the session starts. AppError."""
+
+    def provider_unavailable(self) -> str | None:
+        """Why the identity provider can't sign anyone in with this configuration, or None."""
+
+    def refresh(self, signed_in: SignedIn) -> None:
+        """Keep the session's credentials fresh. SessionEnded when refused, AuthError offline."""
+
+    def end(self, signed_in: SignedIn) -> None:
+        """Forget the session's credentials (never raises)."""
+
+    def can_change_password(self, signed_in: SignedIn) -> bool:
+        """Whether "Alterar senha" is this app's to offer to this person."""
+
+    def change_password(self, signed_in: SignedIn, current: str, new: str) -> None:
+        """ValidationError when the current password is wrong or the new one unfit."""
+
+    def instance_store(self, signed_in: SignedIn) -> InstanceStore:
+        """The instance store as this person reaches it."""
+
+    def user_admin(self, signed_in: SignedIn) -> AccountAdmin | SupabaseRoleAdmin:
+        """What the Usuários page manages, for this admin."""
+
+
+class SignIn:
+    def __init__(self, mode: AccountsMode, sessions: SessionStore, handoff: CookieHandoff, *,
+                 services: ServiceFactory, provider_configured: bool):
+        self.mode = mode
+        self.sessions = sessions
+        self.handoff = handoff
+        self._services = services
+        self.provider_configured = provider_configured  # [auth] is configured: single sign-on
+
+    @property
+    def login_note(self) -> str:
+        return self.mode.login_note
+
+    # -- starting a session -------------------------------------------------------------------------
+    def with_password(self, email: str, password: str, visitor: Visitor) -> Started:
+        """Check the credentials and start a session. Raises AuthError."""
+        user, supabase = self.mode.check_password(email, password, visitor.address)
+        return self._start(user, supabase, visitor, by_provider=False)
+
+    def first_start(self) -> bool:
+        return self.mode.first_start()
+
+    def first_admin(self, email: str, password: str, setup_code: str, visitor: Visitor) -> Started:
+        return self._start(self.mode.first_admin(email, password, setup_code), None, visitor, by_provider=False)
+
+    def provider_unavailable(self) -> str | None:
+        return self.mode.provider_unavailable()
+
+    def with_provider(self, claims: Mapping, visitor: Visitor, *, used_key: str | None = None) -> ProviderSignIn:
+        """Right after the identity provider's sign-in (st.user's claims): a session for the user
+        the e-mail maps to, started as a password sign-in starts one. Only a recent sign-in counts,
+        and only once (lib.auth.sso): after "Sair", or after an admin ended the session, the login
+        page shows again instead of a session made again from Streamlit's identity cookie.
+        `used_key`: a sign-in this browser found used already. Raises NoAccess when the e-mail maps
+        to no user here, AppError when the store can't be asked (try again later)."""
+        email = str(claims.get("email") or "")
+        try:
+            identity = sso.identity(claims)
+            if identity is None or not identity.fresh(datetime.now(timezone.utc)):
+                return ProviderSignIn()  # an old sign-in: the login page offers the provider again
+            if identity.key == used_key:
+                return ProviderSignIn()  # found used on an earlier run: no need to ask the store again
+            email = identity.email
+            user = self.mode.user_for_provider(identity.email)
+        except AuthError as exc:
+            raise NoAccess(exc.message, email[:254]) from None
+        if not self.sessions.claim_sign_in(identity.key, keep=sso.FRESH + sso.CLOCK_SKEW):
+            return ProviderSignIn(used_key=identity.key)  # it started a session already (ended since, or in another tab)
+        try:
+            user, supabase = self.mode.provider_session(user, identity.email)
+        except AppError as exc:
+            raise NoAccess(exc.message, identity.email) from None
+        log.info("single sign-on: session started for a %s", user.role)
+        return ProviderSignIn(started=self._start(user, supabase, visitor, by_provider=True))
+
+    def _start(self, user: User, supabase: SupabaseSession | None, visitor: Visitor, *, by_provider: bool) -> Started:
+        raw_id = self.sessions.create(user, user_agent=visitor.user_agent,
+                                      refresh_token=supabase.refresh_token if supabase else None,
+                                      method="sso" if by_provider else "password")
+        return Started(self._enter(user, raw_id, supabase, by_provider), self.handoff.offer(raw_id))
+
+    def _enter(self, user: User, raw_id: str, supabase: SupabaseSession | None, by_provider: bool) -> SignedIn:
+        if supabase is not None:  # Supabase rotates refresh tokens: the server keeps the newest
+            sessions = self.sessions
+            supabase.on_refresh_token = lambda token: sessions.keep_refresh_token(raw_id, token)
+        return SignedIn(user, raw_id, by_provider, supabase)
+
+    # -- staying signed in ------------------------------------------------------------------------
+    def restore(self, cookie_id: str) -> SignedIn | None:
+        """A reload or a new tab: the session of the browser's cookie, while the server still holds
+        it. None: the cookie no longer works (the session is ended; clear the cookie). Raises
+        AuthError when Supabase can't be reached (the session stays, for the next try)."""
+        stored = self.sessions.resume(cookie_id)
+        user, supabase = None, None
+        if stored is not None and not (stored.sso and not self.provider_configured):  # else: a provider no longer configured
+            user, supabase = self.mode.resume(stored)
+        if user is None:
+            self.sessions.end(cookie_id)
+            return None
+        signed_in = self._enter(user, cookie_id, supabase, stored.sso)
+        if supabase is not None:
+            self.sessions.keep_refresh_token(cookie_id, supabase.refresh_token)
+        return signed_in
+
+    def recheck(self, signed_in: SignedIn) -> SignedIn:
+        """The signed-in user as the accounts say now (a new role applies). Raises SessionEnded for
+        a removed or deactivated user or a session the server no longer holds; unchanged when the
+        accounts can't be asked now."""
+        try:
+            fresh = self.mode.current_user(signed_in)
+        except AppError:
+            return signed_in  # the store is unreachable: ask again next time
+        ended = self.sessions.resume(signed_in.session_id) is None
+        if fresh is None or ended or (signed_in.by_provider and not self.provider_configured):
+            raise SessionEnded(MSG_ENDED)
+        return signed_in if fresh == signed_in.user else replace(signed_in, user=fresh)
+
+    def keep_fresh(self, signed_in: SignedIn) -> None:
+        """At the top of every run (Supabase mode: refresh an expired access token, so an idle tab
+        keeps working). Raises SessionEnded when refused, AuthError when Supabase is unreachable."""
+        self.mode.refresh(signed_in)
+
+    def sign_out(self, signed_in: SignedIn) -> None:
+        """End the server's session (the cookie then works nowhere) and forget its credentials."""
+        self.sessions.end(signed_in.session_id)
+        self.mode.end(signed_in)
+
+    # -- what a signed-in person does -------------------------------------------------------------
+    def can_change_password(self, signed_in: SignedIn) -> bool:
+        return self.mode.can_change_password(signed_in)
+
+    def change_password(self, signed_in: SignedIn, current: str, new: str) -> SignedIn:
+        """The person's own password; the signed-in user no longer has a temporary one."""
+        self.mode.change_password(signed_in, current, new)
+        return replace(signed_in, user=replace(signed_in.user, must_change_password=False))
+
+    def service(self, signed_in: SignedIn) -> InstanceService:
+        """The instance service of this signed-in session: it acts with the person's own rights and
+        reads the user again before every change."""
+        return self._services(signed_in.user, self.mode.instance_store(signed_in),
+                              lambda: self.mode.current_user(signed_in))
+
+    def user_admin(self, signed_in: SignedIn) -> AccountAdmin | SupabaseRoleAdmin:
+        return self.mode.user_admin(signed_in)
