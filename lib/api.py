@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lib.auth.accounts import ensure_setup_code, setup_code_path
+from lib.auth.setup_code import setup_code_path
 from lib.auth.sessions import COOKIE_NAME
 from lib.context import AppContext, app_context
 from lib.config.settings import current_settings
@@ -172,10 +172,7 @@ def lifespan(own_url: Callable[[str], str]):
             threading.Thread(target=context.register_all_events, name="register-events", daemon=True).start()
             monitor = await anyio.to_thread.run_sync(context.start_monitor)
             log.info("status monitor %s", f"every {monitor.interval_seconds:g} s" if monitor else "off")
-            if context.accounts is not None and context.accounts.count() == 0:
-                code = ensure_setup_code(context.settings.data_dir)
-                print(f"\n  Nenhum usuário ainda. Código de configuração do primeiro administrador: {code}\n"
-                      f"  (também em {setup_code_path(context.settings.data_dir)})\n", flush=True)
+            _announce_setup_code(context)
         try:
             yield
         finally:
@@ -183,3 +180,15 @@ def lifespan(own_url: Callable[[str], str]):
                 await anyio.to_thread.run_sync(context.stop_monitor)
 
     return run
+
+
+def _announce_setup_code(context: AppContext) -> None:
+    """Print the first administrator's setup code while there is no user (make run's terminal)."""
+    try:
+        code = context.signin.setup_code()
+    except AppError as exc:  # a full disk: the login page says it too
+        print(f"\n  {exc.message}\n", flush=True)
+        return
+    if code:
+        print(f"\n  Nenhum usuário ainda. Código de configuração do primeiro administrador: {code}\n"
+              f"  (também em {setup_code_path(context.settings.data_dir)})\n", flush=True)

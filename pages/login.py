@@ -5,13 +5,16 @@ e-mail maps to no user here sees why, and a button to leave the provider's sign-
 
 import streamlit as st
 
-from lib.auth.accounts import SETUP_CODE_FILENAME
+from lib.auth.setup_code import SETUP_CODE_FILENAME
 from lib.config.sso import SSO_DEFAULT_PROVIDER
 from lib.presentation import escape_markdown
 from lib.ui import feedback, signed_in
 
 signin = signed_in.signin()
-first_admin = signin.first_start()
+with feedback.user_errors() as failed:  # a full disk: no setup code can be written
+    first_admin = signin.first_start()
+if failed:
+    st.stop()
 providers = signed_in.context().settings.sso
 
 _, middle, _ = st.columns([1, 2, 1])

@@ -1,5 +1,6 @@
 """Local accounts for the embedded default (Supabase Auth replaces them in production): passwords,
-roles, deactivation, temporary passwords, and the first administrator's one-time setup code.
+roles, deactivation, temporary passwords, and the first administrator (with the one-time setup
+code of lib.auth.setup_code).
 The command line is `python -m lib.auth` (or `python -m lib.users`)."""
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import string
 import uuid
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from lib.auth.setup_code import discard_setup_code, read_setup_code
 from lib.auth.throttle import LoginThrottle
 from lib.errors import AuthError, ValidationError
 from lib.models import ROLES, User
@@ -27,9 +28,9 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD_LENGTH = 8
 MAX_EMAIL_LENGTH = 254
 MAX_PASSWORD_LENGTH = 1024
-SETUP_CODE_FILENAME = "setup_code.txt"
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
+MSG_FIRST_ADMIN_EXISTS = "O primeiro administrador já foi criado. Faça login."
 ACCOUNT_COLUMNS = "id, email, role, active, must_change_password, password_hash, created_at, last_login_at"
 
 
@@ -111,31 +112,6 @@ def _account(row) -> Account:
     )
 
 
-# -- the first administrator's setup code ----------------------------------------------------
-def setup_code_path(data_dir: Path) -> Path:
-    return Path(data_dir) / SETUP_CODE_FILENAME
-
-
-def ensure_setup_code(data_dir: Path) -> str:
-    """The one-time code that creating the first administrator asks for (like Jupyter's token):
-    made once, kept in a 0600 file, printed by the server at start, so that someone who merely
-    reaches the port cannot claim a fresh install."""
-    path = setup_code_path(data_dir)
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another thread made it first: use theirs
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(code + "\n")
-    return code
-
-
 class LocalAccounts:
     def __init__(self, db: SQLiteDatabase, throttle: LoginThrottle | None = None):
         self.db = db
@@ -191,10 +167,15 @@ class LocalAccounts:
         return self.add(email, password, role, must_change_password=True), password
 
     def add_first_admin(self, email: str, password: str, setup_code: str, data_dir: Path) -> User:
-        """The first administrator: only with the setup code, and only while there is no user at all,
-        checked and inserted in one statement (two browsers at once: one admin)."""
-        expected = ensure_setup_code(data_dir)
-        if not hmac.compare_digest((setup_code or "").strip().upper().encode(), expected.encode()):
+        """The first administrator: only with the setup code (never an empty one, never one made
+        here: the login page or the server's start made it), and only while there is no user at
+        all, checked and inserted in one statement (two browsers at once: one admin). Once an admin
+        exists the code is discarded."""
+        expected, given = read_setup_code(data_dir), (setup_code or "").strip().upper()
+        if expected is None or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+            if self.count() > 0:
+                discard_setup_code(data_dir)
+                raise ValidationError(MSG_FIRST_ADMIN_EXISTS)
             raise ValidationError("Código de configuração incorreto: veja o terminal onde o servidor foi iniciado.")
         email = normalize_email(email)
         _check_password(password)
@@ -205,9 +186,9 @@ class LocalAccounts:
                 " select ?, ?, ?, 'admin', ? where not exists (select 1 from users)",
                 (user.id, email, hash_password(password), utc_now_iso()),
             ).rowcount
+        discard_setup_code(data_dir)
         if not inserted:
-            raise ValidationError("O primeiro administrador já foi criado. Faça login.")
-        setup_code_path(data_dir).unlink(missing_ok=True)
+            raise ValidationError(MSG_FIRST_ADMIN_EXISTS)
         return user
 
     # -- signing in --------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from lib.auth import sso
-from lib.auth.accounts import LocalAccounts, ensure_setup_code
+from lib.auth.accounts import LocalAccounts
 from lib.auth.admin import AccountAdmin
 from lib.auth.sessions import SessionStore, StoredSession
+from lib.auth.setup_code import discard_setup_code, ensure_setup_code
 from lib.auth.signin import SignedIn
 from lib.models import User
 from lib.store.sqlite.database import SQLiteDatabase
@@ -28,11 +29,11 @@ class LocalMode:
     def check_password(self, email: str, password: str, address: str | None) -> tuple[User, None]:
         return self.accounts.authenticate(email, password, address), None
 
-    def first_start(self) -> bool:
+    def setup_code(self) -> str | None:
         if self.accounts.count() > 0:
-            return False
-        ensure_setup_code(self.data_dir)
-        return True
+            discard_setup_code(self.data_dir)  # e.g. the first admin was added from the command line
+            return None
+        return ensure_setup_code(self.data_dir)
 
     def first_admin(self, email: str, password: str, setup_code: str) -> User:
         return self.accounts.add_first_admin(email, password, setup_code, self.data_dir)

@@ -95,8 +95,9 @@ class AccountsMode(Protocol):
     def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseSession | None]:
         """The user for these credentials (throttled), and their Supabase session. AuthError."""
 
-    def first_start(self) -> bool:
-        """Whether the first administrator is still to be made (the setup code exists then)."""
+    def setup_code(self) -> str | None:
+        """While the first administrator is still to be made, the one-time code that makes them
+        (lib.auth.setup_code, made now when missing), else None. StoreError: it can't be written."""
 
     def first_admin(self, email: str, password: str, setup_code: str) -> User:
         """Make the first administrator (only with the setup code). ValidationError."""
@@ -156,7 +157,11 @@ class SignIn:
         return self._start(user, supabase, visitor, by_provider=False)
 
     def first_start(self) -> bool:
-        return self.mode.first_start()
+        """Whether the first administrator is still to be made. StoreError: see setup_code."""
+        return self.mode.setup_code() is not None
+
+    def setup_code(self) -> str | None:
+        return self.mode.setup_code()
 
     def first_admin(self, email: str, password: str, setup_code: str, visitor: Visitor) -> Started:
         return self._start(self.mode.first_admin(email, password, setup_code), None, visitor, by_provider=False)

@@ -42,8 +42,8 @@ class SupabaseMode:
         session = SupabaseSession(self.settings)
         return self.throttle.guard(counted_as, address, lambda: session.sign_in(counted_as, password)), session
 
-    def first_start(self) -> bool:
-        return False  # the first admin is given in SQL (README, Production: Supabase)
+    def setup_code(self) -> None:
+        return None  # the first admin is given in SQL (README, Production: Supabase)
 
     def first_admin(self, email: str, password: str, setup_code: str) -> User:
         raise PermissionDenied(MSG_NOT_HERE)

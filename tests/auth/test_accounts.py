@@ -4,16 +4,20 @@ roles kept with at least one active admin, and the file's permissions."""
 from __future__ import annotations
 
 import os
+import re
 import stat
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
 
-from lib.auth.accounts import (
-    MSG_LAST_ADMIN, LocalAccounts, ensure_setup_code, hash_password, setup_code_path, verify_password,
-)
+from lib.auth.accounts import MSG_LAST_ADMIN, LocalAccounts, hash_password, verify_password
+from lib.auth.setup_code import ensure_setup_code, setup_code_path
 from lib.errors import AuthError, ValidationError
 from lib.store.sqlite.database import SQLiteDatabase
+from tests.conftest import ROOT
 
 PASSWORD = "s3nha-forte"
 
@@ -194,3 +198,63 @@ def test_the_command_line_lists_changes_roles_resets_and_deactivates(tmp_path, m
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "comandos" in capsys.readouterr().out  # help in pt-BR
+
+
+# -- the setup code: never empty, written whole, good once ----------------------------------------
+CODE_SHAPE = r"[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}"
+
+
+@pytest.mark.parametrize("leftover", ["", "\n", "AB12", "AB12-"])
+def test_an_empty_or_short_setup_code_file_counts_as_missing_and_an_empty_code_makes_no_admin(accounts, tmp_path, leftover):
+    path = setup_code_path(tmp_path)
+    path.write_text(leftover, encoding="utf-8")  # what a full disk leaves halfway through a write
+    for typed in ("", leftover, " "):
+        with pytest.raises(ValidationError, match="Código de configuração incorreto"):
+            accounts.add_first_admin("admin@example.com", PASSWORD, typed, tmp_path)
+    assert accounts.count() == 0
+    code = ensure_setup_code(tmp_path)  # made again, whole
+    assert re.fullmatch(CODE_SHAPE, code) and path.read_text(encoding="utf-8") == code + "\n"
+    assert accounts.add_first_admin("admin@example.com", PASSWORD, code, tmp_path).role == "admin"
+
+
+def test_once_the_first_admin_exists_the_setup_code_is_gone_and_a_leftover_form_makes_none(accounts, tmp_path):
+    code = ensure_setup_code(tmp_path)
+    first_admin_made = accounts.add_first_admin("admin@example.com", PASSWORD, code, tmp_path)
+    assert first_admin_made.role == "admin" and not setup_code_path(tmp_path).exists()
+    for typed in (code, "", "0000-0000-0000"):  # a second browser's form, still open on the first start
+        with pytest.raises(ValidationError):
+            accounts.add_first_admin("outra@example.com", PASSWORD, typed, tmp_path)
+        assert not setup_code_path(tmp_path).exists()  # not made again
+    setup_code_path(tmp_path).write_text(code + "\n", encoding="utf-8")  # left by a crash after the insert
+    with pytest.raises(ValidationError, match="já foi criado"):
+        accounts.add_first_admin("outra@example.com", PASSWORD, code, tmp_path)
+    assert not setup_code_path(tmp_path).exists() and accounts.count() == 1
+
+
+DISK_FULL_CHILD = textwrap.dedent("""
+    import resource, signal, sys
+    sys.path.insert(0, {root!r})
+    from lib.auth.setup_code import ensure_setup_code
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))  # the disk is full
+    try:
+        ensure_setup_code({data!r})
+    except Exception as exc:
+        print(type(exc).__name__, getattr(exc, "message", ""))
+    else:
+        print("written")
+""")
+
+
+def test_a_full_disk_leaves_no_empty_setup_code_and_no_temporary_file(accounts, tmp_path):
+    """A real full disk (RLIMIT_FSIZE in a child process: creating a file works, writing to it
+    fails), as when the disk fills while the server starts."""
+    child = subprocess.run([sys.executable, "-c", DISK_FULL_CHILD.format(root=str(ROOT), data=str(tmp_path))],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert "written" not in child.stdout and "Traceback" not in child.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if "setup" in p.name) == []  # nothing half-written
+    with pytest.raises(ValidationError, match="Código de configuração incorreto"):
+        accounts.add_first_admin("admin@example.com", PASSWORD, "", tmp_path)
+    assert accounts.count() == 0
+    assert re.fullmatch(CODE_SHAPE, ensure_setup_code(tmp_path))  # the disk has room again
