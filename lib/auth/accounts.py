@@ -30,6 +30,7 @@ MAX_EMAIL_LENGTH = 254
 MAX_PASSWORD_LENGTH = 1024
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
+MSG_WRONG_CURRENT = "A senha atual não confere."
 MSG_FIRST_ADMIN_EXISTS = "O primeiro administrador já foi criado. Faça login."
 ACCOUNT_COLUMNS = "id, email, role, active, must_change_password, password_hash, created_at, last_login_at"
 
@@ -233,16 +234,24 @@ class LocalAccounts:
         self._update(user_id, "password_hash = ?, must_change_password = 1", (hash_password(password),))
         return password
 
-    def change_password(self, user_id: str, current: str, new: str) -> None:
+    def change_password(self, user_id: str, current: str, new: str, address: str | None = None) -> None:
+        """The current password is checked under the login throttle (the same count and limits as
+        signing in with this e-mail from this address)."""
         account = self.get(user_id)
-        with self.db.connect() as conn:
-            row = conn.execute("select password_hash from users where id = ?", (user_id,)).fetchone()
-        if account is None or not row["password_hash"] or not verify_password(current or "", row["password_hash"]):
-            raise ValidationError("A senha atual não confere.")
+        if account is None:
+            raise ValidationError(MSG_WRONG_CURRENT)
+        current = (current or "")[:MAX_PASSWORD_LENGTH]
+        self.throttle.guard(account.email, address, lambda: self._current_password_matches(user_id, current))
         _check_password(new)
         if new == current:
             raise ValidationError("A nova senha deve ser diferente da atual.")
         self._update(user_id, "password_hash = ?, must_change_password = 0", (hash_password(new),))
+
+    def _current_password_matches(self, user_id: str, current: str) -> None:
+        with self.db.connect() as conn:
+            row = conn.execute("select password_hash from users where id = ?", (user_id,)).fetchone()
+        if row is None or not row["password_hash"] or not verify_password(current, row["password_hash"]):
+            raise ValidationError(MSG_WRONG_CURRENT)
 
     def _update(self, user_id: str, assignments: str, values: tuple) -> None:
         with self.db.connect() as conn:

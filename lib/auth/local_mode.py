@@ -70,8 +70,8 @@ class LocalMode:
     def can_change_password(self, signed_in: SignedIn) -> bool:
         return not signed_in.by_provider  # the provider holds the password of whoever it signed in
 
-    def change_password(self, signed_in: SignedIn, current: str, new: str) -> None:
-        self.accounts.change_password(signed_in.user.id, current, new)
+    def change_password(self, signed_in: SignedIn, current: str, new: str, address: str | None) -> None:
+        self.accounts.change_password(signed_in.user.id, current, new, address)
 
     def instance_store(self, signed_in: SignedIn) -> SQLiteInstanceStore:
         return SQLiteInstanceStore(self.database)

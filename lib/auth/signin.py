@@ -127,8 +127,9 @@ class AccountsMode(Protocol):
     def can_change_password(self, signed_in: SignedIn) -> bool:
         """Whether "Alterar senha" is this app's to offer to this person."""
 
-    def change_password(self, signed_in: SignedIn, current: str, new: str) -> None:
-        """ValidationError when the current password is wrong or the new one unfit."""
+    def change_password(self, signed_in: SignedIn, current: str, new: str, address: str | None) -> None:
+        """ValidationError when the current password is wrong or the new one unfit; AuthError when
+        the login throttle refuses one more check of the current password."""
 
     def instance_store(self, signed_in: SignedIn) -> InstanceStore:
         """The instance store as this person reaches it."""
@@ -252,10 +253,15 @@ class SignIn:
     def can_change_password(self, signed_in: SignedIn) -> bool:
         return self.mode.can_change_password(signed_in)
 
-    def change_password(self, signed_in: SignedIn, current: str, new: str) -> SignedIn:
-        """The person's own password; the signed-in user no longer has a temporary one."""
-        self.mode.change_password(signed_in, current, new)
-        return replace(signed_in, user=replace(signed_in.user, must_change_password=False))
+    def change_password(self, signed_in: SignedIn, current: str, new: str, visitor: Visitor) -> Started:
+        """The person's own password (the current one checked under the login throttle). Every
+        session of theirs ends, this browser's too, which goes on under a new session id (as
+        Django's update_session_auth_hash cycles the key): a copy of any of their cookies, this
+        browser's included, works nowhere after it."""
+        self.mode.change_password(signed_in, current, new, visitor.address)
+        self.sessions.end_all(signed_in.user.id)
+        user = replace(signed_in.user, must_change_password=False)
+        return self._start(user, signed_in.supabase, visitor, by_provider=signed_in.by_provider)
 
     def service(self, signed_in: SignedIn) -> InstanceService:
         """The instance service of this signed-in session: it acts with the person's own rights and

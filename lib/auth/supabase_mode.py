@@ -89,7 +89,7 @@ class SupabaseMode:
     def can_change_password(self, signed_in: SignedIn) -> bool:
         return False
 
-    def change_password(self, signed_in: SignedIn, current: str, new: str) -> None:
+    def change_password(self, signed_in: SignedIn, current: str, new: str, address: str | None) -> None:
         raise PermissionDenied(MSG_NOT_HERE)
 
     def instance_store(self, signed_in: SignedIn) -> SupabaseInstanceStore:

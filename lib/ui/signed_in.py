@@ -235,8 +235,12 @@ def can_change_password() -> bool:
 
 
 def change_password(current_password: str, new_password: str) -> None:
-    """Raises ValidationError."""
-    st.session_state[SIGNED_IN_KEY] = signin().change_password(signed_in(), current_password, new_password)
+    """Every other session of the person ends; this one goes on under a new id (a new cookie on
+    the next run). Raises ValidationError, or AuthError from the login throttle."""
+    started = signin().change_password(signed_in(), current_password, new_password, visitor())
+    _keep(started.signed_in)
+    st.session_state.pop(SERVICE_KEY, None)  # it acted for the session that ended
+    st.session_state[COOKIE_TICKET_KEY] = started.ticket
 
 
 def cookie_script() -> None:
