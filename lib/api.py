@@ -5,7 +5,8 @@
 - POST /api/provider-events: a status change pushed by the provider (lib.provider.events), applied
   at once (lib.checks.apply_event);
 - POST /api/session trades a one-time login ticket for the session cookie, DELETE /api/session
-  clears it (lib.auth.sessions: the script cannot set an HttpOnly cookie, this route can);
+  clears it (lib.auth.sessions: the script cannot set an HttpOnly cookie, this route can), for the
+  app's own page only (JSON, same origin);
 - the lifespan starts the status monitor once per process, tells the sandbox provider, when it
   is the provider, where to push its events (other providers that take an event URL get it for
   every instance: lib.event_registration), and prints the first administrator's setup code while
@@ -21,6 +22,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 from typing import Callable
+from urllib.parse import urlsplit
 
 import anyio
 from starlette.requests import Request
@@ -102,14 +104,20 @@ async def provider_events(request: Request) -> JSONResponse:
 
 async def session_cookie(request: Request) -> Response:
     """POST {"ticket": ...}: the cookie of the session the ticket was made for (once); DELETE: the
-    cookie cleared (the server's session was ended by "Sair" already)."""
+    cookie cleared (the server's session was ended by "Sair" already). Only the app's own page may
+    ask (login CSRF: another site must not sign a visitor in as someone else): 403 for a request
+    from another origin, 415 for a POST that is not JSON; neither uses the ticket up."""
     context = _context()
     if context is None:
         return _answer(503, "configuration error")
+    if not _same_origin(request, context):
+        return _answer(403, "cross-site request refused")
     response = Response(status_code=204)
     if request.method == "DELETE":
         response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request, context))
         return response
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return _answer(415, "application/json expected")  # a cross-site JSON post needs CORS, which is refused
     body = await _read_capped(request)
     try:
         ticket = json.loads(body or b"{}").get("ticket") if body else None
@@ -123,6 +131,30 @@ async def session_cookie(request: Request) -> Response:
         httponly=True, samesite="lax", secure=_secure(request, context),
     )
     return response
+
+
+def _same_origin(request: Request, context: AppContext) -> bool:
+    """Whether the app's own page sent this request, as the established defences decide (OWASP's
+    CSRF cheat sheet; Django's CsrfViewMiddleware): a browser's Sec-Fetch-Site, when sent, must be
+    "same-origin"; an Origin, when sent, must be this server's (the host it was asked for, over the
+    scheme it came by, or app.public_url's); with neither, a request over HTTPS must have a
+    same-origin Referer. A request without them over plain HTTP comes from no browser that could
+    be made to send it from another site (every current browser sends Origin on a POST)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site != "same-origin":
+        return False
+    host = request.headers.get("host", "")
+    own = {f"{request.url.scheme}://{host}", f"https://{host}" if _secure(request, context) else ""}
+    public = urlsplit(context.settings.public_url or "")
+    own.add(f"{public.scheme}://{public.netloc}" if public.netloc else "")
+    own.discard("")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower() in {o.lower() for o in own}
+    if _secure(request, context):
+        referer = urlsplit(request.headers.get("referer", ""))
+        return f"{referer.scheme}://{referer.netloc}".lower() in {o.lower() for o in own}
+    return True
 
 
 def _secure(request: Request, context: AppContext) -> bool:

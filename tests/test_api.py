@@ -154,8 +154,10 @@ def test_the_session_cookie_is_secure_over_https(server, tmp_path):
         assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
         return set_cookie
 
-    assert "Secure" not in cookie(server.url)  # plain HTTP, as make run serves it
+    # (the Origin a browser sends with a DELETE: the route answers the app's own page only)
+    assert "Secure" not in cookie(server.url, Origin=server.url.rstrip("/"))  # plain HTTP, as make run serves it
     # a proxy on the same machine that ends HTTPS (uvicorn believes its X-Forwarded-Proto)
-    assert "Secure" in cookie(server.url, **{"X-Forwarded-Proto": "https"})
+    https_origin = server.url.rstrip("/").replace("http://", "https://")
+    assert "Secure" in cookie(server.url, **{"X-Forwarded-Proto": "https", "Origin": https_origin})
     with streamlit_server(tmp_path / "public", {"APP_PUBLIC_URL": "https://painel.example.com"}) as public:
-        assert "Secure" in cookie(public.url)  # the public address is HTTPS, whatever this hop was
+        assert "Secure" in cookie(public.url, Origin="https://painel.example.com")  # the public address is HTTPS

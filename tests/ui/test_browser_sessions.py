@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
 from lib.auth.accounts import LocalAccounts
@@ -129,4 +130,46 @@ def test_a_newcomer_changes_the_temporary_password_and_a_demoted_admin_is_refuse
     expect(dialog.get_by_text("Apenas administradores podem alterar instâncias.")).to_be_visible()
     for page, name in ((admin, "admin"), (newcomer, "newcomer"), (bia, "bia")):
         page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+    assert "Traceback" not in server.log()
+
+
+def test_a_ticket_is_traded_for_the_cookie_only_by_the_apps_own_page(server, browser: Browser):
+    """Login CSRF: an attacker signs in, keeps the one-time ticket their page would have traded, and
+    has a victim's browser post it from another site. Only a JSON request from the app's own origin
+    gets the cookie (Content-Type, Origin and Sec-Fetch-Site checked, as Django and OWASP do)."""
+    page = new_page(browser)
+    tickets = []
+
+    def keep_the_ticket(route):
+        if route.request.method == "POST":
+            tickets.append(route.request.post_data)
+            route.abort()  # the attacker's own page never trades it
+        else:
+            route.continue_()
+
+    page.route("**/api/session", keep_the_ticket)
+    log_in(page, server.url, ADMIN)
+    signed_in(page)
+    for _ in range(50):
+        if tickets:
+            break
+        page.wait_for_timeout(200)
+    [body] = tickets
+    url, origin = server.url + "/api/session", server.url.rstrip("/")
+    forged = [
+        {"Content-Type": "text/plain", "Origin": "http://evil.example"},  # a cross-site form or fetch
+        {"Content-Type": "text/plain", "Origin": origin},  # the right origin, but not JSON
+        {"Content-Type": "application/json", "Origin": "http://evil.example"},
+        {"Content-Type": "application/json", "Origin": "null"},  # a sandboxed iframe or a data: URL
+        {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+        {"Content-Type": "application/json", "Origin": origin, "Sec-Fetch-Site": "same-site"},  # a sibling subdomain
+    ]
+    for headers in forged:
+        reply = requests.post(url, data=body, headers=headers, timeout=10)
+        assert reply.status_code in (403, 415), (headers, reply.status_code)
+        assert COOKIE_NAME not in reply.headers.get("set-cookie", ""), headers
+    own = requests.post(url, data=body, headers={"Content-Type": "application/json; charset=utf-8", "Origin": origin,
+                                                 "Sec-Fetch-Site": "same-origin"}, timeout=10)
+    assert own.status_code == 204 and COOKIE_NAME in own.headers["set-cookie"]  # the refused ones did not use it up
+    assert requests.delete(url, headers={"Origin": "http://evil.example"}, timeout=10).status_code == 403
     assert "Traceback" not in server.log()
