@@ -1,12 +1,15 @@
 """The server: `streamlit run server.py` (what `make run` does). The UI is app.py; this wires the
-routes and the lifespan of lib.api into Streamlit's server (st.App), tells the lifespan this
-server's own URL, and hands Streamlit the [auth] section of the app's secrets file (st.login reads
-it from st.secrets)."""
+routes and the lifespan of lib.api into Streamlit's server (st.App), first in its stack the
+middleware that decides each request's client address (lib.client_address), tells the lifespan
+this server's own URL, and hands Streamlit the [auth] section of the app's secrets file (st.login
+reads it from st.secrets)."""
 
 import streamlit as st
+from starlette.middleware import Middleware
 from streamlit import config
 
 from lib.api import ROUTES, lifespan
+from lib.client_address import ClientAddress
 from lib.config.settings import streamlit_secrets
 
 
@@ -20,4 +23,5 @@ def own_url(path: str) -> str:
     return f"http://{address}:{config.get_option('server.port')}{prefix}{path}"
 
 
-app = st.App("app.py", routes=ROUTES, lifespan=lifespan(own_url), secrets=streamlit_secrets())
+app = st.App("app.py", routes=ROUTES, lifespan=lifespan(own_url), middleware=[Middleware(ClientAddress)],
+             secrets=streamlit_secrets())

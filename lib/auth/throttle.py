@@ -26,17 +26,6 @@ MAX_KEYS = 20_000
 T = TypeVar("T")
 
 
-def client_address(peer: str | None, forwarded_for: str | None, *, trust_proxy: bool) -> str | None:
-    """The address the throttle counts a login under: the connection's peer, or, behind a proxy the
-    settings trust, the last X-Forwarded-For entry, the one that proxy appended (the entries before
-    it are whatever the client sent, so a client could pick a new one for every try)."""
-    if trust_proxy:
-        forwarded = (forwarded_for or "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded[:64]
-    return peer or None
-
-
 class LoginThrottle:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock

@@ -13,7 +13,6 @@ import streamlit as st
 
 from lib.auth.sessions import COOKIE_NAME
 from lib.auth.signin import NoAccess, SessionEnded, SignedIn, SignIn, Started, Visitor
-from lib.auth.throttle import client_address as throttle_address
 from lib.config.settings import current_settings
 from lib.context import AppContext, app_context
 from lib.errors import AppError, AuthError
@@ -57,9 +56,9 @@ def visitor() -> Visitor:
 
 
 def client_address() -> str | None:
-    """The browser's address for the login throttle (see lib.auth.throttle.client_address)."""
-    return throttle_address(_text(st.context.ip_address), _text(st.context.headers.get("X-Forwarded-For")),
-                            trust_proxy=context().settings.trust_proxy_headers)
+    """The browser's address for the login throttle, as the server decided it (lib.client_address;
+    None on the server's own machine)."""
+    return _text(st.context.ip_address) or None
 
 
 def _text(value) -> str:
