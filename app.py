@@ -23,7 +23,7 @@ freeze_startup_heap()
 
 signed_in.restore()
 signed_in.keep_fresh()
-signed_in.recheck()
+signed_in.check(touch=True)
 signed_in.provider_sign_in()
 feedback.show_flash()
 user = signed_in.current_user()

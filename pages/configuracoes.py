@@ -10,6 +10,7 @@ st.title("Configurações")
 user = signed_in.current_user()
 if user.role is None:
     st.warning("Sem acesso: peça a um administrador.")
+    signed_in.watch()  # a role given meanwhile shows within seconds
     st.stop()
 
 instances, activity, templates, dunning = st.tabs(["Instâncias", "Atividade", "Templates", "Régua de Cobrança"])

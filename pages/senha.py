@@ -7,6 +7,7 @@ from lib.auth.accounts import MIN_PASSWORD_LENGTH
 from lib.ui import feedback, signed_in
 
 user = signed_in.current_user()
+signed_in.watch()
 st.title("Defina sua senha" if user.must_change_password else "Alterar senha")
 if user.must_change_password:
     st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon="🔑")

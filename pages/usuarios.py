@@ -7,6 +7,7 @@ from lib.ui import signed_in
 from lib.ui.users import users_page
 
 st.title("Usuários")
+signed_in.watch()
 if not signed_in.current_user().is_admin:
     st.warning("Apenas administradores gerenciam usuários.")
     st.stop()

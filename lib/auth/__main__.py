@@ -24,14 +24,7 @@ from lib.models import ROLES, User
 from lib.presentation import ROLE_LABELS, format_datetime
 from lib.store.sqlite.database import SQLiteDatabase
 
-CLI_ADMIN = User(id="", email="linha de comando", role="admin")  # whoever runs it owns the server
-
-
-class _Admin(AccountAdmin):
-    """The shell's user needs no account: having the server's files is being its administrator."""
-
-    def _require_admin(self) -> None:
-        pass
+CLI_ADMIN = User(id="", email="linha de comando", role="admin")  # whoever runs it owns the server: no account needed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     accounts = LocalAccounts(database)
     sessions = SessionStore(database, idle=timedelta(hours=settings.session_idle_hours),
                             absolute=timedelta(days=settings.session_absolute_days))
-    admin = _Admin(accounts, sessions, CLI_ADMIN)
+    admin = AccountAdmin(accounts, sessions, lambda: CLI_ADMIN)  # having the server's files is being its admin
     try:
         if args.command == "list":
             for row in admin.list():

@@ -1,4 +1,5 @@
-"""What the Usuários page does, for an admin checked again before every change.
+"""What the Usuários page does, for an admin checked again (their session included) before every
+change; whoever a change touches is told to their open pages (`on_change`, lib.auth.signin).
 
 Embedded mode (AccountAdmin, local accounts): add with a temporary password, change a role,
 deactivate and reactivate (which ends the user's sessions), reset a password, end a user's sessions.
@@ -11,7 +12,7 @@ supabase/migrations/20261203000000_user_admin.sql)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from lib.auth.accounts import Account, LocalAccounts
 from lib.auth.sessions import SessionStore
@@ -23,17 +24,29 @@ if TYPE_CHECKING:  # RoleHolder: what SupabaseRoleAdmin.holders() lists, for the
     from lib.store.supabase.session import RoleHolder, SupabaseSession
 
 
+MSG_NOT_ADMIN = "Apenas administradores gerenciam usuários."
+
+
 @dataclass(frozen=True)
 class AccountRow:
     account: Account
     open_sessions: int
 
 
+def _nobody(user_id: str) -> None:
+    pass
+
+
 class AccountAdmin:
-    def __init__(self, accounts: LocalAccounts, sessions: SessionStore, admin: User):
+    """`current_user` reads the acting admin again (None: gone; SessionEnded: their session is
+    over); the command line's is always its own administrator."""
+
+    def __init__(self, accounts: LocalAccounts, sessions: SessionStore, current_user: Callable[[], User | None],
+                 *, on_change: Callable[[str], None] = _nobody):
         self.accounts = accounts
         self.sessions = sessions
-        self.admin = admin
+        self.current_user = current_user
+        self.on_change = on_change
 
     def list(self) -> list[AccountRow]:
         self._require_admin()
@@ -52,38 +65,48 @@ class AccountAdmin:
     def set_role(self, user_id: str, role: str) -> None:
         self._require_admin()
         self.accounts.set_role(user_id, role)
+        self.on_change(user_id)
 
     def set_active(self, user_id: str, active: bool) -> None:
         self._require_admin()
         self.accounts.set_active(user_id, active)
         if not active:
             self.sessions.end_all(user_id)
+        self.on_change(user_id)
 
     def reset_password(self, user_id: str) -> str:
         """A new temporary password (to show once); the user's sessions end."""
         self._require_admin()
         password = self.accounts.reset_password(user_id)
         self.sessions.end_all(user_id)
+        self.on_change(user_id)
         return password
 
     def end_sessions(self, user_id: str) -> int:
         self._require_admin()
-        return self.sessions.end_all(user_id)
+        ended = self.sessions.end_all(user_id)
+        self.on_change(user_id)
+        return ended
 
     def _require_admin(self) -> None:
-        current = self.accounts.current_user(self.admin.id)
+        current = self.current_user()
         if current is None or not current.is_admin:
-            raise PermissionDenied("Apenas administradores gerenciam usuários.")
+            raise PermissionDenied(MSG_NOT_ADMIN)
 
 
 class SupabaseRoleAdmin:
     """Roles in Supabase mode, through the signed-in admin's own Supabase session (the database
     refuses anyone else). `server` is the process's store with the service-role key, used for
-    invitations only; None when the key is not configured (no invitations)."""
+    invitations only; None when the key is not configured (no invitations). `current_user`, when
+    given, reads the acting admin again before every change (their session in this app included:
+    SessionEnded once it is over, whatever the Supabase tokens still allow)."""
 
-    def __init__(self, session: SupabaseSession, server: SupabaseServerStore | None = None):
+    def __init__(self, session: SupabaseSession, server: SupabaseServerStore | None = None, *,
+                 current_user: Callable[[], User | None] | None = None, on_change: Callable[[str], None] = _nobody):
         self.session = session
         self.server = server
+        self.current_user = current_user
+        self.on_change = on_change
 
     @property
     def can_invite(self) -> bool:
@@ -94,10 +117,15 @@ class SupabaseRoleAdmin:
 
     def grant(self, email: str, role: str) -> str:
         """The user's id; ValidationError when nobody has the e-mail."""
-        return self.session.grant_role(email, role)
+        self._require_admin()
+        user_id = self.session.grant_role(email, role)
+        self.on_change(user_id)
+        return user_id
 
     def revoke(self, user_id: str) -> None:
+        self._require_admin()
         self.session.revoke_role(user_id)
+        self.on_change(user_id)
 
     def invite(self, email: str, role: str) -> bool:
         """Send Supabase's invitation e-mail and give the role; True when an invitation went out,
@@ -106,13 +134,21 @@ class SupabaseRoleAdmin:
         admin-only call."""
         if self.server is None:
             raise PermissionDenied("Convites precisam de SUPABASE_SERVICE_ROLE_KEY no servidor.")
+        self._require_admin()
         existing = self.session.find_user(email)
         if existing is None:
             self.server.invite(email)
         try:
-            self.session.grant_role(email, role)
+            self.on_change(self.session.grant_role(email, role))
         except AppError as exc:
             if existing is not None:
                 raise
             raise StoreError(f"Convite enviado, mas o papel não foi dado: {exc.message} Tente de novo em “Dar papel”.") from exc
         return existing is None
+
+    def _require_admin(self) -> None:
+        if self.current_user is None:
+            return  # the database checks the admin on every call
+        current = self.current_user()
+        if current is None or not current.is_admin:
+            raise PermissionDenied(MSG_NOT_ADMIN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from lib.auth import sso
 from lib.auth.accounts import LocalAccounts
@@ -76,5 +77,6 @@ class LocalMode:
     def instance_store(self, signed_in: SignedIn) -> SQLiteInstanceStore:
         return SQLiteInstanceStore(self.database)
 
-    def user_admin(self, signed_in: SignedIn) -> AccountAdmin:
-        return AccountAdmin(self.accounts, self.sessions, signed_in.user)
+    def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
+                   on_change: Callable[[str], None]) -> AccountAdmin:
+        return AccountAdmin(self.accounts, self.sessions, current_user, on_change=on_change)

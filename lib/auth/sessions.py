@@ -86,9 +86,10 @@ class SessionStore:
             )
         return raw_id
 
-    def resume(self, raw_id: str | None) -> StoredSession | None:
+    def resume(self, raw_id: str | None, *, touch: bool = True) -> StoredSession | None:
         """The live session of this cookie id, or None (unknown, ended, idle too long, too old: an
-        expired one is deleted). Marks it seen (at most once a minute)."""
+        expired one is deleted). `touch`: mark it seen (at most once a minute); the live parts of
+        an open page check it without touching, so that they alone do not keep it alive."""
         if not raw_id or len(raw_id) > 100:
             return None
         key, now = _hash(raw_id), self.clock()
@@ -105,7 +106,7 @@ class SessionStore:
             if now >= session.expires_at or now - session.last_seen_at >= self.idle:
                 conn.execute("delete from app_sessions where id_hash = ?", (key,))
                 return None
-            if now - session.last_seen_at >= TOUCH_EVERY:
+            if touch and now - session.last_seen_at >= TOUCH_EVERY:
                 conn.execute("update app_sessions set last_seen_at = ? where id_hash = ?", (now.isoformat(), key))
         return session
 

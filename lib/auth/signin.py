@@ -15,6 +15,8 @@ asks which mode it is in:
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Protocol
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MSG_ENDED = "Sua sessão foi encerrada. Entre novamente."
+CHANGES_KEPT_SECONDS = 300.0  # who an admin changed, remembered for the open pages' next checks
 
 
 class SessionEnded(AuthError):
@@ -134,8 +137,10 @@ class AccountsMode(Protocol):
     def instance_store(self, signed_in: SignedIn) -> InstanceStore:
         """The instance store as this person reaches it."""
 
-    def user_admin(self, signed_in: SignedIn) -> AccountAdmin | SupabaseRoleAdmin:
-        """What the Usuários page manages, for this admin."""
+    def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
+                   on_change: Callable[[str], None]) -> AccountAdmin | SupabaseRoleAdmin:
+        """What the Usuários page manages, for this admin: `current_user` reads the admin again
+        before every change, `on_change(user_id)` is told whose account changed."""
 
 
 class SignIn:
@@ -146,6 +151,8 @@ class SignIn:
         self.handoff = handoff
         self._services = services
         self.provider_configured = provider_configured  # [auth] is configured: single sign-on
+        self._changed: dict[str, float] = {}  # user id -> when an admin last changed them (monotonic)
+        self._changed_lock = threading.Lock()
 
     @property
     def login_note(self) -> str:
@@ -226,18 +233,48 @@ class SignIn:
             self.sessions.keep_refresh_token(cookie_id, supabase.refresh_token)
         return signed_in
 
-    def recheck(self, signed_in: SignedIn) -> SignedIn:
-        """The signed-in user as the accounts say now (a new role applies). Raises SessionEnded for
-        a removed or deactivated user or a session the server no longer holds; unchanged when the
-        accounts can't be asked now."""
+    def check(self, signed_in: SignedIn, *, reread: bool, since: float, touch: bool = False) -> SignedIn:
+        """Every run, and every few seconds while a page is open: the session as the server holds it
+        now. Raises SessionEnded when the server no longer holds it (signed out in another browser
+        with the same cookie, ended by an admin, expired; deactivating a user and resetting a
+        password end their sessions) or the user is gone. The user is read again when `reread` (at
+        least once a minute) or when an admin changed them on this server since `since`
+        (time.monotonic()); a new role applies at once. Unchanged when the accounts can't be asked
+        now. `touch`: the person is using the page (it keeps the session from going idle)."""
+        self._require_session(signed_in, touch=touch)
+        if not reread and not self._changed_since(signed_in.user.id, since):
+            return signed_in
         try:
             fresh = self.mode.current_user(signed_in)
         except AppError:
             return signed_in  # the store is unreachable: ask again next time
-        ended = self.sessions.resume(signed_in.session_id) is None
-        if fresh is None or ended or (signed_in.by_provider and not self.provider_configured):
+        if fresh is None:
             raise SessionEnded(MSG_ENDED)
         return signed_in if fresh == signed_in.user else replace(signed_in, user=fresh)
+
+    def current_user(self, signed_in: SignedIn) -> User | None:
+        """The user as the server holds them this moment, for a change about to run (the service and
+        the user admin ask before every one). Raises SessionEnded when the session is over."""
+        self._require_session(signed_in, touch=False)
+        return self.mode.current_user(signed_in)
+
+    def _require_session(self, signed_in: SignedIn, *, touch: bool) -> None:
+        if (self.sessions.resume(signed_in.session_id, touch=touch) is None
+                or (signed_in.by_provider and not self.provider_configured)):  # a provider no longer configured
+            raise SessionEnded(MSG_ENDED)
+
+    def note_change(self, user_id: str) -> None:
+        """An admin changed this user (role, activation, password, sessions): their open pages read
+        them again at their next check instead of within the minute."""
+        with self._changed_lock:
+            now = time.monotonic()
+            for old in [u for u, at in self._changed.items() if at < now - CHANGES_KEPT_SECONDS]:
+                del self._changed[old]
+            self._changed[user_id] = now
+
+    def _changed_since(self, user_id: str, since: float) -> bool:
+        with self._changed_lock:
+            return self._changed.get(user_id, float("-inf")) >= since
 
     def keep_fresh(self, signed_in: SignedIn) -> None:
         """At the top of every run (Supabase mode: refresh an expired access token, so an idle tab
@@ -265,9 +302,12 @@ class SignIn:
 
     def service(self, signed_in: SignedIn) -> InstanceService:
         """The instance service of this signed-in session: it acts with the person's own rights and
-        reads the user again before every change."""
+        reads the user, and checks the session, again before every change."""
         return self._services(signed_in.user, self.mode.instance_store(signed_in),
-                              lambda: self.mode.current_user(signed_in))
+                              lambda: self.current_user(signed_in))
 
     def user_admin(self, signed_in: SignedIn) -> AccountAdmin | SupabaseRoleAdmin:
-        return self.mode.user_admin(signed_in)
+        """What the Usuários page manages, as this admin (checked, session included, before every
+        change); whoever it changes sees it at their open pages' next check."""
+        return self.mode.user_admin(signed_in, current_user=lambda: self.current_user(signed_in),
+                                    on_change=self.note_change)

@@ -95,5 +95,7 @@ class SupabaseMode:
     def instance_store(self, signed_in: SignedIn) -> SupabaseInstanceStore:
         return signed_in.supabase.store()
 
-    def user_admin(self, signed_in: SignedIn) -> SupabaseRoleAdmin:
-        return SupabaseRoleAdmin(signed_in.supabase, self.server_store())
+    def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
+                   on_change: Callable[[str], None]) -> SupabaseRoleAdmin:
+        return SupabaseRoleAdmin(signed_in.supabase, self.server_store(), current_user=current_user,
+                                 on_change=on_change)

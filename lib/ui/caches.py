@@ -4,7 +4,7 @@ Streamlit reruns the whole script on every click and every polling tick, so what
 from here, not from the store: the list is read once and kept, with the store's version at that
 moment, until a write invalidates it or the store's version moves (list_is_stale); what is
 computed from it (the table) is kept beside it and dropped with it. Everything kept belongs to the
-service that read it: a new role makes a new service (lib.ui.signed_in.recheck), and the list is
+service that read it: a new role makes a new service (lib.ui.signed_in.check), and the list is
 read again."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from lib.presentation import escape_markdown
 log = logging.getLogger(__name__)
 
 FLASH_KEY = "flash"
-REFUSED_KEY = "permission_refused"  # a change was refused: the role may have changed (lib.ui.signed_in.recheck)
+REFUSED_KEY = "permission_refused"  # a change was refused: the role may have changed (lib.ui.signed_in.check)
 MSG_UNEXPECTED = "Erro inesperado. Tente novamente; se persistir, avise o suporte."
 
 

@@ -4,7 +4,8 @@ the dialog that is open (see lib.ui.dialogs).
 What the screen says follows the store without anyone clicking: the cards are a fragment that
 runs every WATCH_SECONDS and asks the store one cheap question (has anything changed since the
 list was read?); when it has, the whole page runs again from a fresh read. The cards are redrawn
-on every tick anyway, so "verificado há 40 s" stays true.
+on every tick anyway, so "verificado há 40 s" stays true. Each tick checks the session too
+(lib.ui.signed_in.check): one ended elsewhere shows the login page within a tick.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def shown_instances(instances):
 
 @st.fragment(run_every=WATCH_SECONDS)
 def live_cards(*, can_act: bool) -> None:
+    signed_in.check()  # a session ended elsewhere: the login page; a new role: a new service, so a stale list
     if caches.list_is_stale():
         caches.invalidate_instances()
         st.rerun()  # the whole page, table included, from a fresh read

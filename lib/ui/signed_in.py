@@ -29,8 +29,10 @@ RESTORE_TRIED_KEY = "restore_tried"
 SSO_REFUSED_KEY = "sso_refused"  # (message, e-mail): the provider's sign-in maps to no user here
 SSO_USED_KEY = "sso_used"  # the key of a provider's sign-in that had already started a session
 LEAVE_PROVIDER_KEY = "leave_provider"  # "Sair": st.logout() at the end of the next full run
-USER_CHECKED_KEY = "user_checked_at"
+USER_CHECKED_KEY = "user_checked_at"  # when the user was last read again (time.monotonic())
 USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
+LAST_CHECK_KEY = "session_checked_at"  # when the session was last checked (time.monotonic())
+CHECK_SECONDS = 3  # an open page checks its session this often (watch; the live cards' tick too)
 
 
 def context() -> AppContext:
@@ -145,29 +147,40 @@ def keep_fresh() -> None:
         st.warning(escape_markdown(exc.message), icon="⚠️")
 
 
-def recheck() -> None:
-    """At least once a minute, and after a refused change: the user as the accounts say now. A
-    removed or deactivated user, or a session ended by an admin, is signed out; a new role applies
-    at once (with a new service: what was read for the old one is read again, lib.ui.caches)."""
+def check(*, touch: bool = False) -> None:
+    """Every run (`touch`: app.py's, the person is using the page) and every tick of the live parts
+    of a page: the session as the server holds it now (lib.auth.signin.SignIn.check). One that
+    ended elsewhere signs this browser out at once and shows the login page; the user is read again
+    at least once a minute, after a refused change, and as soon as an admin changed them on this
+    server (a new role applies at once, with a new service: lib.ui.caches reads again)."""
     current = signed_in()
-    checked = st.session_state.get(USER_CHECKED_KEY, 0.0)
-    refused = st.session_state.pop(feedback.REFUSED_KEY, False)
-    if current is None or (time.monotonic() - checked < USER_CHECK_SECONDS and not refused):
+    if current is None:
         return
-    st.session_state[USER_CHECKED_KEY] = time.monotonic()
+    now = time.monotonic()
+    since = st.session_state.get(LAST_CHECK_KEY, 0.0)
+    reread = now - st.session_state.get(USER_CHECKED_KEY, 0.0) >= USER_CHECK_SECONDS
+    reread = st.session_state.pop(feedback.REFUSED_KEY, False) or reread
+    st.session_state[LAST_CHECK_KEY] = now
     try:
-        fresh = signin().recheck(current)
+        fresh = signin().check(current, reread=reread, since=since, touch=touch)
     except SessionEnded as exc:
         sign_out(exc.message)
-        st.rerun()
+        st.rerun()  # the whole app, from a fragment too: the login page
+    if reread:
+        st.session_state[USER_CHECKED_KEY] = now
     if fresh is not current:
         st.session_state[SIGNED_IN_KEY] = fresh
         st.session_state.pop(SERVICE_KEY, None)
 
 
-def recheck_soon() -> None:
-    """Read the user again on the next run (their own role was just changed)."""
-    st.session_state[USER_CHECKED_KEY] = 0.0
+@st.fragment(run_every=CHECK_SECONDS)
+def watch() -> None:
+    """For pages without live cards (which check on their own ticks): the session checked every
+    few seconds, the page drawn again when the user changed."""
+    before = signed_in()
+    check()
+    if signed_in() is not before:
+        st.rerun()
 
 
 # -- single sign-on (lib.auth.sso) ---------------------------------------------------------------
@@ -224,7 +237,8 @@ def service() -> InstanceService:
 
 
 def user_admin():
-    """What the Usuários page manages (lib.auth.admin: AccountAdmin or SupabaseRoleAdmin)."""
+    """What the Usuários page manages (lib.auth.admin: AccountAdmin or SupabaseRoleAdmin), as the
+    signed-in admin."""
     return signin().user_admin(signed_in())
 
 

@@ -272,19 +272,8 @@ def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
                           key=f"supabase-role-{holder.user_id}")
     actions = right.container(horizontal=True)
     if actions.button("Salvar papel", disabled=role == holder.role, key="supabase_save_role"):
-        _act(lambda: _changed(admin.grant(email, role)), f"Papel de {email}: {ROLE_LABELS[role]}.")
+        _act(lambda: admin.grant(email, role), f"Papel de {email}: {ROLE_LABELS[role]}.")
     if actions.button("Remover acesso", key="supabase_revoke", disabled=pending is not None):
         _ask(holder.user_id, "revoke")
     if pending is not None and _confirmed(pending, email):
-
-        def revoke() -> None:
-            admin.revoke(holder.user_id)
-            _changed(holder.user_id)
-
-        _act(revoke, f"Acesso de {email} removido.")
-
-
-def _changed(user_id: str) -> None:
-    """A role changed: when it is the admin's own, it is read again on the next run."""
-    if user_id == signed_in.current_user().id:
-        signed_in.recheck_soon()
+        _act(lambda: admin.revoke(holder.user_id), f"Acesso de {email} removido.")

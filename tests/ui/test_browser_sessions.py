@@ -1,6 +1,9 @@
 """Sessions and accounts in real Chromium against the real server: the cookie survives a reload and
 a new tab, carries nothing but a random id with the right flags, and dies with "Sair"; an admin adds
-an analyst who must change the temporary password; a demoted admin is refused at once."""
+an analyst who must change the temporary password; a demoted admin is refused at once; a page whose
+session ended elsewhere ("Sair" in another browser with the same cookie, "Encerrar sessões")
+creates nothing and shows the login by itself; only the app's own page trades a ticket for the
+cookie."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ import re
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.server import streamlit_server
 from tests.ui.test_browser import (  # noqa: F401 - browser is a fixture
     DIALOG, IDLE, PASSWORD, browser, log_in, new_page, settle, signed_in,
@@ -172,4 +177,70 @@ def test_a_ticket_is_traded_for_the_cookie_only_by_the_apps_own_page(server, bro
                                                  "Sec-Fetch-Site": "same-origin"}, timeout=10)
     assert own.status_code == 204 and COOKIE_NAME in own.headers["set-cookie"]  # the refused ones did not use it up
     assert requests.delete(url, headers={"Origin": "http://evil.example"}, timeout=10).status_code == 403
+    assert "Traceback" not in server.log()
+
+
+def open_create_dialog(page: Page, name: str):
+    """"+ Nova instância", the name typed, "Criar" not clicked yet."""
+    page.get_by_role("button", name="+ Nova instância", exact=True).click()
+    settle(page)
+    dialog = page.locator(DIALOG)
+    dialog.get_by_label("Nome da instância", exact=True).fill(name)
+    dialog.get_by_label("Nome da instância", exact=True).press("Tab")
+    return dialog
+
+
+def click_criar_if_still_there(dialog) -> None:
+    """The open page's next tick (every 3 s) may show the login page before the click lands: then
+    there is no "Criar" left to click, which is as good."""
+    try:
+        dialog.get_by_role("button", name="Criar", exact=True).click(timeout=3_000)
+    except PlaywrightTimeout:
+        pass
+
+
+def instances(server) -> list:
+    return SQLiteInstanceStore(SQLiteDatabase.in_dir(server.data_dir)).list_instances()
+
+
+def test_after_sair_in_one_browser_the_other_with_the_same_cookie_creates_nothing_and_shows_the_login(server, browser: Browser):
+    page = new_page(browser)
+    log_in(page, server.url, ADMIN)
+    signed_in(page)
+    cookie = _wait_for_cookie(page)
+    twin = browser.new_context(viewport={"width": 1280, "height": 900})
+    twin.add_cookies([{"name": COOKIE_NAME, "value": cookie["value"], "url": server.url}])
+    other = twin.new_page()
+    other.goto(server.url)
+    other.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    signed_in(other)  # the same session, in a second browser
+    dialog = open_create_dialog(other, "Cobrança")
+
+    page.get_by_role("button", name="Sair").click()
+    settle(page)
+    click_criar_if_still_there(dialog)
+    expect(other.get_by_role("button", name="Entrar", exact=True)).to_be_visible(timeout=15_000)  # no click needed
+    assert instances(server) == []
+    assert "Traceback" not in server.log()
+
+
+def test_after_encerrar_sessoes_the_persons_open_page_creates_nothing_and_shows_the_login(server, browser: Browser):
+    bia = new_page(browser)
+    log_in(bia, server.url, OTHER_ADMIN)
+    signed_in(bia)
+    dialog = open_create_dialog(bia, "Cobrança")
+
+    admin = new_page(browser)
+    log_in(admin, server.url, ADMIN)
+    signed_in(admin)
+    admin.get_by_role("link", name="Usuários").click()
+    settle(admin)
+    choose(admin, admin.get_by_label("Usuário", exact=True), OTHER_ADMIN)
+    admin.get_by_role("button", name="Encerrar sessões", exact=True).click()
+    settle(admin)
+    admin.locator(".st-key-danger-confirm-end_sessions button").click()  # asked once more
+    settle(admin)
+    click_criar_if_still_there(dialog)
+    expect(bia.get_by_role("button", name="Entrar", exact=True)).to_be_visible(timeout=15_000)  # no click needed
+    assert instances(server) == []
     assert "Traceback" not in server.log()
