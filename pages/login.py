@@ -31,6 +31,11 @@ with middle:
         st.stop()
 
     st.info(signin.login_note, icon="ℹ️")
+    if first_admin:
+        st.info("**Primeiro acesso:** crie o administrador. Você vai precisar do **código de configuração**, "
+                "impresso no terminal onde o servidor foi iniciado (make run) e guardado no arquivo "
+                f"{SETUP_CODE_FILENAME}, na pasta de dados do servidor (APP\\_DATA\\_DIR; por padrão, data).",
+                icon="🔑")
 
     if providers and not first_admin:
         unavailable = signin.provider_unavailable()
@@ -48,11 +53,7 @@ with middle:
         password = st.text_input("Senha", type="password")
         if first_admin:
             confirmation = st.text_input("Confirmar senha", type="password")
-            code = st.text_input(
-                "Código de configuração",
-                help="Impresso no terminal onde o servidor foi iniciado (make run) e guardado em "
-                     f"{SETUP_CODE_FILENAME}, na pasta de dados do servidor.",
-            )
+            code = st.text_input("Código de configuração", placeholder="XXXX-XXXX-XXXX")
         submitted = st.form_submit_button("Criar administrador" if first_admin else "Entrar", type="primary")
 
     if submitted and first_admin and password != confirmation:

@@ -31,6 +31,8 @@ MAX_PASSWORD_LENGTH = 1024
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
 MSG_WRONG_CURRENT = "A senha atual não confere."
+MSG_NO_EMAIL = "Informe o e-mail."
+MSG_NO_PASSWORD = "Informe a senha."
 MSG_FIRST_ADMIN_EXISTS = "O primeiro administrador já foi criado. Faça login."
 ACCOUNT_COLUMNS = "id, email, role, active, must_change_password, password_hash, created_at, last_login_at"
 
@@ -62,6 +64,8 @@ def normalize_email(email: str) -> str:
     if len(email) > MAX_EMAIL_LENGTH + 64:  # room for surrounding spaces, not for a megabyte
         raise ValidationError("Informe um e-mail válido.")
     email = email.strip().lower()
+    if not email:
+        raise ValidationError(MSG_NO_EMAIL)
     if "@" not in email or len(email) > MAX_EMAIL_LENGTH or any(c.isspace() for c in email):
         raise ValidationError("Informe um e-mail válido.")
     return email
@@ -74,6 +78,8 @@ def temporary_password() -> str:
 
 
 def _check_password(password: str) -> None:
+    if not password:
+        raise ValidationError(MSG_NO_PASSWORD)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"A senha deve ter pelo menos {MIN_PASSWORD_LENGTH} caracteres.")
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -172,14 +178,16 @@ class LocalAccounts:
         here: the login page or the server's start made it), and only while there is no user at
         all, checked and inserted in one statement (two browsers at once: one admin). Once an admin
         exists the code is discarded."""
+        email = normalize_email(email)  # what the form asks, in its order: e-mail, password, code
+        _check_password(password)
         expected, given = read_setup_code(data_dir), (setup_code or "").strip().upper()
         if expected is None or not given or not hmac.compare_digest(given.encode(), expected.encode()):
             if self.count() > 0:
                 discard_setup_code(data_dir)
                 raise ValidationError(MSG_FIRST_ADMIN_EXISTS)
-            raise ValidationError("Código de configuração incorreto: veja o terminal onde o servidor foi iniciado.")
-        email = normalize_email(email)
-        _check_password(password)
+            raise ValidationError("Informe o código de configuração: veja o terminal onde o servidor foi iniciado."
+                                  if not given else
+                                  "Código de configuração incorreto: veja o terminal onde o servidor foi iniciado.")
         user = User(id=str(uuid.uuid4()), email=email, role="admin")
         with self.db.connect() as conn:
             inserted = conn.execute(

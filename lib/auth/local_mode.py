@@ -25,7 +25,7 @@ class LocalMode:
         self.database = database
         self.sessions = sessions
         self.data_dir = data_dir
-        self.login_note = f"Modo padrão embutido: {label}. Nada precisa ser configurado."
+        self.login_note = f"Modo padrão embutido: {label}."
 
     def check_password(self, email: str, password: str, address: str | None) -> tuple[User, None]:
         return self.accounts.authenticate(email, password, address), None

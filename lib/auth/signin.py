@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Mapping, Protocol
 
 from lib.auth import sso
+from lib.auth.accounts import MSG_NO_EMAIL, MSG_NO_PASSWORD
 from lib.auth.sessions import CookieHandoff, SessionStore, StoredSession
-from lib.errors import AppError, AuthError
+from lib.errors import AppError, AuthError, ValidationError
 from lib.models import User
 
 if TYPE_CHECKING:
@@ -160,7 +161,12 @@ class SignIn:
 
     # -- starting a session -------------------------------------------------------------------------
     def with_password(self, email: str, password: str, visitor: Visitor) -> Started:
-        """Check the credentials and start a session. Raises AuthError."""
+        """Check the credentials and start a session. Raises ValidationError for an empty field
+        (the e-mail asked first; nothing is checked or counted then), AuthError."""
+        if not (email or "").strip():
+            raise ValidationError(MSG_NO_EMAIL)
+        if not password:
+            raise ValidationError(MSG_NO_PASSWORD)
         user, supabase = self.mode.check_password(email, password, visitor.address)
         return self._start(user, supabase, visitor, by_provider=False)
 
