@@ -81,7 +81,8 @@ class AppContext:
         else:
             from lib.auth.supabase_mode import SupabaseMode
 
-            mode = SupabaseMode(self.settings.supabase, self.login_throttle, self.server_store, label=self.mode_label)
+            mode = SupabaseMode(self.settings.supabase, self.login_throttle, self.sessions, self.server_store,
+                                label=self.mode_label)
         return SignIn(mode, self.sessions, self.handoff, services=self.instance_service,
                       provider_configured=self.settings.sso is not None)
 

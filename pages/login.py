@@ -35,7 +35,7 @@ with middle:
         st.info("**Primeiro acesso:** crie o administrador. Você vai precisar do **código de configuração**, "
                 "impresso no terminal onde o servidor foi iniciado (make run) e guardado no arquivo "
                 f"{SETUP_CODE_FILENAME}, na pasta de dados do servidor (APP\\_DATA\\_DIR; por padrão, data).",
-                icon="🔑")
+                icon=":material/key:")
 
     if providers and not first_admin:
         unavailable = signin.provider_unavailable()

@@ -210,7 +210,7 @@ class LocalAccounts:
             raise AuthError(MSG_BAD_LOGIN) from None
         password = (password or "")[:MAX_PASSWORD_LENGTH]
         row = self.throttle.guard(email, address, lambda: self._checked(email, password))
-        self.record_login(row["id"])
+        self.record_access(row["id"])
         return _account(row).user
 
     def _checked(self, email: str, password: str):
@@ -224,7 +224,9 @@ class LocalAccounts:
             raise AuthError("Usuário desativado: peça a um administrador.")
         return row
 
-    def record_login(self, user_id: str) -> None:
+    def record_access(self, user_id: str) -> None:
+        """The person used the app now: signed in, or, signed in, at most once a minute after
+        (Usuários' "Último acesso")."""
         with self.db.connect() as conn:
             conn.execute("update users set last_login_at = ? where id = ?", (utc_now_iso(), user_id))
 

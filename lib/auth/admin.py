@@ -11,7 +11,8 @@ supabase/migrations/20261203000000_user_admin.sql)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
 from lib.auth.accounts import Account, LocalAccounts
@@ -102,18 +103,25 @@ class SupabaseRoleAdmin:
     SessionEnded once it is over, whatever the Supabase tokens still allow)."""
 
     def __init__(self, session: SupabaseSession, server: SupabaseServerStore | None = None, *,
-                 current_user: Callable[[], User | None] | None = None, on_change: Callable[[str], None] = _nobody):
+                 current_user: Callable[[], User | None] | None = None, on_change: Callable[[str], None] = _nobody,
+                 last_seen: Callable[[list[str]], dict[str, datetime]] | None = None):
         self.session = session
         self.server = server
         self.current_user = current_user
         self.on_change = on_change
+        self.last_seen = last_seen  # when each user last used this server (lib.auth.sessions)
 
     @property
     def can_invite(self) -> bool:
         return self.server is not None
 
     def holders(self) -> list[RoleHolder]:
-        return self.session.role_holders()
+        """Who holds a role; their last access is their last sign-in at Supabase Auth, or their
+        last use of a session still open on this server when that is later."""
+        holders = self.session.role_holders()
+        seen = self.last_seen([h.user_id for h in holders]) if self.last_seen else {}
+        return [replace(h, last_sign_in_at=max(filter(None, (h.last_sign_in_at, seen.get(h.user_id)))))
+                if h.user_id in seen else h for h in holders]
 
     def grant(self, email: str, role: str) -> str:
         """The user's id; ValidationError when nobody has the e-mail."""

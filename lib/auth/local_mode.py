@@ -56,11 +56,14 @@ class LocalMode:
         return sso.user_for_email(email, accounts=self.accounts)
 
     def provider_session(self, user: User, email: str) -> tuple[User, None]:
-        self.accounts.record_login(user.id)
+        self.accounts.record_access(user.id)
         return user, None
 
     def provider_unavailable(self) -> None:
         return None
+
+    def record_use(self, signed_in: SignedIn) -> None:
+        self.accounts.record_access(signed_in.user.id)
 
     def refresh(self, signed_in: SignedIn) -> None:
         pass  # the session behind the cookie is all there is

@@ -23,7 +23,7 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -54,6 +54,7 @@ class StoredSession:
     user_agent: str | None
     refresh_token: str | None = field(default=None, repr=False)
     method: str = "password"  # or "sso": signed in through an identity provider
+    touched: bool = False  # this lookup marked it seen (the person used the app: see resume)
 
     @property
     def sso(self) -> bool:
@@ -108,6 +109,7 @@ class SessionStore:
                 return None
             if touch and now - session.last_seen_at >= TOUCH_EVERY:
                 conn.execute("update app_sessions set last_seen_at = ? where id_hash = ?", (now.isoformat(), key))
+                session = replace(session, last_seen_at=now, touched=True)
         return session
 
     def end(self, raw_id: str | None) -> None:
@@ -119,6 +121,17 @@ class SessionStore:
         """End every session of a user (deactivated, or on an admin's request)."""
         with self.db.connect() as conn:
             return conn.execute("delete from app_sessions where user_id = ?", (user_id,)).rowcount
+
+    def last_seen(self, user_ids: list[str]) -> dict[str, datetime]:
+        """When each of these users last used a session of theirs that is still open (those ended
+        are gone), by user id."""
+        if not user_ids:
+            return {}
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                f"select user_id, max(last_seen_at) from app_sessions where user_id in ({', '.join('?' * len(user_ids))})"
+                " group by user_id", user_ids).fetchall()
+        return {row[0]: datetime.fromisoformat(row[1]) for row in rows}
 
     def count(self, user_id: str) -> int:
         with self.db.connect() as conn:

@@ -122,6 +122,9 @@ class AccountsMode(Protocol):
     def provider_unavailable(self) -> str | None:
         """Why the identity provider can't sign anyone in with this configuration, or None."""
 
+    def record_use(self, signed_in: SignedIn) -> None:
+        """The person used the app (at most once a minute): their "Último acesso"."""
+
     def refresh(self, signed_in: SignedIn) -> None:
         """Keep the session's credentials fresh. SessionEnded when refused, AuthError offline."""
 
@@ -265,9 +268,11 @@ class SignIn:
         return self.mode.current_user(signed_in)
 
     def _require_session(self, signed_in: SignedIn, *, touch: bool) -> None:
-        if (self.sessions.resume(signed_in.session_id, touch=touch) is None
-                or (signed_in.by_provider and not self.provider_configured)):  # a provider no longer configured
+        stored = self.sessions.resume(signed_in.session_id, touch=touch)
+        if stored is None or (signed_in.by_provider and not self.provider_configured):  # a provider no longer configured
             raise SessionEnded(MSG_ENDED)
+        if stored.touched:
+            self.mode.record_use(signed_in)
 
     def note_change(self, user_id: str) -> None:
         """An admin changed this user (role, activation, password, sessions): their open pages read

@@ -10,7 +10,7 @@ from typing import Callable
 from lib.auth import sso
 from lib.auth.accounts import MSG_BAD_LOGIN, normalize_email
 from lib.auth.admin import SupabaseRoleAdmin
-from lib.auth.sessions import StoredSession
+from lib.auth.sessions import SessionStore, StoredSession
 from lib.auth.signin import SessionEnded, SignedIn
 from lib.auth.throttle import LoginThrottle
 from lib.config.settings import SupabaseSettings
@@ -25,10 +25,11 @@ MSG_NOT_HERE = "No modo Supabase as contas e as senhas ficam no Supabase Auth."
 
 
 class SupabaseMode:
-    def __init__(self, settings: SupabaseSettings, throttle: LoginThrottle,
+    def __init__(self, settings: SupabaseSettings, throttle: LoginThrottle, sessions: SessionStore,
                  server_store: Callable[[], SupabaseServerStore | None], *, label: str):
         self.settings = settings
         self.throttle = throttle
+        self.sessions = sessions
         self.server_store = server_store  # None without the service-role key
         self.login_note = f"Modo: {label}. Entre com sua conta do Supabase."
 
@@ -71,6 +72,9 @@ class SupabaseMode:
     def provider_unavailable(self) -> str | None:
         return sso.MSG_NEEDS_SERVICE_KEY if self.server_store() is None else None
 
+    def record_use(self, signed_in: SignedIn) -> None:
+        pass  # Supabase Auth keeps the last sign-in; the Usuários page adds this server's sessions (user_admin)
+
     def refresh(self, signed_in: SignedIn) -> None:
         """Auto-refresh is off: an expired access token is refreshed here. A rejected refresh token
         ends the session; Supabase unreachable keeps it (AuthError), for the next run."""
@@ -98,4 +102,4 @@ class SupabaseMode:
     def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
                    on_change: Callable[[str], None]) -> SupabaseRoleAdmin:
         return SupabaseRoleAdmin(signed_in.supabase, self.server_store(), current_user=current_user,
-                                 on_change=on_change)
+                                 on_change=on_change, last_seen=self.sessions.last_seen)

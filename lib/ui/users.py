@@ -66,10 +66,16 @@ def users_table(rows: list[AccountRow]) -> pd.DataFrame:
             "Criado em": format_datetime(r.account.created_at),
             "Último acesso": format_datetime(r.account.last_login_at) if r.account.last_login_at else "",
             "Sessões abertas": r.open_sessions,
-            "Senha": "temporária" if r.account.must_change_password else ("própria" if r.account.has_password else "só SSO"),
+            "Senha": _password_kind(r.account),
         }
         for r in rows
     ])
+
+
+def _password_kind(account) -> str:
+    if not account.has_password:
+        return "sem senha: entra pelo provedor"
+    return "temporária" if account.must_change_password else "definida pela pessoa"
 
 
 def temporary_password_box() -> None:
@@ -118,25 +124,33 @@ def manage_user(admin: AccountAdmin, rows: list[AccountRow]) -> None:
     if email is None:
         return
     account = by_email[email]
-    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    pending = _pending_action(account.id)
+    left, right = _choice_row(pending)
     role = left.selectbox("Papel", ROLES, index=ROLES.index(account.role), format_func=ROLE_LABELS.get,
                           key=f"role-{account.id}")
-    pending = _pending_action(account.id)
+    if pending is not None:
+        with right:
+            if _confirmed(pending, email):
+                do_account_action(admin, account, pending)
+        return
     actions = right.container(horizontal=True)
     if actions.button("Salvar papel", disabled=role == account.role, key="save_role"):
         _act(lambda: admin.set_role(account.id, role), f"Papel de {email} alterado.")
-    asked = pending is not None
     if account.active:
-        if actions.button("Desativar", key="deactivate", disabled=asked, help="Encerra as sessões da pessoa"):
+        if actions.button("Desativar", key="deactivate", help="Encerra as sessões da pessoa"):
             _ask(account.id, "deactivate")
     elif actions.button("Reativar", key="reactivate"):
         _act(lambda: admin.set_active(account.id, True), f"{email} reativado.")
-    if account.has_password and actions.button("Redefinir senha", key="reset_password", disabled=asked):
+    if account.has_password and actions.button("Redefinir senha", key="reset_password"):
         _ask(account.id, "reset_password")
-    if actions.button("Encerrar sessões", key="end_sessions", disabled=asked):
+    if actions.button("Encerrar sessões", key="end_sessions"):
         _ask(account.id, "end_sessions")
-    if pending is not None and _confirmed(pending, email):
-        do_account_action(admin, account, pending)
+
+
+def _choice_row(pending: str | None):
+    """The role on the left; on the right the actions, or, once one that throws someone out was
+    clicked, its question in their place (beside the choice, where the eye already is)."""
+    return st.columns([1, 2], vertical_alignment="top" if pending else "bottom")
 
 
 def _pending_action(user_id: str) -> str | None:
@@ -267,13 +281,16 @@ def manage_holder(admin: SupabaseRoleAdmin, holders: list[RoleHolder]) -> None:
         return
     holder = by_email[email]
     pending = _pending_action(holder.user_id)
-    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    left, right = _choice_row(pending)
     role = left.selectbox("Papel", ROLES, index=ROLES.index(holder.role), format_func=ROLE_LABELS.get,
                           key=f"supabase-role-{holder.user_id}")
+    if pending is not None:
+        with right:
+            if _confirmed(pending, email):
+                _act(lambda: admin.revoke(holder.user_id), f"Acesso de {email} removido.")
+        return
     actions = right.container(horizontal=True)
     if actions.button("Salvar papel", disabled=role == holder.role, key="supabase_save_role"):
         _act(lambda: admin.grant(email, role), f"Papel de {email}: {ROLE_LABELS[role]}.")
-    if actions.button("Remover acesso", key="supabase_revoke", disabled=pending is not None):
+    if actions.button("Remover acesso", key="supabase_revoke"):
         _ask(holder.user_id, "revoke")
-    if pending is not None and _confirmed(pending, email):
-        _act(lambda: admin.revoke(holder.user_id), f"Acesso de {email} removido.")

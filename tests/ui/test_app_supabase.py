@@ -265,3 +265,17 @@ def test_supabase_sign_in_is_throttled_before_supabase_is_asked(supabase_app):
     at = log_in(new_app(), "admin@example.com", PASSWORD)  # the right password, too late
     assert "Muitas tentativas" in texts(at) and SIGNED_IN_KEY not in at.session_state
     assert len(supabase_app.password_route.calls) == asked  # Supabase was not asked again
+
+
+def test_last_access_is_the_later_of_the_supabase_sign_in_and_the_use_of_this_server(supabase_app):
+    from lib.context import app_context
+    from lib.config.settings import load_settings
+    from lib.presentation import format_datetime
+
+    ana = log_in(new_app(), "ana@example.com", PASSWORD)
+    supabase_app.accounts["ana@example.com"]["last_sign_in_at"] = "2026-01-05T09:00:00+00:00"  # long ago
+    [used] = app_context(load_settings()).sessions.last_seen([ana.session_state[SIGNED_IN_KEY].user.id]).values()
+    at = users_page(log_in(new_app(), "admin@example.com", PASSWORD))
+    rows = {r["E-mail"]: r for r in table_rows(at)}
+    assert rows["ana@example.com"]["Último acesso"] == format_datetime(used)
+    assert rows["analyst@example.com"]["Último acesso"] == ""  # never signed in, no session here

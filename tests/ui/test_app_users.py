@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+from lib.presentation import format_datetime
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
-    PASSWORD, admin_app, button, context, create_instance, data_dir, log_in, new_app, texts,
+    PASSWORD, admin_app, button, context, create_instance, data_dir, log_in, new_app, texts, unescape_markdown,
 )
 
 
@@ -112,3 +115,58 @@ def test_an_admin_deactivates_reactivates_resets_and_signs_out_a_user_from_the_p
     [temporary] = [c.value for c in at.code]
     assert context.sessions.count(ana.id) == 0
     assert context.accounts.authenticate("ana@example.com", temporary).email == "ana@example.com"
+
+
+def test_last_access_follows_use_not_only_the_sign_in(context):
+    ana = context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    at = log_in(new_app(), "ana@example.com")
+    long_ago = "2026-01-05T09:00:00+00:00"
+    with context.database.connect() as conn:  # she signed in long ago; her page's last use was 2 minutes ago
+        conn.execute("update users set last_login_at = ? where id = ?", (long_ago, ana.id))
+        conn.execute("update app_sessions set last_seen_at = ? where user_id = ?",
+                     ((datetime.now(timezone.utc) - timedelta(minutes=2)).isoformat(), ana.id))
+    at.run()  # she uses the page now
+    used = context.accounts.get(ana.id).last_login_at
+    assert datetime.now(timezone.utc) - used < timedelta(minutes=1)
+    table = users_page(admin_app(context)).dataframe[0].value
+    assert table.loc[table["E-mail"] == "ana@example.com", "Último acesso"].item() == format_datetime(used)
+
+
+def test_the_question_of_desativar_takes_the_buttons_place_beside_the_role(context):
+    ana = context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    at = users_page(admin_app(context))
+    at.selectbox(key="managed_user").select("ana@example.com").run()
+    button(at, "Desativar").click().run()
+    columns = list(at.columns)
+    left = next(i for i, column in enumerate(columns) if any(s.key == f"role-{ana.id}" for s in column.selectbox))
+    beside = columns[left + 1]  # where the buttons were, next to the role
+    assert any("Desativar ana@example.com?" in unescape_markdown(w.value) for w in beside.warning)
+    assert {"danger-confirm-deactivate", "cancel-deactivate"} <= {b.key for b in beside.button}
+    assert "Salvar papel" not in [b.label for b in at.button]  # the question took the buttons' place
+    assert context.accounts.get(ana.id).active  # nothing yet
+
+
+def test_the_password_column_reads_plainly(context):
+    context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    context.accounts.add_with_temporary_password("bia@example.com", "analyst")
+    context.accounts.add("caio@example.com", None, "analyst")
+    table = users_page(admin_app(context)).dataframe[0].value
+    assert dict(zip(table["E-mail"], table["Senha"])) == {
+        "admin@example.com": "definida pela pessoa", "ana@example.com": "definida pela pessoa",
+        "bia@example.com": "temporária", "caio@example.com": "sem senha: entra pelo provedor",
+    }
+
+
+def test_a_role_change_shows_on_the_persons_open_page_at_its_next_tick(context):
+    context.accounts.add("ana@example.com", PASSWORD, "analyst")
+    ana = log_in(new_app(), "ana@example.com")
+    assert "+ Nova instância" not in [b.label for b in ana.button]
+    admin = users_page(admin_app(context))
+    admin.selectbox(key="managed_user").select("ana@example.com").run()
+    ana_id = context.accounts.find("ana@example.com").id
+    admin.selectbox(key=f"role-{ana_id}").select("admin").run()
+    button(admin, "Salvar papel").click().run()
+    ana.run()  # her page's next tick (every 3 s): nobody clicked
+    ana.run()  # the full run that tick asked for (see tests.ui.test_app_ui.App)
+    assert "+ Nova instância" in [b.label for b in ana.button]
+    assert "Somente leitura" not in texts(ana)

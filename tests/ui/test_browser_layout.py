@@ -79,3 +79,61 @@ def test_on_a_phone_cards_buttons_never_overlap_and_sair_is_reachable(server, br
     settle(page)
     expect(page.get_by_role("button", name="Entrar", exact=True)).to_be_visible()
     context.close()
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_on_a_phone_the_first_start_and_the_users_page_fit_and_a_new_role_shows_by_itself(tmp_path, browser: Browser):
+    def phone():
+        context = browser.new_context(viewport=PHONE, locale="pt-BR", is_mobile=True, has_touch=True)
+        context.set_default_timeout(20_000)
+        return context.new_page()
+
+    with streamlit_server(tmp_path / "data") as server:
+        admin = phone()
+        admin.goto(server.url)
+        admin.wait_for_selector(IDLE, state="attached", timeout=60_000)
+        expect(admin.get_by_text("terminal onde o servidor foi iniciado (make run)", exact=False)).to_be_visible()
+        expect(admin.get_by_text("setup_code.txt", exact=False)).to_be_in_viewport()
+        assert no_sideways_scroll(admin)
+        admin.screenshot(path=str(tmp_path / "first-start.png"), full_page=True)
+        code = (server.data_dir / "setup_code.txt").read_text().strip()
+        for label, value in (("E-mail", ADMIN), ("Senha", PASSWORD), ("Confirmar senha", PASSWORD),
+                             ("Código de configuração", code)):
+            admin.get_by_label(label, exact=True).fill(value)
+        admin.get_by_label("Código de configuração", exact=True).press("Tab")
+        admin.get_by_role("button", name="Criar administrador", exact=True).click()
+        signed_in(admin)
+
+        LocalAccounts(SQLiteDatabase.in_dir(server.data_dir)).add("ana@example.com", PASSWORD, "analyst")
+        ana = phone()
+        log_in(ana, server.url, "ana@example.com")
+        expect(ana.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible()
+
+        admin.goto(server.url + "/usuarios")
+        admin.wait_for_selector(IDLE, state="attached", timeout=60_000)
+        user = admin.get_by_label("Usuário", exact=True)
+        user.click()
+        admin.get_by_role("option", name="ana@example.com", exact=True).click()
+        settle(admin)
+        admin.get_by_role("button", name="Desativar", exact=True).click()
+        settle(admin)
+        expect(admin.get_by_text("Desativar ana@example.com?", exact=False)).to_be_in_viewport()
+        expect(admin.locator(".st-key-danger-confirm-deactivate button")).to_be_in_viewport()
+        assert no_sideways_scroll(admin)
+        admin.screenshot(path=str(tmp_path / "users-confirm.png"), full_page=True)
+        admin.get_by_role("button", name="Cancelar", exact=True).click()
+        settle(admin)
+
+        role = admin.get_by_label("Papel", exact=True).last
+        role.click()
+        admin.get_by_role("option", name="Administrador", exact=True).click()
+        settle(admin)
+        admin.get_by_role("button", name="Salvar papel", exact=True).click()
+        settle(admin)
+        # Ana's page, open all along, becomes an admin's without her touching it.
+        expect(ana.get_by_role("button", name="+ Nova instância", exact=True)).to_be_visible(timeout=15_000)
+        assert no_sideways_scroll(ana)
+        assert "Traceback" not in server.log()
