@@ -12,7 +12,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.admin import AccountAdmin
 from lib.auth.sessions import SessionStore, StoredSession
 from lib.auth.setup_code import discard_setup_code, ensure_setup_code
-from lib.auth.signin import SignedIn
+from lib.auth.signed_in import SignedIn
 from lib.models import User
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore

@@ -1,9 +1,9 @@
 """Signing in and staying signed in: the one entry point for both modes, with no streamlit.
 
-SignIn decides; lib.ui.signed_in keeps its answer (a SignedIn) in the browser session's state and
-hands it what the request says (a Visitor). What differs between the embedded default's local
-accounts and Supabase Auth lives behind one interface, AccountsMode (lib.auth.modes), so no caller
-asks which mode it is in:
+SignIn decides; lib.ui.signed_in keeps its answer (a SignedIn, lib.auth.signed_in) in the browser
+session's state and hands it what the request says (a Visitor). What differs between the embedded default's local
+accounts and Supabase Auth lives behind one interface, AccountsMode (lib.auth.modes: local_mode.py,
+supabase_mode.py), so no caller asks which mode it is in:
 
 - a password sign-in, the first administrator, and a single sign-on (lib.auth.sso) each start the
   server's session behind the browser's cookie (lib.auth.sessions) and a one-time ticket the page
@@ -17,18 +17,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from lib.auth import sso
 from lib.auth.accounts import MSG_NO_EMAIL, MSG_NO_PASSWORD
-from lib.auth.sessions import CookieHandoff, SessionStore, StoredSession
+from lib.auth.sessions import CookieHandoff, SessionStore
+from lib.auth.signed_in import MSG_ENDED, NoAccess, ProviderSignIn, SessionEnded, SignedIn, Started, Visitor
 from lib.errors import AppError, AuthError, ValidationError
 from lib.models import User
 
 if TYPE_CHECKING:
     from lib.auth.admin import AccountAdmin, SupabaseRoleAdmin
+    from lib.auth.modes import AccountsMode
     from lib.instances import InstanceService
     from lib.store.base import InstanceStore
     from lib.store.supabase.session import SupabaseSession  # supabase-py is slow to import
@@ -37,114 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MSG_ENDED = "Sua sessão foi encerrada. Entre novamente."
 CHANGES_KEPT_SECONDS = 300.0  # who an admin changed, remembered for the open pages' next checks
-
-
-class SessionEnded(AuthError):
-    """The browser's session is over (ended elsewhere, expired, refused by Supabase): sign the
-    browser out and tell the person this message."""
-
-
-class NoAccess(AuthError):
-    """The identity provider signed in someone who has no access here; `email` is the one the
-    provider gave (for the login page to show)."""
-
-    def __init__(self, message: str, email: str):
-        super().__init__(message)
-        self.email = email
-
-
-@dataclass(frozen=True)
-class Visitor:
-    """What the sign-in needs to know about the browser asking."""
-
-    address: str | None  # the client address the login throttle counts under
-    user_agent: str = ""
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A signed-in browser session (kept in its own state, never shared)."""
-
-    user: User
-    session_id: str = field(repr=False)  # the cookie's random id: the server's session
-    by_provider: bool = False  # signed in through the identity provider (st.login)
-    # The person's own Supabase Auth session and client (Supabase mode), else None.
-    supabase: SupabaseSession | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Started:
-    """A session just started: who, and the one-time ticket the page trades for the cookie."""
-
-    signed_in: SignedIn
-    ticket: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class ProviderSignIn:
-    """What a provider's sign-in came to: a session `started`, or none because this sign-in had
-    started one already (`used_key`: remember it, so the login page does not ask again)."""
-
-    started: Started | None = None
-    used_key: str | None = None
-
-
-class AccountsMode(Protocol):
-    """Whose accounts these are: the embedded default's local accounts or Supabase Auth's."""
-
-    login_note: str  # what the login page says about the mode
-
-    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseSession | None]:
-        """The user for these credentials (throttled), and their Supabase session. AuthError."""
-
-    def setup_code(self) -> str | None:
-        """While the first administrator is still to be made, the one-time code that makes them
-        (lib.auth.setup_code, made now when missing), else None. StoreError: it can't be written."""
-
-    def first_admin(self, email: str, password: str, setup_code: str) -> User:
-        """Make the first administrator (only with the setup code). ValidationError."""
-
-    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseSession | None]:
-        """The user of a stored session (None: gone); AuthError when that can't be asked now."""
-
-    def current_user(self, signed_in: SignedIn) -> User | None:
-        """The user as the accounts say now (None: signed out, removed or deactivated); AppError
-        when that can't be asked now."""
-
-    def user_for_provider(self, email: str) -> User:
-        """The user an e-mail the identity provider signed in maps to. AuthError, StoreError."""
-
-    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseSession | None]:
-        """What a provider's sign-in needs before the session starts. AppError."""
-
-    def provider_unavailable(self) -> str | None:
-        """Why the identity provider can't sign anyone in with this configuration, or None."""
-
-    def record_use(self, signed_in: SignedIn) -> None:
-        """The person used the app (at most once a minute): their "Último acesso"."""
-
-    def refresh(self, signed_in: SignedIn) -> None:
-        """Keep the session's credentials fresh. SessionEnded when refused, AuthError offline."""
-
-    def end(self, signed_in: SignedIn) -> None:
-        """Forget the session's credentials (never raises)."""
-
-    def can_change_password(self, signed_in: SignedIn) -> bool:
-        """Whether "Alterar senha" is this app's to offer to this person."""
-
-    def change_password(self, signed_in: SignedIn, current: str, new: str, address: str | None) -> None:
-        """ValidationError when the current password is wrong or the new one unfit; AuthError when
-        the login throttle refuses one more check of the current password."""
-
-    def instance_store(self, signed_in: SignedIn) -> InstanceStore:
-        """The instance store as this person reaches it."""
-
-    def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
-                   on_change: Callable[[str], None]) -> AccountAdmin | SupabaseRoleAdmin:
-        """What the Usuários page manages, for this admin: `current_user` reads the admin again
-        before every change, `on_change(user_id)` is told whose account changed."""
 
 
 class SignIn:

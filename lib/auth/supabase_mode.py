@@ -11,7 +11,7 @@ from lib.auth import sso
 from lib.auth.accounts import MSG_BAD_LOGIN, normalize_email
 from lib.auth.admin import SupabaseRoleAdmin
 from lib.auth.sessions import SessionStore, StoredSession
-from lib.auth.signin import SessionEnded, SignedIn
+from lib.auth.signed_in import SessionEnded, SignedIn
 from lib.auth.throttle import LoginThrottle
 from lib.config.settings import SupabaseSettings
 from lib.errors import AuthError, PermissionDenied, ValidationError

@@ -12,7 +12,8 @@ import time
 import streamlit as st
 
 from lib.auth.sessions import COOKIE_NAME
-from lib.auth.signin import NoAccess, SessionEnded, SignedIn, SignIn, Started, Visitor
+from lib.auth.signed_in import NoAccess, SessionEnded, SignedIn, Started, Visitor
+from lib.auth.signin import SignIn
 from lib.config.settings import current_settings
 from lib.context import AppContext, app_context
 from lib.errors import AppError, AuthError

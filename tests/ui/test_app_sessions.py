@@ -122,6 +122,6 @@ def test_in_supabase_mode_a_page_whose_session_ended_changes_nothing(fake, tmp_p
 
 
 def _visitor():
-    from lib.auth.signin import Visitor
+    from lib.auth.signed_in import Visitor
 
     return Visitor("10.0.0.1")

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lib.context import app_context
 from lib.config.settings import load_settings
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from lib.auth.signin import SignedIn
+from lib.auth.signed_in import SignedIn
 from lib.ui.signed_in import SIGNED_IN_KEY
 from tests.conftest import ROOT
 
