@@ -81,10 +81,10 @@ def test_the_session_survives_a_reload_and_a_new_tab_and_ends_with_sair(server, 
     assert "Traceback" not in server.log()
 
 
-def _wait_for_cookie(page: Page) -> dict:
+def _wait_for_cookie(page: Page, other_than: str | None = None) -> dict:
     for _ in range(50):
         cookie = session_cookie(page)
-        if cookie:
+        if cookie and cookie["value"] != other_than:
             return cookie
         page.wait_for_timeout(200)
     raise AssertionError(f"no {COOKIE_NAME} cookie was set")
@@ -112,12 +112,17 @@ def test_a_newcomer_changes_the_temporary_password_and_a_demoted_admin_is_refuse
     newcomer = new_page(browser)
     log_in(newcomer, server.url, NEWCOMER, temporary)
     expect(newcomer.get_by_text("Você entrou com uma senha temporária")).to_be_visible()
+    first_cookie = _wait_for_cookie(newcomer)["value"]
     newcomer.get_by_label("Senha temporária", exact=True).fill(temporary)
     newcomer.get_by_label("Nova senha", exact=True).fill("minha-senha-nova")
     newcomer.get_by_label("Confirmar nova senha", exact=True).fill("minha-senha-nova")
     newcomer.get_by_label("Confirmar nova senha", exact=True).press("Tab")
     newcomer.get_by_role("button", name="Salvar nova senha", exact=True).click()
     settle(newcomer)
+    expect(newcomer.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible(timeout=20_000)
+    _wait_for_cookie(newcomer, other_than=first_cookie)  # the page traded the new session's ticket
+    newcomer.reload()  # the new password started a new session: its cookie, not the old one, signs her in
+    newcomer.wait_for_selector(IDLE, state="attached", timeout=60_000)
     expect(newcomer.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible(timeout=20_000)
 
     # The admin demotes Bia while she is signed in: her next change is refused.
