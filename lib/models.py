@@ -62,6 +62,10 @@ class User:
 
 
 EVENT_SOURCES = ("user", "monitor", "provider_event")
+# What users do, written in their own name: the only kinds a signed-in Supabase user may add to the
+# history (RLS); the others (what the provider said, alerts) are the server's to write.
+USER_KINDS = ("created", "connect_requested", "disconnected", "deleted", "token_revealed", "renamed",
+              "details_changed", "restarted", "imported", "events_registered")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from lib.errors import InstanceNotFound, PermissionDenied, ValidationError
+from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError
 from lib.models import InstanceEvent
+from lib.store.supabase.instances import PostgrestInstances
 from lib.store.supabase.server import SupabaseServerStore
 from lib.store.supabase.session import SupabaseSession
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
@@ -26,6 +27,12 @@ def admin_store(email: str = "admin@example.com"):
     session = SupabaseSession(SETTINGS)
     session.sign_in(email, PASSWORD)
     return session.store()
+
+
+def admin_store_with(system_events, email: str = "admin@example.com"):
+    session = SupabaseSession(SETTINGS)
+    session.sign_in(email, PASSWORD)
+    return session.store(system_events)
 
 
 def server() -> SupabaseServerStore:
@@ -173,6 +180,22 @@ def test_a_failed_checks_message_is_kept_to_300_characters(fake):
 def test_an_admin_cannot_write_the_monitors_history(fake, kind):
     row = fake.add_row("one")
     event = InstanceEvent(instance_id=row["id"], instance_name="One", kind=kind, source="user")
-    with pytest.raises(PermissionDenied):
-        admin_store().add_event(event)
+    with pytest.raises(PermissionDenied):  # the database's own answer, asked directly
+        PostgrestInstances.add_event(admin_store(), event)
     assert server().add_event(event).kind == kind
+
+
+def test_what_the_provider_said_during_an_admins_check_goes_through_the_servers_store(fake):
+    """The connect dialog's check heard "connected": the admin's store hands that event to the server's
+    (RLS lets the admin write only what users do), and writes the admin's own actions itself."""
+    row = fake.add_row("one")
+    server_store = server()
+    store = admin_store_with(server_store.add_event)
+    heard = InstanceEvent(instance_id=row["id"], instance_name="One", kind="connected", source="user",
+                          from_status="connecting", to_status="connected", actor_id="admin-id",
+                          actor_email="admin@example.com")
+    done = InstanceEvent(instance_id=row["id"], instance_name="One", kind="restarted", source="user")
+    assert (store.add_event(heard).kind, store.add_event(done).kind) == ("connected", "restarted")
+    assert sorted(e.kind for e in server_store.events(instance_ids=[row["id"]])) == ["connected", "restarted"]
+    with pytest.raises(StoreError, match="chave de serviço"):  # no server key: said, not sent to be refused
+        admin_store().add_event(heard)

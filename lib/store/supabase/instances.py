@@ -12,7 +12,7 @@ from supabase import Client
 
 from lib.details import validate_notes, validate_tags
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError
-from lib.models import MAX_DISCONNECT_REASON, MAX_LAST_ERROR, Instance, InstanceEvent
+from lib.models import MAX_DISCONNECT_REASON, MAX_LAST_ERROR, USER_KINDS, Instance, InstanceEvent
 from lib.names import name_key, validate_name
 from lib.store.supabase.rows import EVENT_COLUMNS, INSTANCE_COLUMNS, event_from_row, instance_from_row, iso
 
@@ -245,10 +245,20 @@ def _older_than(query, event_at: int):
 class SupabaseInstanceStore(PostgrestInstances):
     """InstanceStore over PostgREST with the rights of the session's user (RLS decides): its
     requests run through the session's `run` (SupabaseSession.store passes its own), which retries
-    once after refreshing an expired token."""
+    once after refreshing an expired token. The user writes only what users do to the history
+    (USER_KINDS); what the provider said during the user's own check (a connection the connect
+    dialog saw) goes through `system_events`, the server's, or is not written (logged)."""
 
-    def __init__(self, run: RunRequest):
+    def __init__(self, run: RunRequest, system_events: Callable[[InstanceEvent], InstanceEvent] | None = None):
         self._run = run
+        self._system_events = system_events
+
+    def add_event(self, event: InstanceEvent) -> InstanceEvent:
+        if event.kind in USER_KINDS:
+            return super().add_event(event)
+        if self._system_events is None:
+            raise StoreError("Sem a chave de serviço do Supabase, o servidor não registra o que o provedor disse.")
+        return self._system_events(event)
 
     def _execute(self, build_query: Callable[[Client], Any]) -> Any:
         return self._run(build_query)

@@ -21,7 +21,7 @@ from supabase_auth.types import AuthChangeEvent, Session
 
 from lib.config.settings import SupabaseSettings
 from lib.errors import AppError, AuthError, PermissionDenied, StoreError, ValidationError
-from lib.models import ROLES, User
+from lib.models import ROLES, InstanceEvent, User
 from lib.store.supabase.errors import (
     HTTP_TIMEOUT_SECONDS, MSG_EXPIRED, MSG_OFFLINE, checked_email, is_jwt_error, store_error,
 )
@@ -86,8 +86,10 @@ class SupabaseSession:
     def refresh_token(self) -> str | None:
         return self._refresh_token
 
-    def store(self) -> SupabaseInstanceStore:
-        return SupabaseInstanceStore(self._execute)
+    def store(self, system_events: Callable[[InstanceEvent], InstanceEvent] | None = None) -> SupabaseInstanceStore:
+        """The instances with this person's rights; `system_events` writes the history events that
+        are the server's (SupabaseServerStore.add_event, when the server has its key)."""
+        return SupabaseInstanceStore(self._execute, system_events)
 
     def sign_in(self, email: str, password: str) -> User:
         try:
