@@ -97,7 +97,10 @@ class SupabaseMode:
         raise PermissionDenied(MSG_NOT_HERE)
 
     def instance_store(self, signed_in: SignedIn) -> SupabaseInstanceStore:
-        return signed_in.supabase.store()
+        """The person's own rights; what the provider says during their checks is the server's to
+        write in the history (SupabaseInstanceStore), when the server has its key."""
+        server = self.server_store()
+        return signed_in.supabase.store(server.add_event if server is not None else None)
 
     def user_admin(self, signed_in: SignedIn, *, current_user: Callable[[], User | None],
                    on_change: Callable[[str], None]) -> SupabaseRoleAdmin:
