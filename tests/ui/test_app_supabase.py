@@ -279,3 +279,18 @@ def test_last_access_is_the_later_of_the_supabase_sign_in_and_the_use_of_this_se
     rows = {r["E-mail"]: r for r in table_rows(at)}
     assert rows["ana@example.com"]["Último acesso"] == format_datetime(used)
     assert rows["analyst@example.com"]["Último acesso"] == ""  # never signed in, no session here
+
+
+def test_a_connection_the_admins_dialog_hears_is_written_by_the_server(supabase_app, monkeypatch):
+    """RLS lets an admin write only what users do; the connection the connect dialog heard is the
+    provider's word, so the server writes it (with the admin as who heard it), and uptime counts it."""
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY)
+    at = log_in(new_app(), "admin@example.com", PASSWORD)
+    button(at, "+ Nova instância").click().run()
+    field(at, "Nome da instância").input("Suporte")
+    button(at, "Criar").click().run()
+    button(at, "Conectar agora").click().run()
+    button(at, "Simular leitura do QR").click().run()
+    assert cards(at)["Suporte"].startswith("Conectado\n")
+    written = [(e["kind"], e["source"], e["actor_email"]) for e in supabase_app.events if e["instance_name"] == "Suporte"]
+    assert written[0] == ("created", "user", "admin@example.com") and ("connected", "user", "admin@example.com") in written
