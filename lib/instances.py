@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lib import checks, event_registration, history
+from lib.alerts.message import compose
+from lib.alerts.rules import alert_banner, record_outcome
+from lib.alerts.sender import AlertSender
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
-from lib.names import MAX_NAME_LENGTH, MSG_DUPLICATE_NAME, name_key, validate_name  # noqa: F401 - MAX_NAME_LENGTH: lib.ui.dialogs reads it here
+from lib.names import MSG_DUPLICATE_NAME, name_key, validate_name
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
@@ -285,6 +288,20 @@ class InstanceService:
         instance = self.store.get_instance(instance.id)
         self.provider.restart(instance.instance_id, self._token(instance.id))
         history.record(self.store, history.user_event(instance, "restarted", self.user))
+
+    # -- alerts -------------------------------------------------------------------------------------
+    def alert_failure(self) -> InstanceEvent | None:
+        """The last alert outcome when it was a failure (admins see it until the next success)."""
+        self._require_role()
+        return alert_banner(self.store)
+
+    def send_test_alert(self, sender: AlertSender, public_url: str | None) -> str | None:
+        """"Enviar alerta de teste": sent now, its outcome in the history; None, or why it failed."""
+        self._require_admin()
+        alert = compose("test", None, now=datetime.now(timezone.utc), public_url=public_url)
+        reason = sender.send(alert)
+        record_outcome(self.store, alert, reason, actor=self.user)
+        return reason
 
     # -- what exists at the provider ------------------------------------------------------------
     def importable(self) -> list[RemoteInstance]:

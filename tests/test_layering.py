@@ -78,3 +78,12 @@ def test_the_screens_never_reach_the_store():
     offenders = {str(path.relative_to(root)): sorted(m for m in imported_modules(path) if m.startswith("lib.store"))
                  for path in screens}
     assert {path: wrong for path, wrong in offenders.items() if wrong} == {}
+
+
+def test_the_screens_reach_the_store_only_through_the_services():
+    """Not by import (above) and not through a service's own store attribute either."""
+    root = LIB.parent
+    reaching = [str(path.relative_to(root)) for path in [*(LIB / "ui").rglob("*.py"), *(root / "pages").glob("*.py")]
+                if ".store." in path.read_text(encoding="utf-8").replace("lib.store.", "")
+                or "service().store" in path.read_text(encoding="utf-8")]
+    assert reaching == []

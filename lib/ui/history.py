@@ -10,8 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from lib import history
-from lib.alerts.message import compose
-from lib.alerts.rules import alert_banner, record_outcome
 from lib.models import Instance, InstanceEvent
 from lib.presentation import (
     DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone, table_csv,
@@ -150,10 +148,8 @@ def alerts_section() -> None:
         return
     st.caption(f"Canais configurados: {escape_markdown(', '.join(sender.channels()))}.")
     if st.button("Enviar alerta de teste", key="test_alert"):
-        alert = compose("test", None, now=datetime.now(timezone.utc), public_url=context.settings.public_url)
         with feedback.user_errors("Enviando alerta de teste…") as failed:
-            reason = sender.send(alert)
-            record_outcome(signed_in.service().store, alert, reason, actor=signed_in.current_user())
+            reason = signed_in.service().send_test_alert(sender, context.settings.public_url)
         if failed:
             return
         if reason:
@@ -165,7 +161,7 @@ def alerts_section() -> None:
 def alert_failure_banner() -> None:
     """One banner for admins while the last alert outcome is a failure."""
     with feedback.user_errors() as failed:
-        event = caches.cached(("alert-banner",), lambda: alert_banner(signed_in.service().store))
+        event = caches.cached(("alert-banner",), lambda: signed_in.service().alert_failure())
     if not failed and event is not None:
         st.error(f"Os alertas não estão chegando: a última tentativa ({format_datetime(event.created_at)}) falhou: "
                  f"{escape_markdown(event.detail or '')}", icon="📵")
