@@ -5,8 +5,6 @@ admins change anything."""
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from typing import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +15,8 @@ from lib.alerts.rules import alert_banner, record_outcome
 from lib.alerts.sender import AlertSender
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
-from lib.names import MSG_DUPLICATE_NAME, name_key, validate_name
+from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
+from lib.phones import validate_phone
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
@@ -25,50 +24,6 @@ from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 
 log = logging.getLogger(__name__)
-
-_create_locks: dict[str, threading.Lock] = {}
-_create_locks_guard = threading.Lock()
-
-
-MSG_INVALID_PHONE = "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
-_PHONE_PUNCTUATION = re.compile(r"[\s()-]")
-_BRAZILIAN_MOBILE = re.compile(r"55[1-9]{2}9\d{8}")
-_E164 = re.compile(r"[1-9]\d{7,14}")
-
-
-def validate_phone(raw: str) -> str:
-    """The digits, with the country code, of the WhatsApp number to pair by code ("5511999998888").
-
-    Spaces, dashes, parentheses and a leading + are accepted. A Brazilian number (55) must be a
-    mobile: 2-digit area code, 9, then 8 digits. Any other is an E.164 number of 8 to 15 digits.
-    Two checks turn away the usual mistake, a Brazilian number typed without 55: without a +, a
-    number shaped like area code + 9 + 8 digits ("11 99999-8888") is refused (with a + it is taken
-    as international); and one under the North American plan (1) must have a 3-digit area code
-    that starts at 2 ("+11 99999-8888" has not)."""
-    text = (raw or "").strip()
-    plus = text.startswith("+")
-    digits = _PHONE_PUNCTUATION.sub("", text[1:] if plus else text)
-    if not digits.isascii() or not digits.isdigit():
-        raise ValidationError(MSG_INVALID_PHONE)
-    if digits.startswith("55"):
-        valid = bool(_BRAZILIAN_MOBILE.fullmatch(digits))
-    elif not plus and _BRAZILIAN_MOBILE.fullmatch("55" + digits):
-        valid = False
-    elif digits.startswith("1"):
-        valid = len(digits) == 11 and digits[1] in "23456789"
-    else:
-        valid = bool(_E164.fullmatch(digits))
-    if not valid:
-        raise ValidationError(MSG_INVALID_PHONE)
-    return digits
-
-
-def _create_lock(key: str) -> threading.Lock:
-    """One lock per name, process-wide, so that a double submit or a second tab waits for the
-    first create of that name and then finds it taken instead of creating a twin."""
-    with _create_locks_guard:
-        return _create_locks.setdefault(key, threading.Lock())
-
 
 @dataclass(frozen=True)
 class CreatedInstance:
@@ -167,7 +122,7 @@ class InstanceService:
         self._require_admin()
         name = validate_name(raw_name)
         key = name_key(name)
-        with _create_lock(key):
+        with creation_lock(key):
             if any(name_key(i.name) == key for i in self.store.list_instances()):
                 raise ValidationError(MSG_DUPLICATE_NAME)
             credentials = self.provider.create(name)
@@ -316,7 +271,7 @@ class InstanceService:
         self._require_admin(LIST)
         name = validate_name(remote.name or remote.instance_id)
         key = name_key(name)
-        with _create_lock(key):
+        with creation_lock(key):
             if any(name_key(i.name) == key for i in self.store.list_instances()):
                 raise ValidationError(f"Já existe uma instância com o nome {name}: renomeie-a antes de importar.")
             instance = self.store.insert_instance(instance_id=remote.instance_id, token=remote.token, name=name,

@@ -8,6 +8,7 @@ Greek "ο") to the Latin letter: "Соbrança" with a Cyrillic С and о is "Cob
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -74,3 +75,14 @@ def _latin_lookalike(char: str) -> str:
         if len(target) == 1 and target.isascii() and target.isalnum():
             return target.lower()
     return char
+
+
+_creation_locks: dict[str, threading.Lock] = {}
+_creation_locks_guard = threading.Lock()
+
+
+def creation_lock(key: str) -> threading.Lock:
+    """One lock per name, process-wide, so that a double submit or a second tab waits for the
+    first create of that name and then finds it taken instead of creating a twin."""
+    with _creation_locks_guard:
+        return _creation_locks.setdefault(key, threading.Lock())

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
-from lib.instances import CredentialsNotSaved, InstanceService, validate_phone
+from lib.instances import CredentialsNotSaved, InstanceService
+from lib.phones import validate_phone
 from lib.store.recovery import CredentialRecovery
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.store.sqlite.instances import SQLiteInstanceStore
