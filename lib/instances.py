@@ -22,6 +22,7 @@ from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
+from lib.unsaved import keep_unsaved
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +41,6 @@ class Connecting:
     pairing_phone: str | None = None  # on the code path: the number it is for, digits only (validated)
     changed: bool = False  # the instance became connecting with this call (a renewed QR changes no row)
     already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
-
-
-class CredentialsNotSaved(AppError):
-    """The provider created the instance but the store failed. The credentials are in the recovery
-    file when it could be written (`kept`), and on this error either way: the screen shows them."""
-
-    def __init__(self, cause: AppError, instance_id: str, token: str, *, kept: bool):
-        kept_text = ("As credenciais foram guardadas e podem ser salvas novamente." if kept else
-                     "Não foi possível guardá-las no servidor: copie o ID e o token abaixo agora e "
-                     "guarde-os em lugar seguro.")
-        super().__init__(f"A instância foi criada no provedor, mas não foi salva: {cause.message} {kept_text}")
-        self.instance_id = instance_id
-        self.token = token
-        self.kept = kept
 
 
 class InstanceService:
@@ -132,29 +119,13 @@ class InstanceService:
                 )
             except Exception as exc:  # noqa: BLE001 - whatever failed, the credentials must not be lost
                 cause = exc if isinstance(exc, AppError) else StoreError("Falha inesperada ao salvar no banco.")
-                raise self._credentials_not_saved(cause, credentials, name) from exc
+                raise keep_unsaved(self.recovery, cause, credentials, name, self.user.id) from exc
         self._tokens[instance.id] = credentials.token
         log.info("create: instance %s saved", instance.instance_id)
         history.record(self.store, history.user_event(instance, "created", self.user, to_status=instance.status))
         registered = event_registration.register_all(self.store, self.provider, [(instance, credentials.token)],
                                                      self.events)
         return CreatedInstance(instance, credentials.token, events_error=registered[0][1] if registered else None)
-
-    def _credentials_not_saved(self, cause: AppError, credentials, name: str) -> CredentialsNotSaved:
-        """The provider answered but the row was not saved: keep the credentials in the recovery
-        file if that can be written, log the instance id (never the token), and hand both to the
-        screen in any case. Nothing after the provider's answer may lose them."""
-        log.error("create: provider instance %s not saved (%s)", credentials.instance_id, cause.message)
-        try:
-            self.recovery.add(credentials.instance_id, credentials.token, name, self.user.id)
-            kept = True
-        except Exception as exc:  # noqa: BLE001 - a full disk or a damaged file: the screen still has them
-            kept = False
-            log.error("create: recovery file not written either (%s); shown to the admin only",
-                      getattr(exc, "strerror", None) or type(exc).__name__)
-        else:
-            log.info("create: provider instance %s kept in the recovery file", credentials.instance_id)
-        return CredentialsNotSaved(cause, credentials.instance_id, credentials.token, kept=kept)
 
     def unsaved_instances(self):
         self._require_admin()

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from lib.errors import InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
-from lib.instances import CredentialsNotSaved, InstanceService
+from lib.instances import InstanceService
+from lib.unsaved import CredentialsNotSaved
 from lib.phones import validate_phone
 from lib.store.recovery import CredentialRecovery
 from lib.provider.sandbox.provider import SandboxProvider

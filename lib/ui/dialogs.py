@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import InstanceNotFound
-from lib.instances import CreatedInstance, CredentialsNotSaved
+from lib.instances import CreatedInstance
+from lib.unsaved import CredentialsNotSaved
 from lib.names import MAX_NAME_LENGTH
 from lib.models import Instance
 from lib.provider.base import DELETE
