@@ -70,7 +70,8 @@ def state(instance: Instance) -> str:
     return "disconnected" if instance.first_connected_at is not None else "never_connected"
 
 
-def _since(instance: Instance) -> datetime:
+def changed_at(instance: Instance) -> datetime:
+    """When its status last changed (when it dropped, for a drop)."""
     return instance.status_changed_at or instance.created_at
 
 
@@ -86,14 +87,14 @@ def sort_key(instance: Instance, how: str, now: datetime):
     name = plain(instance.name)
     if how == "name":
         return (name,)
-    moment = _since(instance).timestamp()
+    moment = changed_at(instance).timestamp()
     if how == "changed":
         return (-moment, name)
     kind = state(instance)
     if kind == "dropped":
         return (STATES.index(kind), 0, -moment, name)
     if kind == "waiting_qr":
-        too_long = now - _since(instance) > WAITING_TOO_LONG
+        too_long = now - changed_at(instance) > WAITING_TOO_LONG
         return (STATES.index(kind), 0 if too_long else 1, moment, name)
     return (STATES.index(kind), 0, 0.0, name)
 
@@ -159,6 +160,6 @@ def news_of_drops(instances: list[Instance], since: datetime, dismissed: set[tup
     """The drops a page open since `since` announces: instances that dropped after it, still down,
     not dismissed (a dismissal is of one drop: (id, when it dropped)); the newest first."""
     found = [instance for instance in instances
-             if state(instance) == "dropped" and _since(instance) >= since
-             and (instance.id, _since(instance)) not in dismissed]
-    return sorted(found, key=lambda instance: _since(instance), reverse=True)
+             if state(instance) == "dropped" and changed_at(instance) >= since
+             and (instance.id, changed_at(instance)) not in dismissed]
+    return sorted(found, key=lambda instance: changed_at(instance), reverse=True)

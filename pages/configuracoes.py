@@ -2,16 +2,18 @@
 
 import streamlit as st
 
-from lib.ui import signed_in
+from lib.ui import live, signed_in
 from lib.ui.history import activity_tab
 from lib.ui.instances_tab import instances_tab
 
-st.title("Configurações")
 user = signed_in.current_user()
 if user.role is None:
+    st.title("Configurações")
     st.warning("Sem acesso: peça a um administrador.")
     signed_in.watch()  # a role given meanwhile shows within seconds
     st.stop()
+live.follow()  # the drops, on every page, above it
+st.title("Configurações")
 
 instances, activity, templates, dunning = st.tabs(["Instâncias", "Atividade", "Templates", "Régua de Cobrança"])
 with instances:

@@ -4,10 +4,13 @@ temporary password, the only page until the new one is set."""
 import streamlit as st
 
 from lib.auth.accounts import MIN_PASSWORD_LENGTH
-from lib.ui import feedback, signed_in
+from lib.ui import feedback, live, signed_in
 
 user = signed_in.current_user()
-signed_in.watch()
+if user.must_change_password or user.role is None:
+    signed_in.watch()  # the session and the role only: nothing else is shown yet
+else:
+    live.follow()  # the session, the store's changes, the drops
 st.title("Defina sua senha" if user.must_change_password else "Alterar senha")
 if user.must_change_password:
     st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon="🔑")

@@ -35,10 +35,8 @@ def shown_instances(instances):
 
 @st.fragment(run_every=WATCH_SECONDS)
 def live_cards(*, can_act: bool) -> None:
-    signed_in.check()  # a session ended elsewhere: the login page; a new role: a new service, so a stale list
-    if caches.list_is_stale():
-        caches.invalidate_instances()
-        st.rerun()  # the whole page, table included, from a fresh read
+    """The cards, drawn again every tick ("verificado há 40 s" stays true); the session and the
+    store's changes are followed for every page by lib.ui.live."""
     with feedback.user_errors() as failed:
         instances = caches.instances()
     if failed:

@@ -176,8 +176,9 @@ def check(*, touch: bool = False) -> None:
 
 @st.fragment(run_every=CHECK_SECONDS)
 def watch() -> None:
-    """For pages without live cards (which check on their own ticks): the session checked every
-    few seconds, the page drawn again when the user changed."""
+    """For a person without access yet (no role, or a temporary password; lib.ui.live follows
+    everyone else): the session checked every few seconds, the page drawn again when the user
+    changed (a role given meanwhile shows within seconds)."""
     before = signed_in()
     check()
     if signed_in() is not before:

@@ -640,3 +640,30 @@ def test_search_and_status_filter_apply_to_cards_and_table(context):
     assert set(cards(at)) == {"Suporte RJ"} and list(at.dataframe[0].value["Nome"]) == ["Suporte RJ"]
     at.text_input(key="search").input("nada assim").run()
     assert cards(at) == {} and "Nenhuma instância corresponde à busca e ao filtro." in texts(at)
+
+
+def test_a_drop_is_announced_at_the_top_of_every_open_page_until_dismissed_or_back(context):
+    from lib.checks import apply_event
+    from lib.presentation import escape_markdown, format_phone
+    from lib.provider.base import ProviderEvent
+
+    live = connected(context, "Cobrança 33")
+    admin = admin_app(context).switch_page("pages/usuarios.py").run()  # whatever the page
+    assert "Usuários" in [t.value for t in admin.title]
+    context.accounts.add("analista@example.com", PASSWORD, "analyst")
+    analyst = log_in(new_app(), "analista@example.com")
+    assert "Caiu:" not in texts(admin) + texts(analyst)  # connected before the pages opened: no news
+    store = SQLiteInstanceStore(context.database)
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None, reason="428"))
+    number = format_phone(live.phone_number)
+    for at in (admin, analyst):
+        at.run()
+        banners = [e.value for e in at.error if e.value.startswith("Caiu:")]
+        assert len(banners) == 1 and re.fullmatch(
+            rf"Caiu: Cobrança 33 · {re.escape(escape_markdown(number))} · \d\d:\d\d", banners[0]), banners
+    [dismiss] = [b for b in analyst.button if b.label == "Dispensar"]
+    dismiss.click().run()
+    assert not [e for e in analyst.error if e.value.startswith("Caiu:")]
+    apply_event(store, ProviderEvent(live.instance_id, "connected", live.phone_number))
+    admin.run()
+    assert not [e for e in admin.error if e.value.startswith("Caiu:")]  # back: nothing to announce
