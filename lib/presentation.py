@@ -24,13 +24,16 @@ STATUS_COLORS = {"connected": "green", "connecting": "yellow", "disconnected": "
 DISPLAY_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # the collections team's clock
 _CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _MARKDOWN_SPECIALS = re.compile("([" + re.escape(string.punctuation) + "])")
+WORD_JOINER = "\u2060"
+_AUTOLINKS = re.compile(r":/|www\.|@", re.IGNORECASE)
 
 
 def escape_markdown(text: str) -> str:
     """User or provider text made literal inside Markdown (st.markdown, st.toast, st.error…):
     every ASCII punctuation mark is backslash-escaped, so nothing becomes a link, emphasis, HTML,
-    a heading, a colour directive or math."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    a heading, a colour directive or math; and a word joiner (U+2060, invisible) breaks what GitHub's
+    Markdown would turn into a link by itself, escaped or not: "https://", "www." and an e-mail's "@"."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", _AUTOLINKS.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], text))
 
 
 def format_phone(phone: str | None) -> str:

@@ -1,8 +1,10 @@
 import csv
+import re
 import io
 from datetime import datetime, timezone
 
 import pandas as pd
+import pytest
 
 from lib.models import Instance
 from lib.presentation import (
@@ -83,6 +85,15 @@ def test_markdown_escape_keeps_the_text():
     text = "**b** [a](javascript:x) <b> :red[v] $x$"
     escaped = escape_markdown(text)
     assert "**" not in escaped and "](" not in escaped and escaped.replace("\\", "") == text
+
+
+@pytest.mark.parametrize("text", ["https://evil.example/x", "HTTP://EVIL.EXAMPLE", "www.evil.example", "ana@evil.example",
+                                  "ftp://evil.example"])
+def test_text_that_markdown_would_link_by_itself_is_broken_invisibly(text):
+    escaped = escape_markdown(text)
+    assert "://" not in escaped.replace("\\", "") and "www." not in escaped.replace("\\", "").lower()
+    assert not re.search(r"\w\\?@", escaped)  # nothing right before the @ an e-mail link needs
+    assert escaped.replace("\\", "").replace("\u2060", "") == text
 
 
 def test_a_connected_card_without_a_number_says_so():

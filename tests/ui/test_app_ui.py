@@ -79,8 +79,9 @@ def cards(at: AppTest) -> dict[str, str]:
 
 
 def unescape_markdown(text: str) -> str:
-    """The text a reader sees in escaped Markdown (lib.presentation.escape_markdown)."""
-    return re.sub(r"\\(.)", r"\1", text)
+    """The text a reader sees in escaped Markdown (lib.presentation.escape_markdown; the word
+    joiners that stop autolinks are invisible)."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")
 
 
 def button(at: AppTest, label: str):
