@@ -43,6 +43,14 @@ class Connecting:
     already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
 
 
+def details_summary(before: Instance, after: Instance) -> str:
+    """What an edit changed, for the history: "responsável, etiquetas"."""
+    changed = [label for label, field_name in (("responsável", "owner_id"), ("etiquetas", "tags"),
+                                               ("observações", "notes"))
+               if getattr(before, field_name) != getattr(after, field_name)]
+    return "alterou " + ", ".join(changed)
+
+
 class InstanceService:
     """One per signed-in session: it carries the user whose role it enforces. `current_user` reads
     the user again from the accounts (None: deleted): before every change the role is the one the
@@ -95,6 +103,11 @@ class InstanceService:
         """History events, newest first (lib.store.base.InstanceStore.events filters)."""
         self._require_role()
         return self.store.events(**filters)
+
+    def owner_emails(self) -> dict[str, str]:
+        """The e-mail of every user who owns an instance, by id ("Responsável" on cards and table)."""
+        self._require_role()
+        return self.store.owner_emails()
 
     def card_stats(self, instances: list[Instance]) -> dict[str, history.CardStats]:
         self._require_role()
@@ -207,6 +220,21 @@ class InstanceService:
         self.store.delete_instance(instance.id)
         self._tokens.pop(instance.id, None)
         history.record(self.store, history.user_event(instance, "deleted", self.user, from_status=instance.status))
+
+    def update_details(self, instance: Instance, *, name: str, owner_id: str | None, tags: tuple[str, ...],
+                       notes: str | None) -> Instance:
+        """"Editar": the display name (the provider's own id stays), the owner, the tags and the
+        notes, in one write; the history says what changed."""
+        self._require_admin()
+        before = self.store.get_instance(instance.id)
+        after = self.store.update_details(instance.id, name=name, owner_id=owner_id, tags=tags, notes=notes)
+        if after.name != before.name:
+            history.record(self.store, history.user_event(after, "renamed", self.user,
+                                                          detail=f"antes: {before.name}"))
+        if (after.owner_id, after.tags, after.notes) != (before.owner_id, before.tags, before.notes):
+            history.record(self.store, history.user_event(after, "details_changed", self.user,
+                                                          detail=details_summary(before, after)))
+        return after
 
     def restart(self, instance: Instance) -> None:
         """"Reiniciar": the provider restarts the instance's session (the number stays paired)."""

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from PIL import Image
 
+from lib.fleet import state
 from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance
+from lib.reasons import reason_text
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
@@ -76,17 +78,25 @@ def format_age(value: datetime, now: datetime) -> str:
 
 
 def status_lines(instance: Instance, now: datetime) -> list[str]:
-    """What a card says under the name and the status badge: since when, the number (the last one
-    when disconnected), when the provider last answered, and the last failed check."""
+    """What a card says under the name and the state: since when (and why it dropped), the number
+    (the last one when disconnected), when the provider last answered, and the last failed check."""
+    kind = state(instance)
     since = format_time(instance.status_changed_at or instance.created_at, now)
     if instance.status == "connected":
-        lines = [f"Conectado desde {since}  ·  {format_phone(instance.phone_number) or 'número desconhecido'}"]
+        lines = [f"Conectada desde {since}  ·  {format_phone(instance.phone_number) or 'número desconhecido'}"]
     elif instance.status == "connecting":
         lines = [f"Aguardando a leitura do QR Code desde {since}"]
+    elif instance.dropped:
+        reason = reason_text(instance.disconnect_reason)
+        lines = [f"Caiu às {since}" + (f"  ·  {reason}" if reason else "")]
+    elif instance.first_connected_at is None:
+        lines = [f"Nunca conectada  ·  criada em {format_time(instance.created_at, now)}"]
     else:
-        lines = [f"Caiu às {since}" if instance.dropped else f"Desconectado desde {since}"]
-        if instance.last_phone_number:
-            lines.append(f"Último número: {format_phone(instance.last_phone_number)}")
+        lines = [f"Desconectada por um usuário desde {since}"]
+    if instance.status != "connected" and instance.last_phone_number:
+        lines.append(f"Último número: {format_phone(instance.last_phone_number)}")
+    if kind == "gone":
+        return lines + ["Não existe mais no provedor: remova do painel ou importe de novo."]
     if instance.check_failures >= FAILURES_BEFORE_NO_ANSWER:
         last_answer = instance.last_checked_at or instance.created_at
         lines.append(f"Sem resposta do provedor desde {format_time(last_answer, now)}")
@@ -95,6 +105,16 @@ def status_lines(instance: Instance, now: datetime) -> list[str]:
     if instance.last_error:
         lines.append(f"Última verificação falhou: {instance.last_error}")
     return lines
+
+
+def owner_line(instance: Instance, owners: dict[str, str]) -> str | None:
+    """"Responsável: ana@… · Etiquetas: carteira-A, régua-2", or None when it has neither."""
+    parts = []
+    if instance.owner_id:
+        parts.append(f"Responsável: {owners.get(instance.owner_id, 'usuário removido')}")
+    if instance.tags:
+        parts.append("Etiquetas: " + ", ".join(instance.tags))
+    return "  ·  ".join(parts) or None
 
 
 def status_text(status: str) -> str:

@@ -78,10 +78,10 @@ def test_admin_rerun_and_browsing_are_served_from_the_cached_list(context, calls
     calls.clear()
     at.run()
     at.run()
-    at.multiselect(key="status_filter").set_value(["disconnected"]).run()  # a filter starts at page 1
-    at.number_input(key="cards_page").set_value(2).run()
+    at.multiselect(key="state_filter").set_value(["never_connected"]).run()  # a filter starts at page 1
+    button(at, "Próxima").click().run()
     assert not at.exception
-    assert "Instância 001" in texts(at)  # the second page of the filtered list is shown...
+    assert "Página 2 de 2" in texts(at) and "Instância 010" in texts(at)  # the filtered list's 2nd page...
     assert reads(calls) == writes(calls) == webhook_calls(calls) == 0  # ...without touching the store
 
 
@@ -112,11 +112,12 @@ def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(co
     for name in ("instances_table", "table_csv"):
         monkeypatch.setattr(table_view, name, counting(name, getattr(table_view, name)))
     at = admin_app(context)
+    at.segmented_control(key="view").set_value("Tabela").run()
     built.clear()
     at.run()
     at.run()
     assert built == Counter()  # neither the table nor its CSV is made again on a rerun
-    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
+    at.text_input(key="search").input("001").run()
     assert built == Counter({"instances_table": 1})  # a new filter: one new table, still no CSV
     seed(context, 1)  # the list changed: the next run builds the table again
     at.run()
@@ -161,7 +162,7 @@ def test_connection_is_written_once_and_the_list_read_once(context, calls):
     requests.get(context.sandbox.scan_url(instance.instance_id), timeout=5).raise_for_status()
     calls.clear()
     at.run()  # the tick that sees "connected": it writes the row, closes the dialog, reruns the page
-    assert cards(at)["Cobrança"].startswith("Conectado\n")
+    assert cards(at)["Cobrança"].startswith("Conectada\n")
     assert calls["webhook.status"] == 1 and webhook_calls(calls) == 1
     assert calls["store.record_check"] == 1 and writes(calls) == 1
     assert calls["store.list_instances"] == 1 and reads(calls) == 1
@@ -188,9 +189,9 @@ def test_read_only_list_reads_only_when_the_store_changed(context, calls):
     at = log_in(new_app(), "analista@example.com")
     calls.clear()
     at.run()  # a tick (the timer reruns the cards the same way, without a widget change)
-    at.multiselect(key="status_filter").set_value(["disconnected"]).run()  # a filter starts at page 1
-    at.number_input(key="cards_page").set_value(2).run()
-    assert "Instância 001" in cards(at)
+    at.multiselect(key="state_filter").set_value(["never_connected"]).run()  # a filter starts at page 1
+    button(at, "Próxima").click().run()
+    assert "Instância 010" in cards(at)
     assert reads(calls) == 0  # nothing changed: ticks, paging and filtering read nothing
     seed(context, 1)
     calls.clear()

@@ -53,6 +53,11 @@ class AccountAdmin:
         self._require_admin()
         return [AccountRow(a, self.sessions.count(a.id)) for a in self.accounts.list()]
 
+    def people(self) -> dict[str, str]:
+        """Who can own an instance ("Responsável"): every active account, id → e-mail."""
+        self._require_admin()
+        return {a.id: a.email for a in self.accounts.list() if a.active}
+
     def add(self, email: str, role: str) -> tuple[User, str]:
         """The new user and their temporary password (to show once)."""
         self._require_admin()
@@ -122,6 +127,11 @@ class SupabaseRoleAdmin:
         seen = self.last_seen([h.user_id for h in holders]) if self.last_seen else {}
         return [replace(h, last_sign_in_at=max(filter(None, (h.last_sign_in_at, seen.get(h.user_id)))))
                 if h.user_id in seen else h for h in holders]
+
+    def people(self) -> dict[str, str]:
+        """Who can own an instance ("Responsável"): everyone holding a role, id → e-mail."""
+        self._require_admin()
+        return {h.user_id: h.email for h in self.session.role_holders()}
 
     def grant(self, email: str, role: str) -> str:
         """The user's id; ValidationError when nobody has the e-mail."""

@@ -67,14 +67,15 @@ def list_is_stale() -> bool:
         return False
 
 
-def derived(key: Hashable, build: Callable[[], T]) -> T:
-    """A value computed from the kept list (e.g. the table for one status filter), built on the
-    first run that asks for `key` and dropped with the list. Only the latest key is kept: a session
-    looks at one filter at a time, and 1000-row tables per filter would add up over sessions."""
-    cached = st.session_state.get(DERIVED_KEY)
+def derived(key: tuple, build: Callable[[], T]) -> T:
+    """A value computed from the kept list (the list shown for the filters chosen, the summary's
+    counts, the table), built on the first run that asks for `key` and dropped with the list. Per
+    kind of value (key[0]) only the latest key is kept: a session looks at one filter at a time,
+    and 1000-row tables per filter would add up over sessions."""
+    kept = st.session_state.setdefault(DERIVED_KEY, {})
+    cached = kept.get(key[0])
     if cached is None or cached[0] != key:
-        cached = (key, build())
-        st.session_state[DERIVED_KEY] = cached
+        cached = kept[key[0]] = (key, build())
     return cached[1]
 
 

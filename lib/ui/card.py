@@ -1,4 +1,8 @@
-"""Instance cards, a page of them at a time, redrawn every few seconds (lib.ui.instances_tab)."""
+"""Instance cards, a page of them at a time, redrawn every few seconds (lib.ui.instances_tab).
+
+A card says what state the number is in as people tell them apart (lib.fleet: Caiu, Sem resposta,
+Nunca conectada…), since when and why, who owns it, and offers one calm main action; what is
+needed less often (and everything destructive) sits in "Mais", drawn only while it is open."""
 
 from __future__ import annotations
 
@@ -6,36 +10,35 @@ from datetime import datetime
 
 import streamlit as st
 
+from lib import fleet
 from lib.history import CardStats, format_uptime
 from lib.models import Instance
-from lib.presentation import STATUS_COLORS, STATUS_LABELS, escape_markdown, status_lines
+from lib.presentation import escape_markdown, owner_line, status_lines
+from lib.provider.base import RESTART, TOKENS
 from lib.provider.sandbox.provider import SandboxProvider
-from lib.provider.http import MSG_INSTANCE_UNKNOWN
 from lib.ui import caches, feedback, signed_in
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import open_dialog
+from lib.ui.fleet_controls import page_of
 
 CARDS_PER_PAGE = 10
-CARDS_PAGE_KEY = "cards_page"
 CARD_BUTTON_WIDTH = 140  # pixels: the card's column of buttons, the same on every card
-STATUS_BADGE_ICONS = {
-    "connected": ":material/check_circle:",
-    "connecting": ":material/hourglass_top:",
-    "disconnected": ":material/cancel:",
-}
 
 
-# Every run redraws the cards of the page shown, so a card is kept to few elements: a row (a
-# horizontal container) of the text and the buttons costs a quarter less than nested columns.
-def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None, can_act: bool,
-                  sandbox: SandboxProvider | None) -> None:
-    with st.container(border=True):
+# Every run redraws the cards of the page shown, so a card is kept to few elements: the name and
+# the state are one Markdown element, the lines one text, the buttons one column.
+def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None, owners: dict[str, str],
+                  can_act: bool, sandbox: SandboxProvider | None) -> None:
+    kind = fleet.state(instance)
+    with st.container(border=True, key=f"card-{instance.id}"):
         with st.container(horizontal=True, vertical_alignment="center"):
             with st.container():
-                st.markdown(f"**{escape_markdown(instance.name)}**")
-                st.badge(STATUS_LABELS[instance.status], icon=STATUS_BADGE_ICONS[instance.status],
-                         color=STATUS_COLORS[instance.status])
+                badge = f":{fleet.STATE_COLORS[kind]}-badge[{fleet.STATE_ICONS[kind]} {fleet.STATE_LABELS[kind]}]"
+                st.markdown(f"**{escape_markdown(instance.name)}**  \n{badge}")
                 lines = status_lines(instance, now)
+                owned = owner_line(instance, owners)
+                if owned:
+                    lines.append(owned)
                 if stats is not None:
                     lines.append(stats_line(stats))
                 st.text("\n".join(lines))
@@ -43,11 +46,11 @@ def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None,
             # never wrapping into uneven rows.
             with st.container(width=CARD_BUTTON_WIDTH, gap="small"):
                 if can_act:
-                    _card_buttons(instance, sandbox)
+                    _main_action(instance, kind)
                 st.button("Histórico", key=f"history-{instance.id}", width="stretch",
                           on_click=_open_then_rerun, args=("history", instance))
                 if can_act:
-                    _more_menu(instance, sandbox)
+                    _more_menu(instance, kind, sandbox)
 
 
 def stats_line(stats: CardStats) -> str:
@@ -57,33 +60,53 @@ def stats_line(stats: CardStats) -> str:
     return f"Online {format_uptime(stats.uptime_24h)} em 24 h  ·  {drops} em 7 dias"
 
 
-def _card_buttons(instance: Instance, sandbox: SandboxProvider | None) -> None:
-    """The card's main action. The cards are drawn inside a fragment: a click there reruns only the
-    fragment, unless its callback calls st.rerun(), which makes it a full run (the one that shows
-    the dialog). Keys starting with delete-, disconnect- or forget- are drawn red (lib.ui.page)."""
-    if instance.last_error == MSG_INSTANCE_UNKNOWN:  # a retry would fail the same way
-        st.button("Excluir do painel", key=f"forget-{instance.id}", type="primary", width="stretch",
+def _main_action(instance: Instance, kind: str) -> None:
+    """The one action the card's state calls for; never a destructive one in red (that is in the
+    confirmation). The cards are drawn inside a fragment: a callback that opens a dialog calls
+    st.rerun(), which makes it a full run (the one that shows the dialog)."""
+    if kind == "gone":  # the provider no longer has it: a retry would fail the same way
+        st.button("Remover do painel", key=f"remove-{instance.id}", width="stretch",
                   on_click=_open_then_rerun, args=("delete", instance))
-    elif instance.status == "connected":
-        st.button("Desconectar", key=f"disconnect-{instance.id}", width="stretch",
-                  on_click=_open_then_rerun, args=("disconnect", instance))
-    else:
+    elif instance.status != "connected":
         st.button("Conectar", key=f"connect-{instance.id}", type="primary", width="stretch",
                   on_click=_connect_then_rerun, args=(instance,))
 
 
-def _more_menu(instance: Instance, sandbox: SandboxProvider | None) -> None:
-    """What is needed less often: the token, the sandbox's drop, deleting."""
-    with st.popover("Mais", width="stretch"):
-        st.button("Mostrar token", key=f"show-token-{instance.id}", icon=":material/key:", width="stretch",
-                  on_click=_open_then_rerun, args=("token", instance))
+def _more_menu(instance: Instance, kind: str, sandbox: SandboxProvider | None) -> None:
+    """What is needed less often. Drawn only while open (on_change="rerun"), and closed by the
+    action chosen in it."""
+    key = f"more-{instance.id}"
+    menu = st.popover("Mais", width="stretch", key=key, on_change="rerun")
+    if not menu.open:
+        return
+    service = signed_in.service()
+    with menu:
+        item = _menu_item(key)
+        item("Editar", "edit", instance, ":material/edit:")
+        if service.can(RESTART) and kind != "gone":
+            item("Reiniciar", "restart", instance, ":material/restart_alt:")
+        if service.can(TOKENS):
+            item("Mostrar token", "token", instance, ":material/key:")
         if sandbox is not None and instance.status == "connected":
             st.button("Simular queda", key=f"drop-{instance.id}", icon=":material/signal_disconnected:",
                       width="stretch", help="Sandbox: o telefone perde o WhatsApp, como numa queda de verdade",
-                      on_click=_simulate_drop, args=(sandbox, instance))
-        if instance.last_error != MSG_INSTANCE_UNKNOWN:
-            st.button("Excluir", key=f"delete-{instance.id}", icon=":material/delete:", width="stretch",
-                      on_click=_open_then_rerun, args=("delete", instance))
+                      on_click=_simulate_drop, args=(key, sandbox, instance))
+        if instance.status != "disconnected":
+            item("Desconectar", "disconnect", instance, ":material/link_off:")
+        if kind != "gone":
+            item("Excluir", "delete", instance, ":material/delete:")
+
+
+def _menu_item(menu_key: str):
+    def item(label: str, dialog: str, instance: Instance, icon: str) -> None:
+        st.button(label, key=f"menu-{dialog}-{instance.id}", icon=icon, width="stretch",
+                  on_click=_close_then_open, args=(menu_key, dialog, instance))
+    return item
+
+
+def _close_then_open(menu_key: str, dialog: str, instance: Instance) -> None:
+    st.session_state[menu_key] = False  # the menu closes after its action
+    _open_then_rerun(dialog, instance)
 
 
 def _open_then_rerun(kind: str, instance: Instance) -> None:
@@ -96,28 +119,24 @@ def _connect_then_rerun(instance: Instance) -> None:
     st.rerun()
 
 
-def _simulate_drop(sandbox: SandboxProvider, instance: Instance) -> None:
+def _simulate_drop(menu_key: str, sandbox: SandboxProvider, instance: Instance) -> None:
     """The sandbox drops the session and pushes the change to the app, as a real provider would:
     the card follows through the event endpoint (or the next sweep), not through this click."""
+    st.session_state[menu_key] = False
     if sandbox.simulate_drop(instance.instance_id):
-        feedback.flash(f"Queda simulada em {escape_markdown(instance.name)}: o provedor avisa o painel.", icon="📵")
+        feedback.flash(f"Queda simulada em {escape_markdown(instance.name)}: o provedor avisa o painel.",
+                       icon=":material/signal_disconnected:")
 
 
-def instance_cards(instances: list[Instance], *, now: datetime, can_act: bool, sandbox: SandboxProvider | None) -> None:
-    """One card per instance, CARDS_PER_PAGE at a time (the table below shows them all), each with
-    its uptime and drops (read once per change of the store, for the page shown)."""
-    if not instances:
-        st.info("Nenhuma instância cadastrada ainda.")
-        return
-    pages = (len(instances) + CARDS_PER_PAGE - 1) // CARDS_PER_PAGE
-    page = 1
-    if pages > 1:
-        page = st.number_input(f"Página (de {pages})", min_value=1, max_value=pages, step=1, key=CARDS_PAGE_KEY)
-    shown = instances[(page - 1) * CARDS_PER_PAGE : page * CARDS_PER_PAGE]
+def instance_cards(instances: list[Instance], *, now: datetime, owners: dict[str, str], can_act: bool,
+                   sandbox: SandboxProvider | None) -> None:
+    """One card per instance, CARDS_PER_PAGE at a time, each with its uptime and drops (read once per
+    change of the store, for the page shown)."""
+    shown = page_of(instances, CARDS_PER_PAGE)
     stats = {}
     with feedback.user_errors() as failed:  # without them the cards still say what matters
         stats = caches.cached(("card-stats", tuple(i.id for i in shown)), lambda: signed_in.service().card_stats(shown))
     if failed:
         stats = {}
     for instance in shown:
-        instance_card(instance, now=now, stats=stats.get(instance.id), can_act=can_act, sandbox=sandbox)
+        instance_card(instance, now=now, stats=stats.get(instance.id), owners=owners, can_act=can_act, sandbox=sandbox)

@@ -64,12 +64,10 @@ def connect_dialog(state: ConnectState) -> None:
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()
         if not failed and state.instance.status == "connected":
-            close_dialog()
-            caches.invalidate_instances()
-            name = escape_markdown(state.instance.name)
-            phone = format_phone(state.instance.phone_number)
-            feedback.flash(f"{name} conectada: {phone}" if phone else f"{name} conectada.")
-            st.rerun()
+            _connected(state.instance)
+    pushed = signed_in.context().pushed_qrs.newer_than(state.instance.instance_id, state.qr_fetched_at)
+    if pushed is not None and state.qr_png is not None:  # the provider pushed a new QR: shown at once
+        state.qr_png, state.qr_fetched_at = pushed, time.monotonic()
     if now - state.started_at > QR_GIVE_UP_SECONDS:
         _give_up(state)
         return
@@ -86,6 +84,15 @@ def connect_dialog(state: ConnectState) -> None:
     st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
 
 
+def _connected(instance: Instance) -> None:
+    """The phone is connected: the dialog closes and the toast says with which number."""
+    close_dialog()
+    caches.invalidate_instances()
+    name, phone = escape_markdown(instance.name), format_phone(instance.phone_number)
+    feedback.flash(f"Instância {name} conectada: {phone}" if phone else f"Instância {name} conectada.")
+    st.rerun()
+
+
 def _tab_changed(state: ConnectState) -> None:
     state.tab = st.session_state[TAB_KEY]
 
@@ -96,6 +103,8 @@ def _qr_tab(state: ConnectState) -> bool:
     if due and state.tab == TAB_QR:
         with feedback.user_errors("Gerando QR Code…") as failed:
             connecting = signed_in.service().connect(state.instance)
+            if connecting.already_connected:
+                _connected(connecting.instance)
             state.instance, state.qr_png, state.qr_fetched_at = connecting.instance, connecting.qr.png, time.monotonic()
         if failed and isinstance(failed[0], InstanceNotFound):
             close_after_removal()

@@ -9,6 +9,7 @@ from lib.errors import InstanceNotFound
 from lib.instances import CreatedInstance
 from lib.unsaved import CredentialsNotSaved
 from lib.names import MAX_NAME_LENGTH
+from lib import fleet
 from lib.models import Instance
 from lib.provider.base import DELETE
 from lib.presentation import escape_markdown, mask_token
@@ -62,6 +63,10 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
             st.rerun()
         return
     st.success("Instância criada.")
+    if result.events_error:
+        st.warning(f"O provedor não aceitou o endereço de eventos do painel ({escape_markdown(result.events_error)}): "
+                   "o monitor verifica esta instância sozinho; tente \"Reconfigurar eventos\" depois.",
+                   icon=":material/sync_problem:")
     st.text(f"Nome: {result.instance.name}")
     st.text(f"ID no provedor: {result.instance.instance_id}")
     token_view(result.token, key="created_token")
@@ -74,13 +79,16 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
         st.rerun()
 
 
-def _confirm(instance: Instance, question: str, label: str, spinner: str, done: str, act) -> None:
+def _confirm(instance: Instance, question: str, label: str, spinner: str, done: str, act, *,
+             danger: bool = True) -> None:
+    """The question, and the action behind a button (red when something is lost: its key starts
+    with danger-, lib.ui.page) beside "Cancelar"."""
     st.text(question)
     left, right = st.columns(2)
     if right.button("Cancelar", width="stretch"):
         close_dialog()
         st.rerun()
-    if left.button(label, type="primary", width="stretch", key="danger-confirm"):
+    if left.button(label, type="primary", width="stretch", key="danger-confirm" if danger else "confirm"):
         with feedback.user_errors(spinner) as failed:
             act(instance)
         caches.invalidate_instances()
@@ -95,6 +103,12 @@ def _confirm(instance: Instance, question: str, label: str, spinner: str, done: 
 @registered("delete")
 @st.dialog("Excluir instância", on_dismiss=close_dialog)
 def delete_dialog(instance: Instance) -> None:
+    if fleet.state(instance) == "gone":
+        question = (f"Remover {instance.name} do painel? Ela não existe mais no provedor. O histórico dela fica "
+                    "guardado. Esta ação não pode ser desfeita.")
+        _confirm(instance, question, "Remover do painel", "Removendo…", "Instância {name} removida do painel.",
+                 lambda i: signed_in.service().delete(i))
+        return
     if signed_in.service().can(DELETE):
         where = "Ela também será excluída no provedor."
     else:
@@ -102,26 +116,49 @@ def delete_dialog(instance: Instance) -> None:
                  "exclusão configurado).")
     question = (f"Excluir a instância {instance.name}? Se estiver conectada, ela será desconectada antes. "
                 f"{where} O histórico dela fica guardado. Esta ação não pode ser desfeita.")
-    _confirm(instance, question, "Excluir", "Excluindo…", "{name} excluída.", lambda i: signed_in.service().delete(i))
+    _confirm(instance, question, "Excluir", "Excluindo…", "Instância {name} excluída.",
+             lambda i: signed_in.service().delete(i))
 
 
 @registered("disconnect")
 @st.dialog("Desconectar instância", on_dismiss=close_dialog)
 def disconnect_dialog(instance: Instance) -> None:
     question = f"Desconectar {instance.name} do WhatsApp? Será preciso ler um novo QR Code para reconectar."
-    _confirm(instance, question, "Desconectar", "Desconectando…", "{name} desconectada.",
+    _confirm(instance, question, "Desconectar", "Desconectando…", "Instância {name} desconectada.",
              lambda i: signed_in.service().disconnect(i))
 
 
-@registered("token")
-@st.dialog("Token da instância", on_dismiss=close_dialog)
-def token_dialog(instance: Instance) -> None:
-    """For admins: the token, masked until revealed; revealing is written to the history."""
-    st.text(instance.name)
-    service = signed_in.service()
-    with feedback.user_errors("Lendo o token…") as failed:
-        token = service.token(instance.id)
-    if not failed:
-        token_view(token, key=f"token-{instance.id}", on_reveal=lambda: service.reveal_token(instance))
-        st.caption("Ao mostrar o token, o histórico registra quem viu e quando.")
+@registered("restart")
+@st.dialog("Reiniciar instância", on_dismiss=close_dialog)
+def restart_dialog(instance: Instance) -> None:
+    question = (f"Reiniciar a sessão de {instance.name} no provedor? O número continua pareado; a conexão cai "
+                "por alguns segundos e volta sozinha.")
+    _confirm(instance, question, "Reiniciar", "Reiniciando…", "Instância {name} reiniciada.",
+             lambda i: signed_in.service().restart(i), danger=False)
 
+
+REVEALED_KEY = "revealed_token"  # (instance id, token) while the token dialog is open
+
+
+def _forget_token() -> None:
+    st.session_state.pop(REVEALED_KEY, None)
+    close_dialog()
+
+
+@registered("token")
+@st.dialog("Token da instância", on_dismiss=_forget_token)
+def token_dialog(instance: Instance) -> None:
+    """For admins, in one step: the token shown as the dialog opens (the history records who saw it
+    and when, once per opening), with a copy button."""
+    st.text(instance.name)
+    revealed = st.session_state.get(REVEALED_KEY)
+    if revealed is None or revealed[0] != instance.id:
+        with feedback.user_errors("Lendo o token…") as failed:
+            revealed = st.session_state[REVEALED_KEY] = (instance.id, signed_in.service().reveal_token(instance))
+        if failed:
+            return
+    st.code(revealed[1], language=None)
+    st.caption("O histórico registra quem viu o token e quando.")
+    if st.button("Fechar"):
+        _forget_token()
+        st.rerun()

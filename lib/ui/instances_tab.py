@@ -1,11 +1,10 @@
-"""The Instâncias tab: the admin's buttons, unsaved credentials, the live cards, the table, and
-the dialog that is open (see lib.ui.dialogs).
+"""The Instâncias tab: the admin's toolbar, unsaved credentials, the summary line and the filters,
+then the fleet as cards (a page at a time, redrawn every few seconds) or as a table, and the
+dialog that is open (lib.ui.dialog_state).
 
-What the screen says follows the store without anyone clicking: the cards are a fragment that
-runs every WATCH_SECONDS and asks the store one cheap question (has anything changed since the
-list was read?); when it has, the whole page runs again from a fresh read. The cards are redrawn
-on every tick anyway, so "verificado há 40 s" stays true. Each tick checks the session too
-(lib.ui.signed_in.check): one ended elsewhere shows the login page within a tick.
+What the screen says follows the store without anyone clicking: lib.ui.live, above every page,
+runs the whole page again when the store changes; the cards are a fragment drawn again every
+WATCH_SECONDS anyway, so "verificado há 40 s" stays true.
 """
 
 from __future__ import annotations
@@ -14,23 +13,17 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from lib.models import STATUSES
-from lib.presentation import STATUS_LABELS, escape_markdown, filter_instances, refresh_summary
-from lib.ui import caches, feedback, signed_in
-from lib.ui.card import CARDS_PAGE_KEY, instance_cards
+from lib.event_registration import MSG_NO_PUBLIC_URL
+from lib.presentation import escape_markdown, refresh_summary
+from lib.provider.base import EVENTS, LIST
+from lib.ui import caches, edit_dialog, feedback, fleet_controls, import_dialog, signed_in  # noqa: F401 - dialogs
+from lib.ui.card import instance_cards
 from lib.ui.dialog_state import open_dialog, show_open_dialog
 from lib.ui.dialogs import token_view
 from lib.ui.history import alert_failure_banner
 from lib.ui.table import instances_table_view
 
-WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
-SEARCH_KEY, STATUS_FILTER_KEY = "search", "status_filter"
-
-
-def shown_instances(instances):
-    """The instances the search and the status filter leave (cards and table alike)."""
-    return filter_instances(instances, st.session_state.get(SEARCH_KEY, ""),
-                            st.session_state.get(STATUS_FILTER_KEY, list(STATUSES)))
+WATCH_SECONDS = 3
 
 
 @st.fragment(run_every=WATCH_SECONDS)
@@ -40,70 +33,77 @@ def live_cards(*, can_act: bool) -> None:
     with feedback.user_errors() as failed:
         instances = caches.instances()
     if failed:
+        return
+    shown = fleet_controls.shown(instances)
+    if not shown:
+        st.info("Nenhuma instância corresponde à busca e aos filtros.", icon=":material/search_off:")
+        return
+    instance_cards(shown, now=datetime.now(timezone.utc), owners=owners(), can_act=can_act,
+                   sandbox=signed_in.context().sandbox)
+
+
+def owners() -> dict[str, str]:
+    """Who owns an instance, by user id: their e-mail (read once per change of the store)."""
+    with feedback.user_errors() as failed:
+        found = caches.cached(("owners",), lambda: signed_in.service().owner_emails())
+    return {} if failed else found
+
+
+def empty_state(can_act: bool) -> None:
+    if can_act:
+        st.info("Nenhuma instância ainda. Crie a primeira e conecte o WhatsApp da cobrança com um QR Code.",
+                icon=":material/chat:")
+        st.button("Criar a primeira instância", type="primary", key="empty-create", on_click=open_dialog,
+                  args=("create", None))
+    else:
+        st.info("Nenhuma instância ainda: um administrador precisa criar a primeira.", icon=":material/chat:")
+
+
+def instances_tab() -> None:
+    user = signed_in.current_user()
+    show_open_dialog()  # first, so that the list below reflects what the dialog just changed
+    if user.is_admin:
+        admin_toolbar()
+    else:
+        st.caption("Somente leitura: apenas administradores alteram instâncias.")
+    with feedback.user_errors() as failed:
+        instances = caches.instances()
+    if failed:
         if st.button("Tentar novamente", key="reload_instances"):
             caches.invalidate_instances()
             st.rerun()
         return
     if not instances:
-        empty_state(can_act)
+        empty_state(user.is_admin)
         return
-    shown = shown_instances(instances)
-    if not shown:
-        st.info("Nenhuma instância corresponde à busca e ao filtro.", icon="🔎")
-        return
-    instance_cards(shown, now=datetime.now(timezone.utc), can_act=can_act, sandbox=signed_in.context().sandbox)
-
-
-def empty_state(can_act: bool) -> None:
-    if can_act:
-        st.info("Nenhuma instância ainda. Crie a primeira e conecte o WhatsApp da cobrança com um QR Code.", icon="💬")
-        st.button("Criar a primeira instância", type="primary", key="empty-create", on_click=_open_create)
+    fleet_controls.summary_line(instances)
+    fleet_controls.filter_bar(instances, owners())
+    if fleet_controls.view() == fleet_controls.VIEW_TABLE:
+        instances_table_view(fleet_controls.shown(instances), owners=owners(), can_act=user.is_admin)
     else:
-        st.info("Nenhuma instância ainda: um administrador precisa criar a primeira.", icon="💬")
+        live_cards(can_act=user.is_admin)
 
 
-def _open_create() -> None:
-    open_dialog("create", None)
-    st.rerun()  # the button is in the cards' fragment: make the click a full run (it shows the dialog)
-
-
-def filter_bar() -> None:
-    left, right = st.columns([2, 3], vertical_alignment="bottom")
-    left.text_input("Buscar", key=SEARCH_KEY, type="search", placeholder="Nome ou telefone",
-                    on_change=_first_page)
-    right.multiselect("Status", STATUSES, default=list(STATUSES), format_func=STATUS_LABELS.get,
-                      key=STATUS_FILTER_KEY, placeholder="Escolha os status", on_change=_first_page)
-
-
-def _first_page() -> None:
-    st.session_state.pop(CARDS_PAGE_KEY, None)
-
-
-def instances_tab() -> None:
-    user = signed_in.current_user()
-    show_open_dialog()  # first, so that the cards below reflect what the dialog just changed
-    if user.is_admin:
-        alert_failure_banner()
-        top = st.container(horizontal=True)
-        top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))
-        if top.button("Verificar agora", help="Pergunta ao provedor o status de todas as instâncias agora"):
-            check_all_now()
-        off = signed_in.context().monitor_off_reason
-        if off:
-            st.caption(off)
-        unsaved_credentials()
-    else:
-        st.caption("Somente leitura: apenas administradores alteram instâncias.")
-    with feedback.user_errors() as failed:
-        instances = caches.instances()
-    if not failed and instances:
-        filter_bar()
-    live_cards(can_act=user.is_admin)
-    if not failed and instances:
-        shown = shown_instances(instances)
-        if shown:
-            instances_table_view(shown, key=(st.session_state.get(SEARCH_KEY, ""),
-                                             tuple(st.session_state.get(STATUS_FILTER_KEY, STATUSES))))
+def admin_toolbar() -> None:
+    alert_failure_banner()
+    service = signed_in.service()
+    top = st.container(horizontal=True, key="toolbar")
+    top.button("+ Nova instância", type="primary", on_click=open_dialog, args=("create", None))
+    if top.button("Verificar agora", help="Pergunta ao provedor o status de todas as instâncias agora"):
+        check_all_now()
+    if service.can(LIST):
+        top.button("Importar do provedor", icon=":material/download:", on_click=open_dialog, args=("import", None),
+                   help="Traz para o painel as instâncias que existem no provedor e ainda não estão aqui")
+    if service.can(EVENTS) and signed_in.context().events_target is not None:
+        if top.button("Reconfigurar eventos", icon=":material/sync:",
+                      help="Pede de novo ao provedor que avise o painel de cada mudança de cada instância"):
+            reconfigure_events()
+    context = signed_in.context()
+    if context.monitor_off_reason:
+        st.caption(context.monitor_off_reason)
+    if service.can(EVENTS) and context.events_target is None:
+        st.caption(MSG_NO_PUBLIC_URL)
+    unsaved_credentials()
 
 
 def unsaved_credentials() -> None:
@@ -115,7 +115,7 @@ def unsaved_credentials() -> None:
         return
     for item in items:
         with st.container(border=True):
-            st.warning("Instância criada no provedor mas ainda não salva no banco.", icon="⚠️")
+            st.warning("Instância criada no provedor mas ainda não salva no banco.", icon=":material/warning:")
             st.text(f"Nome: {item.name}  ·  ID no provedor: {item.instance_id}")
             token_view(item.token, key=f"unsaved-{item.instance_id}")
             if st.button("Salvar novamente", key=f"save-{item.instance_id}"):
@@ -135,8 +135,23 @@ def check_all_now() -> None:
         return
     caches.invalidate_instances()
     summary, changed, failures = refresh_summary(results)
-    (st.warning if not failures.empty else st.success)(summary, icon="🔎")
+    (st.warning if not failures.empty else st.success)(summary, icon=":material/search:")
     if changed:
         st.text("Mudaram: " + ", ".join(changed))
     if not failures.empty:
         st.dataframe(failures, hide_index=True)
+
+
+def reconfigure_events() -> None:
+    """"Reconfigurar eventos": the provider told again, for every instance, where to push."""
+    with feedback.user_errors("Registrando os eventos no provedor…") as failed:
+        results = signed_in.service().reconfigure_events()
+    if failed:
+        return
+    refused = [(instance.name, error) for instance, error in results if error]
+    if not refused:
+        st.success(f"Eventos configurados no provedor para {len(results)} instâncias.", icon=":material/sync:")
+        return
+    st.warning(f"{len(results) - len(refused)} de {len(results)} instâncias configuradas; estas falharam:",
+               icon=":material/warning:")
+    st.text("\n".join(f"{name}: {error}" for name, error in refused))

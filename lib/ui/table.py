@@ -10,14 +10,15 @@ from lib.presentation import instances_table, table_csv
 from lib.ui import caches
 
 
-def instances_table_view(instances: list[Instance], *, key) -> None:
-    """The table of `instances` (those the search and filter leave, `key` names them) and its CSV."""
-    st.subheader(f"Todas as instâncias ({len(instances)})")
+def instances_table_view(instances: list[Instance], *, owners: dict[str, str], can_act: bool) -> None:
+    """The table of `instances` (those the search and filters leave, in their order) and its CSV."""
+    st.subheader(f"Instâncias ({len(instances)})")
     # Built once per list and filter, not on every rerun: formatting 1000 rows into a DataFrame and
     # converting it to Arrow (what st.dataframe sends) costs as much as the rest of the page. Kept
     # as an Arrow table, st.dataframe only serialises it.
     table = caches.derived(
-        ("table", key), lambda: pa.Table.from_pandas(instances_table(instances), preserve_index=False),
+        ("table", tuple(i.id for i in instances)),
+        lambda: pa.Table.from_pandas(instances_table(instances), preserve_index=False),
     )
     st.dataframe(table, hide_index=True, width="stretch")
     # A callable runs only when the button is clicked (on another thread): no CSV on every rerun.

@@ -299,7 +299,7 @@ def dialog_button(label: str):
     """The dialog's button, not the card button of the same label (card buttons have keys)."""
 
     def find(at):
-        [match] = [b for b in at.button if b.label == label and not (b.key or "").startswith(("disconnect-", "delete-"))]
+        [match] = [b for b in at.button if b.label == label and not (b.key or "").startswith("menu-")]
         return match
 
     return find
@@ -333,7 +333,7 @@ FLOWS = {
     "disconnect": Flow(
         "disconnect", "connected", open_confirm("Desconectar"),
         offers_retry=dialog_button("Desconectar"),  # the confirmation stays open
-        succeeded=lambda at, rows: cards(at)["Cobrança"].startswith("Desconectado\n") and [i.status for i in rows] == ["disconnected"],
+        succeeded=lambda at, rows: cards(at)["Cobrança"].startswith("Desconectada\n") and [i.status for i in rows] == ["disconnected"],
     ),
     "delete": Flow(
         "disconnect", "connected", open_confirm("Excluir"),

@@ -76,13 +76,13 @@ def test_a_valid_number_shows_the_code_grouped_and_simulating_it_connects_that_n
     assert f"Código para +55 11 98765-4321. {WAITING_FOR_CODE}" in texts(at)
     assert STEPS in texts(at)
     assert state.tab == TAB_CODE  # the button was in the code tab
-    assert cards(at)["Cobrança"].startswith("Conectando\n")
+    assert cards(at)["Cobrança"].startswith("Aguardando QR\n")
     at.run()  # a polling tick, and the tab recorded for the next full rerun
     assert shown_codes(at) == [code] and at.session_state[TAB_KEY] == TAB_CODE
     button(at, "Simular código").click().run()
     assert not at.exception
     assert WAITING_FOR_CODE not in texts(at) and shown_codes(at) == []  # the dialog closed by itself
-    assert re.match(r"Conectado\nConectado desde \d\d:\d\d  ·  \+55 11 98765-4321\n", cards(at)["Cobrança"])
+    assert re.match(r"Conectada\nConectada desde \d\d:\d\d  ·  \+55 11 98765-4321\n", cards(at)["Cobrança"])
     assert any("conectada: +55 11 98765-4321" in t.value for t in at.toast)
 
 
@@ -102,7 +102,7 @@ def test_the_qr_is_not_fetched_while_the_code_tab_is_open(context):
     assert len(at.get("image")) == 1 and at.session_state[TAB_KEY] == TAB_QR
     assert context.sandbox.simulate_code(instance.instance_id, dialog_state(at).pairing_code)  # the code still works
     at.run()
-    assert cards(at)["Cobrança"].startswith("Conectado\n")
+    assert cards(at)["Cobrança"].startswith("Conectada\n")
 
 
 def test_after_two_minutes_without_the_code_a_new_one_is_asked_for_the_same_number(context):
@@ -123,4 +123,4 @@ def test_after_two_minutes_without_the_code_a_new_one_is_asked_for_the_same_numb
         assert not context.sandbox.simulate_code(instance.instance_id, first)  # replaced
     assert context.sandbox.simulate_code(instance.instance_id, state.pairing_code)
     at.run()
-    assert cards(at)["Cobrança"].startswith("Conectado\nConectado desde")
+    assert cards(at)["Cobrança"].startswith("Conectada\nConectada desde")

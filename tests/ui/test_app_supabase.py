@@ -38,7 +38,7 @@ def test_wrong_password_is_reported_in_portuguese(supabase_app):
 
 def test_admin_sees_the_rows_and_creates_through_postgrest(supabase_app):
     at = log_in(new_app(), "admin@example.com", PASSWORD)
-    assert cards(at)["Sbx-Cobranca"].startswith("Desconectado\n")
+    assert cards(at)["Sbx-Cobranca"].startswith("Nunca conectada\n")
     assert MONITOR_OFF_NO_SERVICE_KEY in texts(at)  # no service-role key: admins are told how to turn it on
     button(at, "+ Nova instância").click().run()
     field(at, "Nome da instância").input("Suporte")
@@ -78,7 +78,7 @@ def test_an_hour_old_session_keeps_working_without_a_new_login(supabase_app, clo
     clock.advance(3700)
     supabase_app.add_row("sbx-nova")  # a change: the next run reads the list again
     at.run()
-    assert cards(at)["Sbx-Nova"].startswith("Desconectado\n")
+    assert cards(at)["Sbx-Nova"].startswith("Nunca conectada\n")
     assert supabase_app.refresh_route.call_count == 1
     newest = supabase_app.token_of("admin@example.com")
     assert newest != first_token
@@ -291,6 +291,6 @@ def test_a_connection_the_admins_dialog_hears_is_written_by_the_server(supabase_
     button(at, "Criar").click().run()
     button(at, "Conectar agora").click().run()
     button(at, "Simular leitura do QR").click().run()
-    assert cards(at)["Suporte"].startswith("Conectado\n")
+    assert cards(at)["Suporte"].startswith("Conectada\n")
     written = [(e["kind"], e["source"], e["actor_email"]) for e in supabase_app.events if e["instance_name"] == "Suporte"]
     assert written[0] == ("created", "user", "admin@example.com") and ("connected", "user", "admin@example.com") in written

@@ -56,21 +56,21 @@ def texts(at: AppTest) -> str:
     return "\n".join(literal + markdown)
 
 
-BADGE = re.compile(r"^:\w+-badge\[:material/\w+: (?P<label>[^\]]+)\]$")
+CARD_HEAD = re.compile(r"^\*\*(?P<name>.*)\*\*  \n:\w+-badge\[:material/\w+: (?P<label>[^\]]+)\]$", re.DOTALL)
 
 
 def cards(at: AppTest) -> dict[str, str]:
-    """Every card shown, as name → its status label and lines ("Desconectado\nDesconectado desde
-    …"). A card is the block whose first elements are the name in bold, the status badge and a text."""
+    """Every card shown, as name → its state and lines ("Caiu\nCaiu às 06:42 …"). A card is the
+    block whose first elements are the name in bold with the state's badge, then a text."""
     found = {}
 
     def walk(block) -> None:
         children = list(getattr(block, "children", {}).values())
-        kinds = [getattr(child, "type", None) for child in children[:3]]
-        if kinds == ["markdown", "markdown", "text"] and children[0].value.startswith("**"):
-            badge = BADGE.match(children[1].value)
-            if badge:
-                found[unescape_markdown(children[0].value[2:-2])] = f"{badge['label']}\n{children[2].value}"
+        kinds = [getattr(child, "type", None) for child in children[:2]]
+        if kinds == ["markdown", "text"]:
+            head = CARD_HEAD.match(children[0].value)
+            if head:
+                found[unescape_markdown(head["name"])] = f"{head['label']}\n{children[1].value}"
         for child in children:
             walk(child)
 
@@ -85,9 +85,23 @@ def unescape_markdown(text: str) -> str:
 
 
 def button(at: AppTest, label: str):
+    """The first button with this label; one in a card's "Mais" menu after opening the menus, as a
+    person would (they are drawn only while open)."""
     matches = [b for b in at.button if b.label == label]
+    if not matches and open_menus(at):
+        matches = [b for b in at.button if b.label == label]
     assert matches, f"no button {label!r} among {[b.label for b in at.button]}"
     return matches[0]
+
+
+def open_menus(at: AppTest) -> bool:
+    """Open every card's "Mais" menu (lib.ui.card); True when there was one."""
+    keys = [key for key in at.session_state.keys() if key.startswith("more-")]
+    for key in keys:
+        at.session_state[key] = True
+    if keys:
+        at.run()
+    return bool(keys)
 
 
 def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
@@ -190,7 +204,7 @@ def test_create_flow_shows_masked_token_and_lists_the_card(context):
     at.toggle[0].set_value(True).run()
     assert token in [c.value for c in at.code]
     button(at, "Fechar").click().run()
-    assert cards(at)["WhatsApp Cobrança"].startswith("Desconectado\nDesconectado desde ")
+    assert cards(at)["WhatsApp Cobrança"].startswith("Nunca conectada\nNunca conectada  ·  criada em ")
     assert "Instância criada." not in texts(at)
 
 
@@ -207,7 +221,7 @@ def test_connect_dialog_shows_qr_and_closes_once_connected(context):
     assert not at.exception
     assert len(at.get("image")) == 1  # the QR code
     assert "Aguardando leitura do QR Code…" in texts(at)
-    assert cards(at)["Cobrança"].startswith("Conectando\nAguardando a leitura do QR Code desde")
+    assert cards(at)["Cobrança"].startswith("Aguardando QR\nAguardando a leitura do QR Code desde")
     [(instance, _)] = stored(context)
     at.run()  # a polling tick (st_autorefresh does not tick under AppTest)
     assert "Aguardando leitura do QR Code…" in texts(at)
@@ -215,7 +229,7 @@ def test_connect_dialog_shows_qr_and_closes_once_connected(context):
     at.run()
     assert not at.exception
     assert "Aguardando leitura do QR Code…" not in texts(at)  # dialog closed by itself
-    assert re.match(r"Conectado\nConectado desde \d\d:\d\d  ·  \+55 11 9\d{4}-\d{4}\b", cards(at)["Cobrança"])
+    assert re.match(r"Conectada\nConectada desde \d\d:\d\d  ·  \+55 11 9\d{4}-\d{4}\b", cards(at)["Cobrança"])
     assert any("conectada" in t.value for t in at.toast)
 
 
@@ -248,10 +262,12 @@ def test_read_only_roles_see_cards_and_table_without_token(context, role):
     context.accounts.add(f"{role}@example.com", PASSWORD, role)
     at = log_in(new_app(), f"{role}@example.com")
     assert "Somente leitura" in texts(at)
-    assert cards(at)["Cobrança"].startswith("Desconectado\n")
+    assert cards(at)["Cobrança"].startswith("Nunca conectada\n")
     labels = [b.label for b in at.button]
-    for forbidden in ("+ Nova instância", "Conectar", "Desconectar", "Excluir"):
+    for forbidden in ("+ Nova instância", "Conectar", "Desconectar", "Excluir", "Mais"):
         assert forbidden not in labels
+    assert not [key for key in at.session_state.keys() if key.startswith("more-")]  # no "Mais" menu
+    at.segmented_control(key="view").set_value("Tabela").run()
     table = at.dataframe[0].value
     assert list(table["Nome"]) == ["Cobrança"] and "Token" not in table.columns
     [(_, token)] = stored(context)
@@ -313,11 +329,11 @@ def test_check_now_reports_per_instance_results_and_names_the_changes(context):
     service.create("Parada")
     at = admin_app(context)
     assert context.sandbox.simulate_scan(live.instance_id)  # the provider knows; the store does not yet
-    assert cards(at)["Conecta"].startswith("Conectando")
+    assert cards(at)["Conecta"].startswith("Aguardando QR")
     button(at, "Verificar agora").click().run()
     assert "2 instâncias verificadas · 1 com status alterado · 0 com erro" in texts(at)
     assert "Mudaram: Conecta" in texts(at)
-    assert cards(at)["Conecta"].startswith("Conectado\n") and "Verificado há" in cards(at)["Parada"]
+    assert cards(at)["Conecta"].startswith("Conectada\n") and "Verificado há" in cards(at)["Parada"]
 
 
 def test_survivor_of_a_concurrent_delete_gets_a_clear_message(context):
@@ -365,7 +381,7 @@ def test_after_two_minutes_polling_stops_but_a_last_moment_scan_still_connects(c
     at.session_state["open_dialog"][1].started_at -= 121  # scanned just before the limit
     at.run()
     assert "O QR Code não foi lido em 2 minutos." not in texts(at)
-    assert cards(at)["Cobrança"].startswith("Conectado\n")
+    assert cards(at)["Cobrança"].startswith("Conectada\n")
 
 
 def connected(context, name="Cobrança"):
@@ -385,12 +401,12 @@ def test_a_drop_pushed_by_the_provider_shows_on_every_open_session_without_a_cli
     context.accounts.add("analista@example.com", PASSWORD, "analyst")
     analyst = log_in(new_app(), "analista@example.com")
     for at in (admin, analyst):
-        assert cards(at)["Cobrança"].startswith("Conectado\nConectado desde")
+        assert cards(at)["Cobrança"].startswith("Conectada\nConectada desde")
     apply_event(SQLiteInstanceStore(context.database), ProviderEvent(live.instance_id, "disconnected", None))
     for at in (admin, analyst):
         at.run()  # a tick of the cards (under AppTest the timer does not tick by itself)
         card = cards(at)["Cobrança"]
-        assert re.match(r"Desconectado\nCaiu às \d\d:\d\d\nÚltimo número: \+55 11 9\d{4}-\d{4}\nVerificado há \d+ s\n"
+        assert re.match(r"Caiu\nCaiu às \d\d:\d\d\nÚltimo número: \+55 11 9\d{4}-\d{4}\nVerificado há \d+ s\n"
                         r"Online \d+(,\d)? % em 24 h  ·  1 queda em 7 dias$", card)
     assert "Simular queda" not in [b.label for b in admin.button]  # only for connected instances
 
@@ -413,10 +429,10 @@ def test_simulated_drop_reaches_the_card_through_the_monitor(context):
     connected(context)
     at = admin_app(context)
     button(at, "Simular queda").click().run()
-    assert cards(at)["Cobrança"].startswith("Conectado\n")  # the click tells the provider, not the store
+    assert cards(at)["Cobrança"].startswith("Conectada\n")  # the click tells the provider, not the store
     StatusMonitor(SQLiteInstanceStore(context.database), context.provider(), interval_seconds=60).sweep()
     at.run()
-    assert cards(at)["Cobrança"].startswith("Desconectado\nCaiu às")
+    assert cards(at)["Cobrança"].startswith("Caiu\nCaiu às")
 
 
 def test_the_connect_dialog_simulates_the_scan_in_process_and_counts_down_to_the_next_qr(context):
@@ -426,7 +442,7 @@ def test_the_connect_dialog_simulates_the_scan_in_process_and_counts_down_to_the
     assert re.search(r"Aguardando leitura do QR Code… novo QR em 1[45] s", texts(at))
     button(at, "Simular leitura do QR").click().run()
     assert not at.exception and "Aguardando leitura do QR Code…" not in texts(at)
-    assert cards(at)["Cobrança"].startswith("Conectado\n")
+    assert cards(at)["Cobrança"].startswith("Conectada\n")
 
 
 def test_an_instance_the_provider_does_not_know_offers_removal_instead_of_a_retry(context):
@@ -610,19 +626,17 @@ def test_conectar_agora_right_after_creating(context):
     button(at, "Conectar agora").click().run()
     assert not at.exception
     assert len(at.get("image")) == 1 and "Aguardando leitura do QR Code…" in texts(at)
-    assert cards(at)["Cobrança"].startswith("Conectando")
+    assert cards(at)["Cobrança"].startswith("Aguardando QR")
 
 
 def test_an_admin_reveals_a_token_from_the_card_and_the_history_says_who(context):
     at = create_instance(admin_app(context), "Cobrança")
     button(at, "Fechar").click().run()
     [(instance, token)] = stored(context)
-    button(at, "Mostrar token").click().run()
-    assert not at.exception
-    assert token not in texts(at)  # masked until revealed
-    [reveal] = [t for t in at.toggle if t.key == f"token-{instance.id}"]
-    reveal.set_value(True).run()
+    assert token not in texts(at)
+    button(at, "Mostrar token").click().run()  # one step: the token, at once
     assert not at.exception and token in [c.value for c in at.code]
+    assert not [key for key in at.session_state.keys() if key.startswith("more-") and at.session_state[key]]
     at.run()  # a rerun does not record a second reveal
     assert not at.exception
     events = SQLiteInstanceStore(context.database).events(kinds=["token_revealed"])
@@ -635,12 +649,17 @@ def test_search_and_status_filter_apply_to_cards_and_table(context):
     at = admin_app(context)
     assert set(cards(at)) == {"Cobrança SP", "Suporte RJ"}
     at.text_input(key="search").input(live.phone_number[-4:]).run()
-    assert set(cards(at)) == {"Cobrança SP"} and list(at.dataframe[0].value["Nome"]) == ["Cobrança SP"]
+    assert set(cards(at)) == {"Cobrança SP"}
+    at.text_input(key="search").input("cobranca").run()  # accents and case ignored
+    assert set(cards(at)) == {"Cobrança SP"}
     at.text_input(key="search").input("").run()
-    at.multiselect(key="status_filter").set_value(["disconnected"]).run()
-    assert set(cards(at)) == {"Suporte RJ"} and list(at.dataframe[0].value["Nome"]) == ["Suporte RJ"]
+    at.multiselect(key="state_filter").set_value(["never_connected"]).run()
+    assert set(cards(at)) == {"Suporte RJ"}
+    at.segmented_control(key="view").set_value("Tabela").run()  # the same choices hold for the table
+    assert list(at.dataframe[0].value["Nome"]) == ["Suporte RJ"] and cards(at) == {}
+    at.segmented_control(key="view").set_value("Cartões").run()
     at.text_input(key="search").input("nada assim").run()
-    assert cards(at) == {} and "Nenhuma instância corresponde à busca e ao filtro." in texts(at)
+    assert cards(at) == {} and "Nenhuma instância corresponde à busca e aos filtros." in texts(at)
 
 
 def test_a_drop_is_announced_at_the_top_of_every_open_page_until_dismissed_or_back(context):
