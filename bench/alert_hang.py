@@ -18,7 +18,8 @@ import argparse
 import statistics
 import time
 
-from bench.common import report, seed_instances, table, target, work_dir
+from bench.report import report, table, target, work_dir
+from harness.seeding import seed_instances
 from bench.provider import provider_process
 from tests.support.receiver import Receiver  # the tests' loopback receiver, told to hang
 

@@ -18,22 +18,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import (
-    WATCH_S,
-    AppServer,
-    badge,
-    instance_ids,
-    launch_chromium,
-    log_in_browser,
-    new_page,
-    report,
-    seed_connected,
-    seen_at,
-    table,
-    target,
-    watch_card,
-    work_dir,
-)
+from bench.measure import BenchServer
+from bench.page import WATCH_S, seen_at, watch_card
+from bench.report import report, table, target, work_dir
+from harness.browser import badge, launch_chromium, log_in_browser, new_page
+from harness.seeding import instance_ids, seed_connected
 from bench.provider import BenchSandbox
 
 MARGIN_S = 5.0
@@ -57,7 +46,7 @@ def run(runs: int = 5, interval: float = 10.0) -> dict:
     budget = interval + MARGIN_S
     results = []
     with BenchSandbox(latency_ms=0) as provider:
-        server = AppServer(work_dir("drop-polled"), provider.webhook_settings(),
+        server = BenchServer(work_dir("drop-polled"), provider.webhook_settings(),
                            env={"MONITOR_INTERVAL_SECONDS": f"{interval:g}"}, instrumented=False)
         names = seed_connected(server.database, provider, runs, prefix="Silenciosa")
         ids = instance_ids(server.database)

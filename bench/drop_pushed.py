@@ -20,29 +20,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import (
-    WATCH_S,
-    AppServer,
-    badge,
-    card,
-    launch_chromium,
-    log_in_browser,
-    new_page,
-    report,
-    seed_connected,
-    seen_at,
-    table,
-    target,
-    watch_card,
-    work_dir,
-)
+from bench.measure import BenchServer
+from bench.page import WATCH_S, seen_at, watch_card
+from bench.report import report, table, target, work_dir
+from harness.browser import badge, card, launch_chromium, log_in_browser, new_page
+from harness.seeding import seed_connected
 
 BUDGET_S = 5.0
 ANALYST_EMAIL = "analista@example.com"
 DROPPED = "Caiu às"
 
 
-def _seed(server: AppServer, runs: int) -> list[str]:
+def _seed(server: BenchServer, runs: int) -> list[str]:
     """Instances connected at the sandbox the server will load (its state file in the data dir)."""
     from lib.provider.sandbox.provider import STATE_FILENAME, SandboxProvider
 
@@ -55,7 +44,7 @@ def run(runs: int = 6) -> dict:
 
     from lib.store.sqlite.instances import SQLiteInstanceStore
 
-    server = AppServer(work_dir("drop-pushed"), instrumented=False)
+    server = BenchServer(work_dir("drop-pushed"), instrumented=False)
     names = _seed(server, runs)
     results = []
     with server:

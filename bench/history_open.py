@@ -19,21 +19,10 @@ import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.common import (
-    DIALOG,
-    AppServer,
-    card,
-    launch_chromium,
-    log_in_browser,
-    ms,
-    new_page,
-    report,
-    seed_instances,
-    settle,
-    table,
-    target,
-    work_dir,
-)
+from bench.measure import BenchServer
+from bench.report import ms, report, table, target, work_dir
+from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.seeding import seed_instances
 
 LONG, SHORT = "Histórico longo", "Histórico curto"
 EVENT_COUNTS = {LONG: 20_000, SHORT: 100}
@@ -58,7 +47,7 @@ def _seed_history(database, instance_id: str, name: str, count: int, now: dateti
             " phone_number, source, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _seed(server: AppServer) -> None:
+def _seed(server: BenchServer) -> None:
     from lib.store.sqlite.instances import SQLiteInstanceStore
 
     seed_instances(server.database, 1, prefix=LONG)
@@ -89,7 +78,7 @@ def _open_history(page, name: str) -> float:
 def run(runs: int = 6) -> dict:
     from playwright.sync_api import sync_playwright
 
-    server = AppServer(work_dir("history-open"), env={"MONITOR_INTERVAL_SECONDS": "0"}, instrumented=False)
+    server = BenchServer(work_dir("history-open"), env={"MONITOR_INTERVAL_SECONDS": "0"}, instrumented=False)
     _seed(server)
     names = {LONG: f"{LONG} 0000", SHORT: f"{SHORT} 0000"}
     seconds: dict[str, list[float]] = {LONG: [], SHORT: []}

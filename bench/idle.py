@@ -21,19 +21,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import (
-    WATCH_S,
-    AppServer,
-    badge,
-    launch_chromium,
-    log_in_browser,
-    new_page,
-    report,
-    seed_instances,
-    table,
-    target,
-    work_dir,
-)
+from bench.measure import BenchServer
+from bench.page import WATCH_S
+from bench.report import report, table, target, work_dir
+from harness.browser import badge, launch_chromium, log_in_browser, new_page
+from harness.seeding import seed_instances
 from bench.instrumented import BACKGROUND_DUMP_S
 from lib.provider.sandbox.provider import SandboxProvider
 
@@ -46,7 +38,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
     with SandboxProvider() as provider:
-        server = AppServer(work_dir("idle"), provider.webhook_settings())
+        server = BenchServer(work_dir("idle"), provider.webhook_settings())
         *_, newest = seed_instances(server.database, instances, webhooks=provider.webhook_settings(), prefix="Ociosa")
         with server, sync_playwright() as playwright:
             server.add_user()

@@ -1,5 +1,5 @@
 """`python -m bench.instrumented run server.py [streamlit options]`: `streamlit run` with the server
-measuring itself, for the browser benchmarks (bench.common.AppServer starts it). Nothing in the
+measuring itself, for the browser benchmarks (bench.measure.BenchServer starts it). Nothing in the
 product is changed; this process patches, before the app starts:
 
 - each script run (full or fragment) of every session: start, server time from the run's start
@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 
-from bench.common import STORE_OTHERS, STORE_READS, STORE_WRITES
+from bench.counting import STORE_OTHERS, STORE_READS, STORE_WRITES
 
 BACKGROUND_DUMP_S = 0.5
 

@@ -5,7 +5,7 @@ its own connect dialog polling.
     .venv/bin/python -m bench.load --sessions 20 --poll-seconds 60 [--out bench/load-results.json]
 
 1. N admin accounts are written to a fresh APP_DATA_DIR (in-process, before the server starts); the
-   server (bench.common.AppServer, not instrumented) runs with nothing of the developer's
+   server (bench.measure.BenchServer, not instrumented) runs with nothing of the developer's
    configuration (environment and secrets file), so it is on the embedded default.
 2. One Chromium, one context per session, all driven from this thread (sync Playwright): each session
    logs in and creates its own instance "Carga NN" through the UI. Setup is sequential. Every open
@@ -52,18 +52,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bench.common import (
-    DIALOG,
-    IDLE,
-    PASSWORD,
-    POLL_INTERVAL_S,
-    AppServer,
-    badge,
-    card,
-    launch_chromium,
-    machine_busy_seconds,
-    process_cpu_seconds,
-)
+from bench.measure import BenchServer, machine_busy_seconds, process_cpu_seconds
+from bench.page import POLL_INTERVAL_S
+from harness.browser import DIALOG, IDLE, badge, card, launch_chromium
+from harness.seeding import PASSWORD
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -71,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "load-results.json"
 # The connect dialog's timings, as in lib/ui/connect_dialog.py (not imported: importing it outside
 # `streamlit run` logs warnings; tests/ui/test_load.py checks that they agree): POLL_INTERVAL_S (in
-# bench.common) and QR_GIVE_UP_S. A dialog open longer than QR_GIVE_UP_SECONDS stops polling and
+# bench.page) and QR_GIVE_UP_S. A dialog open longer than QR_GIVE_UP_SECONDS stops polling and
 # shows GIVE_UP_TEXT: the burst of N "Conectar" clicks, the polling and the scan must fit in it.
 QR_GIVE_UP_S = 120.0  # QR_GIVE_UP_SECONDS
 GIVE_UP_TEXT = re.compile(r"O QR Code não foi lido")
@@ -686,7 +678,7 @@ def run_load(
     report.per_session = [
         SessionReport(index=i, email=email, instance=f"Carga {i:02d}") for i, email in enumerate(emails)
     ]
-    server = AppServer(work, instrumented=False)
+    server = BenchServer(work, instrumented=False)
     started = time.monotonic()
     try:
         server.start()
@@ -718,7 +710,7 @@ def run_load(
     return report
 
 
-def _drive(browser: Browser, server: AppServer, report: LoadReport, say: Callable[[str], None]) -> None:
+def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Callable[[str], None]) -> None:
     work = Path(report.work_dir)
     sessions: list[Session] = []
     step = "opening the browser contexts"

@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import AppServer, report, seed_instances, table, target, work_dir
+from bench.measure import BenchServer
+from bench.report import report, table, target, work_dir
+from harness.seeding import seed_instances
 from bench.provider import BenchSandbox
 
 BUDGET_PCT = 5.0
@@ -29,7 +31,7 @@ PRODUCT_INTERVAL_S = 60.0  # lib.config.settings DEFAULT_MONITOR_INTERVAL_SECOND
 AVERAGED_OVER_S = 300.0
 
 
-def _measure(server: AppServer, seconds: float) -> float:
+def _measure(server: BenchServer, seconds: float) -> float:
     """CPU seconds the server used over the next `seconds`."""
     before = server.cpu_seconds()
     time.sleep(seconds)
@@ -51,7 +53,7 @@ def _wait_first_sweep(provider: BenchSandbox, instances: int, timeout: float = 1
 def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, latency_ms: int = 100) -> dict:
     with BenchSandbox(latency_ms=0) as provider:
         work = work_dir("monitor-cpu")  # one data dir for both servers, one after the other
-        idle_server, monitored = (AppServer(work, provider.webhook_settings(), instrumented=False,
+        idle_server, monitored = (BenchServer(work, provider.webhook_settings(), instrumented=False,
                                             env={"MONITOR_INTERVAL_SECONDS": f"{every:g}"}) for every in (0, interval))
         seed_instances(monitored.database, instances, webhooks=provider.webhook_settings(), prefix="CPU")
         provider.latency_ms = latency_ms  # seeded without it; the sweeps wait for it

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, stop_process  # noqa: E402
+from harness.server import free_port, stop_process  # noqa: E402
 from lib.config.provider import WebhookSettings  # noqa: E402
 from lib.provider.sandbox.provider import SandboxProvider  # noqa: E402
 from lib.provider.sandbox.server import HttpError  # noqa: E402  (for the bench's faults)

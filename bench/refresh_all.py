@@ -23,7 +23,9 @@ import argparse
 import time
 from contextlib import contextmanager
 
-from bench.common import CallCounter, report, seed_instances, table, target, work_dir
+from bench.counting import CallCounter
+from bench.report import report, table, target, work_dir
+from harness.seeding import seed_instances
 from bench.provider import provider_process
 
 SLOW_SECONDS = 1.0

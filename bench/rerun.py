@@ -23,17 +23,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import (
-    CallCounter,
-    admin_apptest,
-    isolated_env,
-    ms,
-    report,
-    store_and_webhook_counter,
-    table,
-    target,
-    work_dir,
-)
+from bench.counting import CallCounter, store_and_webhook_counter
+from bench.report import ms, report, table, target, work_dir
+from harness.apptest import admin_apptest, isolated_env
 
 SIZES = (0, 100, 1000)
 WARMUP_RUNS = 3

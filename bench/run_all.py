@@ -32,7 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULTS_PATH, ROOT, machine_busy_seconds, print_targets, save_results, table, target
+from bench.measure import machine_busy_seconds
+from bench.report import RESULTS_PATH, print_targets, save_results, table, target
+from harness.server import ROOT
 
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
            "idle", "history_open", "alert_hang")

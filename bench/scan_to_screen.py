@@ -19,24 +19,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import (
-    DIALOG,
-    POLL_INTERVAL_S,
-    AppServer,
-    card,
-    instance_ids,
-    launch_chromium,
-    log_in_browser,
-    new_page,
-    report,
-    seed_instances,
-    seen_at,
-    settle,
-    table,
-    target,
-    watch_card,
-    work_dir,
-)
+from bench.measure import BenchServer
+from bench.page import POLL_INTERVAL_S, seen_at, watch_card
+from bench.report import report, table, target, work_dir
+from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.seeding import instance_ids, seed_instances
 from bench.provider import BenchSandbox
 
 BUDGET_S = POLL_INTERVAL_S + 0.5
@@ -58,7 +45,7 @@ def run(runs: int = 10) -> dict:
 
     work = work_dir("scan")
     results = []
-    with BenchSandbox(latency_ms=0) as provider, AppServer(work, provider.webhook_settings()) as server:
+    with BenchSandbox(latency_ms=0) as provider, BenchServer(work, provider.webhook_settings()) as server:
         server.add_user()
         names = seed_instances(server.database, runs, webhooks=provider.webhook_settings(), prefix="Leitura")
         ids = instance_ids(server.database)

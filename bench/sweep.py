@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.common import CallCounter, report, seed_instances, store_and_webhook_counter, table, target, work_dir
+from bench.counting import CallCounter, store_and_webhook_counter
+from bench.report import report, table, target, work_dir
+from harness.seeding import seed_instances
 from bench.provider import provider_process
 
 SLACK = 1.3  # the target: within 30 % of the floor

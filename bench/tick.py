@@ -25,27 +25,13 @@ import argparse
 import statistics
 import time
 
-from bench.common import (
-    DIALOG,
-    POLL_INTERVAL_S,
-    RUN_OBSERVER,
-    CallCounter,
-    AppServer,
-    admin_apptest,
-    card,
-    instance_ids,
-    isolated_env,
-    launch_chromium,
-    log_in_browser,
-    new_page,
-    report,
-    seed_instances,
-    settle,
-    store_and_webhook_counter,
-    table,
-    target,
-    work_dir,
-)
+from bench.counting import CallCounter, store_and_webhook_counter
+from bench.measure import BenchServer
+from bench.page import POLL_INTERVAL_S, RUN_OBSERVER
+from bench.report import report, table, target, work_dir
+from harness.apptest import admin_apptest, isolated_env
+from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.seeding import instance_ids, seed_instances
 from bench.provider import BenchSandbox
 
 SERVER_BUDGET_MS = 20.0
@@ -75,7 +61,7 @@ def measure_browser(ticks: int) -> dict:
     from playwright.sync_api import expect, sync_playwright
 
     work = work_dir("tick")
-    with BenchSandbox(latency_ms=0) as provider, AppServer(work, provider.webhook_settings()) as server:
+    with BenchSandbox(latency_ms=0) as provider, BenchServer(work, provider.webhook_settings()) as server:
         server.add_user()
         *_, name = seed_instances(server.database, 20, webhooks=provider.webhook_settings())  # the newest: first card
         instance_id = instance_ids(server.database)[name]

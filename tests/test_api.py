@@ -11,7 +11,7 @@ import requests
 from lib.provider.events import MAX_EVENT_BYTES
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.support.server import streamlit_server
+from harness.server import running_server
 
 SECRET = "segredo-dos-eventos-123"
 T = 10  # request timeout, a safety net
@@ -19,7 +19,7 @@ T = 10  # request timeout, a safety net
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with streamlit_server(tmp_path_factory.mktemp("api") / "data", {"EVENTS_SECRET": SECRET}) as running:
+    with running_server(tmp_path_factory.mktemp("api") / "data", {"EVENTS_SECRET": SECRET}) as running:
         yield running
 
 
@@ -136,7 +136,7 @@ def test_health_reports_the_store_and_the_monitor(server):
 
 def test_no_secret_means_no_endpoint_and_a_broken_store_an_unhealthy_server(tmp_path):
     webhooks = {f"WEBHOOK_{a.upper()}_URL": f"http://127.0.0.1:9/{a}" for a in ("create", "connect", "status", "disconnect")}
-    with streamlit_server(tmp_path / "data", webhooks) as server:  # real webhooks and no secret: no events
+    with running_server(tmp_path / "data", webhooks) as server:  # real webhooks and no secret: no events
         assert post(server, {"instance_id": "x", "status": "open"}, secret="anything").status_code == 404
         database = server.data_dir / "app.sqlite3"
         for suffix in ("", "-wal", "-shm"):
@@ -159,5 +159,5 @@ def test_the_session_cookie_is_secure_over_https(server, tmp_path):
     # a proxy on the same machine that ends HTTPS (uvicorn believes its X-Forwarded-Proto)
     https_origin = server.url.rstrip("/").replace("http://", "https://")
     assert "Secure" in cookie(server.url, **{"X-Forwarded-Proto": "https", "Origin": https_origin})
-    with streamlit_server(tmp_path / "public", {"APP_PUBLIC_URL": "https://painel.example.com"}) as public:
+    with running_server(tmp_path / "public", {"APP_PUBLIC_URL": "https://painel.example.com"}) as public:
         assert "Secure" in cookie(public.url, Origin="https://painel.example.com")  # the public address is HTTPS

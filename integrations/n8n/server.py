@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import free_port
+from harness.server import free_port
 
 READY_SECONDS = 180  # a cold start on a busy 2-core machine
 QUIET = {  # no telemetry, no version or template look-ups, no banners

@@ -8,8 +8,9 @@ from tests.support.supabase_double import (  # noqa: F401 - clock and fake are f
 )
 from lib.context import MONITOR_OFF_NO_SERVICE_KEY
 from lib.presentation import escape_markdown
+from harness.server import ROOT
 from lib.ui.signed_in import SIGNED_IN_KEY
-from tests.ui.test_app_ui import ROOT, button, cards, field, log_in, new_app, texts, unescape_markdown
+from tests.ui.test_app_ui import button, cards, field, log_in, new_app, texts, unescape_markdown
 from tests.ui.test_app_users import users_page
 
 

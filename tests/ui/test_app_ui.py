@@ -6,15 +6,13 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
+from harness.apptest import APP, App, log_in, new_app  # noqa: F401 - APP and App for the other UI tests
+from harness.seeding import PASSWORD
 from lib.context import app_context
 from lib.config.settings import load_settings
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.auth.signed_in import SignedIn
 from lib.ui.signed_in import SIGNED_IN_KEY
-from tests.conftest import ROOT
-
-APP = ROOT / "app.py"
-PASSWORD = "senha-segura-1"
 
 
 @pytest.fixture
@@ -29,20 +27,6 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def context(data_dir):
     return app_context(load_settings())
-
-
-class App(AppTest):
-    """AppTest that runs app.py on every run, as the real server does. Plain AppTest reruns only the
-    page it finished on, which skips app.py's login gating and page-set switch (streamlit 1.67).
-    An st.rerun() inside a run still has that flaw, so after signing in or out call run() again."""
-
-    def _run(self, *args, **kwargs):
-        self._finished_page_script_hash = ""
-        return super()._run(*args, **kwargs)
-
-
-def new_app() -> AppTest:
-    return App(APP, default_timeout=30).run()
 
 
 LITERAL_KINDS = ("text", "code")  # drawn as given; every other kind is Markdown, read as a person reads it
@@ -102,16 +86,6 @@ def open_menus(at: AppTest) -> bool:
     if keys:
         at.run()
     return bool(keys)
-
-
-def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
-    at.text_input[0].input(email)
-    at.text_input[1].input(password)
-    at.button[0].click().run()
-    if SIGNED_IN_KEY in at.session_state:
-        at.run()  # see App
-    assert not at.exception
-    return at
 
 
 def admin_user(context):

@@ -22,12 +22,12 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.receiver import Receiver
-from tests.support.server import streamlit_server
+from harness.server import running_server
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
@@ -169,13 +169,13 @@ def test_the_team_sees_a_drop_without_a_click_and_the_sandbox_survives_a_restart
     data_dir = tmp_path / "data"
     pages: list[Page] = []
     try:
-        with Receiver() as receiver, streamlit_server(
+        with Receiver() as receiver, running_server(
                 data_dir, {"EVENTS_SECRET": EVENTS_SECRET, "ALERT_URLS": f"json://127.0.0.1:{receiver.port}/"}) as server:
             admin = new_page(browser)
             pages.append(admin)
             _first_session(server, admin, browser, pages, tmp_path, receiver)
             log = server.log()
-        with streamlit_server(data_dir) as server:  # the same data folder, a new process and port
+        with running_server(data_dir) as server:  # the same data folder, a new process and port
             admin = new_page(browser)
             pages[:] = [admin]
             log_in(admin, server.url, ADMIN_EMAIL)

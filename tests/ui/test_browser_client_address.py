@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from tests.support.forwarding_proxy import forwarding_proxy
-from tests.support.server import streamlit_server
+from harness.server import running_server
 from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser is a fixture
 
 EMAIL = "admin@example.com"
@@ -20,7 +20,7 @@ WRONG = "senha-errada-1"
 
 @pytest.fixture
 def server(tmp_path):
-    with streamlit_server(tmp_path / "data") as running:  # app.trust_proxy_headers off, as by default
+    with running_server(tmp_path / "data") as running:  # app.trust_proxy_headers off, as by default
         LocalAccounts(SQLiteDatabase.in_dir(running.data_dir)).add(EMAIL, PASSWORD, "admin")
         yield running
 
@@ -53,7 +53,7 @@ def test_behind_a_trusted_proxy_the_address_is_the_one_the_proxy_added_last(tmp_
     """app.trust_proxy_headers on, the app behind a proxy that adds its own X-Forwarded-For line
     (HAProxy's way): the client's own lines, however many and whatever they say, come first and
     change nothing."""
-    with streamlit_server(tmp_path / "data", {"APP_TRUST_PROXY_HEADERS": "true"}) as running:
+    with running_server(tmp_path / "data", {"APP_TRUST_PROXY_HEADERS": "true"}) as running:
         LocalAccounts(SQLiteDatabase.in_dir(running.data_dir)).add(EMAIL, PASSWORD, "admin")
         with forwarding_proxy(running.port, "203.0.113.7") as attacker, \
                 forwarding_proxy(running.port, "203.0.113.8") as owner:

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.support.server import streamlit_server
+from harness.server import running_server
 from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser fixture
 from tests.ui.test_browser import log_in, signed_in
 
@@ -21,7 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def server(tmp_path):
-    with streamlit_server(tmp_path / "data") as running:
+    with running_server(tmp_path / "data") as running:
         database = SQLiteDatabase.in_dir(running.data_dir)
         LocalAccounts(database).add(ADMIN, PASSWORD, "admin")
         store = SQLiteInstanceStore(database)
@@ -91,7 +91,7 @@ def test_on_a_phone_the_first_start_and_the_users_page_fit_and_a_new_role_shows_
         context.set_default_timeout(20_000)
         return context.new_page()
 
-    with streamlit_server(tmp_path / "data") as server:
+    with running_server(tmp_path / "data") as server:
         admin = phone()
         admin.goto(server.url)
         admin.wait_for_selector(IDLE, state="attached", timeout=60_000)

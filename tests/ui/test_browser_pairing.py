@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.support.server import streamlit_server
+from harness.server import running_server
 from tests.ui.test_browser import (  # noqa: F401 - browser fixture
     DIALOG, PASSWORD, SEEN_WITHOUT_A_CLICK_MS, TIME, badge, browser, card, create, log_in, new_page, settle,
 )
@@ -28,7 +28,7 @@ QR_NOT_FETCHED = "Um novo QR Code é gerado ao abrir esta aba."
 
 @pytest.fixture
 def server(tmp_path):
-    with streamlit_server(tmp_path / "data", {"EVENTS_SECRET": EVENTS_SECRET}) as running:
+    with running_server(tmp_path / "data", {"EVENTS_SECRET": EVENTS_SECRET}) as running:
         LocalAccounts(SQLiteDatabase.in_dir(running.data_dir)).add(ADMIN, PASSWORD, "admin")
         yield running
 

@@ -18,7 +18,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.support.server import streamlit_server
+from harness.server import running_server
 from tests.ui.test_browser import (  # noqa: F401 - browser is a fixture
     DIALOG, IDLE, PASSWORD, browser, log_in, new_page, settle, signed_in,
 )
@@ -28,7 +28,7 @@ ADMIN, OTHER_ADMIN, NEWCOMER = "admin@example.com", "bia@example.com", "nova@exa
 
 @pytest.fixture
 def server(tmp_path):
-    with streamlit_server(tmp_path / "data") as running:
+    with running_server(tmp_path / "data") as running:
         accounts = LocalAccounts(SQLiteDatabase.in_dir(running.data_dir))
         accounts.add(ADMIN, PASSWORD, "admin")
         accounts.add(OTHER_ADMIN, PASSWORD, "admin")

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite.database import SQLiteDatabase
-from tests.support.server import streamlit_server
+from harness.server import running_server
 from tests.ui.test_browser import IDLE, browser, new_page, settle  # noqa: F401 - browser is a fixture
 
 ADMIN_EMAIL, ANA_EMAIL, STRANGER_EMAIL = "admin@example.com", "ana@example.com", "estranho@example.com"
@@ -97,7 +97,7 @@ def test_single_sign_on_signs_in_the_mapped_user_and_sair_signs_out_for_good(bro
     write_secrets(secrets, provider)
     pages: list[Page] = []
     try:
-        with streamlit_server(data_dir, {"APP_SECRETS_FILE": str(secrets)}) as server:
+        with running_server(data_dir, {"APP_SECRETS_FILE": str(secrets)}) as server:
             page = new_page(browser)
             pages.append(page)
             page.goto(server.url)

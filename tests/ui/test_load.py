@@ -9,7 +9,7 @@ runs the heavy version (20 sessions, 60 s). Needs Debian's Chromium at /usr/bin/
 
 from __future__ import annotations
 
-from bench import common, load
+from bench import load, page
 from bench.load import POLL_INTERVAL_S, run_load
 from lib.ui import card, connect_dialog, instances_tab
 
@@ -20,7 +20,7 @@ POLL_SECONDS = 15
 def test_the_benchmark_knows_the_connect_dialog_timings():
     assert load.POLL_INTERVAL_S * 1000 == connect_dialog.POLL_INTERVAL_MS
     assert load.QR_GIVE_UP_S == connect_dialog.QR_GIVE_UP_SECONDS
-    assert common.WATCH_S == instances_tab.WATCH_SECONDS
+    assert page.WATCH_S == instances_tab.WATCH_SECONDS
     assert load.CARDS_PER_PAGE == card.CARDS_PER_PAGE
     assert POLL_SECONDS < load.MAX_POLL_SECONDS
 

@@ -1,0 +1,65 @@
+"""The app under Streamlit's AppTest (app.py, in this process): an AppTest that runs app.py on every
+run, the login form, and an admin's AppTest on its own data dir for the benchmarks. (What a page
+says, as a reader sees it, is read by tests/ui/test_app_ui.py's helpers.)"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from harness.seeding import ADMIN_EMAIL, PASSWORD, add_account, seed_instances
+from harness.server import CONFIG_ENV_PREFIXES, ROOT
+
+APP = ROOT / "app.py"
+
+
+class App(AppTest):
+    """AppTest that runs app.py on every run, as the real server does. Plain AppTest reruns only the
+    page it finished on, which skips app.py's login gating and page-set switch (streamlit 1.67).
+    An st.rerun() inside a run still has that flaw, so after signing in or out call run() again."""
+
+    def _run(self, *args, **kwargs):
+        self._finished_page_script_hash = ""
+        return super()._run(*args, **kwargs)
+
+
+def new_app(timeout: float = 30) -> AppTest:
+    return App(APP, default_timeout=timeout).run()
+
+
+def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    from lib.ui.signed_in import SIGNED_IN_KEY
+
+    at.text_input[0].input(email)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    if SIGNED_IN_KEY in at.session_state:
+        at.run()  # see App
+    assert not at.exception
+    return at
+
+
+def isolated_env(data_dir: Path) -> None:
+    """This process on the embedded default with its own data dir (for AppTest runs)."""
+    for key in list(os.environ):
+        if key.startswith(CONFIG_ENV_PREFIXES):
+            del os.environ[key]
+    os.environ["APP_DATA_DIR"] = str(data_dir)
+    os.environ["APP_SECRETS_FILE"] = str(data_dir / "no-secrets.toml")
+
+
+def admin_apptest(data_dir: Path, instances: int = 0):
+    """An AppTest of app.py signed in as admin, on the embedded default with `data_dir`, after
+    seeding `instances` rows (before signing in: the session caches the list it reads first)."""
+    from lib.context import app_context
+    from lib.config.settings import current_settings
+
+    isolated_env(data_dir)
+    context = app_context(current_settings())
+    if context.accounts.count() == 0:
+        add_account(context.database, ADMIN_EMAIL, "admin")
+    seed_instances(context.database, instances)
+    at = log_in(App(APP, default_timeout=60).run(), ADMIN_EMAIL, PASSWORD)
+    return at, context
