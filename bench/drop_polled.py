@@ -21,7 +21,7 @@ import time
 from bench.measure import BenchServer
 from bench.page import WATCH_S, seen_at, watch_card
 from bench.report import report, table, target, work_dir
-from harness.browser import badge, launch_chromium, log_in_browser, new_page
+from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import instance_ids, seed_connected
 from bench.provider import BenchSandbox
 
@@ -55,7 +55,7 @@ def run(runs: int = 5, interval: float = 10.0) -> dict:
             browser = launch_chromium(playwright)
             try:
                 admin = new_page(browser)
-                log_in_browser(admin, server.url)
+                sign_in(admin, server.url)
                 for name in names:
                     expect(badge(admin, name, "Conectado")).to_be_visible(timeout=(interval + 30) * 1000)
                 for index, name in enumerate(names):

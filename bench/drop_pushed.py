@@ -23,7 +23,7 @@ import time
 from bench.measure import BenchServer
 from bench.page import WATCH_S, seen_at, watch_card
 from bench.report import report, table, target, work_dir
-from harness.browser import badge, card, launch_chromium, log_in_browser, new_page
+from harness.browser import badge, card, launch_chromium, new_page, sign_in
 from harness.seeding import seed_connected
 
 BUDGET_S = 5.0
@@ -55,8 +55,8 @@ def run(runs: int = 6) -> dict:
             browser = launch_chromium(playwright)
             try:
                 admin, analyst = new_page(browser), new_page(browser)
-                log_in_browser(admin, server.url)
-                log_in_browser(analyst, server.url, ANALYST_EMAIL)
+                sign_in(admin, server.url)
+                sign_in(analyst, server.url, ANALYST_EMAIL)
                 for page in (admin, analyst):
                     for name in names:
                         expect(badge(page, name, "Conectado")).to_be_visible(timeout=30_000)

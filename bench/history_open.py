@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from bench.measure import BenchServer
 from bench.report import ms, report, table, target, work_dir
-from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import seed_instances
 
 LONG, SHORT = "Histórico longo", "Histórico curto"
@@ -90,7 +90,7 @@ def run(runs: int = 6) -> dict:
                 for index in range(2 * runs):
                     which = (SHORT, LONG)[index % 2]
                     page = new_page(browser)
-                    log_in_browser(page, server.url)
+                    sign_in(page, server.url)
                     seconds[which].append(_open_history(page, names[which]))
                     page.context.close()
             finally:

@@ -24,7 +24,7 @@ import time
 from bench.measure import BenchServer
 from bench.page import WATCH_S
 from bench.report import report, table, target, work_dir
-from harness.browser import badge, launch_chromium, log_in_browser, new_page
+from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import seed_instances
 from bench.instrumented import BACKGROUND_DUMP_S
 from lib.provider.sandbox.provider import SandboxProvider
@@ -45,7 +45,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
             browser = launch_chromium(playwright)
             try:
                 page = new_page(browser)
-                log_in_browser(page, server.url)
+                sign_in(page, server.url)
                 expect(badge(page, newest, "Desconectado")).to_be_visible()
                 page.wait_for_timeout(WATCH_S * 1000)  # the runs of signing in are over
                 background = server.background()

@@ -54,7 +54,7 @@ from typing import Callable
 
 from bench.measure import BenchServer, machine_busy_seconds, process_cpu_seconds
 from bench.page import POLL_INTERVAL_S
-from harness.browser import DIALOG, IDLE, badge, card, launch_chromium
+from harness.browser import DIALOG, IDLE, badge, card, launch_chromium, sign_in_by_cookie
 from harness.seeding import PASSWORD
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -656,11 +656,15 @@ def run_load(
     *,
     work_dir: Path | str | None = None,
     progress: Callable[[str], None] | None = print,
+    browser: Browser | None = None,
+    by_cookie: bool = False,
 ) -> LoadReport:
     """Start the app, drive `sessions` admin sessions through create → connect → poll `poll_seconds`
     → scan, and return what was measured. Never raises for a failed step: it is in report.failures.
     `work_dir` keeps the server log, data and failure screenshots (default: a temp dir, removed when
-    the run is OK)."""
+    the run is OK). `browser`: the Chromium to open the sessions in (default: one of the run's own).
+    `by_cookie`: each session starts signed in (harness.browser.sign_in_by_cookie), not through the
+    login form."""
     if not 1 <= sessions <= 100:
         raise ValueError("sessions must be between 1 and 100")
     if not 0 < poll_seconds <= MAX_POLL_SECONDS:
@@ -684,12 +688,15 @@ def run_load(
         server.start()
         report.phase_seconds["server_start"] = round(time.monotonic() - started, 1)
         say(f"server up on {server.url} (pid {server.process.pid}, log {server.log_path})")
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            try:
-                _drive(browser, server, report, say)
-            finally:
-                browser.close()
+        if browser is not None:
+            _drive(browser, server, report, say, by_cookie)
+        else:
+            with sync_playwright() as playwright:
+                own = launch_chromium(playwright)
+                try:
+                    _drive(own, server, report, say, by_cookie)
+                finally:
+                    own.close()
         report.rss_mb["end"] = server.memory_mb()
         # VmHWM is updated lazily by the kernel: take the highest of it and every sample
         samples = [v for v in [*report.rss_mb.values(), *report.rss_samples, server.memory_mb("VmHWM")] if v is not None]
@@ -710,7 +717,8 @@ def run_load(
     return report
 
 
-def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Callable[[str], None]) -> None:
+def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Callable[[str], None],
+           by_cookie: bool) -> None:
     work = Path(report.work_dir)
     sessions: list[Session] = []
     step = "opening the browser contexts"
@@ -721,7 +729,10 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
         step = "logging in"
         t = time.monotonic()
         for session in sessions:
-            log_in(session, server.url)
+            if by_cookie:
+                sign_in_by_cookie(session.page, server, session.report.email)
+            else:
+                log_in(session, server.url)
         report.phase_seconds["login"] = round(time.monotonic() - t, 1)
         report.rss_mb["after_login"] = server.memory_mb()
         say(f"{len(sessions)} sessions logged in in {report.phase_seconds['login']:.0f} s; server RSS {report.rss_mb['after_login']} MB")
@@ -799,6 +810,7 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
     finally:
         for session in sessions:
             report.page_errors.extend(collect_problems(session))
+            session.context.close()
 
 
 def first_line(exc: BaseException) -> str:

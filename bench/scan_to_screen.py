@@ -22,7 +22,7 @@ import time
 from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, seen_at, watch_card
 from bench.report import report, table, target, work_dir
-from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
 from bench.provider import BenchSandbox
 
@@ -53,7 +53,7 @@ def run(runs: int = 10) -> dict:
             browser = launch_chromium(playwright)
             try:
                 page = new_page(browser)
-                log_in_browser(page, server.url)
+                sign_in(page, server.url)
                 for index, name in enumerate(reversed(names)):  # newest first, as the cards are
                     offset = POLL_INTERVAL_S * index / runs
                     card(page, name).get_by_role("button", name="Conectar", exact=True).click()

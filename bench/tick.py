@@ -30,7 +30,7 @@ from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, RUN_OBSERVER
 from bench.report import report, table, target, work_dir
 from harness.apptest import admin_apptest, isolated_env
-from harness.browser import DIALOG, card, launch_chromium, log_in_browser, new_page, settle
+from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
 from bench.provider import BenchSandbox
 
@@ -69,7 +69,7 @@ def measure_browser(ticks: int) -> dict:
             browser = launch_chromium(playwright)
             try:
                 page = new_page(browser, RUN_OBSERVER)
-                log_in_browser(page, server.url)
+                sign_in(page, server.url)
                 card(page, name).get_by_role("button", name="Conectar", exact=True).click()
                 settle(page)
                 dialog = page.locator(DIALOG)

@@ -8,10 +8,10 @@ import json
 import pytest
 import requests
 
+from harness.server import running_server
 from lib.provider.events import MAX_EVENT_BYTES
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from harness.server import running_server
 
 SECRET = "segredo-dos-eventos-123"
 T = 10  # request timeout, a safety net

@@ -16,74 +16,28 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 import requests
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Browser, Page, expect
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS
+from harness.browser import DIALOG, IDLE, badge, card, log_in, new_page, settle, signed_in
+from harness.seeding import PASSWORD
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.receiver import Receiver
-from harness.server import running_server
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-BUSY = '[data-testid="stApp"]:not([data-test-script-state="notRunning"])'
-DIALOG = '[data-testid="stDialog"]'
 PHONE = r"\+55 11 9\d{4}-\d{4}"
 TIME = r"\d\d:\d\d"
 INSTANCE = "WhatsApp Cobrança"
 SPARE = "Reserva"
 ADMIN_EMAIL, ANALYST_EMAIL = "admin@example.com", "analista@example.com"
-PASSWORD = "s3nha-forte-123"
 EVENTS_SECRET = "segredo-do-teste"
 SEEN_WITHOUT_A_CLICK_MS = 20_000  # generous: how fast is measured by bench/, not asserted here
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def new_page(browser: Browser) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="pt-BR")
-    context.set_default_timeout(20_000)
-    return context.new_page()
-
-
 # -- helpers ----------------------------------------------------------------------------------
-def settle(page: Page, *, start_timeout_ms: int = 1_000, timeout_ms: int = 30_000) -> None:
-    """Wait until the script run triggered by the last interaction is over.
-
-    A click reaches the server asynchronously, so first give the run a moment to start (it may
-    also have started and finished already, which is fine), then wait for the idle state.
-    """
-    try:
-        page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
-    except PlaywrightTimeoutError:
-        pass
-    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
-
-
-def card(page: Page, name: str):
-    """The card of `name`: the row of its text (name in bold first) and its buttons."""
-    name_in_bold = page.locator("strong", has_text=re.compile(rf"^{re.escape(name)}$"))
-    return name_in_bold.locator("xpath=ancestor::div[@data-testid='stHorizontalBlock'][1]")
-
-
-def badge(page: Page, name: str, label: str):
-    """The status badge of the card of `name`, if it says `label` (an icon, then the label)."""
-    return card(page, name).locator("span").filter(has=page.locator('[role="img"]')).filter(
-        has_text=re.compile(rf"\s{label}$"))
-
-
 def more(page: Page, name: str, action: str) -> None:
     """Click `action` in the card's "Mais" menu."""
     card(page, name).get_by_role("button", name="Mais").click()
@@ -98,21 +52,6 @@ def confirm(page: Page, label: str) -> None:
     primary.click()
     settle(page)
     expect(page.locator(DIALOG)).to_have_count(0, timeout=20_000)
-
-
-def log_in(page: Page, url: str, email: str, password: str = PASSWORD) -> None:
-    page.goto(url)
-    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
-    page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Senha", exact=True).fill(password)
-    page.get_by_label("Senha", exact=True).press("Tab")
-    page.get_by_role("button", name="Entrar", exact=True).click()
-    settle(page)
-
-
-def signed_in(page: Page) -> None:
-    expect(page.get_by_role("heading", name="Configurações")).to_be_visible(timeout=30_000)
-    settle(page)  # the heading comes first: the rest of that run (the cards' buttons) after it
 
 
 def create(page: Page, name: str) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page
 
+from harness.browser import IDLE, new_page, settle
+from harness.seeding import PASSWORD
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from tests.support.forwarding_proxy import forwarding_proxy
-from harness.server import running_server
-from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser is a fixture
 
 EMAIL = "admin@example.com"
 WRONG = "senha-errada-1"
@@ -28,8 +29,7 @@ def server(tmp_path):
 def attempt(browser: Browser, url: str, forwarded_for: str, password: str = WRONG) -> str:
     """One login in a fresh browser whose every request, the websocket's too, carries this
     X-Forwarded-For; what the page says then (its messages and headings)."""
-    context = browser.new_context(extra_http_headers={"X-Forwarded-For": forwarded_for})
-    page: Page = context.new_page()
+    page: Page = new_page(browser, extra_http_headers={"X-Forwarded-For": forwarded_for})
     page.goto(url)
     page.wait_for_selector(IDLE, state="attached", timeout=60_000)
     page.get_by_label("E-mail", exact=True).fill(EMAIL)
@@ -38,7 +38,7 @@ def attempt(browser: Browser, url: str, forwarded_for: str, password: str = WRON
     page.get_by_role("button", name="Entrar", exact=True).click()
     settle(page)
     said = page.locator('[data-testid="stAlert"], h1').all_inner_texts()
-    context.close()
+    page.context.close()
     return " ".join(said)
 
 

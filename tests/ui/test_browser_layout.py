@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from harness.browser import IDLE, log_in, new_page, settle, signed_in
+from harness.seeding import PASSWORD
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from harness.server import running_server
-from tests.ui.test_browser import IDLE, PASSWORD, browser, settle  # noqa: F401 - browser fixture
-from tests.ui.test_browser import log_in, signed_in
 
 ADMIN = "admin@example.com"
 PHONE = {"width": 390, "height": 844}
@@ -37,9 +37,7 @@ def boxes_overlap(a: dict, b: dict) -> bool:
 
 
 def test_on_a_phone_cards_buttons_never_overlap_and_sair_is_reachable(server, browser: Browser, tmp_path):
-    context = browser.new_context(viewport=PHONE, locale="pt-BR", is_mobile=True, has_touch=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto(server.url)
     page.wait_for_selector(IDLE, state="attached", timeout=60_000)
     expect(page.get_by_text("Press Enter to submit form")).to_have_count(0)
@@ -78,7 +76,7 @@ def test_on_a_phone_cards_buttons_never_overlap_and_sair_is_reachable(server, br
     page.get_by_role("button", name="Sair").click()
     settle(page)
     expect(page.get_by_role("button", name="Entrar", exact=True)).to_be_visible()
-    context.close()
+    page.context.close()
 
 
 def no_sideways_scroll(page: Page) -> bool:
@@ -87,9 +85,7 @@ def no_sideways_scroll(page: Page) -> bool:
 
 def test_on_a_phone_the_first_start_and_the_users_page_fit_and_a_new_role_shows_by_itself(tmp_path, browser: Browser):
     def phone():
-        context = browser.new_context(viewport=PHONE, locale="pt-BR", is_mobile=True, has_touch=True)
-        context.set_default_timeout(20_000)
-        return context.new_page()
+        return new_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
 
     with running_server(tmp_path / "data") as server:
         admin = phone()

@@ -12,13 +12,13 @@ import pytest
 import requests
 from playwright.sync_api import Browser, expect
 
+from harness.browser import DIALOG, badge, card, new_page, settle, sign_in_by_cookie
+from harness.seeding import PASSWORD
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from harness.server import running_server
-from tests.ui.test_browser import (  # noqa: F401 - browser fixture
-    DIALOG, PASSWORD, SEEN_WITHOUT_A_CLICK_MS, TIME, badge, browser, card, create, log_in, new_page, settle,
-)
+from tests.ui.test_browser import SEEN_WITHOUT_A_CLICK_MS, TIME, create
 
 ADMIN = "admin@example.com"
 INSTANCE, OTHER = "Cobrança", "Reserva"
@@ -46,7 +46,7 @@ def test_an_admin_connects_by_pairing_code(server, browser: Browser, tmp_path):
 
 
 def _journey(server, page, tmp_path) -> None:
-    log_in(page, server.url, ADMIN)
+    sign_in_by_cookie(page, server, ADMIN)
     create(page, INSTANCE)
     create(page, OTHER)
     card(page, INSTANCE).get_by_role("button", name="Conectar", exact=True).click()
@@ -59,8 +59,6 @@ def _journey(server, page, tmp_path) -> None:
     settle(page)
     expect(code_tab).to_have_attribute("aria-selected", "true")
     expect(dialog.get_by_text(re.compile("Conectar com número de telefone"))).to_be_visible()
-    # The server knows which tab is open: once the QR is due (15 s), it is not fetched for the hidden tab.
-    expect(dialog.get_by_text(QR_NOT_FETCHED)).to_be_attached(timeout=30_000)
     phone = dialog.get_by_label("Número do WhatsApp, com DDI e DDD", exact=True)
     phone.fill("(11) 98765-4321")
     expect(page.get_by_text(re.compile("Press Enter")).filter(visible=True)).to_have_count(0)  # Streamlit's hint
@@ -88,6 +86,9 @@ def _journey(server, page, tmp_path) -> None:
     settle(page)
     expect(code_tab).to_have_attribute("aria-selected", "true")
     expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
+    # The server knows which tab is open: once the QR is due (15 s after the dialog opened: the
+    # steps above took part of that), it is not fetched for the hidden tab.
+    expect(dialog.get_by_text(QR_NOT_FETCHED)).to_be_attached(timeout=30_000)
 
     qr_tab = dialog.get_by_role("tab", name="QR Code")  # back to the QR: a new one at once, the code still valid
     qr_tab.click()

@@ -14,14 +14,13 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from harness.browser import DIALOG, IDLE, log_in, new_page, settle, signed_in
+from harness.seeding import PASSWORD
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from harness.server import running_server
-from tests.ui.test_browser import (  # noqa: F401 - browser is a fixture
-    DIALOG, IDLE, PASSWORD, browser, log_in, new_page, settle, signed_in,
-)
 
 ADMIN, OTHER_ADMIN, NEWCOMER = "admin@example.com", "bia@example.com", "nova@example.com"
 

@@ -20,11 +20,11 @@ import pytest
 import werkzeug.serving
 from playwright.sync_api import Page, expect
 
+from harness.browser import IDLE, new_page
+from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
 from lib.store.sqlite.database import SQLiteDatabase
-from harness.server import running_server
-from tests.ui.test_browser import IDLE, browser, new_page, settle  # noqa: F401 - browser is a fixture
 
 ADMIN_EMAIL, ANA_EMAIL, STRANGER_EMAIL = "admin@example.com", "ana@example.com", "estranho@example.com"
 PASSWORD = "s3nha-forte-123"

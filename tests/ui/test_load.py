@@ -1,6 +1,6 @@
 """A small run of the load benchmark (bench/load.py) in `make test`: the real server (`streamlit run
 server.py`: the status monitor and the routes too) on the embedded default, 5 admin sessions in one
-headless Chromium, each creating its own instance and keeping its connect dialog polling for 15 s
+headless Chromium (signed in by cookie: the login form has tests of its own), each creating its own instance and keeping its connect dialog polling for 15 s
 beside the cards' own 3 s check, then each QR read with the dialog's "Simular leitura do QR".
 
 No timing assertions: the tick times are printed (pytest -s) for information only; `make load`
@@ -25,8 +25,8 @@ def test_the_benchmark_knows_the_connect_dialog_timings():
     assert POLL_SECONDS < load.MAX_POLL_SECONDS
 
 
-def test_concurrent_admin_sessions_each_connect_their_own_instance(tmp_path):
-    report = run_load(sessions=SESSIONS, poll_seconds=POLL_SECONDS, work_dir=tmp_path)
+def test_concurrent_admin_sessions_each_connect_their_own_instance(browser, tmp_path):
+    report = run_load(sessions=SESSIONS, poll_seconds=POLL_SECONDS, work_dir=tmp_path, browser=browser, by_cookie=True)
     print(report.table())
     details = f"\n{report.table()}\nserver log and screenshots in {tmp_path}"
 
