@@ -18,9 +18,9 @@ import argparse
 import statistics
 import time
 
+from bench.provider import provider_process
 from bench.report import report, table, target, work_dir
 from harness.seeding import seed_instances
-from bench.provider import provider_process
 from tests.support.receiver import Receiver  # the tests' loopback receiver, told to hang
 
 HANG_S = 60  # Receiver holds a request until released, at most this long

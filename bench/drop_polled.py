@@ -19,11 +19,12 @@ import argparse
 import time
 
 from bench.measure import BenchServer
-from bench.page import WATCH_S, seen_at, watch_card
+from bench.page import seen_at, watch_card
+from bench.provider import BenchSandbox
 from bench.report import report, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import instance_ids, seed_connected
-from bench.provider import BenchSandbox
+from lib.ui.instances_tab import WATCH_SECONDS
 
 MARGIN_S = 5.0
 DROPPED = "Caiu às"
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     report("drop_polled", [
         f"Drop not pushed (a provider without events), from the drop at the provider to \"{DROPPED}\" on the admin's "
         f"page; real server + Chromium, monitor every {args.interval:g} s, the page checks the store every "
-        f"{WATCH_S:g} s",
+        f"{WATCH_SECONDS:g} s",
         result["table"],
     ], result)
     return 0

@@ -21,10 +21,11 @@ import argparse
 import time
 
 from bench.measure import BenchServer
-from bench.page import WATCH_S, seen_at, watch_card
+from bench.page import seen_at, watch_card
 from bench.report import report, table, target, work_dir
 from harness.browser import badge, card, launch_chromium, new_page, sign_in
 from harness.seeding import seed_connected
+from lib.ui.instances_tab import WATCH_SECONDS
 
 BUDGET_S = 5.0
 ANALYST_EMAIL = "analista@example.com"
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.runs)
     report("drop_pushed", [
         f"Drop pushed by the provider, from the click on \"Simular queda\" (admin) to \"{DROPPED}\" on the admin's and "
-        f"an analyst's page; real server + Chromium, the pages check the store every {WATCH_S:g} s",
+        f"an analyst's page; real server + Chromium, the pages check the store every {WATCH_SECONDS:g} s",
         result["table"],
     ], result)
     return 0

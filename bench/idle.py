@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import time
 
+from bench.instrumented import BACKGROUND_DUMP_S
 from bench.measure import BenchServer
-from bench.page import WATCH_S
 from bench.report import report, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import seed_instances
-from bench.instrumented import BACKGROUND_DUMP_S
 from lib.provider.sandbox.provider import SandboxProvider
+from lib.ui.instances_tab import WATCH_SECONDS
 
 
 def _count(runs: list[dict], prefix: str) -> int:
@@ -47,7 +47,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
                 page = new_page(browser)
                 sign_in(page, server.url)
                 expect(badge(page, newest, "Desconectado")).to_be_visible()
-                page.wait_for_timeout(WATCH_S * 1000)  # the runs of signing in are over
+                page.wait_for_timeout(WATCH_SECONDS * 1000)  # the runs of signing in are over
                 background = server.background()
                 start = time.time()
                 page.wait_for_timeout(seconds * 1000)
@@ -91,7 +91,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
                f"(in-process counter, no query) in {f['fragment_ticks']} ticks; {f['sweeps_in_window']} sweeps meanwhile",
                "<= 1 small query per tick; embedded: 0, list read only after a sweep",
                f["store_reads"] == f["list_reads"] <= f["sweeps_in_window"]
-               and f["fragment_ticks"] >= seconds / WATCH_S - 2),
+               and f["fragment_ticks"] >= seconds / WATCH_SECONDS - 2),
     ]
     return figures
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.seconds, args.instances)
     report("idle", [
         f"An idle admin page ({args.instances} instances), real server (instrumented) + Chromium; the cards check the "
-        f"store every {WATCH_S:g} s",
+        f"store every {WATCH_SECONDS:g} s",
         result["table"],
     ], result)
     return 0

@@ -56,19 +56,17 @@ from bench.measure import BenchServer, machine_busy_seconds, process_cpu_seconds
 from bench.page import POLL_INTERVAL_S
 from harness.browser import DIALOG, IDLE, badge, card, launch_chromium, sign_in_by_cookie
 from harness.seeding import PASSWORD
+from lib.ui.card import CARDS_PER_PAGE
+from lib.ui.connect_dialog import QR_GIVE_UP_SECONDS
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "load-results.json"
-# The connect dialog's timings, as in lib/ui/connect_dialog.py (not imported: importing it outside
-# `streamlit run` logs warnings; tests/ui/test_load.py checks that they agree): POLL_INTERVAL_S (in
-# bench.page) and QR_GIVE_UP_S. A dialog open longer than QR_GIVE_UP_SECONDS stops polling and
-# shows GIVE_UP_TEXT: the burst of N "Conectar" clicks, the polling and the scan must fit in it.
-QR_GIVE_UP_S = 120.0  # QR_GIVE_UP_SECONDS
+# A connect dialog open longer than QR_GIVE_UP_SECONDS stops polling and shows GIVE_UP_TEXT: the
+# burst of N "Conectar" clicks, the polling and the scan must fit in it.
 GIVE_UP_TEXT = re.compile(r"O QR Code não foi lido")
-CARDS_PER_PAGE = 10  # lib/ui/card.py CARDS_PER_PAGE
-MAX_POLL_SECONDS = QR_GIVE_UP_S - 30
+MAX_POLL_SECONDS = QR_GIVE_UP_SECONDS - 30
 STEP_TIMEOUT_MS = 60_000  # one UI step of one session (a login, a create), generous for a loaded server
 CONNECTED_TIMEOUT_S = 15.0  # scan → the dialog notices (polls every 3 s) and closes
 # Scanning the N sessions, then one more tick for each to notice (3 s, more under load), all before
@@ -669,7 +667,7 @@ def run_load(
         raise ValueError("sessions must be between 1 and 100")
     if not 0 < poll_seconds <= MAX_POLL_SECONDS:
         raise ValueError(f"poll_seconds must be in (0, {MAX_POLL_SECONDS:g}]: "
-                         f"the dialog gives up on a QR after {QR_GIVE_UP_S:g} s")
+                         f"the dialog gives up on a QR after {QR_GIVE_UP_SECONDS:g} s")
     say = progress or (lambda message: None)
     own_dir = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="whatsapp-load-")) if own_dir else Path(work_dir)
@@ -755,11 +753,11 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
         report.phase_seconds["connect_burst"] = round(time.monotonic() - t, 1)
         report.cpu["connect_burst"] = meter.stop()
         report.rss_mb["dialogs_open"] = server.memory_mb()
-        # The app gives up on a QR QR_GIVE_UP_S after "Conectar" and then stops polling: the oldest
+        # The app gives up on a QR QR_GIVE_UP_SECONDS after "Conectar" and then stops polling: the oldest
         # dialog must be scanned, and must notice it, before that. A slow burst shortens the window.
         poll_start = time.monotonic()
         end = min(poll_start + report.poll_seconds,
-                  min(session.clicked_at for session in sessions) + QR_GIVE_UP_S - SCAN_MARGIN_BASE_S - SCAN_MARGIN_PER_SESSION_S * len(sessions))
+                  min(session.clicked_at for session in sessions) + QR_GIVE_UP_SECONDS - SCAN_MARGIN_BASE_S - SCAN_MARGIN_PER_SESSION_S * len(sessions))
         report.poll_seconds_effective = round(max(end - poll_start, 0), 1)
         say(f"{len(sessions)} connect dialogs open in {report.phase_seconds['connect_burst']:.0f} s; "
             f"polling for {report.poll_seconds_effective:g} s")
@@ -767,7 +765,7 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
             report.notes.append(
                 f"polling window shortened from {report.poll_seconds:g} s to {report.poll_seconds_effective:g} s: "
                 f"the connect burst took {report.phase_seconds['connect_burst']:.0f} s and the app gives up on a QR "
-                f"{QR_GIVE_UP_S:g} s after \"Conectar\"")
+                f"{QR_GIVE_UP_SECONDS:g} s after \"Conectar\"")
             say(f"  note: {report.notes[-1]}")
             if report.poll_seconds_effective < 2 * POLL_INTERVAL_S:
                 raise LoadError(f"no time left to poll: {report.notes[-1]}")
@@ -799,7 +797,7 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
                 why = scan_failures[session.report.index]
                 if session.page.get_by_text(GIVE_UP_TEXT).count():
                     why += (f"; the dialog gave up on its QR (open {time.monotonic() - session.clicked_at:.0f} s; "
-                            f"the app gives up {QR_GIVE_UP_S:g} s after \"Conectar\")")
+                            f"the app gives up {QR_GIVE_UP_SECONDS:g} s after \"Conectar\")")
                 report.failures.append(f"{session.label}: not seen connected: {why}")
                 _screenshot(session, work)
         report.phase_seconds["scan_verify"] = round(time.monotonic() - t, 1)

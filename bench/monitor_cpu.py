@@ -22,12 +22,12 @@ import argparse
 import time
 
 from bench.measure import BenchServer
+from bench.provider import BenchSandbox
 from bench.report import report, table, target, work_dir
 from harness.seeding import seed_instances
-from bench.provider import BenchSandbox
+from lib.config.settings import DEFAULT_MONITOR_INTERVAL_SECONDS
 
 BUDGET_PCT = 5.0
-PRODUCT_INTERVAL_S = 60.0  # lib.config.settings DEFAULT_MONITOR_INTERVAL_SECONDS
 AVERAGED_OVER_S = 300.0
 
 
@@ -68,7 +68,7 @@ def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, lat
     sweeps = calls / instances
     idle_pct = 100 * idle_cpu / seconds
     measured_pct = 100 * cpu / seconds
-    scale = PRODUCT_INTERVAL_S / interval
+    scale = DEFAULT_MONITOR_INTERVAL_SECONDS / interval
     scaled_pct = measured_pct / scale  # = cpu / (seconds * scale): the same sweeps over the longer time
     estimate_pct = scaled_pct + idle_pct * (1 - 1 / scale)
     rows = [
@@ -90,9 +90,9 @@ def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, lat
         "scaled_pct": round(scaled_pct, 2),
         "estimate_pct": round(estimate_pct, 2),
         "table": table(["server", "window s", "CPU s", "sweeps", "% of one core",
-                        "CPU s per sweep", f"scaled to every {PRODUCT_INTERVAL_S:g} s, %"], rows),
+                        "CPU s per sweep", f"scaled to every {DEFAULT_MONITOR_INTERVAL_SECONDS:g} s, %"], rows),
         "targets": [target(
-            f"server CPU, {instances} instances, no browser, every {PRODUCT_INTERVAL_S:g} s",
+            f"server CPU, {instances} instances, no browser, every {DEFAULT_MONITOR_INTERVAL_SECONDS:g} s",
             f"{estimate_pct:.2f} % of one core ({measured_pct:.2f} % sweeping every {interval:g} s for "
             f"{seconds:g} s, / {scale:g} = {scaled_pct:.2f} %, + idle {idle_pct:.2f} % for the rest)",
             f"<= {BUDGET_PCT:g} % over {AVERAGED_OVER_S / 60:g} min", estimate_pct <= BUDGET_PCT)],
@@ -107,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=100)
     args = parser.parse_args(argv)
     result = run(args.instances, args.interval, args.seconds, args.latency_ms)
-    scale = PRODUCT_INTERVAL_S / args.interval
+    scale = DEFAULT_MONITOR_INTERVAL_SECONDS / args.interval
     report("monitor_cpu", [
         f"Server CPU, {args.instances} instances monitored (provider latency {args.latency_ms} ms), no browser. "
         f"Scaled: {args.interval:g} s interval for {args.seconds:g} s = {scale:g}x the sweeps per unit time of "
-        f"{PRODUCT_INTERVAL_S:g} s, so the same {args.seconds * scale / PRODUCT_INTERVAL_S:g} sweeps as "
-        f"{args.seconds * scale / 60:g} min at {PRODUCT_INTERVAL_S:g} s: CPU share / {scale:g}, plus the idle "
+        f"{DEFAULT_MONITOR_INTERVAL_SECONDS:g} s, so the same {args.seconds * scale / DEFAULT_MONITOR_INTERVAL_SECONDS:g} sweeps as "
+        f"{args.seconds * scale / 60:g} min at {DEFAULT_MONITOR_INTERVAL_SECONDS:g} s: CPU share / {scale:g}, plus the idle "
         f"server's share for the time left",
         result["table"],
     ], result)

@@ -3,8 +3,9 @@ run's timing, recorded by the page itself (MutationObserver) so that the moment 
 
 from __future__ import annotations
 
-POLL_INTERVAL_S = 3.0  # lib/ui/connect_dialog.py POLL_INTERVAL_MS
-WATCH_S = 3.0  # lib/ui/instances_tab.py WATCH_SECONDS: the cards ask the store whether anything changed
+from lib.ui.connect_dialog import POLL_INTERVAL_MS
+
+POLL_INTERVAL_S = POLL_INTERVAL_MS / 1000  # an open connect dialog asks the provider this often
 
 
 # Records in window.__benchSeen[key] the wall-clock time (epoch ms) at which the card of `name`

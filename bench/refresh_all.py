@@ -24,9 +24,9 @@ import time
 from contextlib import contextmanager
 
 from bench.counting import CallCounter
+from bench.provider import provider_process
 from bench.report import report, table, target, work_dir
 from harness.seeding import seed_instances
-from bench.provider import provider_process
 
 SLOW_SECONDS = 1.0
 FAILING, SLOW = "Falha 0000", "Lenta 0000"  # the names seed_instances gives them

@@ -21,10 +21,10 @@ import time
 
 from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, seen_at, watch_card
+from bench.provider import BenchSandbox
 from bench.report import report, table, target, work_dir
 from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
-from bench.provider import BenchSandbox
 
 BUDGET_S = POLL_INTERVAL_S + 0.5
 

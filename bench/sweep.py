@@ -17,9 +17,9 @@ import argparse
 import time
 
 from bench.counting import CallCounter, store_and_webhook_counter
+from bench.provider import provider_process
 from bench.report import report, table, target, work_dir
 from harness.seeding import seed_instances
-from bench.provider import provider_process
 
 SLACK = 1.3  # the target: within 30 % of the floor
 

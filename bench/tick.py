@@ -28,11 +28,11 @@ import time
 from bench.counting import CallCounter, store_and_webhook_counter
 from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, RUN_OBSERVER
+from bench.provider import BenchSandbox
 from bench.report import report, table, target, work_dir
 from harness.apptest import admin_apptest, isolated_env
 from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
-from bench.provider import BenchSandbox
 
 SERVER_BUDGET_MS = 20.0
 
