@@ -14,12 +14,11 @@ still unanswered after them.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 from bench.provider import provider_process
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.seeding import seed_instances
 from tests.support.receiver import Receiver  # the tests' loopback receiver, told to hang
 
@@ -89,16 +88,13 @@ def run(instances: int = 200, latency_ms: int = 100, sweeps: int = 3) -> dict:
     }
 
 
+def describe(args, result: dict) -> list[str]:
+    return [f"Seconds per sweep ({args.instances} instances, {args.latency_ms} ms per status call)", result["table"]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.alert_hang", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instances", type=int, default=200)
-    parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--sweeps", type=int, default=3)
-    args = parser.parse_args(argv)
-    result = run(args.instances, args.latency_ms, args.sweeps)
-    report("alert_hang", [f"Seconds per sweep ({args.instances} instances, {args.latency_ms} ms per status call)",
-                          result["table"]], result)
-    return 0
+    return bench_main(argv, "alert_hang", __doc__, run, describe,
+                      Option("--instances", 200), Option("--latency-ms", 100), Option("--sweeps", 3))
 
 
 if __name__ == "__main__":

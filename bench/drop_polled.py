@@ -15,13 +15,12 @@ asked (detection). Target: the interval + 5 s.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.measure import BenchServer
 from bench.page import seen_at, watch_card
 from bench.provider import BenchSandbox
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import instance_ids, seed_connected
 from lib.ui.instances_tab import WATCH_SECONDS
@@ -92,19 +91,18 @@ def run(runs: int = 5, interval: float = 10.0) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.drop_polled", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="drops (default %(default)s)")
-    parser.add_argument("--interval", type=float, default=10.0, help="MONITOR_INTERVAL_SECONDS (default %(default)s)")
-    args = parser.parse_args(argv)
-    result = run(args.runs, args.interval)
-    report("drop_polled", [
+def describe(args, result: dict) -> list[str]:
+    return [
         f"Drop not pushed (a provider without events), from the drop at the provider to \"{DROPPED}\" on the admin's "
         f"page; real server + Chromium, monitor every {args.interval:g} s, the page checks the store every "
         f"{WATCH_SECONDS:g} s",
         result["table"],
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "drop_polled", __doc__, run, describe,
+                      Option("--runs", 5, "drops"), Option("--interval", 10.0, "MONITOR_INTERVAL_SECONDS"))
 
 
 if __name__ == "__main__":

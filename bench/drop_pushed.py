@@ -17,12 +17,11 @@ click spreads the clicks over the pages' 3 s check period.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.measure import BenchServer
 from bench.page import seen_at, watch_card
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, card, launch_chromium, new_page, sign_in
 from harness.seeding import seed_connected
 from lib.ui.instances_tab import WATCH_SECONDS
@@ -94,17 +93,16 @@ def run(runs: int = 6) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.drop_pushed", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=6, help="drops (default %(default)s)")
-    args = parser.parse_args(argv)
-    result = run(args.runs)
-    report("drop_pushed", [
+def describe(args, result: dict) -> list[str]:
+    return [
         f"Drop pushed by the provider, from the click on \"Simular queda\" (admin) to \"{DROPPED}\" on the admin's and "
         f"an analyst's page; real server + Chromium, the pages check the store every {WATCH_SECONDS:g} s",
         result["table"],
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "drop_pushed", __doc__, run, describe, Option("--runs", 6, "drops"))
 
 
 if __name__ == "__main__":

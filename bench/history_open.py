@@ -14,13 +14,12 @@ median at most 1.5× the short one's.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
 from bench.measure import BenchServer
-from bench.report import ms, report, table, target, work_dir
+from bench.report import Option, main as bench_main, ms, table, target, work_dir
 from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import seed_instances
 
@@ -105,19 +104,20 @@ def run(runs: int = 6) -> dict:
         "seconds": {which: [round(v, 3) for v in values] for which, values in seconds.items()},
         "median_ms": {which: ms(v) for which, v in medians.items()},
         "ratio": round(ratio, 2),
+        "table": table(["instance", "events", "runs", "median ms", "max ms"], rows),
         "targets": [target("Histórico open, 20 000 vs 100 events (Chromium)",
                            f"{ms(medians[LONG])} vs {ms(medians[SHORT])} ms median ({ratio:.2f}×)",
                            f"≤ {GOAL}×", ratio <= GOAL)],
     }
-    report("history_open", [table(["instance", "events", "runs", "median ms", "max ms"], rows)], result)
     return result
 
 
+def describe(args, result: dict) -> list[str]:
+    return [result["table"]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.history_open", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=6, help="opens of each Histórico (default %(default)s)")
-    run(parser.parse_args(argv).runs)
-    return 0
+    return bench_main(argv, "history_open", __doc__, run, describe, Option("--runs", 6, "opens of each Histórico"))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ tests/ui/test_app_supabase.py; it is not measured here.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.instrumented import BACKGROUND_DUMP_S
 from bench.measure import BenchServer
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import seed_instances
 from lib.provider.sandbox.provider import SandboxProvider
@@ -96,18 +95,16 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.idle", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--instances", type=int, default=20)
-    args = parser.parse_args(argv)
-    result = run(args.seconds, args.instances)
-    report("idle", [
+def describe(args, result: dict) -> list[str]:
+    return [
         f"An idle admin page ({args.instances} instances), real server (instrumented) + Chromium; the cards check the "
         f"store every {WATCH_SECONDS:g} s",
         result["table"],
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "idle", __doc__, run, describe, Option("--seconds", 30.0), Option("--instances", 20))
 
 
 if __name__ == "__main__":

@@ -37,16 +37,13 @@ nothing went wrong. `run_load()` is the importable entry point (tests/ui/test_lo
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +51,7 @@ from typing import Callable
 
 from bench.measure import BenchServer, machine_busy_seconds, process_cpu_seconds
 from bench.page import POLL_INTERVAL_S
+from bench.report import Option, main as bench_main
 from harness.browser import DIALOG, IDLE, badge, card, launch_chromium, sign_in_by_cookie
 from harness.seeding import PASSWORD
 from lib.ui.card import CARDS_PER_PAGE
@@ -824,33 +822,23 @@ def _screenshot(session: Session, work: Path) -> None:
 
 
 # -- command line -------------------------------------------------------------------------------
+def run_cli(sessions: int, poll_seconds: float, out: Path, work_dir: Path | None) -> dict:
+    """What `python -m bench.load` runs: run_load, its full report written to `out` as JSON."""
+    report = run_load(sessions, poll_seconds, work_dir=work_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return {"ok": report.ok, "table": report.table(), "out": str(out)}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent admin sessions (default %(default)s)")
-    parser.add_argument("--poll-seconds", type=float, default=60.0,
-                        help=f"how long every connect dialog polls before the scan (default %(default)s, max {MAX_POLL_SECONDS:g})")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default %(default)s)")
-    parser.add_argument("--work-dir", type=Path, default=None, help="keep the server log and data here")
-    args = parser.parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill`: clean up as for Ctrl-C
-    try:
-        report = run_load(args.sessions, args.poll_seconds, work_dir=args.work_dir)
-    except ValueError as exc:
-        parser.error(str(exc))
-    except KeyboardInterrupt:
-        print("interrupted (server and browser stopped)", file=sys.stderr)
-        return 130
-    print()
-    print(report.table())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nresults: {args.out}")
-    return 0 if report.ok else 1
-
-
-def _raise_keyboard_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    return bench_main(
+        argv, "load", __doc__, run_cli, lambda args, result: ["", result["table"], "", f"results: {result['out']}"],
+        Option("--sessions", 20, "concurrent admin sessions"),
+        Option("--poll-seconds", 60.0, f"how long every connect dialog polls before the scan (max {MAX_POLL_SECONDS:g})"),
+        Option("--out", DEFAULT_OUT, "JSON results", type=Path),
+        Option("--work-dir", None, "keep the server log and data here", type=Path),
+        save=False,  # its own file: bench.run_all keeps what it needs under "memory"
+    )
 
 
 if __name__ == "__main__":

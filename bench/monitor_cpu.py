@@ -18,12 +18,11 @@ window are counted from the status calls the provider answered.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.measure import BenchServer
 from bench.provider import BenchSandbox
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.seeding import seed_instances
 from lib.config.settings import DEFAULT_MONITOR_INTERVAL_SECONDS
 
@@ -99,24 +98,22 @@ def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, lat
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.monitor_cpu", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instances", type=int, default=1000)
-    parser.add_argument("--interval", type=float, default=6.0, help="MONITOR_INTERVAL_SECONDS (default %(default)s)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured window (default %(default)s)")
-    parser.add_argument("--latency-ms", type=int, default=100)
-    args = parser.parse_args(argv)
-    result = run(args.instances, args.interval, args.seconds, args.latency_ms)
+def describe(args, result: dict) -> list[str]:
     scale = DEFAULT_MONITOR_INTERVAL_SECONDS / args.interval
-    report("monitor_cpu", [
+    return [
         f"Server CPU, {args.instances} instances monitored (provider latency {args.latency_ms} ms), no browser. "
         f"Scaled: {args.interval:g} s interval for {args.seconds:g} s = {scale:g}x the sweeps per unit time of "
         f"{DEFAULT_MONITOR_INTERVAL_SECONDS:g} s, so the same {args.seconds * scale / DEFAULT_MONITOR_INTERVAL_SECONDS:g} sweeps as "
         f"{args.seconds * scale / 60:g} min at {DEFAULT_MONITOR_INTERVAL_SECONDS:g} s: CPU share / {scale:g}, plus the idle "
         f"server's share for the time left",
         result["table"],
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "monitor_cpu", __doc__, run, describe,
+                      Option("--instances", 1000), Option("--interval", 6.0, "MONITOR_INTERVAL_SECONDS"),
+                      Option("--seconds", 30.0, "measured window"), Option("--latency-ms", 100))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ table). Status calls and store writes are counted in-process.
 
 from __future__ import annotations
 
-import argparse
 import time
 from contextlib import contextmanager
 
 from bench.counting import CallCounter
 from bench.provider import provider_process
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.seeding import seed_instances
 
 SLOW_SECONDS = 1.0
@@ -169,19 +168,17 @@ def run(instances: int = 200, latency_ms: int = 100) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.refresh_all", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instances", type=int, default=200)
-    parser.add_argument("--latency-ms", type=int, default=100)
-    args = parser.parse_args(argv)
-    result = run(args.instances, args.latency_ms)
-    report("refresh_all", [
+def describe(args, result: dict) -> list[str]:
+    return [
         f"Verificar agora (refresh all): {args.instances} instances, provider latency {args.latency_ms} ms per status call, "
         f"one failing ({FAILING}), one {SLOW_SECONDS:g} s slower ({SLOW}), {CHANGED} changed",
         result["table"],
         f"as shown to the admin: {result['runs'][0]['summary']}; failures: {result['runs'][0]['failures_table']}",
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "refresh_all", __doc__, run, describe, Option("--instances", 200), Option("--latency-ms", 100))
 
 
 if __name__ == "__main__":

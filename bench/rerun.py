@@ -16,7 +16,6 @@ server's is not); that cost is in every figure here, the one-line page's include
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
@@ -24,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.counting import CallCounter, store_and_webhook_counter
-from bench.report import ms, report, table, target, work_dir
+from bench.report import Option, main as bench_main, ms, table, target, work_dir
 from harness.apptest import admin_apptest, isolated_env
 
 SIZES = (0, 100, 1000)
@@ -113,14 +112,12 @@ def run(reruns: int = 25) -> dict:
     return {"reruns": reruns, "figures": figures, "targets": targets, "table": text}
 
 
+def describe(args, result: dict) -> list[str]:
+    return [f"Page rerun under AppTest (median of {args.reruns} reruns each, round-robin)", result["table"]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.rerun", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reruns", type=int, default=25, help="measured reruns per page (default %(default)s)")
-    args = parser.parse_args(argv)
-    result = run(args.reruns)
-    report("rerun", [f"Page rerun under AppTest (median of {args.reruns} reruns each, round-robin)", result["table"]],
-           result)
-    return 0
+    return bench_main(argv, "rerun", __doc__, run, describe, Option("--reruns", 25, "measured reruns per page"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ and kept under the key "machine", as context for the figures.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -33,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench.measure import machine_busy_seconds
-from bench.report import RESULTS_PATH, print_targets, save_results, table, target
+from bench.report import RESULTS_PATH, Option, main as bench_main, save_results, table, target, targets_table
 from harness.server import ROOT
 
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
@@ -114,30 +113,37 @@ def _memory(poll_seconds: float) -> bool:
     return finished
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join((*SCRIPTS, "memory")),
-                        help="comma-separated subset of: %(default)s")
-    parser.add_argument("--load-poll-seconds", type=float, default=15.0,
-                        help="how long the 20 load sessions poll (default %(default)s)")
-    args = parser.parse_args(argv)
-    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+def run(only: str, load_poll_seconds: float) -> dict:
+    """Run the chosen scripts, each in its own process; keep the machine's load meanwhile."""
+    chosen = [name.strip() for name in only.split(",") if name.strip()]
     if set(chosen) == {*SCRIPTS, "memory"}:
         RESULTS_PATH.unlink(missing_ok=True)
     finished = {}
     for name in chosen:
-        finished[name] = _memory(args.load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
+        finished[name] = _memory(load_poll_seconds) if name == "memory" else _run([f"bench.{name}"])
     results = json.loads(RESULTS_PATH.read_text(encoding="utf-8")) if RESULTS_PATH.exists() else {}
     save_results("machine", {**results.get("machine", {}), **_machine})
-    print("\n=== Summary (bench/results.json)")
-    print_targets([t for name in chosen for t in results.get(name, {}).get("targets", [])])
-    print("\nCPU meanwhile, % of one core (the benchmark's own processes / other processes on the machine):")
-    print(table(["script", "seconds", "own", "others"],
-                [(name, m["seconds"], m["own_pct_of_one_core"], m["others_pct_of_one_core"]) for name, m in _machine.items()]))
     failed = [name for name, ok in finished.items() if not ok]
-    if failed:
-        print(f"\nscripts that did not run to the end: {', '.join(failed)}")
-    return 1 if failed else 0
+    return {"ok": not failed, "failed": failed,
+            "chosen_targets": [t for name in chosen for t in results.get(name, {}).get("targets", [])]}
+
+
+def describe(args, result: dict) -> list[str]:
+    lines = ["", "=== Summary (bench/results.json)", targets_table(result["chosen_targets"]), "",
+             "CPU meanwhile, % of one core (the benchmark's own processes / other processes on the machine):",
+             table(["script", "seconds", "own", "others"],
+                   [(name, m["seconds"], m["own_pct_of_one_core"], m["others_pct_of_one_core"])
+                    for name, m in _machine.items()])]
+    if result["failed"]:
+        lines += ["", f"scripts that did not run to the end: {', '.join(result['failed'])}"]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "run_all", __doc__, run, describe,
+                      Option("--only", ",".join((*SCRIPTS, "memory")), "comma-separated subset of"),
+                      Option("--load-poll-seconds", 15.0, "how long the 20 load sessions poll"),
+                      save=False)  # every script saves its own key
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ dialog's tick, or the status monitor's sweep if one came first).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, seen_at, watch_card
 from bench.provider import BenchSandbox
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
 
@@ -98,14 +97,13 @@ def run(runs: int = 10) -> dict:
     }
 
 
+def describe(args, result: dict) -> list[str]:
+    return [f"Scan to screen, real server + Chromium ({len(result['runs'])} runs; observed interval "
+            f"between status calls: {result['poll_interval_observed_s']})", result["table"]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scan_to_screen", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10, help="scans (default %(default)s)")
-    args = parser.parse_args(argv)
-    result = run(args.runs)
-    report("scan_to_screen", [f"Scan to screen, real server + Chromium ({len(result['runs'])} runs; observed interval "
-                              f"between status calls: {result['poll_interval_observed_s']})", result["table"]], result)
-    return 0
+    return bench_main(argv, "scan_to_screen", __doc__, run, describe, Option("--runs", 10, "scans"))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ provider's is its own process's).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from bench.counting import CallCounter, store_and_webhook_counter
 from bench.provider import provider_process
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.seeding import seed_instances
 
 SLACK = 1.3  # the target: within 30 % of the floor
@@ -82,20 +81,18 @@ def run(instances: int = 1000, latency_ms: int = 100, sweeps: int = 3) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instances", type=int, default=1000)
-    parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--sweeps", type=int, default=3)
-    args = parser.parse_args(argv)
-    result = run(args.instances, args.latency_ms, args.sweeps)
-    report("sweep", [
+def describe(args, result: dict) -> list[str]:
+    return [
         f"Status monitor sweep: {args.instances} instances, provider latency {args.latency_ms} ms per status call "
         f"(own process), {result['parallel_calls']} calls in flight, nothing changed; floor "
         f"{args.instances} x {args.latency_ms / 1000:g} s / {result['parallel_calls']} = {result['floor_seconds']:g} s",
         result["table"],
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "sweep", __doc__, run, describe,
+                      Option("--instances", 1000), Option("--latency-ms", 100), Option("--sweeps", 3))
 
 
 if __name__ == "__main__":

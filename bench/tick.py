@@ -21,7 +21,6 @@ Two measurements, because neither tool sees everything:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -29,7 +28,7 @@ from bench.counting import CallCounter, store_and_webhook_counter
 from bench.measure import BenchServer
 from bench.page import POLL_INTERVAL_S, RUN_OBSERVER
 from bench.provider import BenchSandbox
-from bench.report import report, table, target, work_dir
+from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.apptest import admin_apptest, isolated_env
 from harness.browser import DIALOG, card, launch_chromium, new_page, sign_in, settle
 from harness.seeding import instance_ids, seed_instances
@@ -181,13 +180,9 @@ def run(ticks: int = 8) -> dict:
     return {"browser": browser, "apptest": apptest, "targets": targets}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.tick", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ticks", type=int, default=8, help="polling intervals observed (default %(default)s)")
-    args = parser.parse_args(argv)
-    result = run(args.ticks)
+def describe(args, result: dict) -> list[str]:
     b, a = result["browser"], result["apptest"]
-    report("tick", [
+    return [
         f"Polling tick, real server + Chromium, sandbox latency 0 ({b['ticks']} dialog ticks; "
         f"{b['full_runs_while_polling']} full runs meanwhile; QR refreshed {b['qr_refreshes']}x)",
         b["table"],
@@ -198,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         f"AppTest, {a['reruns']} full reruns with the dialog open (upper bound of a tick): "
         f"status calls {a['status_calls_per_rerun']}, other webhook calls {a['other_webhook_calls_per_rerun']}, "
         f"store reads {a['store_reads_per_rerun']}, store writes {a['store_writes_per_rerun']}",
-    ], result)
-    return 0
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(argv, "tick", __doc__, run, describe, Option("--ticks", 8, "polling intervals observed"))
 
 
 if __name__ == "__main__":
