@@ -1,10 +1,11 @@
 """The app under Streamlit's AppTest (app.py, in this process): an AppTest that runs app.py on every
-run, the login form, and an admin's AppTest on its own data dir for the benchmarks. (What a page
-says, as a reader sees it, is read by tests/ui/test_app_ui.py's helpers.)"""
+run, the login form or a start already signed in, and an admin's AppTest on its own data dir for the
+benchmarks. (What a page says, as a reader sees it, is read by tests/ui/test_app_ui.py's helpers.)"""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -37,6 +38,24 @@ def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
     at.button[0].click().run()
     if SIGNED_IN_KEY in at.session_state:
         at.run()  # see App
+    assert not at.exception
+    return at
+
+
+def signed_in_app(context, email: str, timeout: float = 30) -> AppTest:
+    """app.py already signed in as the local account `email` of `context` (lib.context.AppContext),
+    without the login form: a server session, restored as a reload restores it (SignIn.restore),
+    in the session state before the first run. For tests about something else than signing in;
+    the login tests drive the form (log_in)."""
+    from lib.ui import signed_in
+
+    user = context.accounts.find(email).user
+    at = App(APP, default_timeout=timeout)
+    at.session_state[signed_in.SIGNED_IN_KEY] = context.signin.restore(
+        context.sessions.create(user, user_agent="AppTest"))
+    at.session_state[signed_in.USER_CHECKED_KEY] = time.monotonic()
+    at.session_state[signed_in.RESTORE_TRIED_KEY] = True  # no cookie to look for
+    at.run()
     assert not at.exception
     return at
 

@@ -20,3 +20,17 @@ ANALYST = User(id="u-analyst", email="analyst@example.com", role="analyst")
 @pytest.fixture
 def database(tmp_path) -> SQLiteDatabase:
     return SQLiteDatabase.in_dir(tmp_path)
+
+
+@pytest.fixture
+def retry_waits(monkeypatch) -> list[float]:
+    """urllib3's waits between the retries of a status GET, recorded instead of slept: the retries
+    are still made, without the real backoff (0.6 s for each failing status call)."""
+    import time
+    import types
+
+    import urllib3.util.retry
+
+    slept: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry, "time", types.SimpleNamespace(time=time.time, sleep=slept.append))
+    return slept

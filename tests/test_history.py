@@ -70,7 +70,7 @@ def test_the_provider_and_the_monitor_write_transitions_and_nothing_when_nothing
         "status_changed", "provider_event", "disconnected", "connecting")
 
 
-def test_a_failure_streak_writes_its_start_and_its_end_only(make_service, sandbox, database):
+def test_a_failure_streak_writes_its_start_and_its_end_only(make_service, sandbox, database, retry_waits):
     from tests.support.faulty_provider import FaultyProvider
 
     store = SQLiteInstanceStore(database)

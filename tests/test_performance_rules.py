@@ -22,7 +22,7 @@ from lib.presentation import qr_for_display
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.ui.test_app_ui import PASSWORD, admin_app, admin_service, button, cards, log_in, new_app, texts
+from tests.ui.test_app_ui import PASSWORD, admin_app, admin_service, button, cards, signed_in_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
@@ -186,7 +186,7 @@ def test_refresh_all_calls_each_instance_once_and_writes_only_changed_rows(make_
 def test_read_only_list_reads_only_when_the_store_changed(context, calls):
     seed(context, 12)
     context.accounts.add("analista@example.com", PASSWORD, "analyst")
-    at = log_in(new_app(), "analista@example.com")
+    at = signed_in_app(context, "analista@example.com")
     calls.clear()
     at.run()  # a tick (the timer reruns the cards the same way, without a widget change)
     at.multiselect(key="state_filter").set_value(["never_connected"]).run()  # a filter starts at page 1

@@ -30,6 +30,7 @@ from tests.conftest import ADMIN
 from tests.support.faulty_provider import (
     ACTIONS,
     API_KEY,
+    NO_ANSWER_TIMEOUT_SECONDS,
     STREAM_CAP_BYTES,
     TOKEN_PREFIX,
     BacklogFull,
@@ -38,7 +39,7 @@ from tests.support.faulty_provider import (
     settings_for,
     urls_at,
 )
-from tests.ui.test_app_ui import PASSWORD, button, cards, field, log_in, new_app, texts, unescape_markdown
+from tests.ui.test_app_ui import PASSWORD, button, cards, field, signed_in_app, texts, unescape_markdown
 
 TOKEN = f"{TOKEN_PREFIX}seeded-0001"
 MB = 1024 * 1024
@@ -133,8 +134,9 @@ def answer_invalid_names_locally(monkeypatch) -> list[str]:
 
 
 @pytest.fixture
-def broken(provider, monkeypatch):
-    """`broken(action, fault)` -> webhook settings under which `action` meets `fault`."""
+def broken(provider, monkeypatch, retry_waits):
+    """`broken(action, fault)` -> webhook settings under which `action` meets `fault` (with a short
+    timeout where nothing answers, and no real wait between the retries of a 5xx)."""
     with ExitStack() as stack:
 
         def arrange(action: str, fault: str):
@@ -144,9 +146,9 @@ def broken(provider, monkeypatch):
                 answer_invalid_names_locally(monkeypatch)
                 return settings_for(urls_at("http://provider.invalid"))
             if fault == "connect_timeout":
-                return settings_for(urls_at(stack.enter_context(BacklogFull()).url))
+                return settings_for(urls_at(stack.enter_context(BacklogFull()).url), NO_ANSWER_TIMEOUT_SECONDS)
             provider.set_fault(action, fault)
-            return provider.webhook_settings()
+            return provider.webhook_settings(NO_ANSWER_TIMEOUT_SECONDS if fault.startswith("stall") else 1.0)
 
         yield arrange
 
@@ -354,7 +356,7 @@ UI_CASES = [
 
 @pytest.fixture
 def ui(provider, tmp_path, monkeypatch):
-    """The app configured with the faulty provider's webhooks and one admin; returns its store."""
+    """The app configured with the faulty provider's webhooks and one admin; returns its context."""
     monkeypatch.setenv("APP_DATA_DIR", str(tmp_path))
     for action, url in provider.urls.items():
         monkeypatch.setenv(f"WEBHOOK_{action.upper()}_URL", url)
@@ -363,14 +365,15 @@ def ui(provider, tmp_path, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     context = app_context(load_settings())
     context.accounts.add("admin@example.com", PASSWORD, "admin")
-    return SQLiteInstanceStore(context.database)
+    return context
 
 
 @pytest.mark.parametrize("flow, fault", UI_CASES)
 def test_ui_shows_the_message_and_the_retry_works(provider, ui, flow, fault):
     spec = FLOWS[flow]
-    before = [seed(ui, spec.seed_status)] if spec.seed_status else []
-    at = log_in(new_app(), "admin@example.com")
+    store = SQLiteInstanceStore(ui.database)
+    before = [seed(store, spec.seed_status)] if spec.seed_status else []
+    at = signed_in_app(ui, "admin@example.com")
     provider.set_fault(spec.action, fault)
 
     at = spec.start(at)
@@ -378,7 +381,7 @@ def test_ui_shows_the_message_and_the_retry_works(provider, ui, flow, fault):
     [error] = at.error
     assert expected_message(fault, spec.action) in unescape_markdown(error.value)
     assert TOKEN_PREFIX not in texts(at)
-    assert ui.list_instances() == before
+    assert store.list_instances() == before
     if flow == "connect":
         assert not at.get("image")
 
@@ -388,7 +391,7 @@ def test_ui_shows_the_message_and_the_retry_works(provider, ui, flow, fault):
     at = retry.click().run()
     assert not at.exception
     assert not at.error
-    assert spec.succeeded(at, ui.list_instances())
+    assert spec.succeeded(at, store.list_instances())
 
 
 def test_invalid_json_is_a_glitch_worth_retrying(provider):

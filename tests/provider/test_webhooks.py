@@ -677,17 +677,11 @@ def server_factory():
         server.close()
 
 
-def test_real_status_get_is_retried_and_urllib3_logs_hide_the_token(server_factory, debug_logs, monkeypatch):
-    import types
-
-    import urllib3.util.retry
-
-    slept = []  # what urllib3's retry waits between the attempts
-    monkeypatch.setattr(urllib3.util.retry, "time", types.SimpleNamespace(time=time.time, sleep=slept.append))
+def test_real_status_get_is_retried_and_urllib3_logs_hide_the_token(server_factory, debug_logs, retry_waits):
     server = server_factory(reply(503, headers=[("Retry-After", "30")]), reply(200, b'{"status": "open"}'))
     client = WebhookClient(settings_for(server.urls, timeout=5.0))
     assert client.status(IID, TOKEN).status == "connected"
-    assert all(seconds < 1 for seconds in slept), slept  # a provider's Retry-After does not stall the call
+    assert all(seconds < 1 for seconds in retry_waits), retry_waits  # a provider's Retry-After does not stall the call
     assert [r[0] for r in server.requests] == ["GET", "GET"]
     assert "token=***" in debug_logs.text  # urllib3 logged the request line, masked
     assert TOKEN not in debug_logs.text

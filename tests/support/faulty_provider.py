@@ -37,6 +37,9 @@ TOKEN_PREFIX = "tok-SECRET-"  # every token this provider issues starts so: easy
 API_KEY = "hdr-SECRET-KEY-0123456789"  # sent as a header by the client settings below
 STREAM_CAP_BYTES = 50 * 1024 * 1024
 STALL_LIMIT_SECONDS = 30.0
+# The client's timeout where nothing will answer (a stall, a full accept queue): a 0.25 s timeout
+# runs the same code as the default 15 s one. Replies that must arrive keep 1 s (a loaded machine).
+NO_ANSWER_TIMEOUT_SECONDS = 0.25
 _STREAM_CHUNK = b"x" * (64 * 1024)
 
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from harness.apptest import APP, App, log_in, new_app  # noqa: F401 - APP and App for the other UI tests
+from harness.apptest import APP, App, log_in, new_app, signed_in_app  # noqa: F401 - APP and App for the other UI tests
 from harness.seeding import PASSWORD
 from lib.context import app_context
 from lib.config.settings import load_settings
@@ -101,8 +101,9 @@ def admin_service(context):
 
 
 def admin_app(context) -> AppTest:
+    """app.py signed in as that admin (without the login form: the login tests drive it)."""
     admin_user(context)
-    return log_in(new_app(), "admin@example.com")
+    return signed_in_app(context, "admin@example.com")
 
 
 def field(at: AppTest, label: str):
@@ -234,7 +235,7 @@ def test_read_only_roles_see_cards_and_table_without_token(context, role):
     admin = create_instance(admin_app(context), "Cobrança")
     token_shown = [c.value for c in admin.code]
     context.accounts.add(f"{role}@example.com", PASSWORD, role)
-    at = log_in(new_app(), f"{role}@example.com")
+    at = signed_in_app(context, f"{role}@example.com")
     assert "Somente leitura" in texts(at)
     assert cards(at)["Cobrança"].startswith("Nunca conectada\n")
     labels = [b.label for b in at.button]
@@ -373,7 +374,7 @@ def test_a_drop_pushed_by_the_provider_shows_on_every_open_session_without_a_cli
     live = connected(context)
     admin = admin_app(context)
     context.accounts.add("analista@example.com", PASSWORD, "analyst")
-    analyst = log_in(new_app(), "analista@example.com")
+    analyst = signed_in_app(context, "analista@example.com")
     for at in (admin, analyst):
         assert cards(at)["Cobrança"].startswith("Conectada\nConectada desde")
     apply_event(SQLiteInstanceStore(context.database), ProviderEvent(live.instance_id, "disconnected", None))
@@ -465,7 +466,7 @@ def test_activity_filters_by_instance_kind_and_person(context):
     service.create("Suporte")
     service.disconnect(live)
     context.accounts.add("analista@example.com", PASSWORD, "analyst")
-    at = log_in(new_app(), "analista@example.com")  # every role sees the activity
+    at = signed_in_app(context, "analista@example.com")  # every role sees the activity
     activity = lambda: at.dataframe[-1].value  # noqa: E731 - the activity table comes last
     assert set(activity()["Instância"]) == {"Cobrança", "Suporte"}
     at.multiselect(key="activity_names").set_value(["Cobrança"]).run()
@@ -499,7 +500,7 @@ def test_activity_keeps_to_the_chosen_days_and_says_when_there_is_nothing(contex
     assert "Nenhum evento com estes filtros no período escolhido." in texts(at)
 
     fresh = store.insert_instance(instance_id="sbx-n", token="t", name="Nova", created_by=None)
-    at = log_in(new_app(), "admin@example.com")
+    at = signed_in_app(context, "admin@example.com")
     histories = [b for b in at.button if b.label == "Histórico" and b.key.endswith(fresh.id)]
     histories[0].click().run()
     assert not at.exception
@@ -511,7 +512,7 @@ def test_read_only_roles_see_the_history_but_no_token_and_no_admin_button(contex
     live = connected(context)
     token = SQLiteInstanceStore(context.database).instance_token(live.id)
     context.accounts.add(f"{role}@example.com", PASSWORD, role)
-    at = log_in(new_app(), f"{role}@example.com")
+    at = signed_in_app(context, f"{role}@example.com")
     assert [b.label for b in at.button if (b.key or "").startswith(("connect-", "disconnect-", "delete-", "drop-"))] == []
     button(at, "Histórico").click().run()
     assert not at.exception and len(at.metric) == 3
@@ -590,7 +591,7 @@ def test_the_empty_state_offers_the_first_step_and_no_empty_table(context):
     create.click().run()
     assert "Nome da instância" in [t.label for t in at.text_input]
     context.accounts.add("ana@example.com", PASSWORD, "analyst")
-    reader = log_in(new_app(), "ana@example.com")
+    reader = signed_in_app(context, "ana@example.com")
     assert "um administrador precisa criar a primeira" in texts(reader)
     assert not [b for b in reader.button if b.key == "empty-create"]
 
