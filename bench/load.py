@@ -52,7 +52,9 @@ from typing import Callable
 from bench.measure import BenchServer, machine_busy_seconds, process_cpu_seconds
 from bench.page import POLL_INTERVAL_S
 from bench.report import Option, main as bench_main
-from harness.browser import DIALOG, IDLE, badge, card, launch_chromium, sign_in_by_cookie
+from harness.browser import (
+    DIALOG, IDLE, badge, card, launch_chromium, protocol_numbers, sign_in_by_cookie, with_protocol,
+)
 from harness.seeding import PASSWORD
 from lib.ui.card import CARDS_PER_PAGE
 from lib.ui.connect_dialog import QR_GIVE_UP_SECONDS
@@ -78,22 +80,6 @@ SCAN_ATTEMPTS = 2
 CONNECTED_LINE = re.compile(r"^Conectado desde ")
 LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|Uncaught app (exception|execution)|\bERROR\b|\bCRITICAL\b")
 
-def _protocol_numbers() -> dict[str, int]:
-    """Field numbers of Streamlit's WebSocket protocol (protobuf), from the installed version."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ClientState_pb2 import ClientState
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    forward = ForwardMsg.DESCRIPTOR.fields_by_name
-    return {
-        "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
-        "IS_AUTO_RERUN": ClientState.DESCRIPTOR.fields_by_name["is_auto_rerun"].number,
-        "NEW_SESSION": forward["new_session"].number,
-        "SCRIPT_FINISHED": forward["script_finished"].number,
-        "FINISHED_EARLY_FOR_RERUN": forward["script_finished"].enum_type.values_by_name["FINISHED_EARLY_FOR_RERUN"].number,
-    }
-
-
 # Runs in every page before Streamlit's own scripts. It reads the top-level field of each protobuf
 # message on the page's WebSocket and records every script run that answered rerun requests as
 # [asked_at|null, auto_at|null, started_at|null, finished_at, status, requests] (epoch ms, as the
@@ -118,30 +104,7 @@ TICK_SCRIPT = r"""
   const now = () => performance.timeOrigin + performance.now();
   let pending = [], started = null;
 
-  // Top-level fields of a protobuf message: [[field number, varint value or null], ...]
-  const fields = (bytes) => {
-    const out = [];
-    let i = 0;
-    const varint = () => {
-      let value = 0, scale = 1, b;
-      do { b = bytes[i++]; value += (b & 0x7f) * scale; scale *= 128; } while (b & 0x80 && i < bytes.length);
-      return value;
-    };
-    while (i < bytes.length) {
-      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
-      if (wire === 0) out.push([field, varint()]);
-      else if (wire === 2) { const length = varint(); out.push([field, null, bytes.subarray(i, i + length)]); i += length; }
-      else if (wire === 1) { i += 8; out.push([field, null]); }
-      else if (wire === 5) { i += 4; out.push([field, null]); }
-      else break;
-    }
-    return out;
-  };
-  const asBytes = (data) => {
-    if (data instanceof ArrayBuffer) return new Uint8Array(data);
-    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return null;
-  };
+  __PROTOBUF__
 
   const note = (text) => {
     text = text.replace(/\s+/g, ' ').trim().slice(0, 300);
@@ -460,7 +423,7 @@ VIEWPORT = {"width": 1024, "height": 700}
 def open_session(browser: Browser, report: SessionReport, errors: list[str]) -> Session:
     context = browser.new_context(viewport=VIEWPORT, locale="pt-BR")
     context.set_default_timeout(STEP_TIMEOUT_MS)
-    context.add_init_script(TICK_SCRIPT.replace("__PROTOCOL__", json.dumps(_protocol_numbers())))
+    context.add_init_script(with_protocol(TICK_SCRIPT))
     page = context.new_page()
     session = Session(report, context, page)
     page.on("console", lambda msg: msg.type == "error" and errors.append(f"{session.label}: console error: {msg.text[:300]}"))
@@ -618,7 +581,7 @@ def verify_connected(session: Session, phones: dict[str, str | None]) -> None:
 
 
 def collect_ticks(session: Session, start_ms: float, end_ms: float) -> None:
-    protocol = _protocol_numbers()
+    protocol = protocol_numbers()
     raw = session.page.evaluate("window.__loadTicks || []")
     sends = session.page.evaluate("window.__loadSends || []")
     runs = [run for run in raw if run[0] is not None and start_ms <= run[0] <= end_ms]  # the dialog's ticks

@@ -3,6 +3,7 @@ sign-in form (and a sign-in without it, by cookie), and where a card and its sta
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,108 @@ DIALOG = '[data-testid="stDialog"]'
 VIEWPORT = {"width": 1400, "height": 1000}
 STEP_TIMEOUT_MS = 20_000  # a page's default: generous for a loaded machine, short enough to fail fast
 PAGE_LOAD_TIMEOUT_MS = 60_000  # the first run of a new page: a new session on the server
+QUIET_MS = 200  # settle(): an interaction's rerun request has been sent by then
+
+
+def protocol_numbers() -> dict[str, int]:
+    """Field numbers of Streamlit's WebSocket protocol (protobuf), from the installed version."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    forward, client = ForwardMsg.DESCRIPTOR.fields_by_name, ClientState.DESCRIPTOR.fields_by_name
+    finished = forward["script_finished"].enum_type.values_by_name
+    return {
+        "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
+        "IS_AUTO_RERUN": client["is_auto_rerun"].number,
+        "FRAGMENT_ID": client["fragment_id"].number,
+        "NEW_SESSION": forward["new_session"].number,
+        "SCRIPT_FINISHED": forward["script_finished"].number,
+        "FINISHED_EARLY_FOR_RERUN": finished["FINISHED_EARLY_FOR_RERUN"].number,
+        "FINISHED_FRAGMENT_RUN_SUCCESSFULLY": finished["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"].number,
+    }
+
+
+# For page scripts that read Streamlit's WebSocket (RUN_TRACKER, bench/load.py's): fields(bytes),
+# the top-level fields of a protobuf message as [field number, varint value or null, the bytes of
+# a length-delimited one], and asBytes(data) for a message's data.
+PROTOBUF_JS = r"""
+  // Top-level fields of a protobuf message: [[field number, varint value or null], ...]
+  const fields = (bytes) => {
+    const out = [];
+    let i = 0;
+    const varint = () => {
+      let value = 0, scale = 1, b;
+      do { b = bytes[i++]; value += (b & 0x7f) * scale; scale *= 128; } while (b & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) out.push([field, varint()]);
+      else if (wire === 2) { const length = varint(); out.push([field, null, bytes.subarray(i, i + length)]); i += length; }
+      else if (wire === 1) { i += 8; out.push([field, null]); }
+      else if (wire === 5) { i += 4; out.push([field, null]); }
+      else break;
+    }
+    return out;
+  };
+  const asBytes = (data) => {
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return null;
+  };
+"""
+
+
+def with_protocol(script: str) -> str:
+    """A page script with PROTOBUF_JS (at __PROTOBUF__) and protocol_numbers() (at __PROTOCOL__)."""
+    return script.replace("__PROTOBUF__", PROTOBUF_JS).replace("__PROTOCOL__", json.dumps(protocol_numbers()))
+
+
+# Runs in every page of new_page, before Streamlit's scripts: counts the page's rerun requests
+# (BackMsg rerun_script) not yet answered, full runs and fragment runs apart. A run's end
+# (script_finished) answers them, a fragment's only the fragments' (one that ended early for a newer
+# request answers none). settle() waits for none to be left: a fast run may never show in the
+# page's data-test-script-state (React can draw "running" and "notRunning" as one render).
+RUN_TRACKER = r"""
+(() => {
+  if (window.__harnessRuns || !window.WebSocket) return;
+  const P = __PROTOCOL__;
+  const runs = {full: 0, fragment: 0};
+  window.__harnessRuns = runs;
+  __PROTOBUF__
+
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const bytes = asBytes(data);
+      const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
+      if (rerun) {
+        const state = rerun[2] ? fields(rerun[2]) : [];
+        if (state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)) runs.fragment += 1;
+        else runs.full += 1;
+      }
+    } catch (e) { /* never in the page's way */ }
+    return send.apply(this, arguments);
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        try {
+          const bytes = asBytes(event.data);
+          for (const [field, status] of (bytes ? fields(bytes) : [])) {
+            if (field !== P.SCRIPT_FINISHED || status === P.FINISHED_EARLY_FOR_RERUN) continue;
+            runs.fragment = 0;
+            if (status !== P.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) runs.full = 0;
+          }
+        } catch (e) { /* never in the page's way */ }
+      });
+    }
+  };
+})();
+"""
 
 
 def launch_chromium(playwright):
@@ -39,23 +142,30 @@ def new_page(browser, init_script: str | None = None, **context_options):
     browser.new_context (viewport, is_mobile...)."""
     context = browser.new_context(**{"viewport": VIEWPORT, "locale": "pt-BR", **context_options})
     context.set_default_timeout(STEP_TIMEOUT_MS)
+    context.add_init_script(with_protocol(RUN_TRACKER))
     if init_script:
         context.add_init_script(init_script)
     return context.new_page()
 
 
 def settle(page, *, start_timeout_ms: int = 1_000, timeout_ms: int = 30_000) -> None:
-    """Wait until the script run triggered by the last interaction is over.
-
-    A click reaches the server asynchronously, so first give the run a moment to start (it may
-    also have started and finished already, which is fine), then wait for the idle state.
-    """
+    """Wait until the script runs the last interaction asked for are over. In a page of new_page:
+    until the page has no rerun request left unanswered (RUN_TRACKER), and not before QUIET_MS
+    (a request is sent as the interaction's event is handled, just after it). In another page:
+    give a run a moment to start (it may also have started and finished already). Then the idle
+    state."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-    try:
-        page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
-    except PlaywrightTimeoutError:
-        pass
+    if page.evaluate("() => window.__harnessRuns !== undefined"):
+        page.wait_for_function(
+            "([since, quiet]) => performance.now() - since >= quiet"
+            " && window.__harnessRuns.full + window.__harnessRuns.fragment === 0",
+            arg=[page.evaluate("performance.now()"), QUIET_MS], timeout=timeout_ms)
+    else:
+        try:
+            page.wait_for_selector(BUSY, state="attached", timeout=start_timeout_ms)
+        except PlaywrightTimeoutError:
+            pass
     page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
 
 
