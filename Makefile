@@ -1,13 +1,18 @@
 # Two commands: `make run` (set up and start the app) and `make test` (set up and run every test).
-# Also: `make bench` (performance figures), `make load` (20 browser sessions for 60 s) and
-# `make n8n-check` (the n8n workflow in a real n8n, installed into .n8n-runtime/ when missing).
+# Also: `make test-fast` (every test but the browser and PostgreSQL ones), `make bench` (performance
+# figures), `make load` (20 browser sessions for 60 s) and `make n8n-check` (the n8n workflow in a
+# real n8n, installed into .n8n-runtime/ when missing).
 PYTHON ?= python3
 VENV := .venv
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 BIN := $(VENV)/bin
+# The tests run in parallel, one worker per core (TEST_WORKERS=0: all in this process); tests/conftest.py
+# keeps what shares a Chromium, a server or PostgreSQL on one worker.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: run test bench load n8n-check
+.PHONY: run test test-fast bench load n8n-check
 
 run: $(VENV)/.runtime-installed
 	@$(BIN)/python -m lib.config $(ADDRESS) $(PORT)
@@ -15,7 +20,10 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+test-fast: $(VENV)/.test-installed
+	$(PYTEST) -m "not browser and not postgres"
 
 bench: $(VENV)/.test-installed
 	bash scripts/install-system-deps.sh

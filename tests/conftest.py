@@ -34,3 +34,48 @@ def retry_waits(monkeypatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr(urllib3.util.retry, "time", types.SimpleNamespace(time=time.time, sleep=slept.append))
     return slept
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module (each test opens contexts of its own). Not per session: a
+    running sync Playwright leaves its asyncio loop marked running in this thread, which would
+    break other tests (asyncio.run) that the same worker runs in between."""
+    from playwright.sync_api import sync_playwright
+
+    from harness.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL 15 cluster for the test module (its databases' names are its own)."""
+    from tests.support.postgres import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """What a test uses decides how it runs (the markers are registered in pytest.ini):
+    - the `browser` fixture: marked `browser`, and its module's tests kept together on one xdist
+      worker (they share the module's Chromium and may share a server);
+    - the `postgres` fixture: marked `postgres`, all on one worker (one cluster per module).
+    Browser tests are collected first, so that the longest units start first and the short ones
+    fill in after them."""
+    for item in items:
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group(f"browser-{item.module.__name__}"))
+        if "postgres" in item.fixturenames:
+            item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+    items.sort(key=lambda item: "browser" not in item.fixturenames)

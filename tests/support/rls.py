@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support.postgres import PgServer, start_postgres
+from tests.support.postgres import PgServer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 # Every file, in the order `supabase db push` applies them (by name).
@@ -109,11 +109,9 @@ def grant_role(db: Db, persona: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """A throwaway PostgreSQL cluster for the test module."""
-    srv = start_postgres()
-    yield srv
-    srv.stop()
+def server(postgres):
+    """The test module's PostgreSQL cluster (tests/conftest.py: using it marks the tests postgres)."""
+    return postgres
 
 
 def outcome(conn: psycopg.Connection, sql: str, params: dict | None = None, scalar: bool = False) -> tuple:
