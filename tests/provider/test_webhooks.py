@@ -643,7 +643,7 @@ class ScriptedServer:
         self.httpd.daemon_threads = True
         port = self.httpd.server_address[1]
         self.urls = {a: f"http://127.0.0.1:{port}/{a}" for a in ACTIONS}
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def close(self):
         self.httpd.shutdown()
