@@ -1,1 +1,1 @@
-"""What the tests and the benchmarks both need: the app's server process, headless Chromium, seeding."""
+"""What the tests and the benchmarks both need: the app's server process, headless Chromium, seeding, AppTest helpers and the providers' doubles (doubles/)."""
