@@ -10,13 +10,13 @@ from lib.presentation import ROLE_LABELS, escape_markdown
 from lib.ui import feedback, page, signed_in
 from lib.ui import history, instances_tab, users  # noqa: F401 - the pages' modules, imported before the heap is frozen
 
-st.set_page_config(page_title="Instâncias WhatsApp", page_icon="💬", layout="wide")
+st.set_page_config(page_title="Instâncias WhatsApp", page_icon=":material/chat:", layout="wide")
 page.decorate()
 
 try:
     signed_in.context()
 except ConfigError as exc:
-    st.error(escape_markdown(exc.message), icon="🛑")
+    st.error(escape_markdown(exc.message), icon=":material/block:")
     st.stop()
 freeze_startup_heap()
 
@@ -28,19 +28,19 @@ signed_in.provider_sign_in()
 feedback.show_flash()
 user = signed_in.current_user()
 if user is None:
-    pages = [st.Page("pages/login.py", title="Entrar", icon="🔐")]
+    pages = [st.Page("pages/login.py", title="Entrar", icon=":material/login:")]
 elif user.must_change_password:  # signed in with a temporary password: nothing else until it is changed
-    pages = [st.Page("pages/senha.py", title="Defina sua senha", icon="🔑", url_path="definir-senha")]
+    pages = [st.Page("pages/senha.py", title="Defina sua senha", icon=":material/password:", url_path="definir-senha")]
 else:
-    pages = [st.Page("pages/configuracoes.py", title="Configurações", icon="⚙️")]
+    pages = [st.Page("pages/configuracoes.py", title="Configurações", icon=":material/settings:")]
     if user.is_admin:
-        pages.append(st.Page("pages/usuarios.py", title="Usuários", icon="👥"))
+        pages.append(st.Page("pages/usuarios.py", title="Usuários", icon=":material/group:"))
     if signed_in.can_change_password():
-        pages.append(st.Page("pages/senha.py", title="Alterar senha", icon="🔑"))
+        pages.append(st.Page("pages/senha.py", title="Alterar senha", icon=":material/password:"))
 if user is not None:
     with st.sidebar:
         st.text(f"{user.email}\n{ROLE_LABELS.get(user.role, 'sem papel')}")
-        if st.button("Sair", icon="🚪"):
+        if st.button("Sair", icon=":material/logout:"):
             signed_in.sign_out(leave_provider=True)
             st.rerun()
 st.navigation(pages).run()

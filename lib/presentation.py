@@ -18,7 +18,6 @@ from lib.reasons import reason_text
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
-STATUS_ICONS = {"connected": "🟢", "connecting": "🟡", "disconnected": "🔴"}
 TABLE_COLUMNS = ["Nome", "Status", "Telefone", "Último número", "ID no provedor", "Verificado em", "Criada em",
                  "Atualizada em"]
 PHONE_COLUMNS = ("Telefone", "Último número", "Número")  # in any table: exported readable (see table_csv)
@@ -115,10 +114,6 @@ def owner_line(instance: Instance, owners: dict[str, str]) -> str | None:
     if instance.tags:
         parts.append("Etiquetas: " + ", ".join(instance.tags))
     return "  ·  ".join(parts) or None
-
-
-def status_text(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '⚪')} {STATUS_LABELS.get(status, status)}"
 
 
 def mask_token(token: str) -> str:

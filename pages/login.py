@@ -23,14 +23,14 @@ with middle:
     refusal = signed_in.sso_refusal()
     if refusal:  # signed in at the provider with an e-mail that has no access here
         message, email = refusal
-        st.error(escape_markdown(message), icon="🚫")
+        st.error(escape_markdown(message), icon=":material/block:")
         if email:
             st.caption(f"Conta no provedor: {escape_markdown(email)}")
-        if st.button("Sair", icon="🚪", key="sso-leave"):
+        if st.button("Sair", icon=":material/logout:", key="sso-leave"):
             st.logout()
         st.stop()
 
-    st.info(signin.login_note, icon="ℹ️")
+    st.info(signin.login_note, icon=":material/info:")
     if first_admin:
         st.info("**Primeiro acesso:** crie o administrador. Você vai precisar do **código de configuração**, "
                 "impresso no terminal onde o servidor foi iniciado (make run) e guardado no arquivo "
@@ -40,10 +40,10 @@ with middle:
     if providers and not first_admin:
         unavailable = signin.provider_unavailable()
         if unavailable:
-            st.warning(unavailable, icon="⚠️")
+            st.warning(unavailable, icon=":material/warning:")
         else:
             for provider in providers.providers:
-                if st.button(f"Entrar com {escape_markdown(provider.label)}", key=f"sso-{provider.name}", icon="🔑", width="stretch"):
+                if st.button(f"Entrar com {escape_markdown(provider.label)}", key=f"sso-{provider.name}", icon=":material/key:", width="stretch"):
                     st.login(None if provider.name == SSO_DEFAULT_PROVIDER else provider.name)
         st.caption("ou entre com e-mail e senha:")
 

@@ -13,7 +13,7 @@ else:
     live.follow()  # the session, the store's changes, the drops
 st.title("Defina sua senha" if user.must_change_password else "Alterar senha")
 if user.must_change_password:
-    st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon="🔑")
+    st.info("Você entrou com uma senha temporária. Defina a sua para continuar.", icon=":material/key:")
 with st.form("change_password", enter_to_submit=False):
     current = st.text_input("Senha atual" if not user.must_change_password else "Senha temporária", type="password")
     new = st.text_input("Nova senha", type="password", help=f"Pelo menos {MIN_PASSWORD_LENGTH} caracteres.")

@@ -141,7 +141,7 @@ def _code_tab(state: ConnectState) -> None:
         state.tab = TAB_CODE  # its button was clicked: the user is on this tab
         _request_code(state, raw)
     elif state.code_error:
-        st.error(escape_markdown(state.code_error), icon="⚠️")
+        st.error(escape_markdown(state.code_error), icon=":material/warning:")
     if state.pairing_code is None:
         return
     with st.container(key=PAIRING_CODE_KEY):

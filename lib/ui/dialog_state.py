@@ -47,5 +47,5 @@ def close_after_removal() -> None:
     """Another admin deleted the instance this dialog works on."""
     close_dialog()
     caches.invalidate_instances()
-    feedback.flash("Instância removida por outro administrador.", icon="ℹ️")
+    feedback.flash("Instância removida por outro administrador.", icon=":material/info:")
     st.rerun()

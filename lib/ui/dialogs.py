@@ -54,7 +54,7 @@ def create_dialog(result: CreatedInstance | CredentialsNotSaved | None) -> None:
                 st.rerun()
         return
     if isinstance(result, CredentialsNotSaved):
-        st.error(escape_markdown(result.message), icon="⚠️")
+        st.error(escape_markdown(result.message), icon=":material/warning:")
         st.text(f"ID no provedor: {result.instance_id}")
         st.caption("Token (use o botão de copiar do quadro):")
         st.code(result.token, language=None)  # in full: it may exist nowhere else

@@ -19,7 +19,7 @@ REFUSED_KEY = "permission_refused"  # a change was refused: the role may have ch
 MSG_UNEXPECTED = "Erro inesperado. Tente novamente; se persistir, avise o suporte."
 
 
-def flash(message: str, icon: str = "✅") -> None:
+def flash(message: str, icon: str = ":material/check_circle:") -> None:
     """A toast shown on the next full run (a toast raised right before st.rerun() is lost)."""
     st.session_state[FLASH_KEY] = (message, icon)
 
@@ -44,7 +44,7 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
             yield failures
     except AppError as exc:
         failures.append(exc)
-        st.error(escape_markdown(exc.message), icon="⚠️")
+        st.error(escape_markdown(exc.message), icon=":material/warning:")
         if isinstance(exc, PermissionDenied):  # the role changed: the next run reads it again
             st.session_state[REFUSED_KEY] = True
         if isinstance(exc, ProviderError) and not exc.retryable:
@@ -52,4 +52,4 @@ def user_errors(spinner: str | None = None) -> Iterator[list]:
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback on screen
         failures.append(exc)
         log.exception("unexpected error")
-        st.error(MSG_UNEXPECTED, icon="⚠️")
+        st.error(MSG_UNEXPECTED, icon=":material/warning:")

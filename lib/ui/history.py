@@ -153,9 +153,9 @@ def alerts_section() -> None:
         if failed:
             return
         if reason:
-            st.error(f"O alerta de teste falhou: {escape_markdown(reason)}", icon="⚠️")
+            st.error(f"O alerta de teste falhou: {escape_markdown(reason)}", icon=":material/warning:")
         else:
-            st.success("Alerta de teste enviado.", icon="✅")
+            st.success("Alerta de teste enviado.", icon=":material/check_circle:")
 
 
 def alert_failure_banner() -> None:
@@ -164,4 +164,4 @@ def alert_failure_banner() -> None:
         event = caches.cached(("alert-banner",), lambda: signed_in.service().alert_failure())
     if not failed and event is not None:
         st.error(f"Os alertas não estão chegando: a última tentativa ({format_datetime(event.created_at)}) falhou: "
-                 f"{escape_markdown(event.detail or '')}", icon="📵")
+                 f"{escape_markdown(event.detail or '')}", icon=":material/notifications_off:")

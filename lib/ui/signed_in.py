@@ -106,7 +106,7 @@ def restore() -> None:
         restored = signin().restore(cookie_id)
     except AuthError as exc:  # Supabase unreachable: the session stays for the next try
         st.session_state[RESTORE_TRIED_KEY] = False
-        st.warning(escape_markdown(exc.message), icon="⚠️")
+        st.warning(escape_markdown(exc.message), icon=":material/warning:")
         return
     if restored is None:
         st.session_state[CLEAR_COOKIE_KEY] = True
@@ -129,7 +129,7 @@ def sign_out(message: str | None = None, *, leave_provider: bool = False) -> Non
     st.session_state[RESTORE_TRIED_KEY] = True
     st.session_state[CLEAR_COOKIE_KEY] = True
     if message:
-        feedback.flash(message, icon="🔒")
+        feedback.flash(message, icon=":material/lock:")
     if leave_provider and provider_claims():
         st.session_state[LEAVE_PROVIDER_KEY] = True
 
@@ -145,7 +145,7 @@ def keep_fresh() -> None:
     except SessionEnded as exc:
         sign_out(exc.message)
     except AuthError as exc:  # Supabase unreachable: keep the session, retry next run
-        st.warning(escape_markdown(exc.message), icon="⚠️")
+        st.warning(escape_markdown(exc.message), icon=":material/warning:")
 
 
 def check(*, touch: bool = False) -> None:
@@ -213,7 +213,7 @@ def provider_sign_in() -> None:
         st.session_state[SSO_REFUSED_KEY] = (exc.message, exc.email)
         return
     except AppError as exc:  # the store is unreachable: try again on the next run
-        st.warning(escape_markdown(exc.message), icon="⚠️")
+        st.warning(escape_markdown(exc.message), icon=":material/warning:")
         return
     if outcome.used_key:
         st.session_state[SSO_USED_KEY] = outcome.used_key

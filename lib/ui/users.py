@@ -85,7 +85,7 @@ def temporary_password_box() -> None:
     email, password = shown
     with st.container(border=True):
         st.success(f"Senha temporária de {escape_markdown(email)}: mostrada só agora. Passe-a à pessoa; "
-                   "ela definirá a própria senha ao entrar.", icon="🔑")
+                   "ela definirá a própria senha ao entrar.", icon=":material/key:")
         st.code(password, language=None)
         if st.button("Já copiei", key="close_temporary_password"):
             st.session_state.pop(SHOWN_PASSWORD_KEY)
@@ -171,7 +171,7 @@ def _confirmed(action: str, email: str) -> bool:
     """Actions that throw someone out are asked once more, in red: True once confirmed."""
     question, label = CONFIRMATIONS[action]
     with st.container(border=True):
-        st.warning(question.format(email=escape_markdown(email)), icon="⚠️")
+        st.warning(question.format(email=escape_markdown(email)), icon=":material/warning:")
         confirm, cancel = st.columns(2)
         if confirm.button(label, type="primary", key=f"danger-confirm-{action}"):
             st.session_state.pop(PENDING_ACTION_KEY, None)
