@@ -22,7 +22,7 @@ its own connect dialog polling.
    dialog would get there before its scan, the window is shortened, and the report says so
    ("poll seconds asked / done", a note).
 5. Each session plays the phone with its dialog's "Simular leitura do QR" button (the sandbox, in
-   the server's process, reads the dialog's latest QR) and must show its own card "Conectado"
+   the server's process, reads the dialog's latest QR) and must show its own card "Conectada"
    with the phone the sandbox gave (read from the sandbox's state file in APP_DATA_DIR).
 6. Errors: server log (Traceback, "Uncaught app exception", ERROR/CRITICAL lines), browser console
    errors and page errors, st.exception elements and error/warning alerts seen at the end of any run.
@@ -56,7 +56,6 @@ from harness.browser import (
     DIALOG, IDLE, badge, card, launch_chromium, protocol_numbers, sign_in_by_cookie, with_protocol,
 )
 from harness.seeding import PASSWORD
-from lib.ui.card import CARDS_PER_PAGE
 from lib.ui.connect_dialog import QR_GIVE_UP_SECONDS
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -77,7 +76,7 @@ SCAN_MARGIN_PER_SESSION_S = 0.6
 # fetch the next in time): the dialog fetches one on its next tick, and the click is tried again.
 SCAN_ATTEMPTS = 2
 
-CONNECTED_LINE = re.compile(r"^Conectado desde ")
+CONNECTED_LINE = re.compile(r"^Conectada desde ")
 LOG_ERROR = re.compile(r"Traceback \(most recent call last\)|Uncaught app (exception|execution)|\bERROR\b|\bCRITICAL\b")
 
 # Runs in every page before Streamlit's own scripts. It reads the top-level field of each protobuf
@@ -402,7 +401,6 @@ class Session:
     context: BrowserContext
     page: Page
     clicked_at: float | None = None  # "Conectar": the dialog's QR clock starts (about) here
-    card_page: int = 1  # the page of cards that shows the session's own instance
     scanned_at: float | None = None
 
     @property
@@ -463,39 +461,25 @@ def create_instance(session: Session) -> None:
     dialog.get_by_role("button", name="Fechar", exact=True).click()
     expect(page.locator(DIALOG)).to_have_count(0, timeout=STEP_TIMEOUT_MS)
     # The newest instance comes first, so its card is on the first page of cards.
-    expect(badge(page, name, "Desconectado")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(badge(page, name, "Nunca conectada")).to_be_visible(timeout=STEP_TIMEOUT_MS)
     wait_idle(page)
 
 
-PAGER_LABEL = re.compile(r"^Página \(de \d+\)$")
-
-
 def show_own_card(session: Session) -> None:
-    """Bring up the page of cards that holds the session's own instance (see Session.card_page)."""
+    """Bring up the session's own instance: its name in the search box (every admin sees every
+    instance, a page of cards at a time)."""
     page = session.page
-    pager = page.get_by_label(PAGER_LABEL)
-    if pager.count():  # more than one page of cards
-        if pager.input_value() != str(session.card_page):
-            pager.fill(str(session.card_page))
-            pager.press("Enter")
+    search = page.get_by_label("Buscar", exact=True)
+    if search.input_value() != session.report.instance:
+        search.fill(session.report.instance)
+        search.press("Enter")
     expect(card(page, session.report.instance)).to_be_attached(timeout=STEP_TIMEOUT_MS)
-
-
-def find_card_pages(sessions: list[Session], data_dir: Path) -> None:
-    """Which page of cards shows each session's instance, from the store's order (newest first, as
-    the cards; every admin sees every instance, so the first sessions' end up on later pages)."""
-    from lib.store.sqlite.database import SQLiteDatabase
-    from lib.store.sqlite.instances import SQLiteInstanceStore
-
-    names = [i.name for i in SQLiteInstanceStore(SQLiteDatabase.in_dir(data_dir)).list_instances()]
-    for session in sessions:
-        session.card_page = names.index(session.report.instance) // CARDS_PER_PAGE + 1
 
 
 def click_connect(session: Session) -> None:
     """Click "Conectar" on the session's own card, without waiting for the run (a burst)."""
     show_own_card(session)
-    expect(badge(session.page, session.report.instance, "Desconectado")).to_be_visible()
+    expect(badge(session.page, session.report.instance, "Nunca conectada")).to_be_visible()
     card(session.page, session.report.instance).get_by_role("button", name="Conectar", exact=True).click()
     session.clicked_at = time.monotonic()
 
@@ -571,7 +555,7 @@ def verify_connected(session: Session, phones: dict[str, str | None]) -> None:
         raise LoadError(f"{session.label}: the sandbox has no phone for {name}")
     wait_idle(page)
     show_own_card(session)
-    connected = badge(page, name, "Conectado")
+    connected = badge(page, name, "Conectada")
     expect(connected).to_be_visible()
     line = card(page, name).get_by_text(CONNECTED_LINE).inner_text().splitlines()[0]
     digits = re.sub(r"\D", "", line.split("·")[-1])
@@ -701,7 +685,6 @@ def _drive(browser: Browser, server: BenchServer, report: LoadReport, say: Calla
         for session in sessions:
             create_instance(session)
         report.phase_seconds["create"] = round(time.monotonic() - t, 1)
-        find_card_pages(sessions, server.data_dir)
         say(f"{len(sessions)} instances created in {report.phase_seconds['create']:.0f} s")
 
         step = "opening the connect dialogs"

@@ -217,6 +217,12 @@ def sign_in_by_cookie(page, server, email: str = ADMIN_EMAIL) -> None:
     signed_in(page)
 
 
+def shown(text: str) -> re.Pattern:
+    """`text` as it reads on the page, where an e-mail stays inert: an invisible word joiner before
+    its @ keeps Markdown from linking it (lib.presentation.escape_markdown)."""
+    return re.compile(re.escape(text).replace("@", "\u2060?@"))
+
+
 def card(page, name: str):
     """The card of `name`: the row of its text (name in bold first) and its buttons."""
     name_in_bold = page.locator("strong", has_text=re.compile(rf"^{re.escape(name)}$"))

@@ -68,7 +68,7 @@ def create(page: Page, name: str) -> None:
     dialog.get_by_role("button", name="Fechar", exact=True).click()
     settle(page)
     expect(page.locator(DIALOG)).to_have_count(0)
-    expect(badge(page, name, "Desconectado")).to_be_visible()
+    expect(badge(page, name, "Nunca conectada")).to_be_visible()
 
 
 def connect(page: Page, name: str, screenshot: Path | None = None) -> None:
@@ -94,7 +94,7 @@ def connect(page: Page, name: str, screenshot: Path | None = None) -> None:
     toast = page.get_by_test_id("stToast").filter(has_text=re.compile(rf"{re.escape(name)} conectada: {PHONE}"))
     expect(toast).to_be_visible()  # before settle(): a toast goes away after a few seconds
     settle(page)
-    expect(card(page, name).get_by_text(re.compile(rf"^Conectado desde {TIME}  ·  {PHONE}"))).to_be_visible()
+    expect(card(page, name).get_by_text(re.compile(rf"^Conectada desde {TIME}  ·  {PHONE}"))).to_be_visible()
 
 
 def _has_colour(png: bytes, rgb: tuple[int, int, int], tolerance: int = 24) -> bool:
@@ -119,7 +119,7 @@ def test_the_team_sees_a_drop_without_a_click_and_the_sandbox_survives_a_restart
             pages[:] = [admin]
             log_in(admin, server.url, ADMIN_EMAIL)
             signed_in(admin)
-            expect(badge(admin, SPARE, "Desconectado")).to_be_visible()
+            expect(badge(admin, SPARE, "Nunca conectada")).to_be_visible()
             connect(admin, SPARE)  # the sandbox kept it: it still connects
             log += server.log()
     except BaseException:
@@ -164,7 +164,7 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     reply = requests.post(f"{server.url}/api/provider-events", timeout=10, headers={"X-Webhook-Secret": EVENTS_SECRET},
                           data=json.dumps({"instance_id": spare.instance_id, "status": "connecting"}))
     assert reply.status_code == 202
-    expect(badge(admin, SPARE, "Conectando")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
+    expect(badge(admin, SPARE, "Aguardando QR")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
     expect(draft).to_have_value("Rascunho")  # still open, still filled in
     admin.keyboard.press("Escape")
     expect(admin.locator(DIALOG)).to_have_count(0)
@@ -181,13 +181,14 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
     log_in(analyst, server.url, ANALYST_EMAIL)
     signed_in(analyst)
     expect(analyst.get_by_text("Somente leitura: apenas administradores alteram instâncias.")).to_be_visible()
-    expect(card(analyst, INSTANCE).get_by_text(re.compile(rf"^Conectado desde {TIME}  ·  {re.escape(number)}"))).to_be_visible()
+    expect(card(analyst, INSTANCE).get_by_text(re.compile(rf"^Conectada desde {TIME}  ·  {re.escape(number)}"))).to_be_visible()
     expect(analyst.get_by_role("button", name="Simular queda")).to_have_count(0)
 
     # 6. The phone drops: both screens follow, without a click, with the last number.
     more(admin, INSTANCE, "Simular queda")
     for page in (admin, analyst):
-        expect(badge(page, INSTANCE, "Desconectado")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
+        expect(badge(page, INSTANCE, "Caiu")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
+        expect(page.get_by_test_id("stAlert").filter(has_text=f"Caiu: {INSTANCE} · ")).to_be_visible()
         expect(card(page, INSTANCE).get_by_text(re.compile(rf"^Caiu às {TIME}\nÚltimo número: {re.escape(number)}"))).to_be_visible()
     admin.screenshot(path=str(tmp_path / "dropped-admin.png"), full_page=True)
     analyst.screenshot(path=str(tmp_path / "dropped-analyst.png"), full_page=True)
@@ -209,10 +210,12 @@ def _first_session(server, admin: Page, browser: Browser, pages: list[Page], tmp
 
     # 8. Reconnect, then a disconnect by the admin is not a drop.
     connect(admin, INSTANCE)
-    card(admin, INSTANCE).get_by_role("button", name="Desconectar", exact=True).click()
+    more(admin, INSTANCE, "Desconectar")
     settle(admin)
     confirm(admin, "Desconectar")
-    expect(card(admin, INSTANCE).get_by_text(re.compile(rf"^Desconectado desde {TIME}\nÚltimo número: {PHONE}"))).to_be_visible()
+    expect(badge(admin, INSTANCE, "Desconectada")).to_be_visible()
+    expect(card(admin, INSTANCE).get_by_text(
+        re.compile(rf"^Desconectada por um usuário desde {TIME}\nÚltimo número: {PHONE}"))).to_be_visible()
 
     # 9. Delete.
     more(admin, INSTANCE, "Excluir")

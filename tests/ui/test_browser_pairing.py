@@ -82,7 +82,7 @@ def _journey(server, page, tmp_path) -> None:
     reply = requests.post(f"{server.url}/api/provider-events", timeout=10, headers={"X-Webhook-Secret": EVENTS_SECRET},
                           data=json.dumps({"instance_id": other.instance_id, "status": "connecting"}))
     assert reply.status_code == 202
-    expect(badge(page, OTHER, "Conectando")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
+    expect(badge(page, OTHER, "Aguardando QR")).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
     settle(page)
     expect(code_tab).to_have_attribute("aria-selected", "true")
     expect(code).to_have_text(re.compile(r"^[A-Z2-9]{4}-[A-Z2-9]{4}$"))
@@ -101,4 +101,4 @@ def _journey(server, page, tmp_path) -> None:
     dialog.get_by_role("button", name="Simular código", exact=True).click()
     expect(page.locator(DIALOG)).to_have_count(0, timeout=15_000)
     settle(page)
-    expect(card(page, INSTANCE).get_by_text(re.compile(rf"^Conectado desde {TIME}  ·  \+55 11 98765-4321"))).to_be_visible()
+    expect(card(page, INSTANCE).get_by_text(re.compile(rf"^Conectada desde {TIME}  ·  \+55 11 98765-4321"))).to_be_visible()

@@ -20,7 +20,7 @@ import pytest
 import werkzeug.serving
 from playwright.sync_api import Page, expect
 
-from harness.browser import IDLE, new_page
+from harness.browser import IDLE, new_page, shown
 from harness.server import running_server
 from lib.auth.accounts import LocalAccounts
 from lib.auth.sessions import COOKIE_NAME
@@ -132,7 +132,7 @@ def test_single_sign_on_signs_in_the_mapped_user_and_sair_signs_out_for_good(bro
             # 4. An e-mail without an account: no access, and a way out.
             sign_in_at_the_provider(page, provider, STRANGER_EMAIL)
             expect(page.get_by_text(NO_ACCESS)).to_be_visible(timeout=30_000)
-            expect(page.get_by_text(f"Conta no provedor: {STRANGER_EMAIL}")).to_be_visible()
+            expect(page.get_by_text(shown(f"Conta no provedor: {STRANGER_EMAIL}"))).to_be_visible()
             expect(page.get_by_role("heading", name="Configurações")).to_have_count(0)
             page.screenshot(path=str(tmp_path / "no-access.png"), full_page=True)
             leave(page, provider, server.url)
