@@ -1,4 +1,5 @@
-"""How instances are shown: labels, phone format, token mask, and the table (no streamlit here)."""
+"""How instances are shown: labels, phone format, token mask, the CSV export (no streamlit here); the
+instances table is built in lib.table_rows."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ from lib.reasons import reason_text
 
 STATUS_LABELS = {"connected": "Conectado", "connecting": "Conectando", "disconnected": "Desconectado"}
 ROLE_LABELS = {"admin": "Administrador", "supervisor": "Supervisor", "analyst": "Analista"}
-TABLE_COLUMNS = ["Nome", "Status", "Telefone", "Último número", "ID no provedor", "Verificado em", "Criada em",
-                 "Atualizada em"]
 PHONE_COLUMNS = ("Telefone", "Último número", "Número")  # in any table: exported readable (see table_csv)
 STATUS_COLORS = {"connected": "green", "connecting": "yellow", "disconnected": "red"}
 DISPLAY_TIMEZONE = ZoneInfo("America/Sao_Paulo")  # the collections team's clock
@@ -133,24 +132,6 @@ def filter_instances(instances: list[Instance], query: str = "", statuses: list[
         and (not query or query in i.name.casefold()
              or (len(digits) >= 3 and any(digits in re.sub(r"\D", "", p or "") for p in (i.phone_number, i.last_phone_number))))
     ]
-
-
-def instances_table(instances: list[Instance]) -> pd.DataFrame:
-    """The table every role sees: no token column; empty cells empty."""
-    rows = [
-        {
-            "Nome": i.name,
-            "Status": STATUS_LABELS.get(i.status, i.status),
-            "Telefone": format_phone(i.phone_number),
-            "Último número": format_phone(i.last_phone_number) if i.status != "connected" else "",
-            "ID no provedor": i.instance_id,
-            "Verificado em": format_datetime(i.last_checked_at) if i.last_checked_at else "",
-            "Criada em": format_datetime(i.created_at),
-            "Atualizada em": format_datetime(i.updated_at),
-        }
-        for i in instances
-    ]
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def table_csv(table: pd.DataFrame) -> bytes:

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from lib.models import Instance
+from lib.table_rows import instances_table
 from lib.presentation import (
-    escape_markdown, filter_instances, format_datetime, format_phone, instances_table, mask_token, table_csv,
+    escape_markdown, filter_instances, format_datetime, format_phone, mask_token, table_csv,
 )
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)

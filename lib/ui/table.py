@@ -6,7 +6,8 @@ import pyarrow as pa
 import streamlit as st
 
 from lib.models import Instance
-from lib.presentation import instances_table, table_csv
+from lib.presentation import table_csv
+from lib.table_rows import instances_table
 from lib.ui import caches
 
 
