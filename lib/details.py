@@ -8,6 +8,7 @@ import unicodedata
 from typing import Iterable
 
 from lib.errors import ValidationError
+from lib.models import Instance
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 30
@@ -39,3 +40,11 @@ def validate_notes(raw: str | None) -> str | None:
     if any(unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\t" for c in notes):
         raise ValidationError("As observações não podem conter caracteres de controle nem invisíveis.")
     return notes or None
+
+
+def details_summary(before: Instance, after: Instance) -> str:
+    """What an edit changed, for the history: "responsável, etiquetas"."""
+    changed = [label for label, field_name in (("responsável", "owner_id"), ("etiquetas", "tags"),
+                                               ("observações", "notes"))
+               if getattr(before, field_name) != getattr(after, field_name)]
+    return "alterou " + ", ".join(changed)

@@ -13,6 +13,7 @@ from lib import checks, event_registration, history
 from lib.alerts.message import compose
 from lib.alerts.rules import alert_banner, record_outcome
 from lib.alerts.sender import AlertSender
+from lib.details import details_summary
 from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
@@ -41,14 +42,6 @@ class Connecting:
     pairing_phone: str | None = None  # on the code path: the number it is for, digits only (validated)
     changed: bool = False  # the instance became connecting with this call (a renewed QR changes no row)
     already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
-
-
-def details_summary(before: Instance, after: Instance) -> str:
-    """What an edit changed, for the history: "responsável, etiquetas"."""
-    changed = [label for label, field_name in (("responsável", "owner_id"), ("etiquetas", "tags"),
-                                               ("observações", "notes"))
-               if getattr(before, field_name) != getattr(after, field_name)]
-    return "alterou " + ", ".join(changed)
 
 
 class InstanceService:
