@@ -23,6 +23,7 @@ from lib.event_registration import EventsTarget
 from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
+from lib.table_stats import TableStats, table_stats
 from lib.unsaved import keep_unsaved
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,11 @@ class InstanceService:
     def instance_windows(self, instance: Instance) -> dict[str, history.WindowView]:
         self._require_role()
         return history.instance_windows(self.store, instance, datetime.now(timezone.utc))
+
+    def table_stats(self, instances: list[Instance]) -> dict[str, TableStats]:
+        """Uptime over 7 days and the last drop of each instance, for the instances table."""
+        self._require_role()
+        return table_stats(self.store, instances, datetime.now(timezone.utc))
 
     # -- creation flow: validate, call the webhook, save, return the token -----------------
     def create(self, raw_name: str) -> CreatedInstance:

@@ -105,11 +105,16 @@ def status_lines(instance: Instance, now: datetime) -> list[str]:
     return lines
 
 
+def owner_email(instance: Instance, owners: dict[str, str]) -> str:
+    """Who is responsible for it ("Responsável"): their e-mail, "usuário removido", or "" for nobody."""
+    return owners.get(instance.owner_id, "usuário removido") if instance.owner_id else ""
+
+
 def owner_line(instance: Instance, owners: dict[str, str]) -> str | None:
     """"Responsável: ana@… · Etiquetas: carteira-A, régua-2", or None when it has neither."""
     parts = []
     if instance.owner_id:
-        parts.append(f"Responsável: {owners.get(instance.owner_id, 'usuário removido')}")
+        parts.append(f"Responsável: {owner_email(instance, owners)}")
     if instance.tags:
         parts.append("Etiquetas: " + ", ".join(instance.tags))
     return "  ·  ".join(parts) or None

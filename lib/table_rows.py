@@ -1,29 +1,58 @@
-"""The instances table: one row per instance, the same for every role (no token)."""
+"""The instances table: one row per instance, the same for every role (no token), as the screen
+shows it (times and uptime as values, so that sorting by them is right) and as "Baixar CSV" writes
+it (the same columns as text, plus the notes and the creation time)."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
+from lib import fleet, history
 from lib.models import Instance
-from lib.presentation import STATUS_LABELS, format_datetime, format_phone
+from lib.presentation import format_datetime, format_phone, owner_email, table_csv
+from lib.table_stats import TableStats
 
-TABLE_COLUMNS = ["Nome", "Status", "Telefone", "Último número", "ID no provedor", "Verificado em", "Criada em",
-                 "Atualizada em"]
+SCREEN_COLUMNS = ["Estado", "Nome", "Número", "Desde", "Última queda", "Online 7 dias", "Responsável", "Etiquetas",
+                  "ID no provedor"]
+CSV_COLUMNS = SCREEN_COLUMNS + ["Observações", "Criada em"]
+TIME_COLUMNS = ("Desde", "Última queda", "Criada em")
+UPTIME_COLUMN = "Online 7 dias"
 
 
-def instances_table(instances: list[Instance]) -> pd.DataFrame:
-    """The table every role sees: no token column; empty cells empty."""
-    rows = [
-        {
+def instances_table(instances: list[Instance], *, owners: dict[str, str],
+                    stats: dict[str, TableStats]) -> pd.DataFrame:
+    """Every column of CSV_COLUMNS, in the order of `instances`; times as UTC timestamps (empty:
+    NaT), the uptime as a share rounded down to 0.1 % as the cards show it (empty: NaN)."""
+    rows = []
+    for i in instances:
+        known = stats.get(i.id)
+        uptime = known.uptime_7d if known else None
+        rows.append({
+            "Estado": fleet.STATE_LABELS[fleet.state(i)],
             "Nome": i.name,
-            "Status": STATUS_LABELS.get(i.status, i.status),
-            "Telefone": format_phone(i.phone_number),
-            "Último número": format_phone(i.last_phone_number) if i.status != "connected" else "",
+            "Número": format_phone(i.phone_number or i.last_phone_number),
+            "Desde": fleet.changed_at(i),
+            "Última queda": known.last_drop if known else None,
+            UPTIME_COLUMN: math.nan if uptime is None else math.floor(uptime * 1000) / 1000,
+            "Responsável": owner_email(i, owners),
+            "Etiquetas": ", ".join(i.tags),
+            "Observações": i.notes or "",
             "ID no provedor": i.instance_id,
-            "Verificado em": format_datetime(i.last_checked_at) if i.last_checked_at else "",
-            "Criada em": format_datetime(i.created_at),
-            "Atualizada em": format_datetime(i.updated_at),
-        }
-        for i in instances
-    ]
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+            "Criada em": i.created_at,
+        })
+    table = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    for column in TIME_COLUMNS:
+        table[column] = pd.to_datetime(table[column], utc=True)
+    table[UPTIME_COLUMN] = table[UPTIME_COLUMN].astype("float64")
+    return table
+
+
+def instances_csv(table: pd.DataFrame) -> bytes:
+    """"Baixar CSV": the table as Brazilian Excel opens it (lib.presentation.table_csv: the formula
+    guard, dd/mm/aaaa hh:mm in São Paulo time, "97,5 %"), empty cells empty."""
+    text = table.copy()
+    for column in TIME_COLUMNS:
+        text[column] = [format_datetime(value) if not pd.isna(value) else "" for value in table[column]]
+    text[UPTIME_COLUMN] = ["" if pd.isna(value) else history.format_uptime(value) for value in table[UPTIME_COLUMN]]
+    return table_csv(text)

@@ -109,7 +109,7 @@ def test_table_is_built_once_per_list_and_filter_and_the_csv_only_on_download(co
             return original(*args, **kwargs)
         return wrapper
 
-    for name in ("instances_table", "table_csv"):
+    for name in ("instances_table", "instances_csv"):
         monkeypatch.setattr(table_view, name, counting(name, getattr(table_view, name)))
     at = admin_app(context)
     at.segmented_control(key="view").set_value("Tabela").run()

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from lib.models import Instance
-from lib.table_rows import instances_table
 from lib.presentation import (
     escape_markdown, filter_instances, format_datetime, format_phone, mask_token, table_csv,
 )
@@ -36,15 +35,6 @@ def test_token_mask_hides_the_middle():
     assert mask_token("short") == "•••••"
 
 
-def test_table_has_no_token_and_empty_cells_are_empty():
-    rows = [instance(), instance("Suporte", "disconnected", None, last="+5511988887777")]
-    table = instances_table(rows)
-    assert not any("token" in c.lower() for c in table.columns)
-    assert list(table["Telefone"]) == ["+55 11 99999-8888", ""]
-    assert list(table["Último número"]) == ["", "+55 11 98888-7777"]
-    assert list(table["Verificado em"]) == ["", ""]
-
-
 def test_filters_by_status_name_and_number():
     rows = [instance("Cobrança SP"), instance("Suporte", "disconnected", None, last="+5521977776666")]
     assert [i.name for i in filter_instances(rows, statuses=["disconnected"])] == ["Suporte"]
@@ -57,23 +47,6 @@ def read_as_excel(data: bytes) -> list[list[str]]:
     """How Brazilian Excel reads the file: UTF-8 with BOM, cells split on ';'."""
     assert data.startswith(b"\xef\xbb\xbf")
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-
-
-def test_csv_opens_right_in_brazilian_excel():
-    rows = [instance("=HYPERLINK(\"http://x\")"), instance("Suporte; Norte", "disconnected", None, last="+5511988887777")]
-    [header, first, second] = read_as_excel(table_csv(instances_table(rows)))
-    assert header[:3] == ["Nome", "Status", "Telefone"]
-    record = dict(zip(header, first))
-    assert record["Nome"] == "'=HYPERLINK(\"http://x\")"  # a formula: neutralised
-    assert record["Telefone"] == "55 11 99999-8888"  # readable, no visible apostrophe, not a formula
-    assert record["Criada em"] == "29/11/2026 12:00"
-    other = dict(zip(header, second))
-    assert other["Nome"] == "Suporte; Norte" and other["Telefone"] == "" and other["Último número"] == "55 11 98888-7777"
-
-
-def test_a_foreign_number_in_the_csv_stays_text_with_its_plus():
-    [header, row] = read_as_excel(table_csv(instances_table([instance("Londres", phone="+447911123456")])))
-    assert dict(zip(header, row))["Telefone"] == "'+447911123456"  # not 4,47911E+11 in Excel
 
 
 def test_csv_neutralises_spreadsheet_formulas():
