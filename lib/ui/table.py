@@ -1,5 +1,6 @@
 """The fleet as a table ("Cartões | Tabela"): one row per instance in the order chosen, each column
-sortable by clicking its header; a chosen row offers its actions below the table; "Baixar CSV" is the one export (the tables' own is turned off:
+sortable by clicking its header; a chosen row offers its actions below the table, several rows the
+bulk actions (lib.ui.bulk); "Baixar CSV" is the one export (the tables' own is turned off:
 client.disableDataExport in .streamlit/config.toml).
 
 Drawn outside the cards' fragment: it is sent again only when something changes, not every tick."""
@@ -16,7 +17,7 @@ from lib.models import Instance
 from lib.presentation import DISPLAY_TIMEZONE
 from lib.provider.base import RESTART, TOKENS
 from lib.table_rows import SCREEN_COLUMNS, instances_csv, instances_table
-from lib.ui import caches, feedback, signed_in
+from lib.ui import bulk, caches, feedback, signed_in
 from lib.ui.column_widths import column_width
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import open_dialog
@@ -41,12 +42,15 @@ def instances_table_view(instances: list[Instance], *, owners: dict[str, str], c
         lambda: _arrow(instances, owners, stats))
     event = st.dataframe(table, hide_index=True, width="stretch", column_order=SCREEN_COLUMNS, placeholder="",
                          column_config=_columns(widths), on_select="rerun",
-                         selection_mode="single-row", key=key)
+                         selection_mode="multi-row" if can_act else "single-row", key=key)
     chosen = [instances[row] for row in event.selection.rows if row < len(instances)]
     if len(chosen) == 1:
         row_actions(chosen[0], can_act)
-    elif not chosen:
-        st.caption("Marque uma linha para ver as ações dela.")
+    elif chosen:
+        bulk.bulk_bar(chosen)
+    else:
+        st.caption("Marque uma linha para ver as ações dela" + (", ou várias para agir em todas de uma vez."
+                                                                 if can_act else "."))
     # A callable runs only when the button is clicked (on another thread): no CSV on every rerun.
     st.download_button("Baixar CSV", lambda: instances_csv(table.to_pandas()), file_name="instancias.csv",
                        mime="text/csv", icon=":material/download:")
