@@ -1,6 +1,6 @@
-"""What every page of the app carries: the style rules (destructive buttons in red, the data
-tables' English toolbar and the inputs' English typing hints hidden, the invisible polling timer's
-box collapsed) and the page's language."""
+"""What every page of the app carries: the style rules (destructive buttons in red, the inputs'
+English typing hints hidden, the invisible polling timer's box collapsed) and the page's language.
+The data tables' own CSV export is off by a setting (client.disableDataExport)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ STYLE = """<style>
 [class*="st-key-forget-"] button:hover, [class*="st-key-danger-"] button:hover {
     background-color: #A61F1F; border-color: #A61F1F; color: #FFFFFF;
 }
-/* The tables' own toolbar is in English and its "Download as CSV" skips the formula guard:
-   "Baixar CSV" is the export. */
-[data-testid="stElementToolbar"] { display: none !important; }
 /* Streamlit's typing hints ("Press Enter to apply", "Press Enter to submit form") are English and
    have no setting: Enter still works, the hint is not shown. */
 [data-testid="InputInstructions"] { display: none !important; }

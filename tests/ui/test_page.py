@@ -31,3 +31,14 @@ def test_every_run_draws_the_page_in_the_same_slots():
     at.session_state["clear"] = True
     assert button_slot(at.run()) == first
     assert button_slot(at.run()) == first
+
+
+def test_the_data_tables_own_export_is_off_by_the_setting():
+    """"Baixar CSV" (with the formula guard) is the one export: st.dataframe's "Download as CSV" and
+    copying cells are turned off for every table (tests/ui/test_browser_table.py looks in Chromium)."""
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["disableDataExport"] is True
