@@ -10,7 +10,7 @@ import streamlit as st
 
 from lib import bulk
 from lib.models import Instance
-from lib.provider.base import RESTART
+from lib.provider.base import DELETE, RESTART
 from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_dialog, open_dialog, registered
 
@@ -47,7 +47,9 @@ def bulk_dialog(request: BulkRequest) -> None:
         return
     st.text(f"{action.label} estas {count} instâncias?\n" + "\n".join(f"• {i.name}" for i in request.instances))
     if request.action == "delete":
-        st.caption("Cada uma é desconectada antes, se preciso. O histórico delas fica guardado. "
+        where = ("Elas também serão excluídas no provedor." if signed_in.service().can(DELETE)
+                 else "Elas saem só do painel: continuam existindo no provedor.")
+        st.caption(f"Cada uma é desconectada antes, se preciso. {where} O histórico delas fica guardado. "
                    "Esta ação não pode ser desfeita.")
     left, right = st.columns(2)
     if right.button("Cancelar", width="stretch"):
@@ -70,9 +72,11 @@ def _run(request: BulkRequest) -> None:
     with feedback.user_errors() as failed:
         results = bulk.run(signed_in.service(), request.action, list(request.instances), progress)
     caches.invalidate_instances()
-    if not failed:
-        open_dialog("bulk", BulkRequest(request.action, request.instances, tuple(results)))
-        st.rerun()
+    if failed:  # the message stays until the next run; the dialog does not come back to run again
+        close_dialog()
+        return
+    open_dialog("bulk", BulkRequest(request.action, request.instances, tuple(results)))
+    st.rerun()
 
 
 def _results(request: BulkRequest) -> None:

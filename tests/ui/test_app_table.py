@@ -167,6 +167,7 @@ def test_bulk_delete_removes_each_and_bulk_check_needs_no_confirmation(context):
     select_rows(at, [0, 1])
     button(at, "Excluir").click().run()
     assert "Excluir estas 2 instâncias?\n• Cobrança 33\n• Cobrança 34" in texts(at)
+    assert "Elas também serão excluídas no provedor." in texts(at)  # the sandbox deletes there too
     assert "Esta ação não pode ser desfeita." in texts(at)
     [b for b in at.button if b.key == "danger-bulk"][0].click().run()
     assert result_lines(at) == ["Cobrança 33: excluída", "Cobrança 34: excluída"]
