@@ -19,7 +19,7 @@ from lib.provider.sandbox.provider import SandboxProvider
 from lib.ui import caches, feedback, signed_in
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import open_dialog
-from lib.ui.fleet_controls import page_of
+from lib.ui.fleet_controls import page_of, pager
 
 CARDS_PER_PAGE = 10
 CARD_BUTTON_WIDTH = 140  # pixels: the card's column of buttons, the same on every card
@@ -132,7 +132,7 @@ def instance_cards(instances: list[Instance], *, now: datetime, owners: dict[str
                    sandbox: SandboxProvider | None) -> None:
     """One card per instance, CARDS_PER_PAGE at a time, each with its uptime and drops (read once per
     change of the store, for the page shown)."""
-    shown = page_of(instances, CARDS_PER_PAGE)
+    shown, page, pages = page_of(instances, CARDS_PER_PAGE)
     stats = {}
     with feedback.user_errors() as failed:  # without them the cards still say what matters
         stats = caches.cached(("card-stats", tuple(i.id for i in shown)), lambda: signed_in.service().card_stats(shown))
@@ -140,3 +140,4 @@ def instance_cards(instances: list[Instance], *, now: datetime, owners: dict[str
         stats = {}
     for instance in shown:
         instance_card(instance, now=now, stats=stats.get(instance.id), owners=owners, can_act=can_act, sandbox=sandbox)
+    pager(page, pages)

@@ -57,31 +57,38 @@ def _only(kind: str | None) -> None:
 
 
 def filter_bar(instances: list[Instance], owners: dict[str, str]) -> None:
-    """Search, states, tags (when some are in use), owner (when some instance has one), order and view."""
+    """One compact row (the first card stays on a phone's first screen): the search, "Filtros"
+    (states, tags when some are in use, owner when some instance has one, the order) and the view."""
+    chosen = sum(bool(st.session_state.get(key)) for key in (STATES_KEY, TAGS_KEY)) + (
+        st.session_state.get(OWNER_KEY, ANY_OWNER) != ANY_OWNER)
     with st.container(horizontal=True, vertical_alignment="bottom", key="filters"):
         st.text_input("Buscar", key=SEARCH_KEY, type="search", placeholder="Nome ou telefone", on_change=first_page,
                       width=220)
-        st.multiselect("Estado", fleet.STATES, format_func=fleet.STATE_LABELS.get, key=STATES_KEY,
-                       placeholder="Todos", on_change=first_page, width=260)
-        tags = fleet.tags_of(instances)
-        if tags:
-            st.multiselect("Etiquetas", tags, key=TAGS_KEY, placeholder="Todas", on_change=first_page, width=220)
-        if owners:
-            choices = [ANY_OWNER, fleet.NO_OWNER, *sorted(owners, key=owners.get)]
-            names = {ANY_OWNER: "Todos", fleet.NO_OWNER: "Sem responsável", **owners}
-            st.selectbox("Responsável", choices, format_func=names.get, key=OWNER_KEY, on_change=first_page,
-                         width=220)
-        st.selectbox("Ordem", list(fleet.SORTS), format_func=fleet.SORTS.get, key=SORT_KEY, on_change=first_page,
-                     width=180)
+        with st.popover(f"Filtros ({chosen})" if chosen else "Filtros", icon=":material/filter_list:"):
+            st.multiselect("Estado", fleet.STATES, format_func=fleet.STATE_LABELS.get, key=STATES_KEY,
+                           placeholder="Todos", on_change=first_page)
+            tags = fleet.tags_of(instances)
+            if tags:
+                st.multiselect("Etiquetas", tags, key=TAGS_KEY, placeholder="Todas", on_change=first_page)
+            if owners:
+                choices = [ANY_OWNER, fleet.NO_OWNER, *sorted(owners, key=owners.get)]
+                names = {ANY_OWNER: "Todos", fleet.NO_OWNER: "Sem responsável", **owners}
+                st.selectbox("Responsável", choices, format_func=names.get, key=OWNER_KEY, on_change=first_page)
+            st.selectbox("Ordem", list(fleet.SORTS), format_func=fleet.SORTS.get, key=SORT_KEY, on_change=first_page)
         st.segmented_control("Exibir", [VIEW_CARDS, VIEW_TABLE], default=VIEW_CARDS, key=VIEW_KEY,
-                             on_change=first_page)
+                             on_change=first_page, label_visibility="collapsed")
 
 
-def page_of(items: list, per_page: int) -> list:
-    """The page shown ("Página 2 de 6", with the previous and next buttons), kept in range."""
+def page_of(items: list, per_page: int) -> tuple[list, int, int]:
+    """The page shown, kept in range: (its items, its number, how many pages)."""
     pages = max(1, (len(items) + per_page - 1) // per_page)
     page = min(max(1, st.session_state.get(PAGE_KEY, 1)), pages)
     st.session_state[PAGE_KEY] = page
+    return items[(page - 1) * per_page: page * per_page], page, pages
+
+
+def pager(page: int, pages: int) -> None:
+    """"Página 2 de 6" between the previous and next buttons (below the cards)."""
     if pages > 1:
         with st.container(horizontal=True, vertical_alignment="center", key="pager"):
             st.button("Anterior", key="page-previous", icon=":material/chevron_left:", disabled=page == 1,
@@ -89,7 +96,6 @@ def page_of(items: list, per_page: int) -> list:
             st.text(f"Página {page} de {pages}")
             st.button("Próxima", key="page-next", icon=":material/chevron_right:", disabled=page == pages,
                       on_click=_turn, args=(1,))
-    return items[(page - 1) * per_page: page * per_page]
 
 
 def _turn(step: int) -> None:

@@ -45,6 +45,11 @@ def test_on_a_phone_cards_buttons_never_overlap_and_sair_is_reachable(server, br
     signed_in(page)
     assert page.evaluate("document.documentElement.lang") == "pt-BR"
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    first_card = page.locator('[class*="st-key-card-"]').first
+    name_box = first_card.locator("strong").first.bounding_box()
+    assert name_box["y"] + name_box["height"] <= PHONE["height"], name_box  # on the first screen, unscrolled
+    badge_box = first_card.locator(".stMarkdownBadge").first.bounding_box()
+    assert badge_box["x"] + badge_box["width"] <= PHONE["width"], badge_box  # the state's chip is not clipped
     for name in ("WhatsApp Cobrança Centro", "Suporte"):
         row = page.locator("strong", has_text=name).locator("xpath=ancestor::div[@data-testid='stHorizontalBlock'][1]")
         card = row.bounding_box()

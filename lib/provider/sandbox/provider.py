@@ -47,6 +47,7 @@ PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to mi
 DEFAULT_ABANDON_SECONDS = 60.0
 STATE_FILENAME = "sandbox_instances.json"
 PUSH_TIMEOUT_SECONDS = 5.0
+DROP_REASON = "428"  # WhatsApp's "connection lost": what "Simular queda" plays
 
 STATUS_DISCONNECTED = "disconnected"
 STATUS_CONNECTING = "connecting"
@@ -120,6 +121,7 @@ class SandboxProvider:
         self._stopped = threading.Event()
         self._push_target: tuple[str, str] | None = None  # (events URL, secret)
         self._pushes: queue.Queue[dict] = queue.Queue()
+        self._pushed_at = 0  # the time (ms) of the last change pushed
         self.api_key = secrets.token_urlsafe(24)  # asked by the list of every instance (it carries tokens)
         self._pusher: threading.Thread | None = None
         if self.state_path and self.state_path.exists():
@@ -226,13 +228,14 @@ class SandboxProvider:
                 self._mark_connected(inst, phone=inst.pairing_phone)
         return valid
 
-    def simulate_drop(self, instance_id: str) -> bool:
-        """Play a connected phone losing WhatsApp: the instance goes disconnected by itself."""
+    def simulate_drop(self, instance_id: str, reason: str = DROP_REASON) -> bool:
+        """Play a connected phone losing WhatsApp: the instance goes disconnected by itself, and the
+        push says why as WhatsApp's code ("428": the connection was lost)."""
         with self._lock:
             inst = self._instances.get(instance_id)
             if inst is None or inst.status != STATUS_CONNECTED:
                 return False
-            self._mark_disconnected(inst)
+            self._mark_disconnected(inst, reason=reason)
         return True
 
     # ------------------------------------------------------------------ what the HTTP layer calls (server.Actions)
@@ -419,12 +422,12 @@ class SandboxProvider:
         self._forget_qr(inst)
         self._changed(inst)
 
-    def _mark_disconnected(self, inst: _Instance, *, push: bool = True) -> None:
+    def _mark_disconnected(self, inst: _Instance, *, push: bool = True, reason: str | None = None) -> None:
         self._phones.discard(inst.phone_number or "")
         inst.status = STATUS_DISCONNECTED
         inst.phone_number = None
         self._forget_qr(inst)
-        self._changed(inst, push=push)
+        self._changed(inst, push=push, reason=reason)
 
     @staticmethod
     def _forget_qr(inst: _Instance) -> None:
@@ -434,11 +437,15 @@ class SandboxProvider:
         inst.connecting_since = None
         inst.pairing_code = inst.pairing_phone = inst.code_issued_at = None
 
-    def _changed(self, inst: _Instance, *, push: bool = True) -> None:
-        """A status change: saved, and told to the app when it asked for pushes."""
+    def _changed(self, inst: _Instance, *, push: bool = True, reason: str | None = None) -> None:
+        """A status change: saved, and told to the app when it asked for pushes (with the time it
+        happened, which orders the app's events, and why, for a drop)."""
         self._save()
         if push and self._push_target is not None:
-            self._pushes.put({"instance_id": inst.instance_id, "status": inst.status, "phone_number": inst.phone_number})
+            self._pushed_at = max(time.time_ns() // 1_000_000, self._pushed_at + 1)  # two changes never share one
+            change = {"instance_id": inst.instance_id, "status": inst.status, "phone_number": inst.phone_number,
+                      "timestamp": self._pushed_at}
+            self._pushes.put({**change, "reason": reason} if reason else change)
 
     def _save(self) -> None:
         """Write every instance (tokens included, so 0600) to state_path: temp file, then rename."""
