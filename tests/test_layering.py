@@ -66,7 +66,7 @@ def reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
 
 def test_lib_imports_no_circle():
     graph = lib_imports(LIB)
-    assert "lib.store.supabase.instances" in graph["lib.store.supabase.session"]  # the walk sees imports
+    assert "lib.store.supabase.instances" in graph["lib.store.supabase.user_client"]  # the walk sees imports
     assert sorted(m for m in graph if reaches(graph, m, m)) == []
 
 

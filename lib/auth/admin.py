@@ -22,7 +22,7 @@ from lib.models import User
 
 if TYPE_CHECKING:  # RoleHolder: what SupabaseRoleAdmin.holders() lists, for the screens to name
     from lib.store.supabase.server import SupabaseServerStore
-    from lib.store.supabase.session import RoleHolder, SupabaseSession
+    from lib.store.supabase.user_client import RoleHolder, SupabaseUserClient
 
 
 MSG_NOT_ADMIN = "Apenas administradores gerenciam usuários."
@@ -107,7 +107,7 @@ class SupabaseRoleAdmin:
     given, reads the acting admin again before every change (their session in this app included:
     SessionEnded once it is over, whatever the Supabase tokens still allow)."""
 
-    def __init__(self, session: SupabaseSession, server: SupabaseServerStore | None = None, *,
+    def __init__(self, session: SupabaseUserClient, server: SupabaseServerStore | None = None, *,
                  current_user: Callable[[], User | None] | None = None, on_change: Callable[[str], None] = _nobody,
                  last_seen: Callable[[list[str]], dict[str, datetime]] | None = None):
         self.session = session

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from lib.auth.sessions import StoredSession
     from lib.auth.signed_in import SignedIn
     from lib.store.base import InstanceStore
-    from lib.store.supabase.session import SupabaseSession
+    from lib.store.supabase.user_client import SupabaseUserClient
 
 
 class AccountsMode(Protocol):
@@ -20,7 +20,7 @@ class AccountsMode(Protocol):
 
     login_note: str  # what the login page says about the mode
 
-    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseSession | None]:
+    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseUserClient | None]:
         """The user for these credentials (throttled), and their Supabase session. AuthError."""
 
     def setup_code(self) -> str | None:
@@ -30,7 +30,7 @@ class AccountsMode(Protocol):
     def first_admin(self, email: str, password: str, setup_code: str) -> User:
         """Make the first administrator (only with the setup code). ValidationError."""
 
-    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseSession | None]:
+    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseUserClient | None]:
         """The user of a stored session (None: gone); AuthError when that can't be asked now."""
 
     def current_user(self, signed_in: SignedIn) -> User | None:
@@ -40,7 +40,7 @@ class AccountsMode(Protocol):
     def user_for_provider(self, email: str) -> User:
         """The user an e-mail the identity provider signed in maps to. AuthError, StoreError."""
 
-    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseSession | None]:
+    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseUserClient | None]:
         """What a provider's sign-in needs before the session starts. AppError."""
 
     def provider_unavailable(self) -> str | None:

@@ -10,7 +10,7 @@ from lib.errors import AuthError
 from lib.models import User
 
 if TYPE_CHECKING:
-    from lib.store.supabase.session import SupabaseSession  # supabase-py is slow to import
+    from lib.store.supabase.user_client import SupabaseUserClient  # supabase-py is slow to import
 
 MSG_ENDED = "Sua sessão foi encerrada. Entre novamente."
 
@@ -45,7 +45,7 @@ class SignedIn:
     session_id: str = field(repr=False)  # the cookie's random id: the server's session
     by_provider: bool = False  # signed in through the identity provider (st.login)
     # The person's own Supabase Auth session and client (Supabase mode), else None.
-    supabase: SupabaseSession | None = field(default=None, repr=False, compare=False)
+    supabase: SupabaseUserClient | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

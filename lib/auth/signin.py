@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from lib.auth.modes import AccountsMode
     from lib.instances import InstanceService
     from lib.store.base import InstanceStore
-    from lib.store.supabase.session import SupabaseSession  # supabase-py is slow to import
+    from lib.store.supabase.user_client import SupabaseUserClient  # supabase-py is slow to import
 
     ServiceFactory = Callable[[User, InstanceStore, Callable[[], User | None]], InstanceService]
 
@@ -108,13 +108,13 @@ class SignIn:
         log.info("single sign-on: session started for a %s", user.role)
         return ProviderSignIn(started=self._start(user, supabase, visitor, by_provider=True))
 
-    def _start(self, user: User, supabase: SupabaseSession | None, visitor: Visitor, *, by_provider: bool) -> Started:
+    def _start(self, user: User, supabase: SupabaseUserClient | None, visitor: Visitor, *, by_provider: bool) -> Started:
         raw_id = self.sessions.create(user, user_agent=visitor.user_agent,
                                       refresh_token=supabase.refresh_token if supabase else None,
                                       method="sso" if by_provider else "password")
         return Started(self._enter(user, raw_id, supabase, by_provider), self.handoff.offer(raw_id))
 
-    def _enter(self, user: User, raw_id: str, supabase: SupabaseSession | None, by_provider: bool) -> SignedIn:
+    def _enter(self, user: User, raw_id: str, supabase: SupabaseUserClient | None, by_provider: bool) -> SignedIn:
         if supabase is not None:  # Supabase rotates refresh tokens: the server keeps the newest
             sessions = self.sessions
             supabase.on_refresh_token = lambda token: sessions.keep_refresh_token(raw_id, token)

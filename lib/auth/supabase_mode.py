@@ -1,5 +1,5 @@
 """Supabase Auth behind lib.auth.signin.AccountsMode: every signed-in person gets their own Supabase
-session and client (lib.store.supabase.session.SupabaseSession), so row-level security decides
+session and client (lib.store.supabase.user_client.SupabaseUserClient), so row-level security decides
 what they read and write; the server's service-role store (when configured) only maps a single
 sign-on's e-mail to its role and makes the one-time sign-in link that follows."""
 
@@ -19,7 +19,7 @@ from lib.models import User
 from lib.store.supabase.errors import MSG_EXPIRED
 from lib.store.supabase.instances import SupabaseInstanceStore
 from lib.store.supabase.server import SupabaseServerStore
-from lib.store.supabase.session import SupabaseSession
+from lib.store.supabase.user_client import SupabaseUserClient
 
 MSG_NOT_HERE = "No modo Supabase as contas e as senhas ficam no Supabase Auth."
 
@@ -33,14 +33,14 @@ class SupabaseMode:
         self.server_store = server_store  # None without the service-role key
         self.login_note = f"Modo: {label}. Entre com sua conta do Supabase."
 
-    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseSession]:
+    def check_password(self, email: str, password: str, address: str | None) -> tuple[User, SupabaseUserClient]:
         """Supabase Auth checks the password, behind the same throttle as the local accounts: Supabase's
         own limits see only this server's address, so they would let one attacker lock everyone out."""
         try:
             counted_as = normalize_email(email)
         except ValidationError:
             raise AuthError(MSG_BAD_LOGIN) from None
-        session = SupabaseSession(self.settings)
+        session = SupabaseUserClient(self.settings)
         return self.throttle.guard(counted_as, address, lambda: session.sign_in(counted_as, password)), session
 
     def setup_code(self) -> None:
@@ -49,8 +49,8 @@ class SupabaseMode:
     def first_admin(self, email: str, password: str, setup_code: str) -> User:
         raise PermissionDenied(MSG_NOT_HERE)
 
-    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseSession | None]:
-        session = SupabaseSession(self.settings)
+    def resume(self, stored: StoredSession) -> tuple[User | None, SupabaseUserClient | None]:
+        session = SupabaseUserClient(self.settings)
         try:
             return session.restore(stored.refresh_token), session
         except AuthError as exc:
@@ -64,9 +64,9 @@ class SupabaseMode:
     def user_for_provider(self, email: str) -> User:
         return sso.user_for_email(email, directory=self.server_store())
 
-    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseSession]:
+    def provider_session(self, user: User, email: str) -> tuple[User, SupabaseUserClient]:
         """The person's own Supabase session, through a one-time sign-in link the server asks for."""
-        session = SupabaseSession(self.settings)
+        session = SupabaseUserClient(self.settings)
         return session.sign_in_with_link(self.server_store().sign_in_link(email)), session
 
     def provider_unavailable(self) -> str | None:

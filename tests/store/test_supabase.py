@@ -1,4 +1,4 @@
-"""SupabaseSession, SupabaseInstanceStore and SupabaseServerStore against the HTTP double of GoTrue
+"""SupabaseUserClient, SupabaseInstanceStore and SupabaseServerStore against the HTTP double of GoTrue
 and PostgREST."""
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from lib.store.supabase.server import (
     MSG_INVITE_FAILED,
     SupabaseServerStore,
 )
-from lib.store.supabase.session import (
+from lib.store.supabase.user_client import (
     MSG_BAD_LOGIN,
     MSG_LAST_ADMIN,
     MSG_NO_SUCH_USER,
     MSG_NOT_ADMIN,
     MSG_UNCONFIRMED,
-    SupabaseSession,
+    SupabaseUserClient,
 )
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     ANON_KEY,
@@ -49,8 +49,8 @@ from tests.support.supabase_double import (  # noqa: F401 - clock and fake are f
 )
 
 
-def signed_in(email: str = "admin@example.com") -> SupabaseSession:
-    session = SupabaseSession(SETTINGS)
+def signed_in(email: str = "admin@example.com") -> SupabaseUserClient:
+    session = SupabaseUserClient(SETTINGS)
     session.sign_in(email, PASSWORD)
     return session
 
@@ -679,7 +679,7 @@ def test_sign_in_without_a_role_gives_role_none(fake):
 @pytest.mark.parametrize("shape", ["modern", "legacy"])
 def test_wrong_password(fake, shape):
     fake.error_shape = shape
-    session = SupabaseSession(SETTINGS)
+    session = SupabaseUserClient(SETTINGS)
     with pytest.raises(AuthError) as excinfo:
         session.sign_in("admin@example.com", "wrong password")
     assert excinfo.value.message == MSG_BAD_LOGIN
@@ -691,7 +691,7 @@ def test_unconfirmed_email(fake, shape):
     fake.error_shape = shape
     fake.add_user("new@example.com", "analyst", confirmed=False)
     with pytest.raises(AuthError) as excinfo:
-        SupabaseSession(SETTINGS).sign_in("new@example.com", PASSWORD)
+        SupabaseUserClient(SETTINGS).sign_in("new@example.com", PASSWORD)
     assert excinfo.value.message == MSG_UNCONFIRMED
 
 
@@ -699,13 +699,13 @@ def test_unconfirmed_email(fake, shape):
 def test_sign_in_offline(fake, error):
     fake.fail("password", error)
     with pytest.raises(AuthError) as excinfo:
-        SupabaseSession(SETTINGS).sign_in("admin@example.com", PASSWORD)
+        SupabaseUserClient(SETTINGS).sign_in("admin@example.com", PASSWORD)
     assert excinfo.value.message == MSG_OFFLINE
 
 
 def test_sign_in_fails_cleanly_when_the_role_cannot_be_read(fake):
     fake.fail("rest", httpx.ConnectError, times=None)
-    session = SupabaseSession(SETTINGS)
+    session = SupabaseUserClient(SETTINGS)
     with pytest.raises(AuthError, match="Sem conexão"):
         session.sign_in("admin@example.com", PASSWORD)
     assert session.user is None
@@ -1005,7 +1005,7 @@ def test_a_reload_signs_in_again_from_the_refresh_token_the_server_kept(fake, da
     raw = sessions.create(first.user, user_agent=None, refresh_token=first.refresh_token)
     first.on_refresh_token = lambda token: sessions.keep_refresh_token(raw, token)
 
-    reloaded = SupabaseSession(SETTINGS)  # the browser's new session after F5: no tokens of its own
+    reloaded = SupabaseUserClient(SETTINGS)  # the browser's new session after F5: no tokens of its own
     reloaded.on_refresh_token = lambda token: sessions.keep_refresh_token(raw, token)
     user = reloaded.restore(sessions.resume(raw).refresh_token)
     assert (user.email, user.role) == ("analyst@example.com", "analyst")
@@ -1015,5 +1015,5 @@ def test_a_reload_signs_in_again_from_the_refresh_token_the_server_kept(fake, da
 
     fake.refresh_tokens.clear()  # revoked at Supabase (signed out everywhere, or the user removed)
     with pytest.raises(AuthError) as excinfo:
-        SupabaseSession(SETTINGS).restore(rotated)
+        SupabaseUserClient(SETTINGS).restore(rotated)
     assert excinfo.value.message == MSG_EXPIRED

@@ -14,7 +14,7 @@ from lib.errors import InstanceNotFound, PermissionDenied, StoreError, Validatio
 from lib.models import InstanceEvent
 from lib.store.supabase.instances import PostgrestInstances
 from lib.store.supabase.server import SupabaseServerStore
-from lib.store.supabase.session import SupabaseSession
+from lib.store.supabase.user_client import SupabaseUserClient
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     PASSWORD, SERVER_SETTINGS, SETTINGS, clock, fake,
 )
@@ -24,13 +24,13 @@ CYRILLIC = "\u0421\u043ebrança"  # С and о are Cyrillic
 
 
 def admin_store(email: str = "admin@example.com"):
-    session = SupabaseSession(SETTINGS)
+    session = SupabaseUserClient(SETTINGS)
     session.sign_in(email, PASSWORD)
     return session.store()
 
 
 def admin_store_with(system_events, email: str = "admin@example.com"):
-    session = SupabaseSession(SETTINGS)
+    session = SupabaseUserClient(SETTINGS)
     session.sign_in(email, PASSWORD)
     return session.store(system_events)
 

@@ -1,4 +1,4 @@
-"""What both sides of Supabase mode (a browser session's SupabaseSession, the server's
+"""What both sides of Supabase mode (a browser session's SupabaseUserClient, the server's
 SupabaseServerStore) share about a request: the messages, the HTTP timeout, and how a PostgREST
 error becomes an AppError; and the check of an e-mail address the user-admin calls take."""
 

@@ -244,7 +244,7 @@ def _older_than(query, event_at: int):
 
 class SupabaseInstanceStore(PostgrestInstances):
     """InstanceStore over PostgREST with the rights of the session's user (RLS decides): its
-    requests run through the session's `run` (SupabaseSession.store passes its own), which retries
+    requests run through the session's `run` (SupabaseUserClient.store passes its own), which retries
     once after refreshing an expired token. The user writes only what users do to the history
     (USER_KINDS); what the provider said during the user's own check (a connection the connect
     dialog saw) goes through `system_events`, the server's, or is not written (logged)."""

@@ -85,7 +85,7 @@ class SupabaseServerStore(PostgrestInstances):
         """A one-time sign-in link's token for an existing Supabase Auth user (GoTrue's
         admin/generate_link: nothing is e-mailed), for a person the identity provider has just
         signed in: their browser session trades it for their own Supabase session
-        (SupabaseSession.sign_in_with_link), so they act with their own rights, under row-level
+        (SupabaseUserClient.sign_in_with_link), so they act with their own rights, under row-level
         security, never with this store's key."""
         email = checked_email(email)
         try:

@@ -1,5 +1,6 @@
-"""A browser session's Supabase client and the user signed in with it: Supabase Auth sign-in,
-restore and refresh, the user-admin functions (admins), and the requests its store runs."""
+"""A signed-in person's Supabase client (SupabaseUserClient), one per browser: Supabase Auth
+sign-in, restore and refresh, the user-admin functions (admins), and the requests its store runs
+with the person's rights."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class RoleHolder:
     last_sign_in_at: datetime | None
 
 
-class SupabaseSession:
+class SupabaseUserClient:
     """The Supabase client of one browser session and the user signed in with it.
 
     Keep it in st.session_state. Call refresh_if_needed() at the top of every script run."""
