@@ -22,7 +22,8 @@ from lib.models import User
 
 if TYPE_CHECKING:  # RoleHolder: what SupabaseRoleAdmin.holders() lists, for the screens to name
     from lib.store.supabase.server import SupabaseServerStore
-    from lib.store.supabase.user_client import RoleHolder, SupabaseUserClient
+    from lib.store.supabase.roles import RoleHolder
+    from lib.store.supabase.user_client import SupabaseUserClient
 
 
 MSG_NOT_ADMIN = "Apenas administradores gerenciam usuários."

@@ -27,14 +27,8 @@ from lib.store.supabase.server import (
     MSG_INVITE_FAILED,
     SupabaseServerStore,
 )
-from lib.store.supabase.user_client import (
-    MSG_BAD_LOGIN,
-    MSG_LAST_ADMIN,
-    MSG_NO_SUCH_USER,
-    MSG_NOT_ADMIN,
-    MSG_UNCONFIRMED,
-    SupabaseUserClient,
-)
+from lib.store.supabase.roles import MSG_LAST_ADMIN, MSG_NO_SUCH_USER, MSG_NOT_ADMIN
+from lib.store.supabase.user_client import MSG_BAD_LOGIN, MSG_UNCONFIRMED, SupabaseUserClient
 from tests.support.supabase_double import (  # noqa: F401 - clock and fake are fixtures
     ANON_KEY,
     COLUMNS,

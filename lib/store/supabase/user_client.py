@@ -8,8 +8,7 @@ import base64
 import json
 import logging
 import threading
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, Callable
 
 import httpx
@@ -21,13 +20,13 @@ from supabase_auth.errors import AuthError as GoTrueError
 from supabase_auth.types import AuthChangeEvent, Session
 
 from lib.config.settings import SupabaseSettings
-from lib.errors import AppError, AuthError, PermissionDenied, StoreError, ValidationError
+from lib.errors import AppError, AuthError, StoreError
 from lib.models import ROLES, InstanceEvent, User
 from lib.store.supabase.errors import (
-    HTTP_TIMEOUT_SECONDS, MSG_EXPIRED, MSG_OFFLINE, checked_email, is_jwt_error, store_error,
+    HTTP_TIMEOUT_SECONDS, MSG_EXPIRED, MSG_OFFLINE, is_jwt_error, store_error,
 )
 from lib.store.supabase.instances import SupabaseInstanceStore
-from lib.store.supabase.rows import time_or_none
+from lib.store.supabase.roles import UserAdminCalls
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +35,7 @@ ROLE_CLAIM = "user_role"  # set by a custom access-token hook, when the project 
 MSG_BAD_LOGIN = "E-mail ou senha incorretos."
 MSG_UNCONFIRMED = "E-mail ainda não confirmado. Verifique sua caixa de entrada."
 # Managing users (supabase/migrations/20261203000000_user_admin.sql).
-MSG_NOT_ADMIN = "Apenas administradores gerenciam usuários."
-MSG_NO_SUCH_USER = "Nenhum usuário do Supabase com este e-mail: ele precisa ter uma conta (convite ou cadastro)."
-MSG_LAST_ADMIN = "É preciso manter pelo menos um administrador ativo."
-MSG_BAD_ROLE = "Papel inválido: escolha entre admin, supervisor e analyst."
-# The SQLSTATE the user-admin functions raise when the last admin would lose the role.
-LAST_ADMIN_CODE = "UA001"
-
-
-@dataclass(frozen=True)
-class RoleHolder:
-    """A Supabase Auth user holding one of the app's roles (their most privileged), as
-    admin_list_role_holders() lists them; the dates are the Supabase Auth account's."""
-
-    user_id: str
-    email: str
-    role: str
-    created_at: datetime | None
-    last_sign_in_at: datetime | None
-
-
-class SupabaseUserClient:
+class SupabaseUserClient(UserAdminCalls):
     """The Supabase client of one browser session and the user signed in with it.
 
     Keep it in st.session_state. Call refresh_if_needed() at the top of every script run."""
@@ -186,39 +165,6 @@ class SupabaseUserClient:
             raise AuthError(MSG_EXPIRED)
         return self._user
 
-    # --- managing users (admins; the database's functions check the role on every call) ----
-
-    def role_holders(self) -> list[RoleHolder]:
-        """Every user holding one of the app's roles, by e-mail."""
-        rows = self._execute(lambda c: c.rpc("admin_list_role_holders", {}), _USER_ADMIN_ERRORS)
-        return [
-            RoleHolder(user_id=row["user_id"], email=row["email"] or "", role=row["role"],
-                       created_at=time_or_none(row.get("created_at")),
-                       last_sign_in_at=time_or_none(row.get("last_sign_in_at")))
-            for row in rows or []
-        ]
-
-    def find_user(self, email: str) -> tuple[str, str] | None:
-        """(id, e-mail) of the Supabase Auth user with this e-mail, ignoring case; None when nobody
-        has it."""
-        email = checked_email(email)
-        rows = self._execute(lambda c: c.rpc("admin_find_user", {"_email": email}), _USER_ADMIN_ERRORS)
-        return (rows[0]["user_id"], rows[0]["email"]) if rows else None
-
-    def grant_role(self, email: str, role: str) -> str:
-        """Give `role` to the existing Supabase Auth user with this e-mail, in place of the role they
-        had; returns their id. ValidationError: no such user (MSG_NO_SUCH_USER), the last admin
-        (MSG_LAST_ADMIN), a bad e-mail or role; PermissionDenied: the caller is no admin."""
-        email = checked_email(email)
-        if role not in ROLES:
-            raise ValidationError(MSG_BAD_ROLE)
-        return self._execute(lambda c: c.rpc("admin_grant_role", {"_email": email, "_role": role}),
-                             _USER_ADMIN_ERRORS)
-
-    def revoke_role(self, user_id: str) -> None:
-        """Take the user's role away (they may still sign in, and see "Sem acesso")."""
-        self._execute(lambda c: c.rpc("admin_revoke_role", {"_user_id": user_id}), _USER_ADMIN_ERRORS)
-
     # --- internals shared with the store ---------------------------------------------------
 
     def _execute(self, build_query: Callable[[Client], Any],
@@ -292,15 +238,6 @@ class SupabaseUserClient:
         roles = {row.get("role") for row in rows or []}
         return next((role for role in ROLES if role in roles), None)  # ROLES: most privileged first
 
-
-
-# SQLSTATEs of the user-admin functions (supabase/migrations/20261203000000_user_admin.sql).
-_USER_ADMIN_ERRORS: dict[str, Callable[[], AppError]] = {
-    "42501": lambda: PermissionDenied(MSG_NOT_ADMIN),
-    "P0002": lambda: ValidationError(MSG_NO_SUCH_USER),
-    LAST_ADMIN_CODE: lambda: ValidationError(MSG_LAST_ADMIN),
-    "22023": lambda: ValidationError(MSG_BAD_ROLE),
-}
 
 
 def _jwt_claims(token: str) -> dict:
