@@ -470,3 +470,14 @@ def test_a_connect_that_finds_the_number_connected_shows_it_connected(database, 
         again = service.connect(SQLiteInstanceStore(database).get_instance(instance.id))
     assert again.already_connected and again.qr is None
     assert (again.instance.status, again.instance.phone_number) == ("connected", "+5511999998888")
+
+
+def test_with_the_webhook_contract_a_409_on_connect_is_a_number_connected_already(make_service, sandbox):
+    """The sandbox and the shipped n8n workflow answer 409 to a connect of a connected number: the
+    card shows it connected, with its number, instead of an error."""
+    service = make_service()
+    instance = connected_instance(service, sandbox)
+    stale = SQLiteInstanceStore(service.store.db).update_status(instance.id, status="disconnected", phone_number=None)
+    again = service.connect(stale)
+    assert again.already_connected and again.qr is None
+    assert (again.instance.status, again.instance.phone_number) == ("connected", instance.phone_number)

@@ -54,11 +54,16 @@ class WebhookClient:
         beside it is passed on, an unusable one ignored). With it (digits with the country code,
         sent as `phone_number`), a pairing code for that number is asked for and the reply must
         carry one (`pairing_code`, or Evolution API's `pairingCode`); a QR beside it is passed on
-        when it is usable and ignored otherwise."""
+        when it is usable and ignored otherwise. HTTP 409 means the number is connected already (the
+        sandbox and the shipped n8n workflow answer so): nothing to scan."""
         body = {"instance_id": instance_id, "token": token}
         if phone_number:
             body["phone_number"] = phone_number
-        data = self._request("connect", "POST", json=body, token=token) or {}
+        code, data = self._http.request("connect", "POST", self._settings.url_for("connect"), json=body, token=token,
+                                        accept=(409,))
+        if code == 409:
+            return ConnectReply(qr=None, pairing_code=None, already_connected=True)
+        data = data or {}
         qr_value = next((data[key] for key in QR_KEYS if data.get(key) is not None), None)
         code_value = first([data], PAIRING_CODE_KEYS)
         if not phone_number:
