@@ -33,7 +33,8 @@ DROPPED = "Caiu às"
 
 def _seed(server: BenchServer, runs: int) -> list[str]:
     """Instances connected at the sandbox the server will load (its state file in the data dir)."""
-    from lib.provider.sandbox.provider import STATE_FILENAME, SandboxProvider
+    from lib.provider.sandbox.provider import SandboxProvider
+    from lib.provider.sandbox.state import STATE_FILENAME
 
     with SandboxProvider(state_path=server.data_dir / STATE_FILENAME) as sandbox:
         return seed_connected(server.database, sandbox, runs, prefix="Queda")

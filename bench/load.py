@@ -504,7 +504,7 @@ def click_scan(session: Session) -> None:
 def sandbox_phones(data_dir: Path) -> dict[str, str | None]:
     """Instance name -> the phone the embedded sandbox gave it, from the state file it keeps in
     APP_DATA_DIR (rewritten whole, by rename, on every change)."""
-    from lib.provider.sandbox.provider import STATE_FILENAME
+    from lib.provider.sandbox.state import STATE_FILENAME
 
     state = json.loads((data_dir / STATE_FILENAME).read_text(encoding="utf-8"))
     return {item["name"]: item.get("phone_number") for item in state}

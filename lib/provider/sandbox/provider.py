@@ -22,7 +22,6 @@ import base64
 import io
 import json
 import logging
-import os
 import queue
 import secrets
 import threading
@@ -30,7 +29,6 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +36,9 @@ import qrcode
 
 from lib.config.provider import WebhookSettings
 from lib.provider.sandbox.server import Handler, HttpError, Server, credentials, phone_number, result_page
+from lib.provider.sandbox.state import (
+    STATUS_CONNECTED, STATUS_CONNECTING, STATUS_DISCONNECTED, Instance, load_instances, save_instances,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,35 +46,8 @@ DEFAULT_QR_TTL_SECONDS = 20.0
 DEFAULT_CODE_TTL_SECONDS = 180.0  # the connect dialog keeps polling 2 minutes after a code is asked for
 PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 DEFAULT_ABANDON_SECONDS = 60.0
-STATE_FILENAME = "sandbox_instances.json"
 PUSH_TIMEOUT_SECONDS = 5.0
 DROP_REASON = "428"  # WhatsApp's "connection lost": what "Simular queda" plays
-
-STATUS_DISCONNECTED = "disconnected"
-STATUS_CONNECTING = "connecting"
-STATUS_CONNECTED = "connected"
-
-
-@dataclass
-class _Instance:
-    instance_id: str
-    token: str
-    name: str
-    status: str = STATUS_DISCONNECTED
-    phone_number: str | None = None
-    nonce: str | None = None  # latest QR nonce; None once scanned or disconnected
-    qr_issued_at: float | None = None
-    connecting_since: float | None = None  # first connect since last disconnected
-    last_scan_url: str | None = None
-    pairing_code: str | None = None  # latest code asked for; None once used or disconnected
-    pairing_phone: str | None = None  # the number it was asked for ("+5511999998888")
-    code_issued_at: float | None = None
-
-    # What survives a restart (the rest is about a QR being shown, which a restart ends).
-    _PERSISTED = ("instance_id", "token", "name", "status", "phone_number")
-
-    def persisted(self) -> dict:
-        return {key: value for key, value in asdict(self).items() if key in self._PERSISTED}
 
 
 class SandboxProvider:
@@ -110,7 +84,7 @@ class SandboxProvider:
         self._clock = clock
         self._sleep = sleep  # injectable so tests can prove concurrency without timing
         self._lock = threading.Lock()
-        self._instances: dict[str, _Instance] = {}
+        self._instances: dict[str, Instance] = {}
         self._phones: set[str] = set()
         self._in_flight = 0
         self._max_in_flight = 0
@@ -278,7 +252,7 @@ class SandboxProvider:
             instance_id = f"sbx-{secrets.token_hex(4)}"
             while instance_id in self._instances:
                 instance_id = f"sbx-{secrets.token_hex(4)}"
-            self._instances[instance_id] = _Instance(instance_id=instance_id, token=token, name=name.strip())
+            self._instances[instance_id] = Instance(instance_id=instance_id, token=token, name=name.strip())
             self._save()
         return 200, {"instance_id": instance_id, "token": token}
 
@@ -384,7 +358,7 @@ class SandboxProvider:
         return 200, result_page("QR lido — instância conectada", f"Número conectado: {phone}")
 
     # ------------------------------------------------------------------ internals (lock held)
-    def _authorized(self, instance_id: str, token: str) -> _Instance:
+    def _authorized(self, instance_id: str, token: str) -> Instance:
         inst = self._instances.get(instance_id)
         if inst is None:
             raise HttpError(404, "instance not found")
@@ -392,7 +366,7 @@ class SandboxProvider:
             raise HttpError(401, "invalid token")
         return inst
 
-    def _refresh(self, inst: _Instance, now: float) -> None:
+    def _refresh(self, inst: Instance, now: float) -> None:
         """Lazy time-driven changes of a connecting instance: the auto-scan (it connects itself
         auto_scan_seconds after connect), and the fall back to disconnected of one whose last QR
         expired abandon_seconds ago (or that has no QR at all, e.g. after a restart)."""
@@ -407,13 +381,13 @@ class SandboxProvider:
         elif self._abandoned(inst, now):
             self._mark_disconnected(inst)
 
-    def _abandoned(self, inst: _Instance, now: float) -> bool:
+    def _abandoned(self, inst: Instance, now: float) -> bool:
         """Its latest QR and its latest code (if any) expired abandon_seconds ago, or it has neither."""
         expiries = [issued + ttl for issued, ttl in ((inst.qr_issued_at, self.qr_ttl_seconds),
                                                      (inst.code_issued_at, self.code_ttl_seconds)) if issued is not None]
         return not expiries or now > max(expiries) + self.abandon_seconds
 
-    def _mark_connected(self, inst: _Instance, phone: str | None = None) -> None:
+    def _mark_connected(self, inst: Instance, phone: str | None = None) -> None:
         """Connected with `phone` (the number a pairing code was asked for) or a generated number."""
         inst.status = STATUS_CONNECTED
         if phone is not None:
@@ -422,7 +396,7 @@ class SandboxProvider:
         self._forget_qr(inst)
         self._changed(inst)
 
-    def _mark_disconnected(self, inst: _Instance, *, push: bool = True, reason: str | None = None) -> None:
+    def _mark_disconnected(self, inst: Instance, *, push: bool = True, reason: str | None = None) -> None:
         self._phones.discard(inst.phone_number or "")
         inst.status = STATUS_DISCONNECTED
         inst.phone_number = None
@@ -430,14 +404,14 @@ class SandboxProvider:
         self._changed(inst, push=push, reason=reason)
 
     @staticmethod
-    def _forget_qr(inst: _Instance) -> None:
+    def _forget_qr(inst: Instance) -> None:
         """Forget what was shown to connect it: the QR and the pairing code."""
         inst.nonce = None
         inst.qr_issued_at = None
         inst.connecting_since = None
         inst.pairing_code = inst.pairing_phone = inst.code_issued_at = None
 
-    def _changed(self, inst: _Instance, *, push: bool = True, reason: str | None = None) -> None:
+    def _changed(self, inst: Instance, *, push: bool = True, reason: str | None = None) -> None:
         """A status change: saved, and told to the app when it asked for pushes (with the time it
         happened, which orders the app's events, and why, for a drop)."""
         self._save()
@@ -448,23 +422,14 @@ class SandboxProvider:
             self._pushes.put({**change, "reason": reason} if reason else change)
 
     def _save(self) -> None:
-        """Write every instance (tokens included, so 0600) to state_path: temp file, then rename."""
-        if self.state_path is None:
-            return
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump([inst.persisted() for inst in self._instances.values()], fh)
-        os.replace(tmp, self.state_path)
+        if self.state_path is not None:
+            save_instances(self.state_path, self._instances.values())
 
     def _load(self) -> None:
-        with self.state_path.open(encoding="utf-8") as fh:
-            for item in json.load(fh):
-                inst = _Instance(**item)
-                self._instances[inst.instance_id] = inst
-                if inst.phone_number:
-                    self._phones.add(inst.phone_number)
+        for inst in load_instances(self.state_path):
+            self._instances[inst.instance_id] = inst
+            if inst.phone_number:
+                self._phones.add(inst.phone_number)
 
     def _push_forever(self) -> None:
         while True:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Mapping
 
 from lib.errors import ConfigError
-from lib.provider.sandbox.provider import STATE_FILENAME, SandboxProvider
+from lib.provider.sandbox.provider import SandboxProvider
+from lib.provider.sandbox.state import STATE_FILENAME
 
 ENV_AUTO_SCAN = "SANDBOX_AUTO_SCAN_SECONDS"
 ENV_LATENCY = "SANDBOX_LATENCY_MS"
