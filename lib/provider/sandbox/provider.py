@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
-import queue
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -35,6 +31,7 @@ from typing import Callable
 import qrcode
 
 from lib.config.provider import WebhookSettings
+from lib.provider.sandbox.pushes import Pusher
 from lib.provider.sandbox.server import Handler, HttpError, Server, credentials, phone_number, result_page
 from lib.provider.sandbox.state import (
     STATUS_CONNECTED, STATUS_CONNECTING, STATUS_DISCONNECTED, Instance, load_instances, save_instances,
@@ -46,7 +43,6 @@ DEFAULT_QR_TTL_SECONDS = 20.0
 DEFAULT_CODE_TTL_SECONDS = 180.0  # the connect dialog keeps polling 2 minutes after a code is asked for
 PAIRING_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread
 DEFAULT_ABANDON_SECONDS = 60.0
-PUSH_TIMEOUT_SECONDS = 5.0
 DROP_REASON = "428"  # WhatsApp's "connection lost": what "Simular queda" plays
 
 
@@ -93,11 +89,8 @@ class SandboxProvider:
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._push_target: tuple[str, str] | None = None  # (events URL, secret)
-        self._pushes: queue.Queue[dict] = queue.Queue()
-        self._pushed_at = 0  # the time (ms) of the last change pushed
+        self._pusher = Pusher()
         self.api_key = secrets.token_urlsafe(24)  # asked by the list of every instance (it carries tokens)
-        self._pusher: threading.Thread | None = None
         if self.state_path and self.state_path.exists():
             self._load()
 
@@ -166,10 +159,7 @@ class SandboxProvider:
         secret in X-Webhook-Secret, as a provider's webhook would. Best effort: a lost push is made
         up for by the app's polling."""
         with self._lock:
-            self._push_target = (url, secret)
-            if self._pusher is None:
-                self._pusher = threading.Thread(target=self._push_forever, name="sandbox-push", daemon=True)
-                self._pusher.start()
+            self._pusher.push_to(url, secret)
 
     def simulate_scan(self, instance_id: str) -> bool:
         """Play a phone scanning the latest QR of the instance; False when there is none to scan."""
@@ -412,14 +402,10 @@ class SandboxProvider:
         inst.pairing_code = inst.pairing_phone = inst.code_issued_at = None
 
     def _changed(self, inst: Instance, *, push: bool = True, reason: str | None = None) -> None:
-        """A status change: saved, and told to the app when it asked for pushes (with the time it
-        happened, which orders the app's events, and why, for a drop)."""
+        """A status change: saved, and pushed to the app (when it asked for pushes) unless `push` is False."""
         self._save()
-        if push and self._push_target is not None:
-            self._pushed_at = max(time.time_ns() // 1_000_000, self._pushed_at + 1)  # two changes never share one
-            change = {"instance_id": inst.instance_id, "status": inst.status, "phone_number": inst.phone_number,
-                      "timestamp": self._pushed_at}
-            self._pushes.put({**change, "reason": reason} if reason else change)
+        if push:
+            self._pusher.push(inst, reason)
 
     def _save(self) -> None:
         if self.state_path is not None:
@@ -430,19 +416,6 @@ class SandboxProvider:
             self._instances[inst.instance_id] = inst
             if inst.phone_number:
                 self._phones.add(inst.phone_number)
-
-    def _push_forever(self) -> None:
-        while True:
-            change = self._pushes.get()
-            url, secret = self._push_target
-            request = urllib.request.Request(
-                url, data=json.dumps(change).encode(), method="POST",
-                headers={"Content-Type": "application/json", "X-Webhook-Secret": secret},
-            )
-            try:
-                urllib.request.urlopen(request, timeout=PUSH_TIMEOUT_SECONDS).close()
-            except (urllib.error.URLError, OSError) as exc:
-                logger.info("sandbox: push of a status change failed (%s)", type(exc).__name__)
 
     def _new_phone(self) -> str:
         while True:
