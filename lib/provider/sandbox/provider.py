@@ -31,11 +31,9 @@ from typing import Callable
 import qrcode
 
 from lib.config.provider import WebhookSettings
-from lib.provider.sandbox.pushes import Pusher
+from lib.provider.sandbox.instances import SandboxInstances
 from lib.provider.sandbox.server import Handler, HttpError, Server, credentials, phone_number, result_page
-from lib.provider.sandbox.state import (
-    STATUS_CONNECTED, STATUS_CONNECTING, STATUS_DISCONNECTED, Instance, load_instances, save_instances,
-)
+from lib.provider.sandbox.state import STATUS_CONNECTED, STATUS_CONNECTING, STATUS_DISCONNECTED, Instance
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ DEFAULT_ABANDON_SECONDS = 60.0
 DROP_REASON = "428"  # WhatsApp's "connection lost": what "Simular queda" plays
 
 
-class SandboxProvider:
+class SandboxProvider(SandboxInstances):
     """In-memory fake provider served over HTTP on a daemon thread."""
 
     def __init__(
@@ -71,28 +69,18 @@ class SandboxProvider:
             raise ValueError("auto_scan_seconds must be >= 0")
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
+        super().__init__(qr_ttl_seconds=qr_ttl_seconds, code_ttl_seconds=code_ttl_seconds,
+                         auto_scan_seconds=auto_scan_seconds, abandon_seconds=abandon_seconds,
+                         state_path=state_path, clock=clock)
         self.host = host
         self.port = port
-        self.qr_ttl_seconds = float(qr_ttl_seconds)
-        self.code_ttl_seconds = float(code_ttl_seconds)
-        self.auto_scan_seconds = None if auto_scan_seconds is None else float(auto_scan_seconds)
         self.latency_ms = int(latency_ms)
-        self._clock = clock
         self._sleep = sleep  # injectable so tests can prove concurrency without timing
-        self._lock = threading.Lock()
-        self._instances: dict[str, Instance] = {}
-        self._phones: set[str] = set()
         self._in_flight = 0
         self._max_in_flight = 0
-        self.abandon_seconds = float(abandon_seconds)
-        self.state_path = Path(state_path) if state_path else None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        self._pusher = Pusher()
-        self.api_key = secrets.token_urlsafe(24)  # asked by the list of every instance (it carries tokens)
-        if self.state_path and self.state_path.exists():
-            self._load()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "SandboxProvider":
@@ -347,7 +335,7 @@ class SandboxProvider:
             phone = inst.phone_number
         return 200, result_page("QR lido — instância conectada", f"Número conectado: {phone}")
 
-    # ------------------------------------------------------------------ internals (lock held)
+    # ------------------------------------------------------------------ internals
     def _authorized(self, instance_id: str, token: str) -> Instance:
         inst = self._instances.get(instance_id)
         if inst is None:
@@ -355,74 +343,6 @@ class SandboxProvider:
         if not secrets.compare_digest(inst.token.encode(), token.encode()):
             raise HttpError(401, "invalid token")
         return inst
-
-    def _refresh(self, inst: Instance, now: float) -> None:
-        """Lazy time-driven changes of a connecting instance: the auto-scan (it connects itself
-        auto_scan_seconds after connect), and the fall back to disconnected of one whose last QR
-        expired abandon_seconds ago (or that has no QR at all, e.g. after a restart)."""
-        if inst.status != STATUS_CONNECTING:
-            return
-        if (
-            self.auto_scan_seconds is not None
-            and inst.connecting_since is not None
-            and now - inst.connecting_since >= self.auto_scan_seconds
-        ):
-            self._mark_connected(inst, phone=inst.pairing_phone)  # a code asked for: the phone it was for
-        elif self._abandoned(inst, now):
-            self._mark_disconnected(inst)
-
-    def _abandoned(self, inst: Instance, now: float) -> bool:
-        """Its latest QR and its latest code (if any) expired abandon_seconds ago, or it has neither."""
-        expiries = [issued + ttl for issued, ttl in ((inst.qr_issued_at, self.qr_ttl_seconds),
-                                                     (inst.code_issued_at, self.code_ttl_seconds)) if issued is not None]
-        return not expiries or now > max(expiries) + self.abandon_seconds
-
-    def _mark_connected(self, inst: Instance, phone: str | None = None) -> None:
-        """Connected with `phone` (the number a pairing code was asked for) or a generated number."""
-        inst.status = STATUS_CONNECTED
-        if phone is not None:
-            self._phones.add(phone)
-        inst.phone_number = phone if phone is not None else self._new_phone()
-        self._forget_qr(inst)
-        self._changed(inst)
-
-    def _mark_disconnected(self, inst: Instance, *, push: bool = True, reason: str | None = None) -> None:
-        self._phones.discard(inst.phone_number or "")
-        inst.status = STATUS_DISCONNECTED
-        inst.phone_number = None
-        self._forget_qr(inst)
-        self._changed(inst, push=push, reason=reason)
-
-    @staticmethod
-    def _forget_qr(inst: Instance) -> None:
-        """Forget what was shown to connect it: the QR and the pairing code."""
-        inst.nonce = None
-        inst.qr_issued_at = None
-        inst.connecting_since = None
-        inst.pairing_code = inst.pairing_phone = inst.code_issued_at = None
-
-    def _changed(self, inst: Instance, *, push: bool = True, reason: str | None = None) -> None:
-        """A status change: saved, and pushed to the app (when it asked for pushes) unless `push` is False."""
-        self._save()
-        if push:
-            self._pusher.push(inst, reason)
-
-    def _save(self) -> None:
-        if self.state_path is not None:
-            save_instances(self.state_path, self._instances.values())
-
-    def _load(self) -> None:
-        for inst in load_instances(self.state_path):
-            self._instances[inst.instance_id] = inst
-            if inst.phone_number:
-                self._phones.add(inst.phone_number)
-
-    def _new_phone(self) -> str:
-        while True:
-            phone = "+55119" + "".join(str(secrets.randbelow(10)) for _ in range(8))
-            if phone not in self._phones:
-                self._phones.add(phone)
-                return phone
 
     def _enter_request(self) -> None:
         with self._lock:
