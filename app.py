@@ -8,7 +8,7 @@ from lib.context import freeze_startup_heap
 from lib.errors import ConfigError
 from lib.presentation import ROLE_LABELS, escape_markdown
 from lib.ui import feedback, page, signed_in
-from lib.ui import history, instances_tab, users  # noqa: F401 - the pages' modules, imported before the heap is frozen
+from lib.ui import activity, history, instances_tab, users  # noqa: F401 - the pages' modules, imported before the heap is frozen
 
 # A favicon of our own: a Material icon's is fetched from Google's servers, an emoji needs an emoji font.
 st.set_page_config(page_title="Instâncias WhatsApp", page_icon="static/favicon.png", layout="wide")

@@ -9,7 +9,7 @@ from typing import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lib import checks, event_registration, history
+from lib import checks, event_registration, history, uptime
 from lib.alerts.message import compose
 from lib.alerts.rules import alert_banner, record_outcome
 from lib.alerts.sender import AlertSender
@@ -103,13 +103,13 @@ class InstanceService:
         self._require_role()
         return self.store.owner_emails()
 
-    def card_stats(self, instances: list[Instance]) -> dict[str, history.CardStats]:
+    def card_stats(self, instances: list[Instance]) -> dict[str, uptime.CardStats]:
         self._require_role()
-        return history.card_stats(self.store, instances, datetime.now(timezone.utc))
+        return uptime.card_stats(self.store, instances, datetime.now(timezone.utc))
 
-    def instance_windows(self, instance: Instance) -> dict[str, history.WindowView]:
+    def instance_windows(self, instance: Instance) -> dict[str, uptime.WindowView]:
         self._require_role()
-        return history.instance_windows(self.store, instance, datetime.now(timezone.utc))
+        return uptime.instance_windows(self.store, instance, datetime.now(timezone.utc))
 
     def table_stats(self, instances: list[Instance]) -> dict[str, TableStats]:
         """Uptime over 7 days and the last drop of each instance, for the instances table."""

@@ -8,7 +8,7 @@ import math
 
 import pandas as pd
 
-from lib import fleet, history
+from lib import fleet, uptime
 from lib.models import Instance
 from lib.presentation import format_datetime, format_phone, owner_email, table_csv
 from lib.table_stats import TableStats
@@ -27,14 +27,14 @@ def instances_table(instances: list[Instance], *, owners: dict[str, str],
     rows = []
     for i in instances:
         known = stats.get(i.id)
-        uptime = known.uptime_7d if known else None
+        share = known.uptime_7d if known else None
         rows.append({
             "Estado": fleet.STATE_LABELS[fleet.state(i)],
             "Nome": i.name,
             "Número": format_phone(i.phone_number or i.last_phone_number),
             "Desde": fleet.changed_at(i),
             "Última queda": known.last_drop if known else None,
-            UPTIME_COLUMN: math.nan if uptime is None else math.floor(uptime * 1000) / 1000,
+            UPTIME_COLUMN: math.nan if share is None else math.floor(share * 1000) / 1000,
             "Responsável": owner_email(i, owners),
             "Etiquetas": ", ".join(i.tags),
             "Observações": i.notes or "",
@@ -54,5 +54,5 @@ def instances_csv(table: pd.DataFrame) -> bytes:
     text = table.copy()
     for column in TIME_COLUMNS:
         text[column] = [format_datetime(value) if not pd.isna(value) else "" for value in table[column]]
-    text[UPTIME_COLUMN] = ["" if pd.isna(value) else history.format_uptime(value) for value in table[UPTIME_COLUMN]]
+    text[UPTIME_COLUMN] = ["" if pd.isna(value) else uptime.format_uptime(value) for value in table[UPTIME_COLUMN]]
     return table_csv(text)

@@ -1,12 +1,12 @@
 """What the instances table says of each instance's history: its uptime over 7 days (the same
-arithmetic as the cards' and Histórico's, lib.history) and its last drop within 30 days."""
+arithmetic as the cards' and Histórico's, lib.uptime) and its last drop within 30 days."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lib import history
+from lib import uptime
 from lib.models import Instance, InstanceEvent
 
 LAST_DROP_WINDOW = timedelta(days=30)  # an older drop leaves "Última queda" empty
@@ -22,7 +22,7 @@ class TableStats:
 def table_stats(store, instances: list[Instance], now: datetime) -> dict[str, TableStats]:
     """Per instance id: three queries per IDS_PER_QUERY instances."""
     ids = [i.id for i in instances]
-    week_ago = now - history.WINDOWS["7 dias"]
+    week_ago = now - uptime.WINDOWS["7 dias"]
     week: dict[str, list[InstanceEvent]] = {instance_id: [] for instance_id in ids}
     last_drops: dict[str, datetime] = {}
     for start in range(0, len(ids), IDS_PER_QUERY):
@@ -32,6 +32,6 @@ def table_stats(store, instances: list[Instance], now: datetime) -> dict[str, Ta
         for event in store.events(instance_ids=chunk, kinds=["dropped"], since=now - LAST_DROP_WINDOW):
             last_drops.setdefault(event.instance_id, event.created_at)  # newest first: the first is the last
     before = store.status_before(ids, week_ago) if ids else {}
-    return {instance_id: TableStats(history.uptime(history.segments(before.get(instance_id), events, week_ago, now)),
+    return {instance_id: TableStats(uptime.uptime(uptime.segments(before.get(instance_id), events, week_ago, now)),
                                     last_drops.get(instance_id))
             for instance_id, events in week.items()}

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lib.ui import live, signed_in
-from lib.ui.history import activity_tab
+from lib.ui.activity import activity_tab
 from lib.ui.instances_tab import instances_tab
 
 user = signed_in.current_user()

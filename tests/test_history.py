@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lib import history
-from lib.history import Segment, buckets, card_stats, format_uptime, instance_windows, segments, uptime
+from lib import uptime as uptimes
+from lib.uptime import Segment, buckets, card_stats, format_uptime, instance_windows, segments, uptime
 from lib.models import InstanceEvent
 from lib.checks import apply_event
 from lib.monitor import StatusMonitor
@@ -195,6 +196,6 @@ def test_card_stats_and_windows_read_from_the_store(database):
     stats = card_stats(store, [row], now)[row.id]
     assert stats.drops_7d == 1 and stats.uptime_24h == pytest.approx(23 / 24, abs=0.001)
     windows = instance_windows(store, row, now)
-    assert list(windows) == list(history.WINDOWS)
+    assert list(windows) == list(uptimes.WINDOWS)
     assert windows["24 h"].uptime == pytest.approx(23 / 24, abs=0.001)
     assert any(s.status == "disconnected" for s in windows["30 dias"].buckets)

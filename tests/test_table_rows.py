@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from lib.history import instance_windows
+from lib.uptime import instance_windows
 from lib.models import Instance, InstanceEvent
 from lib.provider.http import MSG_INSTANCE_UNKNOWN
 from lib.store.sqlite.instances import SQLiteInstanceStore

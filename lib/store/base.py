@@ -87,7 +87,7 @@ class InstanceStore(Protocol):
         """The events that match every filter given, newest first (or oldest first)."""
 
     def status_before(self, instance_ids: list[str], at: datetime) -> dict[str, InstanceEvent]:
-        """Per instance, its last event before `at` that set its status (lib.history.sets_status)."""
+        """Per instance, its last event before `at` that set its status (lib.uptime.sets_status)."""
 
 
 class ServerStore(InstanceStore, Protocol):

@@ -11,7 +11,7 @@ from datetime import datetime
 import streamlit as st
 
 from lib import fleet
-from lib.history import CardStats, format_uptime
+from lib.uptime import CardStats, format_uptime
 from lib.models import Instance
 from lib.presentation import escape_markdown, owner_line, status_lines
 from lib.provider.base import RESTART, TOKENS

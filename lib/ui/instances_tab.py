@@ -20,7 +20,7 @@ from lib.ui import caches, edit_dialog, feedback, fleet_controls, import_dialog,
 from lib.ui.card import instance_cards
 from lib.ui.dialog_state import open_dialog, show_open_dialog
 from lib.ui.dialogs import token_view
-from lib.ui.history import alert_failure_banner
+from lib.ui.activity import alert_failure_banner
 from lib.ui.table import instances_table_view
 
 WATCH_SECONDS = 3

@@ -87,7 +87,7 @@ class SQLiteHistory:
 
     def status_before(self, instance_ids: list[str], at: datetime) -> dict[str, InstanceEvent]:
         """Per instance, its last event that set a status before `at` (what its status was then; a
-        deletion counts: see lib.history.sets_status)."""
+        deletion counts: see lib.uptime.sets_status)."""
         if not instance_ids:
             return {}
         marks = ", ".join("?" * len(instance_ids))
