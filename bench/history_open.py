@@ -68,7 +68,7 @@ def _open_history(page, name: str) -> float:
     button.click()
     settle(page, timeout_ms=60_000)
     dialog = page.locator(DIALOG)
-    expect(dialog.get_by_text("Online em 30 dias")).to_be_visible(timeout=60_000)
+    expect(dialog.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)  # "Online em 24 h", "… desde 29/11"
     expect(dialog.locator('[data-testid="stVegaLiteChart"] :is(canvas, svg.marks)').first).to_be_visible(timeout=60_000)
     expect(dialog.locator('[data-testid="stDataFrame"]')).to_be_visible(timeout=60_000)
     return time.perf_counter() - started

@@ -9,8 +9,9 @@ user's check). An unchanged check writes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
+from lib import fleet
 from lib.errors import AppError
 from lib.models import Instance, InstanceEvent, User
 from lib.reasons import reason_text
@@ -98,3 +99,29 @@ def check_event(instance: Instance, kind: str, *, source: str, actor: User | Non
         instance_id=instance.id, instance_name=instance.name, kind=kind, source=source,
         actor_id=actor.id if actor else None, actor_email=actor.email if actor else None, detail=detail,
     )
+
+
+# -- what Atividade shows --------------------------------------------------------------------
+def person(event: InstanceEvent) -> str:
+    """Who did it: the user's e-mail, or where the news came from ("monitor", "provedor")."""
+    return event.actor_email or SOURCE_LABELS.get(event.source, event.source)
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What Atividade keeps of the events read: instance names and people (any of those chosen;
+    none: all), and the instances' tags and owner as they are now (lib.fleet.Filters). An event of
+    an instance no longer here has neither, so it stays only while neither is chosen."""
+
+    names: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    instances: fleet.Filters = field(default_factory=fleet.Filters)
+
+    def keeps(self, event: InstanceEvent, instance: Instance | None) -> bool:
+        if self.names and event.instance_name not in self.names:
+            return False
+        if self.people and person(event) not in self.people:
+            return False
+        if not self.instances.tags and self.instances.owner is None:
+            return True
+        return instance is not None and self.instances.keeps(instance)

@@ -62,6 +62,12 @@ def format_time(value: datetime, now: datetime) -> str:
     return local.strftime("%H:%M" if local.date() == today.date() else "%d/%m %H:%M")
 
 
+def format_since(value: datetime, now: datetime) -> str:
+    """"14:02" today, "03/12" another day (São Paulo time): what "desde …" says."""
+    local, today = value.astimezone(DISPLAY_TIMEZONE), now.astimezone(DISPLAY_TIMEZONE)
+    return local.strftime("%H:%M" if local.date() == today.date() else "%d/%m")
+
+
 def format_age(value: datetime, now: datetime) -> str:
     """"há 40 s", "há 3 min", "há 2 h", "há 3 dias"."""
     seconds = max(0, int((now - value).total_seconds()))

@@ -1,5 +1,6 @@
 """What the instances table says of each instance's history: its uptime over 7 days (the same
-arithmetic as the cards' and Histórico's, lib.uptime) and its last drop within 30 days."""
+arithmetic as the cards' and Histórico's, lib.uptime: counted from the first connection, none
+before it) and its last drop within 30 days."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ IDS_PER_QUERY = 150  # a PostgREST filter lists them in the URL: 150 ids stay we
 
 @dataclass(frozen=True)
 class TableStats:
-    uptime_7d: float | None  # 0..1; None: nothing known in the window
+    uptime_7d: float | None  # 0..1 since the first connection; None: not connected yet, or nothing known
     last_drop: datetime | None
 
 
@@ -32,6 +33,6 @@ def table_stats(store, instances: list[Instance], now: datetime) -> dict[str, Ta
         for event in store.events(instance_ids=chunk, kinds=["dropped"], since=now - LAST_DROP_WINDOW):
             last_drops.setdefault(event.instance_id, event.created_at)  # newest first: the first is the last
     before = store.status_before(ids, week_ago) if ids else {}
-    return {instance_id: TableStats(uptime.uptime(uptime.segments(before.get(instance_id), events, week_ago, now)),
-                                    last_drops.get(instance_id))
-            for instance_id, events in week.items()}
+    return {i.id: TableStats(uptime.measure(uptime.segments(before.get(i.id), week[i.id], week_ago, now), week_ago,
+                                            now, i.first_connected_at).share, last_drops.get(i.id))
+            for i in instances}

@@ -121,3 +121,28 @@ def test_event_filters(database):
     latest = store.status_before(["a", "b", "c"], T0 + timedelta(hours=3))
     assert {key: e.to_status for key, e in latest.items()} == {"a": "connected", "b": "disconnected"}
     assert store.status_before(["a"], T0 + timedelta(hours=1))["a"].kind == "created"
+
+
+# -- what Atividade keeps -----------------------------------------------------------------------
+def test_atividade_filters_by_the_instances_tags_and_owner_as_they_are_now():
+    from lib.fleet import NO_OWNER, Filters
+    from lib.history import EventFilters
+    from lib.models import Instance
+
+    def instance(id, tags=(), owner=None):
+        return Instance(id=id, instance_id=id, name=id, phone_number=None, status="connected", created_at=T0,
+                        updated_at=T0, created_by=None, tags=tags, owner_id=owner)
+
+    centro, norte = instance("c", ("carteira-A",), "ana"), instance("n", ("carteira-B",))
+    events = {key: InstanceEvent(key, key.upper(), "created", "user", actor_email="ana@x") for key in ("c", "n", "gone")}
+    now = {"c": centro, "n": norte}
+
+    def kept(filters):
+        return sorted(key for key, event in events.items() if filters.keeps(event, now.get(key)))
+
+    assert kept(EventFilters()) == ["c", "gone", "n"]  # nothing chosen: the deleted one too
+    assert kept(EventFilters(instances=Filters(tags=("carteira-A",)))) == ["c"]
+    assert kept(EventFilters(instances=Filters(owner="ana"))) == ["c"]
+    assert kept(EventFilters(instances=Filters(owner=NO_OWNER))) == ["n"]  # "Sem responsável": not a deleted one
+    assert kept(EventFilters(names=("N",), people=("ana@x",))) == ["n"]
+    assert kept(EventFilters(people=("monitor",))) == []

@@ -91,8 +91,12 @@ def event(row, kind, status, at, id_=None):
 def test_table_stats_give_the_histories_uptime_over_7_days_and_the_last_drop_within_30(database):
     store = SQLiteInstanceStore(database)
     now = datetime.now(timezone.utc)
-    row = store.insert_instance(instance_id="sbx-1", token="t", name="Cobrança 33", created_by=None)
-    quiet = store.insert_instance(instance_id="sbx-2", token="t", name="Antiga", created_by=None)
+    row = replace(store.insert_instance(instance_id="sbx-1", token="t", name="Cobrança 33", created_by=None),
+                  first_connected_at=now - timedelta(days=20))
+    quiet = replace(store.insert_instance(instance_id="sbx-2", token="t", name="Antiga", created_by=None),
+                    first_connected_at=now - timedelta(days=50))
+    waiting = store.insert_instance(instance_id="sbx-3", token="t", name="Nova", created_by=None)
+    store.add_event(event(waiting, "connect_requested", "connecting", now - timedelta(days=1)))
     for at, kind, status in ((now - timedelta(days=20), "connected", "connected"),
                              (now - timedelta(days=12), "dropped", "disconnected"),
                              (now - timedelta(days=10), "connected", "connected"),
@@ -100,11 +104,12 @@ def test_table_stats_give_the_histories_uptime_over_7_days_and_the_last_drop_wit
                              (now - timedelta(days=2), "connected", "connected")):
         store.add_event(event(row, kind, status, at))
     store.add_event(event(quiet, "dropped", "disconnected", now - timedelta(days=40)))  # older than 30 days
-    stats = table_stats(store, [row, quiet], now)
+    stats = table_stats(store, [row, quiet, waiting], now)
     assert stats[row.id].last_drop == now - timedelta(days=3)
     assert abs(stats[row.id].uptime_7d - 6 / 7) < 1e-9  # down one day of the seven
-    assert stats[row.id].uptime_7d == instance_windows(store, row, now)["7 dias"].uptime  # Histórico's figure
+    assert stats[row.id].uptime_7d == instance_windows(store, row, now)["7 dias"].uptime.share  # Histórico's figure
     assert stats[quiet.id] == TableStats(0.0, None)  # down all week; its drop is too old to show
+    assert stats[waiting.id] == TableStats(None, None)  # never connected: nothing to measure, not "0 %"
 
 
 def test_table_stats_cover_every_instance_past_one_querys_worth(database):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lib import uptime as uptimes
 from lib.models import InstanceEvent
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from lib.uptime import Segment, buckets, card_stats, format_uptime, instance_windows, segments, uptime
+from lib.ui.card import stats_line
+from lib.uptime import (
+    NOT_CONNECTED_YET, CardStats, Segment, Uptime, buckets, card_stats, format_uptime, instance_windows, segments,
+    short_segments, uptime, uptime_metrics,
+)
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -72,17 +76,106 @@ def test_uptime_reads_in_portuguese_and_never_rounds_up_to_100(value, text):
     assert format_uptime(value) == text
 
 
-def test_card_stats_and_windows_read_from_the_store(database):
+# -- honest uptime: from the first connection, with the span measured -------------------------------
+NOW = datetime(2026, 12, 3, 17, 2, tzinfo=timezone.utc)  # 14:02 in São Paulo
+
+
+def crafted(store, name: str, moments: list[tuple[timedelta, str, str]], first_connected: timedelta | None):
+    """An instance row with its events (how long before NOW, kind, status it set), as the row is
+    read with the first connection the store kept for it."""
+    row = store.insert_instance(instance_id=f"p-{name}", token="t", name=name, created_by=None)
+    for ago, kind, status in moments:
+        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status, created_at=NOW - ago))
+    return replace(row, first_connected_at=None if first_connected is None else NOW - first_connected)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def test_a_two_minute_old_number_connected_for_one_minute_is_100_percent_since_it_connected(database):
     store = SQLiteInstanceStore(database)
-    row = store.insert_instance(instance_id="p", token="t", name="Cobrança", created_by=None)
-    now = datetime.now(timezone.utc)
-    for minutes_ago, kind, status in ((3 * 24 * 60, "connected", "connected"), (120, "dropped", "disconnected"),
-                                       (60, "connected", "connected")):
-        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status,
-                                      created_at=now - timedelta(minutes=minutes_ago)))
-    stats = card_stats(store, [row], now)[row.id]
-    assert stats.drops_7d == 1 and stats.uptime_24h == pytest.approx(23 / 24, abs=0.001)
-    windows = instance_windows(store, row, now)
-    assert list(windows) == list(uptimes.WINDOWS)
-    assert windows["24 h"].uptime == pytest.approx(23 / 24, abs=0.001)
-    assert any(s.status == "disconnected" for s in windows["30 dias"].buckets)
+    # created 2 min ago, the QR shown, scanned 1 min ago: not 50 % (or 17 %), but 100 % since 14:01
+    row = crafted(store, "Nova", [(minutes(2), "created", "disconnected"), (minutes(1.5), "connect_requested", "connecting"),
+                                  (minutes(1), "connected", "connected")], first_connected=minutes(1))
+    stats = card_stats(store, [row], NOW)[row.id]
+    assert stats == CardStats(Uptime(1.0, since=NOW - minutes(1)), Uptime(1.0, since=NOW - minutes(1)), 0, None)
+    assert stats_line(stats, NOW) == "Online 100 % desde 14:01  ·  nenhuma queda"
+    windows = instance_windows(store, row, NOW)
+    assert uptime_metrics(windows, NOW) == [("Online desde 14:01", "100 %")]
+    # the minute connected is drawn, though its slice of the chart (5 min) is red
+    assert windows["24 h"].buckets[-1].status == "disconnected"
+    assert [(s.status, s.start, s.end) for s in windows["24 h"].short] == [
+        ("connecting", NOW - minutes(1.5), NOW - minutes(1)), ("connected", NOW - minutes(1), NOW)]
+
+
+def test_the_windows_differ_as_the_history_does(database):
+    store = SQLiteInstanceStore(database)
+    # connected 3 days ago, down 1 h yesterday (20 h to 19 h ago)
+    three_days = crafted(store, "Três dias", [(hours(72) + minutes(5), "created", "disconnected"),
+                                              (hours(72), "connected", "connected"), (hours(20), "dropped", "disconnected"),
+                                              (hours(19), "connected", "connected")], first_connected=hours(72))
+    # connected 10 days ago; down 3 h 9 days ago, 2 h 5 days ago, 1 h yesterday
+    ten_days = crafted(store, "Dez dias", [(hours(240), "connected", "connected"),
+                                           (hours(216), "dropped", "disconnected"), (hours(213), "connected", "connected"),
+                                           (hours(120), "dropped", "disconnected"), (hours(118), "connected", "connected"),
+                                           (hours(20), "dropped", "disconnected"), (hours(19), "connected", "connected")],
+                       first_connected=hours(240))
+    stats = card_stats(store, [three_days, ten_days], NOW)
+    # 23 of 24 h; 71 of the 72 h since it connected (30/11 at 14:02 in São Paulo)
+    assert stats[three_days.id] == CardStats(Uptime(pytest.approx(23 / 24)), Uptime(pytest.approx(71 / 72), NOW - hours(72)),
+                                             1, NOW - hours(20))
+    assert stats_line(stats[three_days.id], NOW) == "Online 95,8 % em 24 h  ·  1 queda desde 30/11"
+    assert uptime_metrics(instance_windows(store, three_days, NOW), NOW) == [
+        ("Online em 24 h", "95,8 %"), ("Online desde 30/11", "98,6 %")]
+    # 23 of 24 h; 165 of 168 h in 7 days; 234 of the 240 h since it connected (23/11)
+    assert stats[ten_days.id] == CardStats(Uptime(pytest.approx(23 / 24)), Uptime(pytest.approx(165 / 168)),
+                                           2, NOW - hours(20))
+    assert stats_line(stats[ten_days.id], NOW) == "Online 95,8 % em 24 h  ·  2 quedas em 7 dias"
+    assert uptime_metrics(instance_windows(store, ten_days, NOW), NOW) == [
+        ("Online em 24 h", "95,8 %"), ("Online em 7 dias", "98,2 %"), ("Online desde 23/11", "97,5 %")]
+
+
+def test_before_the_first_connection_there_is_nothing_to_measure(database):
+    store = SQLiteInstanceStore(database)
+    waiting = crafted(store, "Esperando", [(hours(30), "created", "disconnected"),
+                                           (minutes(3), "connect_requested", "connecting")], first_connected=None)
+    stats = card_stats(store, [waiting], NOW)[waiting.id]
+    assert stats == CardStats(NOT_CONNECTED_YET, NOT_CONNECTED_YET, 0, None)
+    assert stats_line(stats, NOW) == "Online: ainda não conectada"  # not "0 %"
+    assert uptime_metrics(instance_windows(store, waiting, NOW), NOW) == [("Online", "Ainda não conectada")]
+
+
+def test_card_stats_read_the_store_twice_for_every_instance_at_once(database):
+    store = SQLiteInstanceStore(database)
+    rows = [crafted(store, f"N{n}", [(hours(30), "connected", "connected"), (hours(2), "dropped", "disconnected")],
+                    first_connected=hours(30)) for n in range(5)]
+    calls = []
+
+    class Counting:
+        def events(self, **filters):
+            calls.append("events")
+            return store.events(**filters)
+
+        def status_before(self, ids, at):
+            calls.append("status_before")
+            return store.status_before(ids, at)
+
+    stats = card_stats(Counting(), rows, NOW)
+    assert calls == ["events", "status_before"]
+    assert [(s.uptime_24h.share, s.drops_7d, s.last_drop_at) for s in stats.values()] == [
+        (pytest.approx(22 / 24), 1, NOW - hours(2))] * 5
+
+
+def test_a_one_minute_connection_stays_visible_in_a_red_month():
+    start, end = T0, T0 + timedelta(days=30)
+    events = [ev("connected", "connected", 600), ev("dropped", "disconnected", 601)]
+    timeline = segments(ev("dropped", "disconnected", -1), events, start, end)
+    chart = buckets(timeline, start, end, 288)
+    assert [s.status for s in chart] == ["disconnected"]  # the worst of each slice: red throughout
+    assert short_segments(timeline, chart, (end - start) / 288) == [
+        Segment(T0 + timedelta(minutes=600), T0 + timedelta(minutes=601), "connected")]

@@ -6,48 +6,71 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from lib import history
+from lib import fleet, history
+from lib.models import Instance, InstanceEvent
 from lib.presentation import DISPLAY_TIMEZONE, escape_markdown, format_datetime, table_csv
 from lib.ui import caches, feedback, signed_in
-from lib.ui.history import event_table, person
+from lib.ui.history import event_table, show_events
 
 ACTIVITY_LIMIT = 5000
+# In the order that matters on a phone (Quando and O que pinned, lib.ui.history.show_events).
+ACTIVITY_COLUMNS = ["Quando", "O que", "Instância", "Detalhe", "Etiquetas", "Por", "De", "Para", "Número"]
+CHOICES = {"select_all": False, "width": 240}  # no English "Select all" (lib.ui.page says "No results" in pt-BR)
+ANY_OWNER = "__any__"  # the owner filter's "todos"
 
 
 def activity_tab() -> None:
-    """Every event, for every role: filters by instance, kind, person and period; CSV."""
+    """Every event, for every role: filters by period, kind, instance, person, and the instances'
+    tags and owner as they are now; "1 evento" / "N eventos"; CSV."""
     service = signed_in.service()
     today = datetime.now(DISPLAY_TIMEZONE).date()
-    left, right = st.columns([1, 2])
-    period = left.date_input("Período", (today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY",
-                             key="activity_period")
-    kinds = right.multiselect("Tipo", history.KINDS, format_func=history.KIND_LABELS.get, key="activity_kinds",
-                              placeholder="Todos")
+    with st.container(horizontal=True, vertical_alignment="bottom", key="activity-period"):
+        period = st.date_input("Período", (today - timedelta(days=7), today), max_value=today, format="DD/MM/YYYY",
+                               key="activity_period", width=240)
+        kinds = st.multiselect("Tipo", history.KINDS, format_func=history.KIND_LABELS.get, key="activity_kinds",
+                               placeholder="Todos", **CHOICES)
     start, end = _period(period)
     with feedback.user_errors("Lendo a atividade…") as failed:
         events = caches.cached(("activity", start, end, tuple(kinds)), lambda: service.history(
             since=start, until=end, kinds=list(kinds) or None, limit=ACTIVITY_LIMIT))
+        instances = {i.id: i for i in caches.instances()}
+        owners = caches.cached(("owners",), lambda: service.owner_emails())
     if failed:
         return
-    names = sorted({e.instance_name for e in events})
-    people = sorted({person(e) for e in events})
-    left, right = st.columns(2)
-    chosen_names = left.multiselect("Instância", names, key="activity_names", placeholder="Todas")
-    chosen_people = right.multiselect("Pessoa", people, key="activity_people", placeholder="Todas")
-    shown = [e for e in events if (not chosen_names or e.instance_name in chosen_names)
-             and (not chosen_people or person(e) in chosen_people)]
-    table = caches.cached(("activity-table", start, end, tuple(kinds), tuple(chosen_names), tuple(chosen_people)),
-                          lambda: event_table(shown))
-    st.caption(f"{len(shown)} eventos" + (f" (os {ACTIVITY_LIMIT} mais recentes do período)"
-                                          if len(events) == ACTIVITY_LIMIT else ""))
+    chosen = _filters(events, list(instances.values()), owners)
+    shown = [e for e in events if chosen.keeps(e, instances.get(e.instance_id))]
+    table = caches.cached(("activity-table", start, end, tuple(kinds), chosen), lambda: event_table(
+        shown, ACTIVITY_COLUMNS, {i.id: i.tags for i in instances.values()}))
+    count = "1 evento" if len(shown) == 1 else f"{len(shown)} eventos"
+    st.caption(count + (f" (os {ACTIVITY_LIMIT} mais recentes do período)" if len(events) == ACTIVITY_LIMIT else ""))
     if shown:
-        st.dataframe(table, hide_index=True, width="stretch")
+        show_events(table)
         st.download_button("Baixar CSV", lambda: table_csv(table), file_name="atividade.csv", mime="text/csv",
                            key="activity_csv")
     else:
         st.info("Nenhum evento com estes filtros no período escolhido.")
     if signed_in.current_user().is_admin:
         alerts_section()
+
+
+def _filters(events: list[InstanceEvent], instances: list[Instance], owners: dict[str, str]) -> history.EventFilters:
+    """Instance and person (those in the events read), tags (when some are in use) and owner (when
+    some instance has one)."""
+    with st.container(horizontal=True, vertical_alignment="bottom", key="activity-filters"):
+        names = st.multiselect("Instância", sorted({e.instance_name for e in events}, key=fleet.plain),
+                               key="activity_names", placeholder="Todas", **CHOICES)
+        people = st.multiselect("Pessoa", sorted({history.person(e) for e in events}), key="activity_people",
+                                placeholder="Todas", **CHOICES)
+        tags = fleet.tags_of(instances)
+        chosen_tags = st.multiselect("Etiquetas", tags, key="activity_tags", placeholder="Todas",
+                                     **CHOICES) if tags else []
+        owner = ANY_OWNER
+        if owners:
+            labels = {ANY_OWNER: "Todos", fleet.NO_OWNER: "Sem responsável", **owners}
+            owner = st.selectbox("Responsável", [ANY_OWNER, fleet.NO_OWNER, *sorted(owners, key=owners.get)],
+                                 format_func=labels.get, key="activity_owner", width=220)
+    return history.EventFilters(tuple(names), tuple(people), fleet.Filters(
+        tags=tuple(chosen_tags), owner=None if owner == ANY_OWNER else owner))
 
 
 def _period(chosen) -> tuple[datetime, datetime]:

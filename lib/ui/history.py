@@ -3,60 +3,93 @@ with the Atividade tab (lib.ui.activity)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from lib import history, uptime
 from lib.models import Instance, InstanceEvent
-from lib.presentation import (
-    DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone,
-)
+from lib.presentation import DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone
 from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_dialog, registered
 
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
+BAR_PIXELS = 28
+CHART_PIXELS = 120  # the bar, its axis and the legend under it (two columns: it fits a phone)
+TICK_PIXELS = 4  # the width of a short segment drawn on top of the slices
 TIMELINE_COLORS = {"Conectado": "#2E7D32", "Conectando": "#F9A825", "Desconectado": "#C62828", "Sem dados": "#BDBDBD"}
-EVENT_COLUMNS = ["Quando", "Instância", "O que", "De", "Para", "Número", "Por", "Detalhe"]
+# In the order that matters on a phone: when and what first (pinned), then the rest.
+HISTORY_COLUMNS = ["Quando", "O que", "Detalhe", "Por", "De", "Para", "Número", "Instância"]
+PINNED_COLUMNS = ("Quando", "O que")
 
 
-def event_table(events: list[InstanceEvent]) -> pd.DataFrame:
+def event_table(events: list[InstanceEvent], columns: list[str] = HISTORY_COLUMNS,
+                tags: dict[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+    """The events as rows; `tags`: the instances' tags now, by instance id ("Etiquetas")."""
+    tags = tags or {}
     return pd.DataFrame([
         {
             "Quando": format_datetime(e.created_at),
-            "Instância": e.instance_name,
             "O que": history.KIND_LABELS.get(e.kind, e.kind),
+            "Instância": e.instance_name,
+            "Detalhe": e.detail or "",
+            "Etiquetas": ", ".join(tags.get(e.instance_id, ())),
+            "Por": history.person(e),
             "De": STATUS_LABELS.get(e.from_status, ""),
             "Para": STATUS_LABELS.get(e.to_status, ""),
             "Número": format_phone(e.phone_number),
-            "Por": person(e),
-            "Detalhe": e.detail or "",
         }
         for e in events
-    ], columns=EVENT_COLUMNS)
+    ], columns=columns)
 
 
-def _timeline_chart(view: uptime.WindowView) -> alt.Chart:
-    """Bars over time coloured as the status icons. Times are São Paulo's, drawn as they are (a
-    UTC scale over local times), whatever the browser's own time zone."""
-    rows = [
+def show_events(table: pd.DataFrame) -> None:
+    """The table with when and what pinned: on a phone they stay while the rest scrolls sideways."""
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={name: st.column_config.TextColumn(name, pinned=True) for name in PINNED_COLUMNS})
+
+
+def _rows(segments: list[uptime.Segment]) -> pd.DataFrame:
+    """Segments with their times and tooltip texts, in São Paulo time whatever the browser's."""
+    return pd.DataFrame([
         {
-            "início": s.start.astimezone(DISPLAY_TIMEZONE).replace(tzinfo=None),
-            "fim": s.end.astimezone(DISPLAY_TIMEZONE).replace(tzinfo=None),
+            "início": _wall_time(s.start),
+            "fim": _wall_time(s.end),
+            "meio": _wall_time(s.start + (s.end - s.start) / 2),
             "status": STATUS_LABELS.get(s.status, "Sem dados"),
             "de": format_datetime(s.start),
             "até": format_datetime(s.end),
         }
-        for s in view.buckets
-    ]
-    return alt.Chart(pd.DataFrame(rows)).mark_bar(height=28).encode(
-        x=alt.X("início:T", title=None, scale=alt.Scale(type="utc"), axis=alt.Axis(format="%d/%m %H:%M")),
-        x2="fim:T",
-        color=alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom"),
-                        scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values()))),
-        tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
-                 alt.Tooltip("até:N", title="Até")],
-    ).properties(height=70)
+        for s in segments
+    ], columns=["início", "fim", "meio", "status", "de", "até"])
+
+
+def _wall_time(moment: datetime) -> str:
+    """São Paulo's wall time written as if it were UTC ("…T14:02:00Z"): the chart reads it as UTC
+    and draws it on a UTC scale, so the browser's own time zone never shifts it (a time without a
+    zone would be read in the browser's)."""
+    return moment.astimezone(DISPLAY_TIMEZONE).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _timeline_chart(view: uptime.WindowView) -> alt.LayerChart:
+    """Bars over time coloured as the status icons, in São Paulo time (axis and tooltips); what a
+    slice hides (a one-minute connection in a red slice) drawn on top as a tick that stays a few
+    pixels wide."""
+    length = view.buckets[-1].end - view.buckets[0].start
+    # A UTC scale formats its ticks in UTC (an axis formatType would undo the format).
+    scale = alt.Scale(type="utc")
+    axis = alt.Axis(format="%H:%M" if length <= timedelta(days=1) else "%d/%m", title=None)
+    color = alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom", columns=2),
+                      scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values())))
+    tooltip = [alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
+               alt.Tooltip("até:N", title="Até")]
+    bars = alt.Chart(_rows(view.buckets)).mark_bar(height=BAR_PIXELS).encode(
+        x=alt.X("início:T", scale=scale, axis=axis), x2="fim:T", color=color, tooltip=tooltip)
+    ticks = alt.Chart(_rows(view.short)).mark_tick(thickness=TICK_PIXELS, size=BAR_PIXELS, opacity=1).encode(
+        x=alt.X("meio:T", scale=scale, axis=axis), color=color, tooltip=tooltip)
+    return alt.layer(bars, ticks).properties(height=BAR_PIXELS)
 
 
 @registered("history")
@@ -71,18 +104,14 @@ def history_dialog(instance: Instance) -> None:
                                lambda: service.history(instance_ids=[instance.id], limit=EVENTS_SHOWN))
     if failed:
         return
-    columns = st.columns(len(views))
-    for column, (label, view) in zip(columns, views.items()):
-        column.metric(f"Online em {label}", uptime.format_uptime(view.uptime))
+    metrics = uptime.uptime_metrics(views, datetime.now(timezone.utc))
+    for column, (label, value) in zip(st.columns(len(metrics)), metrics):
+        column.metric(label, value)
     window = st.segmented_control("Período", list(views), default="24 h", key=f"history-window-{instance.id}")
-    st.altair_chart(_timeline_chart(views[window or "24 h"]), width="stretch")
+    st.altair_chart(_timeline_chart(views[window or "24 h"]), width="stretch", height=CHART_PIXELS)
     if not events:
         st.info("Nenhum evento registrado para esta instância ainda.")
         return
-    st.dataframe(event_table(events), hide_index=True, width="stretch")
+    show_events(event_table(events))
     if len(events) == EVENTS_SHOWN:
         st.caption(f"Os {EVENTS_SHOWN} eventos mais recentes; a aba Atividade mostra todos.")
-
-
-def person(event: InstanceEvent) -> str:
-    return event.actor_email or history.SOURCE_LABELS.get(event.source, event.source)

@@ -1,6 +1,7 @@
 """What every page of the app carries: the style rules (destructive buttons in red, the inputs'
-English typing hints hidden, the invisible polling timer's box collapsed) and the page's language.
-The data tables' own CSV export is off by a setting (client.disableDataExport)."""
+English typing hints hidden, an empty dropdown's "No results" said in Portuguese, the invisible
+polling timer's box collapsed) and the page's language. The data tables' own CSV export is off by a
+setting (client.disableDataExport)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ STYLE = """<style>
 /* Streamlit's typing hints ("Press Enter to apply", "Press Enter to submit form") are English and
    have no setting: Enter still works, the hint is not shown. */
 [data-testid="InputInstructions"] { display: none !important; }
+/* A dropdown with nothing to offer (every option chosen, or nothing matches what was typed) says
+   so in English ("No results") and has no setting: it says it in Portuguese. */
+[role="listbox"][data-empty="true"] > [role="option"] > span { display: none; }
+[role="listbox"][data-empty="true"]::after {
+    content: "Nenhum resultado"; display: block; padding: 0.5rem 1rem; color: rgba(49, 51, 63, 0.6);
+}
 /* The pairing code, large enough to read from across the desk (lib.ui.connect_dialog). */
 .st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */

@@ -161,7 +161,7 @@ def test_at_1280_px_no_column_cuts_its_text_and_a_chosen_row_offers_its_actions(
     expect(actions.get_by_text(NAMES[0], exact=True)).to_be_visible()  # the bar under the table names it
     actions.get_by_role("button", name="Histórico", exact=True).click()
     settle(page)
-    expect(page.locator(DIALOG).get_by_text("Online em 7 dias")).to_be_visible()
+    expect(page.locator(DIALOG).get_by_test_id("stMetric").first).to_be_visible()  # Histórico, with its figures
 
 
 def test_at_390_px_the_names_read_in_full_beside_the_checkboxes(server, browser: Browser, pages, tmp_path):

@@ -1,0 +1,156 @@
+"""Histórico and Atividade in real Chromium against the real server: the timeline in Brasília time
+in a browser on Tokyo's clock, a one-minute connection drawn, and a phone's screen (390 px):
+pinned columns, no English in the filters, the chart's legend whole."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from PIL import Image, ImageChops
+from playwright.sync_api import Browser, Page, expect
+
+from harness.browser import DIALOG, card, new_page, settle, sign_in
+from harness.seeding import PASSWORD
+from harness.server import running_server
+from lib.auth.accounts import LocalAccounts
+from lib.models import InstanceEvent
+from lib.presentation import DISPLAY_TIMEZONE
+from lib.store.sqlite.database import SQLiteDatabase
+from lib.store.sqlite.instances import SQLiteInstanceStore
+
+ADMIN = "admin@example.com"
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    url: str
+    connected_at: datetime  # Reserva's one minute connected started here
+
+
+@pytest.fixture
+def server(tmp_path):
+    """"Reserva": created 20 h ago, connected for one minute 5 h ago, then dropped (removed on the
+    phone); disconnected ever since. Written before the server's first look at the file (later
+    writes go through the server: it counts them to know when pages must run again)."""
+    with running_server(tmp_path / "data") as running:
+        database = SQLiteDatabase.in_dir(running.data_dir)
+        LocalAccounts(database).add(ADMIN, PASSWORD, "admin")
+        store = SQLiteInstanceStore(database)
+        row = store.insert_instance(instance_id="sbx-r", token="t", name="Reserva", created_by=None)
+        now = datetime.now(timezone.utc)
+        connected_at = now - timedelta(hours=5)
+        for at, kind, status, detail in (
+                (now - timedelta(hours=20), "created", "disconnected", None),
+                (connected_at, "connected", "connected", None),
+                (connected_at + timedelta(minutes=1), "dropped", "disconnected",
+                 "Desconectado no celular (aparelho removido)")):
+            store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status, detail=detail,
+                                          created_at=at))
+        with database.connect() as conn:
+            conn.execute("update instances set first_connected_at = ? where id = ?",
+                         (connected_at.isoformat(), row.id))
+        yield Seeded(running.url, connected_at)
+
+
+def signed_in_page(browser: Browser, url: str, **options) -> Page:
+    page = new_page(browser, **options)
+    sign_in(page, url, ADMIN)
+    return page
+
+
+def sp(moment: datetime, pattern: str) -> str:
+    return moment.astimezone(DISPLAY_TIMEZONE).strftime(pattern)
+
+
+def test_the_timeline_is_in_brasilia_time_in_any_browser_and_a_one_minute_connection_shows(server, browser):
+    page = signed_in_page(browser, server.url, viewport={"width": 1400, "height": 1000}, timezone_id="Asia/Tokyo")
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "Asia/Tokyo"
+    card(page, "Reserva").get_by_role("button", name="Histórico").click()
+    settle(page)
+    dialog = page.locator(DIALOG)
+    chart = dialog.locator('[data-testid="stVegaLiteChart"]')
+    # The minute connected, in a day of red slices: a tick of its own, a few pixels wide.
+    tick = chart.locator('[aria-roledescription="tick"]')
+    expect(tick).to_have_count(1)
+    middle = server.connected_at + timedelta(seconds=30)
+    # Vega formats the tick's time in the browser: Brasília's, not Tokyo's (12 h apart).
+    assert tick.get_attribute("aria-label").startswith(f"meio: {sp(middle, '%H:%M')}; status: Conectado;")
+    box = tick.bounding_box()
+    assert box["width"] >= 3
+    # The axis too: the tick sits between the labels of the Brasília hours around it.
+    labels = {text.text_content(): text.bounding_box() for text in chart.locator(".role-axis-label text").all()}
+    hour = middle.astimezone(DISPLAY_TIMEZONE).replace(minute=0, second=0, microsecond=0)
+    before, after = labels[hour.strftime("%H:%M")], labels[(hour + timedelta(hours=1)).strftime("%H:%M")]
+    centre = box["x"] + box["width"] / 2
+    assert before["x"] < centre < after["x"] + after["width"]
+    # Its tooltip says when, in Brasília time.
+    page.mouse.move(centre, box["y"] + box["height"] / 2)
+    tooltip = page.locator("#vg-tooltip-element")
+    expect(tooltip).to_contain_text("Conectado")
+    expect(tooltip).to_contain_text(sp(server.connected_at, "%d/%m/%Y %H:%M"))
+    expect(tooltip).to_contain_text(sp(server.connected_at + timedelta(minutes=1), "%d/%m/%Y %H:%M"))
+    # Counted from that first connection, and said so.
+    expect(dialog.get_by_text(f"Online desde {sp(server.connected_at, '%H:%M')}", exact=True)).to_be_visible()
+    page.context.close()
+
+
+def grid_image(grid) -> Image.Image:
+    return Image.open(io.BytesIO(grid.screenshot())).convert("RGB")
+
+
+def test_on_a_phone_atividade_keeps_when_and_what_in_view_and_speaks_portuguese(server, browser, tmp_path):
+    page = signed_in_page(browser, server.url, viewport=PHONE, is_mobile=True, has_touch=True)
+    page.get_by_role("tab", name="Atividade").click()
+    settle(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
+    # The table scrolls sideways inside itself; "Quando" and "O que" are pinned: they stay.
+    grid = page.locator('[data-testid="stDataFrame"]')
+    assert grid.bounding_box()["x"] + grid.bounding_box()["width"] <= PHONE["width"]
+    before = grid_image(grid)
+    scroller = grid.locator(".dvn-scroller")
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # more columns than the phone shows
+    scroller.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    page.wait_for_timeout(300)  # the grid repaints on the next frames
+    after = grid_image(grid)
+    before.save(tmp_path / "before.png")
+    after.save(tmp_path / "after.png")
+    changed = ImageChops.difference(before, after).getbbox()
+    assert changed is not None and changed[0] >= 180  # the rest scrolled; the first 190 px or so did not
+    # The filters: no "Select all", and an empty list says so in Portuguese.
+    page.locator(".st-key-activity_kinds").click()
+    dropdown = page.get_by_test_id("stMultiSelectDropdown")
+    expect(dropdown.get_by_role("option", name="Caiu", exact=True)).to_be_visible()
+    expect(dropdown.get_by_text("Select all")).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.locator(".st-key-activity_names").click()
+    page.get_by_role("option", name="Reserva", exact=True).click()  # the only instance: nothing left
+    page.keyboard.press("Escape")
+    settle(page)
+    page.locator(".st-key-activity_names").click()
+    listbox = page.get_by_test_id("stMultiSelectDropdown").get_by_role("listbox")
+    expect(listbox).to_have_attribute("data-empty", "true")
+    expect(page.get_by_text("No results")).not_to_be_visible()
+    assert listbox.evaluate("e => getComputedStyle(e, '::after').content") == '"Nenhum resultado"'
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(tmp_path / "activity-phone.png"), full_page=True)
+    page.context.close()
+
+
+def test_on_a_phone_the_histórico_chart_and_its_legend_fit(server, browser, tmp_path):
+    page = signed_in_page(browser, server.url, viewport=PHONE, is_mobile=True, has_touch=True)
+    card(page, "Reserva").get_by_role("button", name="Histórico").click()
+    settle(page)
+    chart = page.locator(DIALOG).locator('[data-testid="stVegaLiteChart"]')
+    frame = chart.bounding_box()
+    legend = chart.locator('[aria-roledescription="legend"]').bounding_box()
+    assert frame["x"] + frame["width"] <= PHONE["width"]
+    assert legend["x"] + legend["width"] <= frame["x"] + frame["width"]  # every status named, none cut
+    assert legend["y"] + legend["height"] <= frame["y"] + frame["height"]
+    assert re.fullmatch(r"\d\d:\d\d", chart.locator(".role-axis-label text").first.text_content())
+    page.screenshot(path=str(tmp_path / "history-phone.png"), full_page=True)
+    page.context.close()
