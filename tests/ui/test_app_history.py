@@ -1,6 +1,6 @@
 """Histórico and Atividade under streamlit's AppTest, on the embedded default (SQLite file + sandbox
 provider): honest uptime, the events with the drop's reason, one event per connection, the
-filters and the alerts' section."""
+filters, the lazy tabs and the alerts' section."""
 
 import re
 from datetime import datetime, timedelta, timezone
@@ -192,6 +192,21 @@ def test_activity_keeps_to_the_chosen_days_and_says_when_there_is_nothing(contex
     histories[0].click().run()
     assert not at.exception
     assert "Nenhum evento registrado para esta instância ainda." in texts(at)
+
+
+def test_only_the_open_tab_is_drawn_and_it_stays_open(context):
+    connected(context)
+    at = admin_app(context)
+    assert "Cobrança" in cards(at)
+    assert not [w for w in at.multiselect if w.key.startswith("activity_")]  # Atividade is not drawn
+    open_activity(at)
+    assert cards(at) == {} and [w.key for w in at.multiselect][:1] == ["activity_kinds"]  # nor Instâncias now
+    at.multiselect(key="activity_kinds").set_value(["connected"]).run()  # a widget of the tab...
+    at.run()  # ...and a tick of the page
+    assert at.session_state[TAB_KEY] == "Atividade" and list(activity(at)["O que"]) == ["Conectada"]
+    at.session_state[TAB_KEY] = "Instâncias"
+    at.run()
+    assert "Cobrança" in cards(at)
 
 
 @pytest.mark.parametrize("role", ["analyst", "supervisor"])

@@ -1,6 +1,6 @@
 """Histórico and Atividade in real Chromium against the real server: the timeline in Brasília time
-in a browser on Tokyo's clock, a one-minute connection drawn, and a phone's screen (390 px):
-pinned columns, no English in the filters, the chart's legend whole."""
+in a browser on Tokyo's clock, a one-minute connection drawn, only the open tab in the page (and
+it stays open), and a phone's screen (390 px): pinned columns, no English in the filters."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from lib.models import InstanceEvent
 from lib.presentation import DISPLAY_TIMEZONE
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
+from tests.ui.test_browser import SEEN_WITHOUT_A_CLICK_MS
 
 ADMIN = "admin@example.com"
 PHONE = {"width": 390, "height": 844}
+FILTERS = ".st-key-activity-filters"  # Atividade's filters (lib.ui.activity)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,47 @@ def test_the_timeline_is_in_brasilia_time_in_any_browser_and_a_one_minute_connec
     expect(tooltip).to_contain_text(sp(server.connected_at + timedelta(minutes=1), "%d/%m/%Y %H:%M"))
     # Counted from that first connection, and said so.
     expect(dialog.get_by_text(f"Online desde {sp(server.connected_at, '%H:%M')}", exact=True)).to_be_visible()
+    page.context.close()
+
+
+def test_only_the_open_tab_is_in_the_page_and_it_stays_open(server, browser):
+    page = signed_in_page(browser, server.url, viewport={"width": 1400, "height": 1000})
+    expect(card(page, "Reserva")).to_be_visible()
+    expect(page.locator(FILTERS)).to_have_count(0)  # Atividade is not drawn
+    page.get_by_role("tab", name="Atividade").click()
+    settle(page)
+    expect(page.locator(FILTERS)).to_have_count(1)
+    expect(page.get_by_role("button", name="Histórico")).to_have_count(0)  # nor the cards now
+    expect(page.get_by_text("3 eventos", exact=True)).to_be_visible()
+    # Someone else creates an instance: every open page runs again by itself (lib.ui.live), with
+    # the new event, and the tab stays.
+    other = signed_in_page(browser, server.url, viewport={"width": 1400, "height": 1000})
+    other.get_by_role("button", name="+ Nova instância", exact=True).click()
+    settle(other)
+    other.locator(DIALOG).get_by_label("Nome da instância", exact=True).fill("Suporte")
+    other.locator(DIALOG).get_by_role("button", name="Criar", exact=True).click()
+    expect(other.locator(DIALOG).get_by_text("Instância criada.")).to_be_visible()
+    other.context.close()
+    expect(page.get_by_text("4 eventos", exact=True)).to_be_visible(timeout=SEEN_WITHOUT_A_CLICK_MS)
+    expect(page.get_by_role("tab", name="Atividade")).to_have_attribute("aria-selected", "true")
+    # A filter of the tab (a run of its own) keeps it too.
+    page.locator(".st-key-activity_kinds").click()
+    page.get_by_role("option", name="Caiu", exact=True).click()
+    page.keyboard.press("Escape")
+    settle(page)
+    expect(page.get_by_text("1 evento", exact=True)).to_be_visible()
+    expect(page.get_by_role("tab", name="Atividade")).to_have_attribute("aria-selected", "true")
+    # Another page and back: still Atividade.
+    page.get_by_role("link", name="Usuários").click()
+    settle(page)
+    page.get_by_role("link", name="Configurações").click()
+    settle(page)
+    expect(page.get_by_role("tab", name="Atividade")).to_have_attribute("aria-selected", "true")
+    expect(page.locator(FILTERS)).to_have_count(1)
+    page.get_by_role("tab", name="Instâncias").click()
+    settle(page)
+    expect(card(page, "Suporte")).to_be_visible()
+    expect(page.locator(FILTERS)).to_have_count(0)
     page.context.close()
 
 
