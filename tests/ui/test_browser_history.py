@@ -146,6 +146,16 @@ def grid_image(grid) -> Image.Image:
     return Image.open(io.BytesIO(grid.screenshot())).convert("RGB")
 
 
+def repainted(grid, before: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box of what changed in the grid's picture once it repaints (None: nothing, after 10 s)."""
+    for _ in range(50):
+        changed = ImageChops.difference(before, grid_image(grid)).getbbox()
+        if changed is not None:
+            return changed
+        grid.page.wait_for_timeout(200)
+    return None
+
+
 def test_on_a_phone_atividade_keeps_when_and_what_in_view_and_speaks_portuguese(server, browser, tmp_path):
     page = signed_in_page(browser, server.url, viewport=PHONE, is_mobile=True, has_touch=True)
     page.get_by_role("tab", name="Atividade").click()
@@ -158,11 +168,8 @@ def test_on_a_phone_atividade_keeps_when_and_what_in_view_and_speaks_portuguese(
     scroller = grid.locator(".dvn-scroller")
     assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")  # more columns than the phone shows
     scroller.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
-    page.wait_for_timeout(300)  # the grid repaints on the next frames
-    after = grid_image(grid)
+    changed = repainted(grid, before)
     before.save(tmp_path / "before.png")
-    after.save(tmp_path / "after.png")
-    changed = ImageChops.difference(before, after).getbbox()
     assert changed is not None and changed[0] >= 180  # the rest scrolled; the first 190 px or so did not
     # The filters: no "Select all", and an empty list says so in Portuguese.
     page.locator(".st-key-activity_kinds").click()
