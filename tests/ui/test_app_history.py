@@ -2,6 +2,7 @@
 provider): honest uptime, the events with the drop's reason, one event per connection, the
 filters, the lazy tabs and the alerts' section."""
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -77,7 +78,9 @@ def test_history_shows_the_uptime_of_a_crafted_history_and_the_events(context):
     assert list(metrics) == ["Online em 24 h", f"Online desde {since}"] and metrics[f"Online desde {since}"] == "93,7 %"
     assert len(at.get("vega_lite_chart")) == 1
     assert list(events["O que"]) == ["Conectada", "Caiu", "Conectada"] and list(events["Por"]) == ["monitor"] * 3
-    assert list(events.columns[:2]) == ["Quando", "O que"]  # what matters first (and pinned): a phone shows them
+    assert list(events.columns[:2]) == ["Quando", "O que"]  # what matters first, pinned: a phone keeps them
+    pinned = {name for name, config in json.loads(at.dataframe[-1].proto.columns).items() if config.get("pinned")}
+    assert pinned == {"Quando", "O que"}
 
 
 def test_a_number_says_it_is_not_connected_yet_then_100_percent_since_it_connected(context):
