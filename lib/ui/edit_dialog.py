@@ -34,7 +34,8 @@ def edit_dialog(instance: Instance) -> None:
                              format_func=lambda key: people.get(key, "Sem responsável"))
         tags = st.multiselect("Etiquetas", sorted({*in_use, *instance.tags}, key=fleet.plain),
                               default=list(instance.tags), accept_new_options=True, max_selections=MAX_TAGS,
-                              placeholder="Ex.: carteira A, régua 2", help="Escolha ou digite uma nova e tecle Enter.")
+                              placeholder="Ex.: carteira A, régua 2", help="Escolha ou digite uma nova e tecle Enter.",
+                              select_all=False)
         notes = st.text_area("Observações", value=instance.notes or "", max_chars=MAX_NOTES_LENGTH)
         submitted = st.form_submit_button("Salvar", type="primary")
     if submitted:

@@ -66,10 +66,11 @@ def filter_bar(instances: list[Instance], owners: dict[str, str]) -> None:
                       width=220)
         with st.popover(f"Filtros ({chosen})" if chosen else "Filtros", icon=":material/filter_list:"):
             st.multiselect("Estado", fleet.STATES, format_func=fleet.STATE_LABELS.get, key=STATES_KEY,
-                           placeholder="Todos", on_change=first_page)
+                           placeholder="Todos", on_change=first_page, select_all=False)
             tags = fleet.tags_of(instances)
             if tags:
-                st.multiselect("Etiquetas", tags, key=TAGS_KEY, placeholder="Todas", on_change=first_page)
+                st.multiselect("Etiquetas", tags, key=TAGS_KEY, placeholder="Todas", on_change=first_page,
+                               select_all=False)
             if owners:
                 choices = [ANY_OWNER, fleet.NO_OWNER, *sorted(owners, key=owners.get)]
                 names = {ANY_OWNER: "Todos", fleet.NO_OWNER: "Sem responsável", **owners}
