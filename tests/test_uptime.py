@@ -103,7 +103,7 @@ def test_a_two_minute_old_number_connected_for_one_minute_is_100_percent_since_i
     row = crafted(store, "Nova", [(minutes(2), "created", "disconnected"), (minutes(1.5), "connect_requested", "connecting"),
                                   (minutes(1), "connected", "connected")], first_connected=minutes(1))
     stats = card_stats(store, [row], NOW)[row.id]
-    assert stats == CardStats(Uptime(1.0, since=NOW - minutes(1)), Uptime(1.0, since=NOW - minutes(1)), 0, None)
+    assert stats == CardStats(Uptime(1.0, since=NOW - minutes(1)), Uptime(1.0, since=NOW - minutes(1)), 0)
     assert stats_line(stats, NOW) == "Online 100 % desde 14:01  ·  nenhuma queda"
     windows = instance_windows(store, row, NOW)
     assert uptime_metrics(windows, NOW) == [("Online desde 14:01", "100 %")]
@@ -128,13 +128,12 @@ def test_the_windows_differ_as_the_history_does(database):
     stats = card_stats(store, [three_days, ten_days], NOW)
     # 23 of 24 h; 71 of the 72 h since it connected (30/11 at 14:02 in São Paulo)
     assert stats[three_days.id] == CardStats(Uptime(pytest.approx(23 / 24)), Uptime(pytest.approx(71 / 72), NOW - hours(72)),
-                                             1, NOW - hours(20))
+                                             1)
     assert stats_line(stats[three_days.id], NOW) == "Online 95,8 % em 24 h  ·  1 queda desde 30/11"
     assert uptime_metrics(instance_windows(store, three_days, NOW), NOW) == [
         ("Online em 24 h", "95,8 %"), ("Online desde 30/11", "98,6 %")]
     # 23 of 24 h; 165 of 168 h in 7 days; 234 of the 240 h since it connected (23/11)
-    assert stats[ten_days.id] == CardStats(Uptime(pytest.approx(23 / 24)), Uptime(pytest.approx(165 / 168)),
-                                           2, NOW - hours(20))
+    assert stats[ten_days.id] == CardStats(Uptime(pytest.approx(23 / 24)), Uptime(pytest.approx(165 / 168)), 2)
     assert stats_line(stats[ten_days.id], NOW) == "Online 95,8 % em 24 h  ·  2 quedas em 7 dias"
     assert uptime_metrics(instance_windows(store, ten_days, NOW), NOW) == [
         ("Online em 24 h", "95,8 %"), ("Online em 7 dias", "98,2 %"), ("Online desde 23/11", "97,5 %")]
@@ -145,7 +144,7 @@ def test_before_the_first_connection_there_is_nothing_to_measure(database):
     waiting = crafted(store, "Esperando", [(hours(30), "created", "disconnected"),
                                            (minutes(3), "connect_requested", "connecting")], first_connected=None)
     stats = card_stats(store, [waiting], NOW)[waiting.id]
-    assert stats == CardStats(NOT_CONNECTED_YET, NOT_CONNECTED_YET, 0, None)
+    assert stats == CardStats(NOT_CONNECTED_YET, NOT_CONNECTED_YET, 0)
     assert stats_line(stats, NOW) == "Online: ainda não conectada"  # not "0 %"
     assert uptime_metrics(instance_windows(store, waiting, NOW), NOW) == [("Online", "Ainda não conectada")]
 
