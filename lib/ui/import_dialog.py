@@ -12,16 +12,21 @@ from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_dialog, registered
 
 LISTED_KEY = "importable"  # what the provider listed when the dialog opened
+OUTCOME_KEY = "import_outcome"  # after an import: its line per instance, shown until "Fechar"
 
 
 def _close() -> None:
     st.session_state.pop(LISTED_KEY, None)
+    st.session_state.pop(OUTCOME_KEY, None)
     close_dialog()
 
 
 @registered("import")
 @st.dialog("Importar do provedor", width="large", on_dismiss=_close)
 def import_dialog(_payload=None) -> None:
+    if OUTCOME_KEY in st.session_state:  # kept: the run of a click on "Fechar" is not the import's
+        _outcome(st.session_state[OUTCOME_KEY])
+        return
     if LISTED_KEY not in st.session_state:
         with feedback.user_errors("Consultando o provedor…") as failed:
             st.session_state[LISTED_KEY] = signed_in.service().importable()
@@ -52,8 +57,13 @@ def import_dialog(_payload=None) -> None:
         progress.progress(done / len(chosen), text=f"Importando… {done} de {len(chosen)}")
     caches.invalidate_instances()
     st.session_state.pop(LISTED_KEY, None)
+    st.session_state[OUTCOME_KEY] = lines
+    feedback.flash(escape_markdown(f"{sum(': importada' in line for line in lines)} de {len(chosen)} importadas."))
+    _outcome(lines)
+
+
+def _outcome(lines: list[str]) -> None:
     st.text("\n".join(lines))
     if st.button("Fechar"):
         _close()
         st.rerun()
-    feedback.flash(escape_markdown(f"{sum(': importada' in line for line in lines)} de {len(chosen)} importadas."))
