@@ -23,7 +23,7 @@ from lib.store.sqlite.database import SQLiteDatabase
 ROOT = Path(__file__).resolve().parent.parent
 # Variables that would switch the app away from the embedded default (see lib/config/settings.py,
 # lib/provider/sandbox/shared.py) or change its monitor and events.
-CONFIG_ENV_PREFIXES = ("WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
+CONFIG_ENV_PREFIXES = ("PROVIDER", "WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
 HEALTH_TIMEOUT_S = 60
 
 
