@@ -5,6 +5,7 @@ admins change anything."""
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -196,8 +197,7 @@ class InstanceService:
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         if instance.status == "disconnected":  # by another admin, or it dropped, since the screen was drawn
             raise ValidationError(f"{instance.name} já está desconectada: nada foi feito.")
-        self.provider.disconnect(instance.instance_id, self._token(instance.id))
-        after = self.store.update_status(instance.id, status="disconnected", phone_number=None)
+        after = self._ahead_of_the_provider(instance, "disconnected", self.provider.disconnect)
         history.record(self.store, history.user_event(
             instance, "disconnected", self.user, from_status=instance.status, to_status="disconnected"))
         return after
@@ -236,11 +236,34 @@ class InstanceService:
         return after
 
     def restart(self, instance: Instance) -> None:
-        """"Reiniciar": the provider restarts the instance's session (the number stays paired)."""
+        """"Reiniciar": the provider restarts the instance's session (the number stays paired). A
+        connected one is connecting meanwhile, then as the provider says right after (for the
+        providers that push nothing)."""
         self._require_admin(RESTART)
         instance = self.store.get_instance(instance.id)
-        self.provider.restart(instance.instance_id, self._token(instance.id))
-        history.record(self.store, history.user_event(instance, "restarted", self.user))
+        if instance.status != "connected":
+            self.provider.restart(instance.instance_id, self._token(instance.id))
+            history.record(self.store, history.user_event(instance, "restarted", self.user))
+            return
+        after = self._ahead_of_the_provider(instance, "connecting", self.provider.restart)
+        history.record(self.store, history.user_event(instance, "restarted", self.user, from_status="connected",
+                                                      to_status="connecting"))
+        with suppress(ProviderError):  # restarted: a failed look at it right after is on the card
+            self.check_status(after)
+
+    def _ahead_of_the_provider(self, instance: Instance, status: str, call: Callable[[str, str], None]) -> Instance:
+        """Write `status` (where the user's action takes the instance), then ask the provider: its
+        push of what it did may land before its reply (Evolution's close with 401 after a logout,
+        WAHA's STOPPED in a restart) and must find the row no longer connected, or it reads as a
+        drop. If the provider fails, the row is put back (unless something changed it meanwhile)."""
+        after = self.store.update_status(instance.id, status=status, phone_number=None)
+        try:
+            call(instance.instance_id, self._token(instance.id))
+        except Exception:
+            self.store.update_status(instance.id, status=instance.status, phone_number=instance.phone_number,
+                                     expected_status=status)
+            raise
+        return after
 
     # -- alerts -------------------------------------------------------------------------------------
     def alert_failure(self) -> InstanceEvent | None:
