@@ -120,6 +120,7 @@ class Session:
         self.expose_apikey = expose_apikey
         self.qr_late_connects = 0
         self.pushes: list[dict] = []  # {"url", "headers", "body", "status"} of every push sent
+        self._last_moment = datetime.min.replace(tzinfo=timezone.utc)  # of the newest push (date_time)
         self._queue: queue.Queue = queue.Queue()
         threading.Thread(target=self._deliver, daemon=True, name="evolution-double-pushes").start()
 
@@ -210,6 +211,8 @@ class Session:
         if not hook or not hook["enabled"] or upper not in (hook["events"] or []) or not _HTTP_URL.match(hook["url"]):
             return
         moment = utc_now() + self.local_offset - timedelta(seconds=age_seconds)
+        if not age_seconds:
+            moment = self._later(moment)
         body = {"event": event, "instance": inst.name, "data": data, "destination": hook["url"],
                 "date_time": iso(moment), "sender": inst.wuid, "server_url": self._server_url(),
                 "apikey": inst.token if self.expose_apikey else None}
@@ -217,6 +220,15 @@ class Session:
             del body["sender"]  # undefined: JSON.stringify leaves it out
         url = hook["url"] + ("/" + upper.replace("_", "-").lower() if hook["webhookByEvents"] else "")
         self._queue.put((url, dict(hook["headers"] or {}), body))
+
+    def _later(self, moment: datetime) -> datetime:
+        """`moment`, or a millisecond after the newest push when it would share its millisecond. In
+        the server two changes never do: each waits on WhatsApp (a restart's `open` comes after the
+        socket's handshake, not in the tick that pushed `connecting`), where the double runs them
+        one after the other; date_time has milliseconds only (iso)."""
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        self._last_moment = max(moment, self._last_moment + timedelta(milliseconds=1))
+        return self._last_moment
 
     def wait_pushes(self) -> None:
         """Returns once every push queued so far was delivered (or failed)."""

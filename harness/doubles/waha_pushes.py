@@ -46,6 +46,10 @@ class Pusher:
         self._queue.put(None)
         self._thread.join(timeout=10)
 
+    def wait(self) -> None:
+        """Returns once every event queued so far was delivered (or failed)."""
+        self._queue.join()
+
     def send(self, hooks: list[dict], body: dict) -> None:
         for hook in hooks:
             if {"session.status", "*"} & set(hook.get("events") or []):
@@ -53,17 +57,22 @@ class Pusher:
 
     def _loop(self) -> None:
         while (item := self._queue.get()) is not None:
-            hook, body = item
-            data = json.dumps(body).encode()
-            headers = {"Content-Type": "application/json", "User-Agent": f"WAHA/{VERSION}",
-                       "X-Webhook-Request-Id": body["id"], "X-Webhook-Timestamp": str(int(time.time() * 1000))}
-            key = (hook.get("hmac") or {}).get("key")
-            if key:
-                headers["X-Webhook-Hmac"] = hmac.new(key.encode(), data, hashlib.sha512).hexdigest()
-                headers["X-Webhook-Hmac-Algorithm"] = "sha512"
-            headers.update({h["name"]: h["value"] for h in hook.get("customHeaders") or []})
-            request = urllib.request.Request(hook["url"], data, headers, method="POST")
             try:
-                urllib.request.urlopen(request, timeout=5).close()
-            except OSError as exc:  # WAHA logs a failed webhook and goes on
-                logger.debug("waha double: a push failed: %s", type(exc).__name__)
+                self._deliver(*item)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, hook: dict, body: dict) -> None:
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": f"WAHA/{VERSION}",
+                   "X-Webhook-Request-Id": body["id"], "X-Webhook-Timestamp": str(int(time.time() * 1000))}
+        key = (hook.get("hmac") or {}).get("key")
+        if key:
+            headers["X-Webhook-Hmac"] = hmac.new(key.encode(), data, hashlib.sha512).hexdigest()
+            headers["X-Webhook-Hmac-Algorithm"] = "sha512"
+        headers.update({h["name"]: h["value"] for h in hook.get("customHeaders") or []})
+        request = urllib.request.Request(hook["url"], data, headers, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=5).close()
+        except OSError as exc:  # WAHA logs a failed webhook and goes on
+            logger.debug("waha double: a push failed: %s", type(exc).__name__)

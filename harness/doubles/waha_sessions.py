@@ -206,6 +206,10 @@ class Sessions:
             session = self._existing(name)
             return self._push(session, status or session.status, self._last_ms - age_ms)
 
+    def wait_pushes(self) -> None:
+        """Returns once every event pushed so far was delivered (or failed)."""
+        self._pusher.wait()
+
     def snapshot(self, name: str) -> Session:
         """A copy of the session as it is now."""
         with self._lock:

@@ -181,6 +181,21 @@ def test_a_stale_push_is_dated_before_a_fresh_one(evo):
     assert stale["date_time"] < fresh["date_time"]
 
 
+def test_a_restart_pushes_connecting_then_open_each_at_its_own_millisecond(evo):
+    """The app orders Evolution's pushes by date_time (milliseconds): two changes of one socket
+    never share one (the open waits on WhatsApp), even where the double makes them at once."""
+    with Receiver() as receiver:
+        create(evo)
+        subscribed(evo, receiver)
+        call(evo, "GET", "/instance/connect/ana")
+        evo.simulate_scan("ana")
+        pushed(evo, receiver)
+        assert call(evo, "POST", "/instance/restart/ana")[1]["instance"]["state"] == "open"
+        bodies = pushed(evo, receiver)
+    assert [b["data"]["state"] for b in bodies] == ["connecting", "open"]
+    assert bodies[0]["date_time"] < bodies[1]["date_time"]
+
+
 def test_a_ban_closes_with_403_in_the_row(evo):
     create(evo)
     call(evo, "GET", "/instance/connect/ana")

@@ -360,6 +360,15 @@ def test_pushes_carry_the_secret_header_and_read_as_events(waha, provider, recei
     assert events[0].at < events[1].at < events[2].at
 
 
+def test_wait_pushes_returns_once_every_push_so_far_was_delivered(waha, provider, receiver):
+    name = provider.create("Cobrança").instance_id
+    provider.register_events(name, "", receiver.url("/events"), SECRET)
+    provider.connect(name, "")
+    waha.simulate_scan(name, PHONE)
+    waha.wait_pushes()
+    assert receiver.received.qsize() == 3  # STARTING, SCAN_QR_CODE, WORKING: none still on its way
+
+
 def test_a_config_update_restarts_a_running_session(waha, provider, receiver):
     name = connected(waha, provider)
     provider.register_events(name, "", receiver.url("/events"), SECRET)
