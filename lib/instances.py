@@ -21,10 +21,11 @@ from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
 from lib.phones import validate_phone
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
-from lib.provider.base import DELETE, EVENTS, LIST, RESTART, Provider, QrCode, RemoteInstance
+from lib.provider.base import DELETE, RESTART, Provider, QrCode
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 from lib.table_stats import TableStats, table_stats
+from lib.inventory import ProviderInventory
 from lib.unsaved import keep_unsaved
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Connecting:
     already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
 
 
-class InstanceService:
+class InstanceService(ProviderInventory):
     """One per signed-in session: it carries the user whose role it enforces. `current_user` reads
     the user again from the accounts (None: deleted): before every change the role is the one the
     store holds now, so a demoted or deactivated admin loses the right at once."""
@@ -278,37 +279,6 @@ class InstanceService:
         reason = sender.send(alert)
         record_outcome(self.store, alert, reason, actor=self.user)
         return reason
-
-    # -- what exists at the provider ------------------------------------------------------------
-    def importable(self) -> list[RemoteInstance]:
-        """The provider's instances that are not in the dashboard ("Importar do provedor")."""
-        self._require_admin(LIST)
-        known = {instance.instance_id for instance in self.store.list_instances()}
-        return [remote for remote in self.provider.list_instances() if remote.instance_id not in known]
-
-    def import_instance(self, remote: RemoteInstance) -> Instance:
-        """Add one of importable() with its token from the provider, named as the provider names it
-        (renamed later if wanted), with the status the provider gave, and its events registered."""
-        self._require_admin(LIST)
-        name = validate_name(remote.name or remote.instance_id)
-        key = name_key(name)
-        with creation_lock(key):
-            if any(name_key(i.name) == key for i in self.store.list_instances()):
-                raise ValidationError(f"Já existe uma instância com o nome {name}: renomeie-a antes de importar.")
-            instance = self.store.insert_instance(instance_id=remote.instance_id, token=remote.token, name=name,
-                                                  created_by=self.user.id)
-        history.record(self.store, history.user_event(instance, "imported", self.user, to_status=instance.status))
-        instance = checks.apply_status(self.store, instance, remote.status, remote.phone_number, self._origin,
-                                       reason=remote.reason) or instance
-        event_registration.register_all(self.store, self.provider, [(instance, remote.token)], self.events)
-        return instance
-
-    def reconfigure_events(self) -> list[tuple[Instance, str | None]]:
-        """"Reconfigurar eventos": register the app's event URL for every instance again; each
-        instance with its failure's message, or None."""
-        self._require_admin(EVENTS)
-        pairs = [(instance, self._token(instance.id)) for instance in self.store.list_instances()]
-        return event_registration.register_all(self.store, self.provider, pairs, self.events, self.user)
 
     # -- roles -----------------------------------------------------------------------------
     def _require_role(self) -> None:
