@@ -12,10 +12,12 @@ MIN_SECRET_LENGTH = 32
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """`text` in `path` (0600), all of it or nothing: a temporary file beside it, flushed to the
+    disk, then renamed over it; the temporary file is removed when anything fails."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -26,7 +28,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the rename itself survives a crash
+        os.fsync(directory)  # the rename itself reaches the disk
     finally:
         os.close(directory)
 

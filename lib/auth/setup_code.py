@@ -9,13 +9,13 @@ login page of a server without users (or its start) makes a new one."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import threading
 from pathlib import Path
 
 from lib.errors import StoreError
+from lib.private_files import write_atomically
 
 SETUP_CODE_FILENAME = "setup_code.txt"
 CODE_SHAPE = re.compile(r"[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}")
@@ -44,7 +44,7 @@ def ensure_setup_code(data_dir: Path) -> str:
         if code is None:
             code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
             try:
-                _write_whole(setup_code_path(data_dir), code + "\n")
+                write_atomically(setup_code_path(data_dir), code + "\n")
             except OSError as exc:
                 raise StoreError(MSG_NOT_WRITTEN) from exc
         return code
@@ -53,25 +53,3 @@ def ensure_setup_code(data_dir: Path) -> str:
 def discard_setup_code(data_dir: Path) -> None:
     """The first administrator exists: the code is good no more."""
     setup_code_path(data_dir).unlink(missing_ok=True)
-
-
-def _write_whole(path: Path, text: str) -> None:
-    """`text` in `path` (0600), all of it or nothing: a temporary file beside it, flushed to the
-    disk, then renamed over it; the temporary file is removed when anything fails."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself reaches the disk
-    finally:
-        os.close(directory)
