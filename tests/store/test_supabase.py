@@ -109,6 +109,14 @@ def test_instance_token_calls_the_rpc(fake):
     assert json.loads(request.content) == {"_id": row["id"]}
 
 
+def test_an_instance_without_a_token_of_its_own_is_still_found(fake):
+    """WAHA's sessions have no token: the row keeps "", which is a token, not a missing row."""
+    row = fake.add_row("sessao-waha", token="")
+    assert signed_in().store().instance_token(row["id"]) == ""
+    with pytest.raises(InstanceNotFound):
+        signed_in().store().instance_token(str(uuid.uuid4()))
+
+
 def test_update_status_compare_and_set(fake):
     row = fake.add_row("one", status="connecting")
     store = signed_in().store()

@@ -127,8 +127,9 @@ class PostgrestInstances(ABC):
             raise InstanceNotFound()
 
     def instance_token(self, id: str) -> str:
+        """The token; "" where the provider gives none (WAHA). None from the function: no such row."""
         token = self._execute(lambda c: c.rpc("instance_token", {"_id": id}))
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str):
             raise InstanceNotFound()
         return token
 
