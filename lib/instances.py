@@ -21,7 +21,7 @@ from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
 from lib.phones import validate_phone
 from lib.presentation import format_phone
 from lib.event_registration import EventsTarget
-from lib.provider.base import DELETE, RESTART, Provider, QrCode
+from lib.provider.base import DELETE, EVENTS, RESTART, Provider, QrCode
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 from lib.table_stats import TableStats, table_stats
@@ -209,11 +209,13 @@ class InstanceService(ProviderInventory):
         provider). The row is read again first: another admin may have connected it meanwhile."""
         self._require_admin()
         instance = self.store.get_instance(instance.id)
-        calls = ([self.provider.disconnect] if instance.status != "disconnected" else []) + (
-            [self.provider.delete] if DELETE in self.provider.capabilities else [])
-        for call in calls:
+        steps = ([lambda: self._ahead_of_the_provider(instance, "disconnected", self.provider.disconnect)]
+                 if instance.status != "disconnected" else [])  # ahead: its own push is no drop either
+        if DELETE in self.provider.capabilities:
+            steps.append(lambda: self.provider.delete(instance.instance_id, self._token(instance.id)))
+        for step in steps:
             try:
-                call(instance.instance_id, self._token(instance.id))
+                step()
             except ProviderError as exc:
                 if exc.status_code != 404:  # the provider no longer knows it: nothing left to do there
                     raise
@@ -249,8 +251,9 @@ class InstanceService(ProviderInventory):
         after = self._ahead_of_the_provider(instance, "connecting", self.provider.restart)
         history.record(self.store, history.user_event(instance, "restarted", self.user, from_status="connected",
                                                       to_status="connecting"))
-        with suppress(ProviderError):  # restarted: a failed look at it right after is on the card
-            self.check_status(after)
+        if not (self.can(EVENTS) and self.events):  # a provider that pushes says when it is back itself
+            with suppress(ProviderError):  # restarted: a failed look at it right after is on the card
+                self.check_status(after)
 
     def _ahead_of_the_provider(self, instance: Instance, status: str, call: Callable[[str, str], None]) -> Instance:
         """Write `status` (where the user's action takes the instance), then ask the provider: its

@@ -69,6 +69,13 @@ def test_a_disconnect_whose_close_is_pushed_before_its_reply_is_not_a_drop(sandb
     assert [e.kind for e in service.store.events(instance_ids=[instance.id])][0] == "disconnected"
 
 
+def test_deleting_a_connected_instance_whose_close_is_pushed_before_the_reply_is_no_drop(sandbox, database, tmp_path):
+    service, instance = connected(sandbox, database, tmp_path, reason="401")
+    service.delete(instance)
+    assert drops(service) == []
+    assert [e.kind for e in service.store.events(instance_ids=[instance.id])][0] == "deleted"
+
+
 def test_a_restart_whose_stop_is_pushed_before_its_reply_is_not_a_drop(sandbox, database, tmp_path):
     service, instance = connected(sandbox, database, tmp_path)
     service.restart(instance)
