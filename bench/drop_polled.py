@@ -23,7 +23,7 @@ from bench.provider import BenchSandbox
 from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import instance_ids, seed_connected
-from lib.ui.instances_tab import WATCH_SECONDS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 MARGIN_S = 5.0
 DROPPED = "Caiu às"
@@ -95,7 +95,7 @@ def describe(args, result: dict) -> list[str]:
     return [
         f"Drop not pushed (a provider without events), from the drop at the provider to \"{DROPPED}\" on the admin's "
         f"page; real server + Chromium, monitor every {args.interval:g} s, the page checks the store every "
-        f"{WATCH_SECONDS:g} s",
+        f"{DEFAULT_LIVE_SECONDS:g} s",
         result["table"],
     ]
 

@@ -24,7 +24,7 @@ from bench.page import seen_at, watch_card
 from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, card, launch_chromium, new_page, sign_in
 from harness.seeding import seed_connected
-from lib.ui.instances_tab import WATCH_SECONDS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 BUDGET_S = 5.0
 ANALYST_EMAIL = "analista@example.com"
@@ -97,7 +97,7 @@ def run(runs: int = 6) -> dict:
 def describe(args, result: dict) -> list[str]:
     return [
         f"Drop pushed by the provider, from the click on \"Simular queda\" (admin) to \"{DROPPED}\" on the admin's and "
-        f"an analyst's page; real server + Chromium, the pages check the store every {WATCH_SECONDS:g} s",
+        f"an analyst's page; real server + Chromium, the pages check the store every {DEFAULT_LIVE_SECONDS:g} s",
         result["table"],
     ]
 

@@ -26,7 +26,7 @@ from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import badge, launch_chromium, new_page, sign_in
 from harness.seeding import seed_instances
 from lib.provider.sandbox.provider import SandboxProvider
-from lib.ui.instances_tab import WATCH_SECONDS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 
 def _count(runs: list[dict], prefix: str) -> int:
@@ -46,7 +46,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
                 page = new_page(browser)
                 sign_in(page, server.url)
                 expect(badge(page, newest, "Desconectado")).to_be_visible()
-                page.wait_for_timeout(WATCH_SECONDS * 1000)  # the runs of signing in are over
+                page.wait_for_timeout(DEFAULT_LIVE_SECONDS * 1000)  # the runs of signing in are over
                 background = server.background()
                 start = time.time()
                 page.wait_for_timeout(seconds * 1000)
@@ -90,7 +90,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
                f"(in-process counter, no query) in {f['fragment_ticks']} ticks; {f['sweeps_in_window']} sweeps meanwhile",
                "<= 1 small query per tick; embedded: 0, list read only after a sweep",
                f["store_reads"] == f["list_reads"] <= f["sweeps_in_window"]
-               and f["fragment_ticks"] >= seconds / WATCH_SECONDS - 2),
+               and f["fragment_ticks"] >= seconds / DEFAULT_LIVE_SECONDS - 2),
     ]
     return figures
 
@@ -98,7 +98,7 @@ def run(seconds: float = 30.0, instances: int = 20) -> dict:
 def describe(args, result: dict) -> list[str]:
     return [
         f"An idle admin page ({args.instances} instances), real server (instrumented) + Chromium; the cards check the "
-        f"store every {WATCH_SECONDS:g} s",
+        f"store every {DEFAULT_LIVE_SECONDS:g} s",
         result["table"],
     ]
 

@@ -3,9 +3,9 @@ run's timing, recorded by the page itself (MutationObserver) so that the moment 
 
 from __future__ import annotations
 
-from lib.ui.connect_dialog import POLL_INTERVAL_MS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
-POLL_INTERVAL_S = POLL_INTERVAL_MS / 1000  # an open connect dialog asks the provider this often
+POLL_INTERVAL_S = DEFAULT_LIVE_SECONDS  # an open connect dialog asks the provider this often (the app's default)
 
 
 # Records in window.__benchSeen[key] the wall-clock time (epoch ms) at which the card of `name`

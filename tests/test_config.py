@@ -179,6 +179,15 @@ def test_the_monitor_interval_comes_from_the_environment_first_and_zero_turns_th
     assert off.start_monitor() is None
 
 
+def test_open_pages_tick_every_3_seconds_unless_app_live_seconds_says_otherwise():
+    assert load_settings({}, {}).live_seconds == 3
+    assert load_settings({"app": {"live_seconds": 5}}, {}).live_seconds == 5
+    assert load_settings({"app": {"live_seconds": 5}}, {"APP_LIVE_SECONDS": "1"}).live_seconds == 1
+    for wrong in ("0.5", "61", "depressa"):
+        with pytest.raises(ConfigError, match=r"app.live_seconds \(APP_LIVE_SECONDS\) deve ser um número de 1 a 60"):
+            load_settings({}, {"APP_LIVE_SECONDS": wrong})
+
+
 def test_the_make_run_banner_says_where_in_which_mode_and_how_to_open_it_to_the_network(tmp_path):
     from lib.config.banner import describe
 

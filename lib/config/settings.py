@@ -47,11 +47,13 @@ ENV_VARIABLES = (
     "SESSION_IDLE_HOURS",
     "SESSION_ABSOLUTE_DAYS",
     "APP_TRUST_PROXY_HEADERS",
+    "APP_LIVE_SECONDS",
     "APP_DATA_DIR",
     "APP_SECRETS_FILE",
 )
 DEFAULT_MONITOR_INTERVAL_SECONDS = 60.0
 DEFAULT_RETENTION_DAYS = 180
+DEFAULT_LIVE_SECONDS = 3.0
 ALERT_KINDS = ("dropped", "recovered", "stuck_connecting")
 
 
@@ -90,6 +92,8 @@ class Settings:
     # Behind a reverse proxy of yours: believe its X-Forwarded-For (client address, for the login
     # throttle) and X-Forwarded-Proto (https: the session cookie is Secure). Off: never believed.
     trust_proxy_headers: bool = False
+    # An open page checks the store, its session and the connect dialog's QR this often (1 to 60 s).
+    live_seconds: float = DEFAULT_LIVE_SECONDS
     sso: SsoSettings | None = None  # None: no single sign-on, passwords only
 
     @property
@@ -131,6 +135,7 @@ def load_settings(secrets: Mapping | None = None, env: Mapping[str, str] | None 
         retention_days=_retention_days(secrets.get("history", {}), env),
         **_session_settings(secrets.get("sessions", {}), env),
         trust_proxy_headers=_flag(env.get("APP_TRUST_PROXY_HEADERS") or secrets.get("app", {}).get("trust_proxy_headers")),
+        live_seconds=_live_seconds(secrets.get("app", {}), env),
         sso=sso_settings(secrets.get("auth")),
     )
 
@@ -239,6 +244,13 @@ def _session_settings(section: Mapping, env: Mapping[str, str]) -> dict:
         raise ConfigError("Configuração inválida: sessions.idle_hours (SESSION_IDLE_HOURS) e sessions.absolute_days "
                           "(SESSION_ABSOLUTE_DAYS) devem ser números positivos.")
     return {"session_idle_hours": idle, "session_absolute_days": absolute}
+
+
+def _live_seconds(section: Mapping, env: Mapping[str, str]) -> float:
+    seconds = _number(env.get("APP_LIVE_SECONDS") or section.get("live_seconds", DEFAULT_LIVE_SECONDS), minimum=1)
+    if seconds is None or seconds > 60:
+        raise ConfigError("Configuração inválida: app.live_seconds (APP_LIVE_SECONDS) deve ser um número de 1 a 60.")
+    return seconds
 
 
 def _flag(raw) -> bool:

@@ -15,8 +15,8 @@ from lib.models import Instance
 from lib.presentation import escape_markdown, format_pairing_code, format_phone, qr_for_display
 from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
+from lib.ui.ticks import live_seconds
 
-POLL_INTERVAL_MS = 3000
 # WhatsApp rotates its QR about every 20 s (so does the sandbox). A tick comes every 3 s, so asking
 # at 15 s gets the new QR before the old one expires, with a tick and a slow reply to spare.
 QR_REFRESH_SECONDS = 15
@@ -81,7 +81,7 @@ def connect_dialog(state: ConnectState) -> None:
         _code_tab(state)
     if qr_failed or (state.qr_png is None and state.pairing_code is None):
         return  # nothing to wait for (a retry is offered): no polling
-    st_autorefresh(interval=POLL_INTERVAL_MS, key="connect_poll")
+    st_autorefresh(interval=round(live_seconds() * 1000), key="connect_poll")
 
 
 def _connected(instance: Instance) -> None:

@@ -4,7 +4,7 @@ dialog that is open (lib.ui.dialog_state).
 
 What the screen says follows the store without anyone clicking: lib.ui.live, above every page,
 runs the whole page again when the store changes; the cards are a fragment drawn again every
-WATCH_SECONDS anyway, so "verificado há 40 s" stays true.
+tick anyway (lib.ui.ticks), so "verificado há 40 s" stays true.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ from lib.ui.dialog_state import open_dialog, show_open_dialog
 from lib.ui.dialogs import token_view
 from lib.ui.activity import alert_failure_banner
 from lib.ui.table import instances_table_view
+from lib.ui.ticks import run_live
 
-WATCH_SECONDS = 3
-
-
-@st.fragment(run_every=WATCH_SECONDS)
 def live_cards(*, can_act: bool) -> None:
     """The cards, drawn again every tick ("verificado há 40 s" stays true); the session and the
     store's changes are followed for every page by lib.ui.live."""
@@ -81,7 +78,7 @@ def instances_tab() -> None:
     if fleet_controls.view() == fleet_controls.VIEW_TABLE:
         instances_table_view(fleet_controls.shown(instances), owners=owners(), can_act=user.is_admin)
     else:
-        live_cards(can_act=user.is_admin)
+        run_live(live_cards, can_act=user.is_admin)
 
 
 def admin_toolbar() -> None:

@@ -3,7 +3,7 @@ the page): the session (ended elsewhere: the login page), the store (a change: t
 from a fresh read), the drops (a banner naming each number that dropped while the page was open,
 until dismissed or back) and the browser tab's title, which carries the count of problems.
 
-One fragment runs every WATCH_SECONDS and asks two cheap questions (is the session alive? has the
+One fragment runs every tick (lib.ui.ticks: 3 s unless configured) and asks two cheap questions (is the session alive? has the
 store changed since the list was read?); only a change draws more than itself."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from lib import fleet
 from lib.presentation import escape_markdown, format_phone, format_time
 from lib.errors import AppError
 from lib.ui import caches, signed_in
+from lib.ui.ticks import run_live
 
-WATCH_SECONDS = 3  # a change in the store shows on every open screen within this, plus a run
 OPENED_KEY = "opened_at"  # when this browser session first drew a signed-in page: drops after it are news
 DISMISSED_KEY = "dismissed_drops"  # {(instance id, when it dropped)}
 TITLE = "Instâncias WhatsApp"
@@ -31,7 +31,7 @@ def follow() -> None:
     if instances is not None:
         problems = fleet.problems(fleet.counts(instances))
         st.set_page_config(page_title=f"({problems}) {TITLE}" if problems else TITLE)
-    _live()
+    run_live(_live)  # a change in the store shows on every open screen within a tick, plus a run
 
 
 def _instances():
@@ -42,7 +42,6 @@ def _instances():
         return None
 
 
-@st.fragment(run_every=WATCH_SECONDS)
 def _live() -> None:
     before = signed_in.signed_in()
     signed_in.check()  # a session ended elsewhere: the login page

@@ -21,6 +21,7 @@ from lib.instances import InstanceService
 from lib.models import User
 from lib.presentation import escape_markdown
 from lib.ui import feedback
+from lib.ui.ticks import run_live
 
 SIGNED_IN_KEY = "signed_in"
 SERVICE_KEY = "service"
@@ -33,7 +34,6 @@ LEAVE_PROVIDER_KEY = "leave_provider"  # "Sair": st.logout() at the end of the n
 USER_CHECKED_KEY = "user_checked_at"  # when the user was last read again (time.monotonic())
 USER_CHECK_SECONDS = 60  # the role is read again at least this often (and before every change)
 LAST_CHECK_KEY = "session_checked_at"  # when the session was last checked (time.monotonic())
-CHECK_SECONDS = 3  # an open page checks its session this often (watch; the live cards' tick too)
 
 
 def context() -> AppContext:
@@ -174,11 +174,14 @@ def check(*, touch: bool = False) -> None:
         st.session_state.pop(SERVICE_KEY, None)
 
 
-@st.fragment(run_every=CHECK_SECONDS)
 def watch() -> None:
     """For a person without access yet (no role, or a temporary password; lib.ui.live follows
     everyone else): the session checked every few seconds, the page drawn again when the user
     changed (a role given meanwhile shows within seconds)."""
+    run_live(_watch)
+
+
+def _watch() -> None:
     before = signed_in()
     check()
     if signed_in() is not before:

@@ -1,0 +1,19 @@
+"""How often an open page follows the store, its session and the connect dialog's QR without a
+click: every Settings.live_seconds ([app] live_seconds, APP_LIVE_SECONDS; 3 s unless configured)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.config.settings import current_settings
+
+
+def live_seconds() -> float:
+    return current_settings().live_seconds
+
+
+def run_live(fragment, /, *args, **kwargs):
+    """`fragment(*args, **kwargs)` drawn as a Streamlit fragment that runs again every tick. Made a
+    fragment at each call, not at import, so that the setting is the configured one; Streamlit
+    knows a fragment by its function and its place on the page, so it is the same one every run."""
+    return st.fragment(fragment, run_every=live_seconds())(*args, **kwargs)
