@@ -52,6 +52,47 @@ def seed_instances(database: SQLiteDatabase, count: int, *, webhooks: WebhookSet
     return names
 
 
+DROPPED_EVERY = 20  # seed_fleet: one instance in 20 (5 %) has dropped
+
+
+def fleet_phone(index: int) -> str:
+    """The number of the `index`-th instance of seed_fleet, as the store keeps it."""
+    return f"+55119{index:08d}"
+
+
+def seed_fleet(database: SQLiteDatabase, count: int, *, prefix: str = "Cobrança",
+               credentials: list[tuple[str, str]] | None = None) -> list[str]:
+    """`count` rows as a working fleet looks: each connected a week ago (its history says so), one
+    in DROPPED_EVERY dropped by the provider since (reason 401, 1 to 20 hours ago, before any page
+    opens: no drop banner for them); one transaction. `credentials`: the (provider id, token) of
+    each, when a provider knows them (else made up). Returns the names, oldest first."""
+    names = [f"{prefix} {i:04d}" for i in range(count)]
+    credentials = credentials or [(f"seed-{i:04d}-{secrets.token_hex(3)}", secrets.token_urlsafe(24))
+                                  for i in range(count)]
+    now = datetime.now(timezone.utc)
+    week_ago = (now - timedelta(days=7)).isoformat(timespec="microseconds")
+    rows, events = [], []
+    for i, (name, (instance_id, token)) in enumerate(zip(names, credentials)):
+        row_id, phone, dropped = str(uuid.uuid4()), fleet_phone(i), i % DROPPED_EVERY == 0
+        changed = (now - timedelta(hours=1 + i % 20)).isoformat(timespec="microseconds") if dropped else week_ago
+        rows.append((row_id, instance_id, token, name, None if dropped else phone,
+                     "disconnected" if dropped else "connected", week_ago, changed, changed, phone, int(dropped),
+                     "401" if dropped else None, week_ago))
+        events.append((row_id, name, "connected", "connecting", "connected", phone, None, week_ago))
+        if dropped:
+            events.append((row_id, name, "dropped", "connected", "disconnected", phone, "Desconectado no celular",
+                           changed))
+    with database.connect() as conn:
+        conn.executemany(
+            "insert into instances (id, instance_id, token, name, phone_number, status, created_at, updated_at,"
+            " status_changed_at, last_phone_number, dropped, disconnect_reason, first_connected_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "insert into instance_events (instance_id, instance_name, kind, from_status, to_status, phone_number,"
+            " source, detail, created_at) values (?, ?, ?, ?, ?, ?, 'monitor', ?, ?)", events)
+    return names
+
+
 def seed_connected(database: SQLiteDatabase, provider, count: int, prefix: str) -> list[str]:
     """`count` instances created at `provider` (a SandboxProvider in this process) and connected
     there, as if their phones had scanned the QR; the store still says disconnected until the

@@ -64,15 +64,17 @@ def scrubbed_environ() -> dict[str, str]:
 class AppServer:
     """`streamlit run server.py` on a free loopback port, with its own data dir: webhooks pointed at
     `webhooks`, or the embedded sandbox when None; `env` adds settings (MONITOR_INTERVAL_SECONDS...).
-    `runner` is the module that runs it (`python -m streamlit run ...`; bench.server instruments
-    it). A context manager: the process is always stopped. Raises RuntimeError, with the log, when
-    it does not start."""
+    `runner` is the module that runs it (`python -m streamlit run ...`; bench.instrumented
+    instruments it), `script` what it runs (another app file: the benchmarks' one-line page). A
+    context manager: the process is always stopped. Raises RuntimeError, with the log, when it does
+    not start."""
 
     work_dir: Path
     webhooks: WebhookSettings | None = None
     env: dict[str, str] = field(default_factory=dict)
     data_dir: Path | None = None  # default: work_dir / "data"
     runner: str = "streamlit"
+    script: str = "server.py"
     process: subprocess.Popen | None = None
 
     def __post_init__(self):
@@ -98,7 +100,7 @@ class AppServer:
         return env
 
     def start(self) -> "AppServer":
-        command = [sys.executable, "-m", self.runner, "run", "server.py",
+        command = [sys.executable, "-m", self.runner, "run", self.script,
                    "--server.port", str(self.port), "--server.address", "127.0.0.1",
                    "--server.headless", "true",
                    "--server.fileWatcherType", "none",  # others' edits must not reload the app mid-run

@@ -73,6 +73,11 @@ class EvolutionDouble:
         with self._lock:
             self.request_counts[f"{method} {route}"] += 1
 
+    def counts(self) -> dict[str, int]:
+        """A copy of request_counts, safe while requests are being served."""
+        with self._lock:
+            return dict(self.request_counts)
+
     # ------------------------------------------------------------------ test controls
     def simulate_scan(self, name: str, phone: str = "5511999998888") -> None:
         """The phone scanned the current QR: open, pushed."""
