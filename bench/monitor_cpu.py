@@ -30,7 +30,7 @@ BUDGET_PCT = 5.0
 AVERAGED_OVER_S = 300.0
 
 
-def _measure(server: BenchServer, seconds: float) -> float:
+def measure_cpu(server: BenchServer, seconds: float) -> float:
     """CPU seconds the server used over the next `seconds`."""
     before = server.cpu_seconds()
     time.sleep(seconds)
@@ -49,6 +49,17 @@ def _wait_first_sweep(provider: BenchSandbox, instances: int, timeout: float = 1
     time.sleep(1.0)  # its last writes
 
 
+def scaled_share(cpu: float, idle_cpu: float, seconds: float, interval: float) -> dict[str, float]:
+    """The server's share of one core at the default interval, in %, from `cpu` seconds used over
+    `seconds` while sweeping every `interval` s and `idle_cpu` over as long with the monitor off:
+    the measured share divided by the speed-up, plus the idle share for the time that leaves out."""
+    scale = DEFAULT_MONITOR_INTERVAL_SECONDS / interval
+    measured_pct, idle_pct = 100 * cpu / seconds, 100 * idle_cpu / seconds
+    scaled_pct = measured_pct / scale  # = cpu / (seconds * scale): the same sweeps over the longer time
+    return {"scale": scale, "measured_pct": measured_pct, "idle_pct": idle_pct, "scaled_pct": scaled_pct,
+            "estimate_pct": scaled_pct + idle_pct * (1 - 1 / scale)}
+
+
 def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, latency_ms: int = 100) -> dict:
     with BenchSandbox(latency_ms=0) as provider:
         work = work_dir("monitor-cpu")  # one data dir for both servers, one after the other
@@ -58,24 +69,23 @@ def run(instances: int = 1000, interval: float = 6.0, seconds: float = 30.0, lat
         provider.latency_ms = latency_ms  # seeded without it; the sweeps wait for it
         with idle_server:
             time.sleep(5)  # start-up over
-            idle_cpu = _measure(idle_server, seconds)
+            idle_cpu = measure_cpu(idle_server, seconds)
         with monitored:
             _wait_first_sweep(provider, instances)
             start = time.time()
-            cpu = _measure(monitored, seconds)
+            cpu = measure_cpu(monitored, seconds)
             calls = len([t for t in provider.status_times(after=start) if t <= start + seconds])
     sweeps = calls / instances
-    idle_pct = 100 * idle_cpu / seconds
-    measured_pct = 100 * cpu / seconds
-    scale = DEFAULT_MONITOR_INTERVAL_SECONDS / interval
-    scaled_pct = measured_pct / scale  # = cpu / (seconds * scale): the same sweeps over the longer time
-    estimate_pct = scaled_pct + idle_pct * (1 - 1 / scale)
+    share = scaled_share(cpu, idle_cpu, seconds, interval)
+    scaled_pct, estimate_pct, measured_pct, idle_pct = (share[k] for k in ("scaled_pct", "estimate_pct",
+                                                                             "measured_pct", "idle_pct"))
     rows = [
         ("monitor off (idle server)", f"{seconds:g}", f"{idle_cpu:.2f}", "0", f"{idle_pct:.2f}", "", ""),
         (f"monitor every {interval:g} s", f"{seconds:g}", f"{cpu:.2f}", f"{sweeps:.1f}", f"{measured_pct:.2f}",
          f"{cpu / sweeps:.2f}" if sweeps else "—", f"{scaled_pct:.2f} (+ idle {estimate_pct - scaled_pct:.2f} "
          f"= {estimate_pct:.2f})"),
     ]
+    scale = share["scale"]
     return {
         "instances": instances,
         "latency_ms": latency_ms,

@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.run_all [--only rerun,tick,...] [--load-poll-seconds 15]
 
 The scripts: rerun (page rerun, AppTest), tick (the connect dialog's polling), scan_to_screen,
-refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), drop_pushed and
+refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), sweep_evolution (the
+same against Evolution API: one listing request, and the server's CPU), drop_pushed and
 drop_polled (a phone's drop on the open screens, told by the provider or found by the monitor),
 monitor_cpu (the server's CPU with 1000 instances monitored), idle (an open page left alone).
 Each runs in its own process (its own AppTest contexts, servers and environment), prints its
@@ -35,8 +36,8 @@ from bench.measure import machine_busy_seconds
 from bench.report import RESULTS_PATH, Option, main as bench_main, save_results, table, target, targets_table
 from harness.server import ROOT
 
-SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "drop_pushed", "drop_polled", "monitor_cpu",
-           "idle", "history_open", "alert_hang")
+SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "sweep_evolution", "drop_pushed", "drop_polled",
+           "monitor_cpu", "idle", "history_open", "alert_hang")
 SCRIPT_TIMEOUT_S = 15 * 60
 STOP_GRACE_S = 20
 LOAD_SESSIONS = 20
