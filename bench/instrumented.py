@@ -4,7 +4,8 @@ product is changed; this process patches, before the app starts:
 
 - each script run (full or fragment) of every session: start, server time from the run's start
   (ScriptRunContext.reset) to its end (ScriptRunner._on_script_finished), the CPU time of the
-  script thread in between (what the run itself cost, whatever else the machine is doing), whether
+  script thread in between (what the run itself cost, whatever else the machine is doing) and of
+  the whole process (with the event loop's sending of the run's messages meanwhile), whether
   it was a fragment run and which fragments it ran (by function name: "live_cards" for the cards'
   3 s check, "connect_dialog" for the dialog's polling), and how it ended;
 - within that run's thread: calls to the SQLite store (reads, writes, the others: version, lease)
@@ -116,6 +117,7 @@ def install(events_path: str, background_path: str | None = None) -> None:
             "start": time.time(),
             "t0": time.perf_counter(),
             "cpu0": time.thread_time(),
+            "process_cpu0": time.process_time(),
             "session": self.session_id,
             "fragment": bool(fragment_ids),
             "fragments": [_fragment_names.get(i, "?") for i in fragment_ids] if fragment_ids else None,
@@ -132,6 +134,7 @@ def install(events_path: str, background_path: str | None = None) -> None:
             if run is not None:
                 run["ms"] = round((time.perf_counter() - run.pop("t0")) * 1000, 3)
                 run["cpu_ms"] = round((time.thread_time() - run.pop("cpu0")) * 1000, 3)
+                run["process_cpu_ms"] = round((time.process_time() - run.pop("process_cpu0")) * 1000, 3)
                 run["webhook_ms"] = round(run["webhook_ms"], 3)
                 run["event"] = getattr(event, "name", str(event))
                 with _write_lock, open(events_path, "a", encoding="utf-8") as fh:

@@ -1,8 +1,10 @@
-"""What the browser benchmarks watch in a page: when a card first shows a text, and each script
-run's timing, recorded by the page itself (MutationObserver) so that the moment is the DOM's."""
+"""What the browser benchmarks watch in a page: when a card (or any element) first shows a text,
+each script run's timing, and what a full rerun costs the page, recorded by the page itself
+(MutationObserver, its WebSocket) so that the moment is the DOM's."""
 
 from __future__ import annotations
 
+from harness.browser import with_protocol
 from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 POLL_INTERVAL_S = DEFAULT_LIVE_SECONDS  # an open connect dialog asks the provider this often (the app's default)
@@ -72,3 +74,99 @@ RUN_OBSERVER = r"""
   }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 })();
 """
+
+
+# Records, in window.__rerun, what a full rerun costs the page (bench/rerun.py): when the key "r"
+# (Streamlit's rerun shortcut) went down, each rerun request sent ([time, fragment?]), each forward
+# message received ([time, bytes, script_finished status or null]), the last change of the DOM and
+# the frame painted after it (a requestAnimationFrame, then a task: after that frame's paint). Times
+# are performance.now() of the page. While window.__rerun.holdTicks is true, the timers of the
+# fragments' run_every (intervals of __TICK_MS__ ms) skip their turn: no tick runs beside a measured
+# rerun. Installed before Streamlit's scripts (new_page's init_script; with_protocol fills it in).
+RERUN_RECORDER = r"""
+(() => {
+  if (window.__rerun || !window.WebSocket) return;
+  const P = __PROTOCOL__;
+  __PROTOBUF__
+  const now = () => performance.now();
+  const w = window.__rerun = {key: null, requests: [], messages: [], lastMessage: 0, lastMutation: 0, lastFrame: 0,
+                              holdTicks: false};
+  document.addEventListener('keydown', (event) => { if (event.key === 'r') w.key = event.timeStamp; }, true);
+  const setInterval = window.setInterval;
+  window.setInterval = function (callback, ms, ...rest) {
+    if (ms !== __TICK_MS__ || typeof callback !== 'function') return setInterval.call(this, callback, ms, ...rest);
+    return setInterval.call(this, (...args) => { if (!w.holdTicks) callback(...args); }, ms, ...rest);
+  };
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const bytes = asBytes(data);
+      const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
+      if (rerun) {
+        const state = rerun[2] ? fields(rerun[2]) : [];
+        w.requests.push([now(), state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)]);
+      }
+    } catch (e) { /* never in the page's way */ }
+    return send.apply(this, arguments);
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        const t = w.lastMessage = now();
+        try {
+          const bytes = asBytes(event.data);
+          const finished = (bytes ? fields(bytes) : []).find(([field]) => field === P.SCRIPT_FINISHED);
+          w.messages.push([t, bytes ? bytes.length : 0, finished ? finished[1] : null]);
+        } catch (e) { /* never in the page's way */ }
+      });
+    }
+  };
+  let pending = false;
+  const frame = () => {
+    const drawnAt = now(), channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      w.lastFrame = now();
+      pending = w.lastMutation > drawnAt;  // changed after that frame: one more
+      if (pending) requestAnimationFrame(frame);
+    };
+    channel.port2.postMessage(null);
+  };
+  new MutationObserver(() => {
+    w.lastMutation = now();
+    if (!pending) { pending = true; requestAnimationFrame(frame); }
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+})();
+"""
+
+
+def rerun_recorder(tick_ms: int) -> str:
+    """RERUN_RECORDER for a page whose fragments tick every `tick_ms` (to pass to new_page)."""
+    return with_protocol(RERUN_RECORDER.replace("__TICK_MS__", str(int(tick_ms))))
+
+
+# As WATCH_CARD, for the first element matching `selector` whose text contains `text`.
+WATCH_TEXT = r"""
+([key, selector, text]) => {
+  window.__benchSeen = window.__benchSeen || {};
+  window.__benchSeen[key] = null;
+  const check = () => {
+    if (window.__benchSeen[key] !== null) return;
+    if (Array.from(document.querySelectorAll(selector)).some((el) => el.textContent.includes(text))) {
+      window.__benchSeen[key] = performance.timeOrigin + performance.now();
+      observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document, {subtree: true, childList: true, characterData: true});
+  check();
+}
+"""
+
+
+def watch_text(page, selector: str, text: str) -> str:
+    """Start watching for an element of `selector` whose text contains `text`; the key for seen_at()."""
+    key = f"{selector}\n{text}"
+    page.evaluate(WATCH_TEXT, [key, selector, text])
+    return key
