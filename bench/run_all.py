@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.run_all [--only rerun,tick,...] [--load-poll-seconds 15]
 
-The scripts: rerun (page rerun, AppTest), tick (the connect dialog's polling), scan_to_screen,
+The scripts: rerun (a full rerun of the admin page in Chromium), tick (the connect dialog's polling), scan_to_screen,
 refresh_all ("Verificar agora"), sweep (one monitor sweep of 1000 instances), sweep_evolution (the
 same against Evolution API: one listing request, and the server's CPU), drop_pushed and
 drop_polled (a phone's drop on the open screens, told by the provider or found by the monitor),
+drop_banner (a pushed drop's banner on a page showing page 3 of 60 and of 1000 instances),
 monitor_cpu (the server's CPU with 1000 instances monitored), idle (an open page left alone).
 Each runs in its own process (its own AppTest contexts, servers and environment), prints its
 table and updates its key of bench/results.json; a run of them all starts that file afresh, a run
@@ -37,7 +38,7 @@ from bench.report import RESULTS_PATH, Option, main as bench_main, save_results,
 from harness.server import ROOT
 
 SCRIPTS = ("rerun", "tick", "scan_to_screen", "refresh_all", "sweep", "sweep_evolution", "drop_pushed", "drop_polled",
-           "monitor_cpu", "idle", "history_open", "alert_hang")
+           "drop_banner", "monitor_cpu", "idle", "history_open", "alert_hang")
 SCRIPT_TIMEOUT_S = 15 * 60
 STOP_GRACE_S = 20
 LOAD_SESSIONS = 20
