@@ -25,32 +25,37 @@ CARDS_PER_PAGE = 10
 CARD_BUTTON_WIDTH = 140  # pixels: the card's column of buttons, the same on every card
 
 
-# Every run redraws the cards of the page shown, so a card is kept to few elements: the name and
-# the state are one Markdown element, the lines one text, the buttons one column.
+# Every run redraws the cards of the page shown, and each element is a message to the browser,
+# which draws it again (bench/rerun.py): a card is one bordered row of one Markdown element (the
+# name, the state's badge, then the lines, every text escaped) and one column of buttons.
 def instance_card(instance: Instance, *, now: datetime, stats: CardStats | None, owners: dict[str, str],
                   can_act: bool, sandbox: SandboxProvider | None) -> None:
     kind = fleet.state(instance)
-    with st.container(border=True, key=f"card-{instance.id}"):
-        with st.container(horizontal=True, vertical_alignment="center"):
-            with st.container():
-                badge = f":{fleet.STATE_COLORS[kind]}-badge[{fleet.STATE_ICONS[kind]} {fleet.STATE_LABELS[kind]}]"
-                st.markdown(f"**{escape_markdown(instance.name)}**  \n{badge}")
-                lines = status_lines(instance, now)
-                owned = owner_line(instance, owners)
-                if owned:
-                    lines.append(owned)
-                if stats is not None:
-                    lines.append(stats_line(stats, now))
-                st.text("\n".join(lines))
-            # A column of equal buttons: beside the text on a wide screen, under it on a phone,
-            # never wrapping into uneven rows.
-            with st.container(width=CARD_BUTTON_WIDTH, gap="small"):
-                if can_act:
-                    _main_action(instance, kind)
-                st.button("Histórico", key=f"history-{instance.id}", width="stretch",
-                          on_click=_open_then_rerun, args=("history", instance))
-                if can_act:
-                    _more_menu(instance, kind, sandbox)
+    with st.container(border=True, horizontal=True, vertical_alignment="center", key=f"card-{instance.id}"):
+        st.markdown(card_text(instance, kind, now=now, stats=stats, owners=owners))
+        # A column of equal buttons: beside the text on a wide screen, under it on a phone,
+        # never wrapping into uneven rows.
+        with st.container(width=CARD_BUTTON_WIDTH, gap="small"):
+            if can_act:
+                _main_action(instance, kind)
+            st.button("Histórico", key=f"history-{instance.id}", width="stretch",
+                      on_click=_open_then_rerun, args=("history", instance))
+            if can_act:
+                _more_menu(instance, kind, sandbox)
+
+
+def card_text(instance: Instance, kind: str, *, now: datetime, stats: CardStats | None,
+              owners: dict[str, str]) -> str:
+    """The card's Markdown: the name in bold and the badge, then (a paragraph of its own) a line
+    each for since when and why, the number, the owner and tags, uptime and drops; literal text."""
+    badge = f":{fleet.STATE_COLORS[kind]}-badge[{fleet.STATE_ICONS[kind]} {fleet.STATE_LABELS[kind]}]"
+    lines = status_lines(instance, now)
+    owned = owner_line(instance, owners)
+    if owned:
+        lines.append(owned)
+    if stats is not None:
+        lines.append(stats_line(stats, now))
+    return f"**{escape_markdown(instance.name)}**  \n{badge}\n\n" + "  \n".join(escape_markdown(line) for line in lines)
 
 
 def stats_line(stats: CardStats, now: datetime) -> str:

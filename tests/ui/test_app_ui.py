@@ -40,25 +40,19 @@ def texts(at: AppTest) -> str:
     return "\n".join(literal + markdown)
 
 
-CARD_HEAD = re.compile(r"^\*\*(?P<name>.*)\*\*  \n:\w+-badge\[:material/\w+: (?P<label>[^\]]+)\]$", re.DOTALL)
+CARD_TEXT = re.compile(r"^\*\*(?P<name>.*)\*\*  \n:\w+-badge\[:material/\w+: (?P<label>[^\]]+)\]\n\n(?P<lines>.*)$",
+                       re.DOTALL)
 
 
 def cards(at: AppTest) -> dict[str, str]:
-    """Every card shown, as name → its state and lines ("Caiu\nCaiu às 06:42 …"). A card is the
-    block whose first elements are the name in bold with the state's badge, then a text."""
+    """Every card shown, as name → its state and lines ("Caiu\nCaiu às 06:42 …"). A card is one
+    Markdown element: the name in bold with the state's badge, then its lines (lib.ui.card.card_text)."""
     found = {}
-
-    def walk(block) -> None:
-        children = list(getattr(block, "children", {}).values())
-        kinds = [getattr(child, "type", None) for child in children[:2]]
-        if kinds == ["markdown", "text"]:
-            head = CARD_HEAD.match(children[0].value)
-            if head:
-                found[unescape_markdown(head["name"])] = f"{head['label']}\n{children[1].value}"
-        for child in children:
-            walk(child)
-
-    walk(at.main)
+    for element in at.markdown:
+        text = CARD_TEXT.match(element.value)
+        if text:
+            lines = unescape_markdown(text["lines"].replace("  \n", "\n"))
+            found[unescape_markdown(text["name"])] = f"{text['label']}\n{lines}"
     return found
 
 
