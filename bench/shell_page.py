@@ -1,6 +1,7 @@
 """The frame of the signed-in admin page with nothing in it, for bench/rerun.py: what app.py and
 pages/configuracoes.py draw on every run before any content (the page's settings and style, the
-sidebar with the user and "Sair", the navigation, the title and the four tabs, one line in each),
+sidebar with the user and "Sair", the navigation, the title and the four tabs, one line in the
+open one, the only one drawn),
 with the heap frozen after start-up as app.py freezes it. The floor a full rerun of that page
 cannot go under, whatever its content."""
 
@@ -17,8 +18,9 @@ freeze_startup_heap()
 def configuracoes() -> None:
     st.title("Configurações")
     labels = ["Instâncias", "Atividade", "Templates", "Régua de Cobrança"]
-    for tab, label in zip(st.tabs(labels), labels):
-        tab.text(label)
+    for tab, label in zip(st.tabs(labels, key="settings_tab", on_change="rerun"), labels):
+        if tab.open:
+            tab.text(label)
 
 
 def usuarios() -> None:
