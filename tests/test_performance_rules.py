@@ -22,7 +22,7 @@ from lib.presentation import qr_for_display
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.ui.test_app_ui import PASSWORD, admin_app, admin_service, button, cards, signed_in_app, texts
+from tests.ui.test_app_ui import CARD_TEXT, PASSWORD, admin_app, admin_service, button, cards, signed_in_app, texts
 from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
@@ -83,6 +83,28 @@ def test_admin_rerun_and_browsing_are_served_from_the_cached_list(context, calls
     assert not at.exception
     assert "Página 2 de 2" in texts(at) and "Instância 010" in texts(at)  # the filtered list's 2nd page...
     assert reads(calls) == writes(calls) == webhook_calls(calls) == 0  # ...without touching the store
+
+
+def test_a_card_is_six_elements_at_most(context):
+    """Every element of a run is a message the browser draws again (bench/rerun.py: about 0.7 ms
+    each): an admin's card is its bordered row, one Markdown element (name, badge and lines), the
+    column of buttons and its three buttons (Conectar, Histórico, Mais)."""
+    seed(context, 3)  # never connected: the card with the most buttons
+    at = admin_app(context)
+
+    def elements(node) -> int:
+        return 1 + sum(elements(child) for child in getattr(node, "children", {}).values())
+
+    def card_rows(node):
+        children = list(getattr(node, "children", {}).values())
+        if children and getattr(children[0], "type", None) == "markdown" and CARD_TEXT.match(children[0].value):
+            yield node
+        for child in children:
+            yield from card_rows(child)
+
+    rows = list(card_rows(at.main))
+    assert len(rows) == 3 and set(cards(at)) == {"Instância 000", "Instância 001", "Instância 002"}
+    assert [elements(row) for row in rows] == [6, 6, 6]
 
 
 def test_an_idle_tick_asks_nothing_and_a_change_elsewhere_costs_one_read(context, calls):
