@@ -10,7 +10,7 @@ the pages in turn: a connected instance is dropped by a POST to /api/provider-ev
 dialect, reason 428, with the events secret), as a provider pushes it, and the time is taken from
 just before the POST to the moment the page's DOM shows the banner "Caiu: <name> · …" (a
 MutationObserver timestamps it). The page follows the store through lib.ui.live's check every
-WATCH_SECONDS, then runs again in full; a pause of 1 to 3 s before each drop spreads the drops over
+tick (3 s by default), then runs again in full; a pause of 1 to 3 s before each drop spreads the drops over
 that period.
 """
 
@@ -28,7 +28,7 @@ from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import launch_chromium, new_page, settle, sign_in_by_cookie
 from harness.seeding import DROPPED_EVERY, seed_fleet
 from lib.api import EVENTS_PATH, SECRET_HEADER
-from lib.ui.live import WATCH_SECONDS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 BUDGET_S = 5.0
 PAGE = 3
@@ -113,7 +113,7 @@ def run(drops: int = 6, sizes: str = "60,1000") -> dict:
 
 def describe(args, result: dict) -> list[str]:
     return [f"Drop pushed to /api/provider-events, to its banner \"Caiu: <name> · …\" on an admin page at page {PAGE} "
-            f"of the cards; real server + Chromium, the page checks the store every {WATCH_SECONDS:g} s",
+            f"of the cards; real server + Chromium, the page checks the store every {DEFAULT_LIVE_SECONDS:g} s",
             result["table"]]
 
 

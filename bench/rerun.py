@@ -32,7 +32,7 @@ from bench.page import rerun_recorder
 from bench.report import Option, main as bench_main, table, target, work_dir
 from harness.browser import launch_chromium, new_page, open_app, sign_in_by_cookie
 from harness.seeding import seed_fleet
-from lib.ui.instances_tab import WATCH_SECONDS
+from lib.config.settings import DEFAULT_LIVE_SECONDS
 
 WARMUP = 3
 QUIET_MS = 300  # no message, no change of the DOM for this long: the rerun is over
@@ -134,7 +134,7 @@ def _measure(subjects: list[Subject], repetitions: int) -> None:
         browser = launch_chromium(playwright)
         try:
             for subject in subjects:
-                subject.page = new_page(browser, rerun_recorder(WATCH_SECONDS * 1000))
+                subject.page = new_page(browser, rerun_recorder(DEFAULT_LIVE_SECONDS * 1000))
                 subject.cdp = subject.page.context.new_cdp_session(subject.page)
                 subject.cdp.send("Performance.enable", {"timeDomain": "threadTicks"})  # durations in CPU time
                 if subject.signed_in:
