@@ -214,8 +214,12 @@ def test_a_direct_provider_takes_its_url_and_key_and_never_shows_the_key(kind, l
     assert (settings.provider.kind, settings.provider.url) == (kind, "https://user:pw@evo.example.com:8080")
     assert settings.provider.api_key == "chave-secreta-123"
     assert settings.provider.timeout_seconds == 15
-    assert settings.mode_label == f"banco local SQLite + {label} em https://evo.example.com:8080"
-    assert "chave-secreta-123" not in repr(settings) and "chave-secreta-123" not in settings.mode_label
+    assert settings.mode_label == f"banco local SQLite + {label}"  # the login page: not where it runs
+    from lib.config.banner import describe
+
+    said = describe(settings, "127.0.0.1", 8501)  # make run: where, without the URL's user and password
+    assert f"Modo: banco local SQLite + {label} ({label} em https://evo.example.com:8080)" in said.splitlines()
+    assert "chave-secreta-123" not in repr(settings) + settings.mode_label + said and "pw@" not in said
 
 
 def test_the_environment_chooses_the_provider_over_the_file():
@@ -258,3 +262,13 @@ def test_the_optional_restart_webhook_is_read_and_checked():
         == "http://127.0.0.1:9/r"
     with pytest.raises(ConfigError, match=r"webhooks\.restart_url \(WEBHOOK_RESTART_URL\)"):
         load_settings({"webhooks": {**URLS, "restart_url": "ftp://x"}}, {})
+
+
+def test_the_login_page_names_the_provider_but_not_where_it_runs(tmp_path):
+    """Anyone who opens the app reads the login page: the provider's kind, never its address."""
+    from lib.context import app_context
+
+    settings = load_settings({"provider": {"kind": "evolution", "url": "https://evo.interno.example:8080",
+                                           "api_key": "chave-secreta-123"}}, {"APP_DATA_DIR": str(tmp_path)})
+    note = app_context(settings).signin.login_note
+    assert note == "Modo padrão embutido: banco local SQLite + Evolution API."

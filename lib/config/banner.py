@@ -10,7 +10,7 @@ def describe(settings: Settings, address: str, port: int) -> str:
     host = "localhost" if address in ("127.0.0.1", "localhost") else address
     lines = [
         f"Painel de instâncias WhatsApp em http://{host}:{port}",
-        f"Modo: {settings.mode_label}",
+        f"Modo: {settings.mode_label}" + (f" ({settings.provider.label})" if settings.provider.url else ""),
         f"Dados: {settings.data_dir.resolve()}",
     ]
     if address in ("127.0.0.1", "localhost"):

@@ -96,10 +96,15 @@ class ProviderSettings:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
+    def name(self) -> str:
+        """What the login page says: "Evolution API" (where it runs is for make run only)."""
+        return _KIND_LABELS[self.kind]
+
+    @property
     def label(self) -> str:
-        """What make run and the login page say: "Evolution API em https://evo.example.com"."""
+        """What make run says: "Evolution API em https://evo.example.com"."""
         if self.kind not in DIRECT_KINDS:
-            return _KIND_LABELS[self.kind]
+            return self.name
         parsed = urlparse(self.url or "")
         return f"{_KIND_LABELS[self.kind]} em {parsed.scheme}://{parsed.hostname}" + (
             f":{parsed.port}" if parsed.port else "")  # no user:password@ a URL may carry

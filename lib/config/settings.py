@@ -98,8 +98,9 @@ class Settings:
 
     @property
     def mode_label(self) -> str:
+        """The storage and the provider, for the login page (the provider's address: make run only)."""
         storage = "Supabase" if self.supabase else "banco local SQLite"
-        return f"{storage} + {self.provider.label}"
+        return f"{storage} + {self.provider.name}"
 
     def cache_key(self) -> str:
         """Tells settings apart, secrets included (repr leaves them out); never shown or logged."""
