@@ -218,7 +218,7 @@ def test_a_direct_provider_takes_its_url_and_key_and_never_shows_the_key(kind, l
     from lib.config.banner import describe
 
     said = describe(settings, "127.0.0.1", 8501)  # make run: where, without the URL's user and password
-    assert f"Modo: banco local SQLite + {label} ({label} em https://evo.example.com:8080)" in said.splitlines()
+    assert f"Provedor: {label} em https://evo.example.com:8080" in said.splitlines()
     assert "chave-secreta-123" not in repr(settings) + settings.mode_label + said and "pw@" not in said
 
 
