@@ -165,6 +165,8 @@ def _request_code(state: ConnectState, raw: str) -> None:
             close_after_removal()
         state.code_error = failed[0].message if isinstance(failed[0], AppError) else feedback.MSG_UNEXPECTED
         return
+    if connecting.already_connected:  # connected meanwhile (a scan, another admin): no code to type
+        _connected(connecting.instance)
     state.instance, state.pairing_code = connecting.instance, connecting.pairing_code
     state.pairing_phone, state.code_error = connecting.pairing_phone, None
     state.started_at = time.monotonic()  # the 2 minutes count from the code the user now has

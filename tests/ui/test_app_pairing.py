@@ -86,6 +86,22 @@ def test_a_valid_number_shows_the_code_grouped_and_simulating_it_connects_that_n
     assert any("conectada: +55 11 98765-4321" in t.value for t in at.toast)
 
 
+def test_a_code_asked_for_a_number_connected_meanwhile_closes_the_dialog_as_connected(context, monkeypatch):
+    """The phone connected (the QR scanned) after the dialog last read the status, and that read
+    lags behind the provider (fault injected: the status read returns what the dialog had): the
+    provider's answer to the code request says it is connected, and the dialog says so and closes."""
+    from lib.instances import InstanceService
+
+    at = open_connect_dialog(context)
+    [(instance, _)] = stored(context)
+    assert context.sandbox.simulate_scan(instance.instance_id)
+    monkeypatch.setattr(InstanceService, "check_status", lambda self, known: known)
+    ask_for_code(at, "+55 11 98765-4321")
+    assert WAITING_FOR_CODE not in texts(at) and shown_codes(at) == []
+    assert "open_dialog" not in at.session_state or at.session_state["open_dialog"] is None
+    assert any("Instância Cobrança conectada" in t.value for t in at.toast)
+
+
 def test_the_qr_is_not_fetched_while_the_code_tab_is_open(context):
     at = open_connect_dialog(context)
     [(instance, _)] = stored(context)
