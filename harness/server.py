@@ -25,9 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # lib/provider/sandbox/shared.py) or change its monitor and events.
 CONFIG_ENV_PREFIXES = ("PROVIDER", "WEBHOOK_", "SUPABASE_", "SANDBOX_", "STREAMLIT_", "MONITOR_", "EVENTS_", "APP_")
 HEALTH_TIMEOUT_S = 60
-# How often the servers' open pages tick (APP_LIVE_SECONDS) when this is set: tests/conftest.py sets
-# 1 s, so that what a page shows "without a click" shows sooner; unset (the benchmarks), the app's 3 s.
-LIVE_SECONDS_ENV = "HARNESS_LIVE_SECONDS"
 
 
 def free_port() -> int:
@@ -94,8 +91,6 @@ class AppServer:
             env.update({f"WEBHOOK_{a.upper()}_URL": self.webhooks.url_for(a) for a in WEBHOOK_ACTIONS})
         env.update(APP_DATA_DIR=str(self.data_dir), APP_SECRETS_FILE=str(self.work_dir / "no-secrets.toml"),
                    PYTHONUNBUFFERED="1")
-        if os.environ.get(LIVE_SECONDS_ENV):
-            env["APP_LIVE_SECONDS"] = os.environ[LIVE_SECONDS_ENV]
         env.update(self.env)  # may point APP_SECRETS_FILE at a secrets file of the caller's
         return env
 

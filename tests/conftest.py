@@ -8,10 +8,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # The suite never reads a developer's .streamlit/secrets.toml.
 os.environ["APP_SECRETS_FILE"] = str(ROOT / "tests" / "no-such-secrets.toml")
-# The servers the tests start tick every second instead of the app's 3 s (harness.server): a screen
-# that follows a change without a click is tested the same way, sooner. HARNESS_LIVE_SECONDS=3 for
-# the app's own pace.
-os.environ.setdefault("HARNESS_LIVE_SECONDS", "1")
 
 from lib.models import User  # noqa: E402
 from lib.store.sqlite.database import SQLiteDatabase  # noqa: E402
