@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"WEBHOOK_{action.upper()}_URL={settings.url_for(action)}")
     sys.stdout.flush()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # `kill`/docker stop: exit cleanly too
+        # Ctrl-C stops it even when started from a shell that ignores SIGINT (a background job, where
+        # Python keeps it ignored); `kill`/docker stop (SIGTERM) exit cleanly too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         while True:
             time.sleep(3600)
