@@ -120,8 +120,7 @@ TICK_SCRIPT = r"""
     } catch (e) { note('scan failed: ' + e); }
   };
 
-  const onSend = (data) => {
-    const bytes = asBytes(data);
+  const onSend = (bytes) => {
     const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
     if (!rerun) return;
     const auto = rerun[2] !== undefined && fields(rerun[2]).some(([field, value]) => field === P.IS_AUTO_RERUN && value === 1);
@@ -129,8 +128,7 @@ TICK_SCRIPT = r"""
     sends.push([t, auto ? 1 : 0]);
     pending.push([t, auto]);
   };
-  const onMessage = (event) => {
-    const bytes = asBytes(event.data);
+  const onMessage = (bytes) => {
     if (!bytes) return;
     const t = now();
     for (const [field, value] of fields(bytes)) {
@@ -146,20 +144,7 @@ TICK_SCRIPT = r"""
     }
   };
 
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    try { onSend(data); } catch (e) { note('send hook failed: ' + e); }
-    return send.apply(this, arguments);
-  };
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (event) => {
-        try { onMessage(event); } catch (e) { note('message hook failed: ' + e); }
-      });
-    }
-  };
+  hookWebSocket(onSend, onMessage, (where, e) => note(where + ' hook failed: ' + e));
 })();
 """
 

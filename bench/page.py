@@ -97,32 +97,16 @@ RERUN_RECORDER = r"""
     if (ms !== __TICK_MS__ || typeof callback !== 'function') return setInterval.call(this, callback, ms, ...rest);
     return setInterval.call(this, (...args) => { if (!w.holdTicks) callback(...args); }, ms, ...rest);
   };
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    try {
-      const bytes = asBytes(data);
-      const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
-      if (rerun) {
-        const state = rerun[2] ? fields(rerun[2]) : [];
-        w.requests.push([now(), state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)]);
-      }
-    } catch (e) { /* never in the page's way */ }
-    return send.apply(this, arguments);
-  };
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (event) => {
-        const t = w.lastMessage = now();
-        try {
-          const bytes = asBytes(event.data);
-          const finished = (bytes ? fields(bytes) : []).find(([field]) => field === P.SCRIPT_FINISHED);
-          w.messages.push([t, bytes ? bytes.length : 0, finished ? finished[1] : null]);
-        } catch (e) { /* never in the page's way */ }
-      });
-    }
-  };
+  hookWebSocket((bytes) => {
+    const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
+    if (!rerun) return;
+    const state = rerun[2] ? fields(rerun[2]) : [];
+    w.requests.push([now(), state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)]);
+  }, (bytes) => {
+    const t = w.lastMessage = now();
+    const finished = (bytes ? fields(bytes) : []).find(([field]) => field === P.SCRIPT_FINISHED);
+    w.messages.push([t, bytes ? bytes.length : 0, finished ? finished[1] : null]);
+  });
   let pending = false;
   const frame = () => {
     const drawnAt = now(), channel = new MessageChannel();

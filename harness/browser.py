@@ -51,9 +51,10 @@ def protocol_numbers() -> dict[str, int]:
     }
 
 
-# For page scripts that read Streamlit's WebSocket (RUN_TRACKER, bench/load.py's): fields(bytes),
-# the top-level fields of a protobuf message as [field number, varint value or null, the bytes of
-# a length-delimited one], and asBytes(data) for a message's data.
+# For page scripts that read Streamlit's WebSocket (RUN_TRACKER, bench/load.py's, bench/page.py's):
+# fields(bytes), the top-level fields of a protobuf message as [field number, varint value or null,
+# the bytes of a length-delimited one], asBytes(data) for a message's data, and
+# hookWebSocket(onSend, onMessage, onError) to see every message the page sends and receives.
 PROTOBUF_JS = r"""
   // Top-level fields of a protobuf message: [[field number, varint value or null], ...]
   const fields = (bytes) => {
@@ -79,6 +80,24 @@ PROTOBUF_JS = r"""
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     return null;
   };
+  // onSend(bytes) for each message the page sends, onMessage(bytes) for each it receives (bytes:
+  // null when not binary); an error in either goes to onError(where, error), never in the page's way.
+  const hookWebSocket = (onSend, onMessage, onError = () => {}) => {
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      try { onSend(asBytes(data)); } catch (e) { onError('send', e); }
+      return send.apply(this, arguments);
+    };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (event) => {
+          try { onMessage(asBytes(event.data)); } catch (e) { onError('message', e); }
+        });
+      }
+    };
+  };
 """
 
 
@@ -100,35 +119,19 @@ RUN_TRACKER = r"""
   window.__harnessRuns = runs;
   __PROTOBUF__
 
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    try {
-      const bytes = asBytes(data);
-      const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
-      if (rerun) {
-        const state = rerun[2] ? fields(rerun[2]) : [];
-        if (state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)) runs.fragment += 1;
-        else runs.full += 1;
-      }
-    } catch (e) { /* never in the page's way */ }
-    return send.apply(this, arguments);
-  };
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener('message', (event) => {
-        try {
-          const bytes = asBytes(event.data);
-          for (const [field, status] of (bytes ? fields(bytes) : [])) {
-            if (field !== P.SCRIPT_FINISHED || status === P.FINISHED_EARLY_FOR_RERUN) continue;
-            runs.fragment = 0;
-            if (status !== P.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) runs.full = 0;
-          }
-        } catch (e) { /* never in the page's way */ }
-      });
+  hookWebSocket((bytes) => {
+    const rerun = bytes && fields(bytes).find(([field]) => field === P.RERUN_SCRIPT);
+    if (!rerun) return;
+    const state = rerun[2] ? fields(rerun[2]) : [];
+    if (state.some(([field, , value]) => field === P.FRAGMENT_ID && value && value.length)) runs.fragment += 1;
+    else runs.full += 1;
+  }, (bytes) => {
+    for (const [field, status] of (bytes ? fields(bytes) : [])) {
+      if (field !== P.SCRIPT_FINISHED || status === P.FINISHED_EARLY_FOR_RERUN) continue;
+      runs.fragment = 0;
+      if (status !== P.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) runs.full = 0;
     }
-  };
+  });
 })();
 """
 
