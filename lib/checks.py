@@ -169,19 +169,14 @@ def apply_event(store: ServerStore, event: ProviderEvent) -> Instance | None:
     """Apply a change the provider pushed. Returns the row after it, or None when no instance has
     that provider id (nothing is written). Events are ordered by the provider's own time: one older
     than the last applied (a late delivery) is written to the history and changes nothing, so a
-    stale "open" never hides a drop; one as old is a repeat when it says the same (ignored) and a
-    change the provider timed alike when not (applied: providers with a coarse clock time two
-    changes alike). An event with no status (a new QR) writes nothing."""
+    stale "open" never hides a drop. An event with no status (a new QR) writes nothing."""
     instance = store.find_by_instance_id(event.instance_id)
     if instance is None or event.status is None:
         return instance
     for _ in range(MAX_EVENT_ATTEMPTS):
-        if event.at is not None and instance.provider_event_at is not None:
-            if event.at < instance.provider_event_at:
-                history.record(store, history.stale_event(instance, event.status))
-                return instance
-            if event.at == instance.provider_event_at and _same(instance, event.status, event.phone_number):
-                return instance  # the same word delivered twice
+        if event.at is not None and instance.provider_event_at is not None and event.at <= instance.provider_event_at:
+            history.record(store, history.stale_event(instance, event.status))
+            return instance
         if _same(instance, event.status, event.phone_number):
             if event.at is None or store.note_event_time(instance.id, event.at):
                 store.mark_checked([instance.id])

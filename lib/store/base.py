@@ -34,9 +34,8 @@ class InstanceStore(Protocol):
         """The provider answered: like update_status with compare-and-set, and also marks the row
         checked now with no error. `reason` (why it disconnected: "401", "failed"…) is kept when
         the new status is disconnected, cleared when it is connected. With `event_at` (a pushed
-        event's own time, ms) it applies only if the row's provider_event_at is null or not newer
-        (two changes the provider timed alike apply in the order they came), and stores it, in the
-        same write. Returns the row as written, or None when the write was refused
+        event's own time, ms) it applies only if the row's provider_event_at is null or older, and
+        stores it, in the same write. Returns the row as written, or None when the write was refused
         (another status meanwhile, or a stale event): nothing is written then, so whoever asked
         knows that someone else's word came first. Raises InstanceNotFound when the row is gone."""
 

@@ -116,19 +116,20 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(store):
     assert store.update_status(row.id, status="connecting", phone_number=None).disconnect_reason is None
 
 
-def test_a_pushed_event_applies_only_when_not_older_than_the_last_applied(store):
+def test_a_pushed_event_applies_only_when_newer_than_the_last_applied(store):
     row = seeded(store, status="connected")
     first = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected",
                                reason="428", event_at=2_000)
     assert (first.status, first.provider_event_at) == ("disconnected", 2_000)
-    refused = store.record_check(row.id, status="connected", phone_number="5511999990000",
-                                 expected_status="disconnected", event_at=1_999)
-    assert refused is None and store.get_instance(row.id) == first
+    for stale in (1_999, 2_000):
+        refused = store.record_check(row.id, status="connected", phone_number="5511999990000",
+                                     expected_status="disconnected", event_at=stale)
+        assert refused is None and store.get_instance(row.id) == first, stale
     applied = store.record_check(row.id, status="connected", phone_number="5511999990000",
-                                 expected_status="disconnected", event_at=2_000)  # timed alike: in the order they came
-    assert (applied.status, applied.provider_event_at) == ("connected", 2_000)
+                                 expected_status="disconnected", event_at=2_001)
+    assert (applied.status, applied.provider_event_at) == ("connected", 2_001)
     polled = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected")
-    assert (polled.status, polled.provider_event_at) == ("disconnected", 2_000)  # a check carries no event time
+    assert (polled.status, polled.provider_event_at) == ("disconnected", 2_001)  # a check carries no event time
 
 
 def test_a_failed_checks_message_is_kept_to_300_characters(store):

@@ -87,21 +87,22 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(fake):
     assert admin_store().update_status(row["id"], status="connecting", phone_number=None).disconnect_reason is None
 
 
-def test_a_pushed_event_applies_only_when_not_older_in_the_same_request(fake):
+def test_a_pushed_event_applies_only_when_newer_in_the_same_request(fake):
     row = fake.add_row("one", status="connected")
     store = server()
     first = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected",
                                event_at=2_000)
     body, params = last_patch(fake)
     assert body["provider_event_at"] == 2_000
-    assert (params["status"], params["or"]) == ("eq.connected", "(provider_event_at.is.null,provider_event_at.lte.2000)")
+    assert (params["status"], params["or"]) == ("eq.connected", "(provider_event_at.is.null,provider_event_at.lt.2000)")
     assert (first.status, first.provider_event_at) == ("disconnected", 2_000)
-    assert store.record_check(row["id"], status="connected", phone_number="5511999990000",
-                              expected_status="disconnected", event_at=1_999) is None
-    assert store.get_instance(row["id"]) == first
-    alike = store.record_check(row["id"], status="connected", phone_number="5511999990000",
-                               expected_status="disconnected", event_at=2_000)
-    assert (alike.status, alike.provider_event_at) == ("connected", 2_000)
+    for stale in (1_999, 2_000):
+        assert store.record_check(row["id"], status="connected", phone_number="5511999990000",
+                                  expected_status="disconnected", event_at=stale) is None
+        assert store.get_instance(row["id"]) == first
+    newer = store.record_check(row["id"], status="connected", phone_number="5511999990000",
+                               expected_status="disconnected", event_at=2_001)
+    assert (newer.status, newer.provider_event_at) == ("connected", 2_001)
 
 
 def test_only_the_server_writes_the_providers_event_time(fake):

@@ -115,7 +115,7 @@ class SQLiteInstanceStore(SQLiteHistory):
                 " when :status = 'disconnected' and :reason is not null then :reason else disconnect_reason end,"
                 " provider_event_at = coalesce(:event_at, provider_event_at)"
                 " where id = :id and status = :expected"
-                " and (:event_at is null or provider_event_at is null or provider_event_at <= :event_at)",
+                " and (:event_at is null or provider_event_at is null or provider_event_at < :event_at)",
                 {"status": status, "phone": phone_number, "now": utc_now_iso(), "id": id, "expected": expected_status,
                  "reason": reason[:MAX_DISCONNECT_REASON] if reason else None, "event_at": event_at},
             ).rowcount == 1

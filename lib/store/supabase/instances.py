@@ -83,7 +83,7 @@ class PostgrestInstances(ABC):
             values["disconnect_reason"] = reason[:MAX_DISCONNECT_REASON]
         if event_at is not None:
             values["provider_event_at"] = event_at
-        return self._update(id, values, expected_status, event_at=event_at, none_if_refused=True)
+        return self._update(id, values, expected_status, older_than=event_at, none_if_refused=True)
 
     def note_event_time(self, id: str, event_at: int) -> bool:
         rows = self._execute(lambda c: _older_than(
@@ -216,18 +216,18 @@ class PostgrestInstances(ABC):
         )
         return {row["instance_id"]: event_from_row(row) for row in rows}
 
-    def _update(self, id: str, values: dict, expected_status: str | None, event_at: int | None = None,
+    def _update(self, id: str, values: dict, expected_status: str | None, older_than: int | None = None,
                 none_if_refused: bool = False) -> Instance | None:
-        """PATCH one row (with expected_status, only while its status still is that; with event_at,
-        only while its provider_event_at is not newer); returns the row as stored afterwards
+        """PATCH one row (with expected_status, only while its status still is that; with
+        older_than, only while its provider_event_at is older); returns the row as stored afterwards
         (None instead when the PATCH was refused and `none_if_refused`). Raises InstanceNotFound."""
 
         def build(c: Client):
             query = c.table("instances").update(values).eq("id", id)
             if expected_status is not None:
                 query = query.eq("status", expected_status)
-            if event_at is not None:
-                query = _older_than(query, event_at, or_as_old=True)
+            if older_than is not None:
+                query = _older_than(query, older_than)
             return query.select(INSTANCE_COLUMNS)
 
         rows = self._execute(build)
@@ -238,10 +238,9 @@ class PostgrestInstances(ABC):
         return None if none_if_refused else current
 
 
-def _older_than(query, event_at: int, *, or_as_old: bool = False):
-    """Only the rows whose last applied provider event is older than `event_at` (or as old, with
-    `or_as_old`), or that have none."""
-    return query.or_(f"provider_event_at.is.null,provider_event_at.{'lte' if or_as_old else 'lt'}.{int(event_at)}")
+def _older_than(query, event_at: int):
+    """Only the rows whose last applied provider event is older than `event_at` (or none)."""
+    return query.or_(f"provider_event_at.is.null,provider_event_at.lt.{int(event_at)}")
 
 
 class SupabaseInstanceStore(PostgrestInstances):
