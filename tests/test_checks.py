@@ -98,3 +98,22 @@ def test_a_connection_heard_by_the_dialog_and_pushed_by_the_provider_is_logged_o
 def test_a_new_qr_event_writes_nothing(store, connected):
     assert apply_event(store, ProviderEvent("cobranca-33", None, at=99)) == connected
     assert kinds(store, connected) == []
+
+
+def test_a_resent_close_after_a_reconnect_is_late_not_a_new_drop(store, connected):
+    """The provider resends a webhook it thinks failed (Evolution retries up to 10 times). Meanwhile
+    the number was connected again by a poll, which moves no provider time: the resent close is late."""
+    dropped = apply_event(store, ProviderEvent("cobranca-33", "disconnected", None, reason="428", at=1_000))
+    again = apply_status(store, dropped, "connected", "+5511915853049", Origin("monitor"))
+    assert (again.status, again.provider_event_at) == ("connected", 1_000)
+    resent = apply_event(store, ProviderEvent("cobranca-33", "disconnected", None, reason="428", at=1_000))
+    assert (resent.status, resent.dropped) == ("connected", False)
+    assert kinds(store, connected).count("dropped") == 1 and kinds(store, connected)[-1] == "stale_event"
+
+
+def test_a_resent_open_never_undoes_a_desconectar(store, connected):
+    opened = apply_event(store, ProviderEvent("cobranca-33", "connected", "+5511915853049", at=1_000))
+    off = apply_status(store, opened, "disconnected", None, Origin("user", ADMIN))
+    assert off.status == "disconnected"
+    resent = apply_event(store, ProviderEvent("cobranca-33", "connected", "+5511915853049", at=1_000))
+    assert resent.status == "disconnected" and store.get_instance(connected.id).status == "disconnected"
