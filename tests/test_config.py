@@ -183,8 +183,8 @@ def test_open_pages_tick_every_3_seconds_unless_app_live_seconds_says_otherwise(
     assert load_settings({}, {}).live_seconds == 3
     assert load_settings({"app": {"live_seconds": 5}}, {}).live_seconds == 5
     assert load_settings({"app": {"live_seconds": 5}}, {"APP_LIVE_SECONDS": "1"}).live_seconds == 1
-    for wrong in ("0.5", "61", "depressa"):
-        with pytest.raises(ConfigError, match=r"app.live_seconds \(APP_LIVE_SECONDS\) deve ser um número de 1 a 60"):
+    for wrong in ("0.5", "5.5", "60", "depressa"):
+        with pytest.raises(ConfigError, match=r"app.live_seconds \(APP_LIVE_SECONDS\) deve ser um número de 1 a 5"):
             load_settings({}, {"APP_LIVE_SECONDS": wrong})
 
 

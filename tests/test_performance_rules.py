@@ -163,14 +163,14 @@ def test_polling_tick_with_unchanged_status_makes_one_status_call_and_reads_noth
 
 
 def test_a_renewed_qr_is_one_connect_call_and_reads_nothing(context, calls):
-    from lib.ui.connect_dialog import QR_REFRESH_SECONDS
+    from lib.ui.connect_dialog import qr_refresh_seconds
     from lib.ui.dialog_state import DIALOG_KEY
 
     admin_service(context).create("Cobrança")
     at = admin_app(context)
     button(at, "Conectar").click().run()
     _, state = at.session_state[DIALOG_KEY]
-    state.qr_fetched_at -= QR_REFRESH_SECONDS  # the QR is due again
+    state.qr_fetched_at -= qr_refresh_seconds()  # the QR is due again
     calls.clear()
     at.run()
     assert calls["webhook.connect"] == 1 and calls["webhook.status"] == 1

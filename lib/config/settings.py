@@ -92,7 +92,8 @@ class Settings:
     # Behind a reverse proxy of yours: believe its X-Forwarded-For (client address, for the login
     # throttle) and X-Forwarded-Proto (https: the session cookie is Secure). Off: never believed.
     trust_proxy_headers: bool = False
-    # An open page checks the store, its session and the connect dialog's QR this often (1 to 60 s).
+    # An open page checks the store, its session and the connect dialog's QR this often (1 to 5 s: a
+    # QR lasts about 20 s and the dialog asks for the next one only on a tick).
     live_seconds: float = DEFAULT_LIVE_SECONDS
     sso: SsoSettings | None = None  # None: no single sign-on, passwords only
 
@@ -249,8 +250,8 @@ def _session_settings(section: Mapping, env: Mapping[str, str]) -> dict:
 
 def _live_seconds(section: Mapping, env: Mapping[str, str]) -> float:
     seconds = _number(env.get("APP_LIVE_SECONDS") or section.get("live_seconds", DEFAULT_LIVE_SECONDS), minimum=1)
-    if seconds is None or seconds > 60:
-        raise ConfigError("Configuração inválida: app.live_seconds (APP_LIVE_SECONDS) deve ser um número de 1 a 60.")
+    if seconds is None or seconds > 5:
+        raise ConfigError("Configuração inválida: app.live_seconds (APP_LIVE_SECONDS) deve ser um número de 1 a 5.")
     return seconds
 
 

@@ -17,9 +17,7 @@ from lib.ui import caches, feedback, signed_in
 from lib.ui.dialog_state import close_after_removal, close_dialog, open_dialog, registered
 from lib.ui.ticks import live_seconds
 
-# WhatsApp rotates its QR about every 20 s (so does the sandbox). A tick comes every 3 s, so asking
-# at 15 s gets the new QR before the old one expires, with a tick and a slow reply to spare.
-QR_REFRESH_SECONDS = 15
+QR_LIFETIME_SECONDS = 20  # WhatsApp rotates its QR about this often (so does the sandbox)
 QR_GIVE_UP_SECONDS = 120  # without a scan (or, once a code was asked for, without it typed): stop polling
 QR_WIDTH = 280
 TAB_QR = "QR Code"
@@ -98,8 +96,8 @@ def _tab_changed(state: ConnectState) -> None:
 
 
 def _qr_tab(state: ConnectState) -> bool:
-    """The QR, fetched again every QR_REFRESH_SECONDS while this tab is open; True when that failed."""
-    due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= QR_REFRESH_SECONDS
+    """The QR, fetched again every qr_refresh_seconds() while this tab is open; True when that failed."""
+    due = state.qr_png is None or time.monotonic() - state.qr_fetched_at >= qr_refresh_seconds()
     if due and state.tab == TAB_QR:
         with feedback.user_errors("Gerando QR Code…") as failed:
             connecting = signed_in.service().connect(state.instance)
@@ -119,13 +117,19 @@ def _qr_tab(state: ConnectState) -> bool:
         return False
     st.image(qr_for_display(state.qr_png, QR_WIDTH), width=QR_WIDTH, output_format="PNG",
              caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
-    next_qr = max(0, math.ceil(QR_REFRESH_SECONDS - (time.monotonic() - state.qr_fetched_at)))
+    next_qr = max(0, math.ceil(qr_refresh_seconds() - (time.monotonic() - state.qr_fetched_at)))
     st.caption(f"Aguardando leitura do QR Code… novo QR em {next_qr} s")
     sandbox = signed_in.context().sandbox
     if sandbox is not None:
         st.button("Simular leitura do QR", help="Sandbox: faz o papel do celular que lê o QR",
                   on_click=sandbox.simulate_scan, args=(state.instance.instance_id,))
     return False
+
+
+def qr_refresh_seconds() -> float:
+    """When to ask for the next QR: a tick and a slow reply (2 s) before the old one expires, since
+    the dialog only asks on a tick (15 s at the default 3 s tick, 13 s at the slowest, 5 s)."""
+    return QR_LIFETIME_SECONDS - live_seconds() - 2
 
 
 def _code_tab(state: ConnectState) -> None:

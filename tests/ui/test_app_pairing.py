@@ -140,3 +140,13 @@ def test_after_two_minutes_without_the_code_a_new_one_is_asked_for_the_same_numb
     assert context.sandbox.simulate_code(instance.instance_id, state.pairing_code)
     at.run()
     assert cards(at)["Cobrança"].startswith("Conectada\nConectada desde")
+
+
+def test_the_next_qr_is_asked_for_before_the_old_one_expires_whatever_the_tick(monkeypatch):
+    """A QR lasts about 20 s and the dialog asks only on a tick: at 15 s with the default 3 s tick,
+    earlier with a slower one, so that the new QR is there before the old one expires."""
+    from lib.ui.connect_dialog import qr_refresh_seconds
+
+    assert qr_refresh_seconds() == 15
+    monkeypatch.setenv("APP_LIVE_SECONDS", "5")
+    assert qr_refresh_seconds() == 13 and qr_refresh_seconds() + 5 < 20
