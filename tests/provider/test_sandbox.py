@@ -724,18 +724,13 @@ def _read_lines(stream, out: queue.Queue) -> None:
     out.put(None)
 
 
-def _as_a_background_job() -> None:
-    """What a shell does to a job it starts in the background: SIGINT ignored (and Python then
-    keeps it ignored unless told otherwise)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_cli_prints_env_lines_serves_and_stops_cleanly(stop_signal):
+    # Started as a shell starts a background job: SIGINT ignored, which Python then keeps unless told.
+    as_a_background_job = 'trap "" INT; exec "$0" -m lib.provider.sandbox --port 0 --latency-ms 0 --auto-scan-seconds 0'
     with subprocess.Popen(
-        [sys.executable, "-m", "lib.provider.sandbox", "--port", "0", "--latency-ms", "0", "--auto-scan-seconds", "0"],
+        ["sh", "-c", as_a_background_job, sys.executable],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=_as_a_background_job,
     ) as proc:
         try:
             lines: queue.Queue = queue.Queue()
