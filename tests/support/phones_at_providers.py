@@ -14,15 +14,14 @@ from harness.doubles.waha import WahaDouble
 SECRET_HEADER = "X-Webhook-Secret"
 
 
-class EvolutionAt:
-    """Evolution API v2: the instance's token is the `hash` create answers; a ban closes with 403."""
+class _AtADouble:
+    """The provider's double on a port of its own, run by the fixture."""
 
-    kind = "evolution"
-    drop_reason = "Número bloqueado pelo WhatsApp"
+    double_class: type
 
     def __init__(self, api_key: str):
         self.api_key = api_key
-        self.double = EvolutionDouble(api_key=api_key)
+        self.double = self.double_class(api_key=api_key)
 
     def start(self) -> None:
         self.double.start()
@@ -33,6 +32,14 @@ class EvolutionAt:
     @property
     def base_url(self) -> str:
         return self.double.base_url
+
+
+class EvolutionAt(_AtADouble):
+    """Evolution API v2: the instance's token is the `hash` create answers; a ban closes with 403."""
+
+    kind = "evolution"
+    drop_reason = "Número bloqueado pelo WhatsApp"
+    double_class = EvolutionDouble
 
     def names(self) -> set[str]:
         return set(self.double.instances)
@@ -73,25 +80,12 @@ class EvolutionAt:
         self.double.simulate_scan(name, phone)
 
 
-class WahaAt:
+class WahaAt(_AtADouble):
     """WAHA: sessions have no token; a number removed on the phone leaves the session FAILED."""
 
     kind = "waha"
     drop_reason = "A sessão falhou no provedor"
-
-    def __init__(self, api_key: str):
-        self.api_key = api_key
-        self.double = WahaDouble(api_key=api_key)
-
-    def start(self) -> None:
-        self.double.start()
-
-    def stop(self) -> None:
-        self.double.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.double.base_url
+    double_class = WahaDouble
 
     def names(self) -> set[str]:
         return {session["name"] for session in self.double.list_sessions(True)}
