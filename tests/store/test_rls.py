@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from lib.history import KINDS
 from tests.support.rls import (  # noqa: F401 - server is a fixture
     HISTORY_MIGRATION, INSTANCE_1, INSTANCE_2, INSTANCES_MIGRATION, SHIM, STATUS_MONITOR_MIGRATION, USERS, Db,
-    grant_role, outcome, seed_instances, seed_users, server,
+    fresh_project, grant_role, outcome, seed_instances, seed_users, server,
 )
 
 VISIBLE_COLUMNS = (
@@ -29,15 +29,7 @@ VISIBLE_COLUMNS = (
 
 @pytest.fixture(scope="module")
 def fresh(server) -> Db:
-    """Fresh Supabase project: shim + migrations, four users, two instances."""
-    db = Db(server, "rls_fresh")
-    db.script(SHIM)
-    db.migrate()
-    seed_users(db)
-    for persona in ("admin", "supervisor", "analyst"):
-        grant_role(db, persona)
-    seed_instances(db)
-    return db
+    return fresh_project(server, "rls_fresh")
 
 
 ACTIONS = {

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.support.rls import (  # noqa: F401 - server is a fixture
-    INSTANCE_1, INSTANCE_2, MIGRATION_FILES, SHIM, USERS, Db, grant_role, outcome, seed_instances, seed_users, server,
+    INSTANCE_1, INSTANCE_2, MIGRATION_FILES, SHIM, USERS, Db, fresh_project, outcome, server,
 )
 
 NEW_COLUMNS = "disconnect_reason, provider_event_at, first_connected_at, owner_id, tags, notes, name_key"
@@ -23,15 +23,7 @@ THIS_RELEASE = "20261205"  # the first migration file of this release starts so
 
 @pytest.fixture(scope="module")
 def db(server) -> Db:
-    """A fresh project with every migration: four users (three with a role), two instances."""
-    db = Db(server, "fleet")
-    db.script(SHIM)
-    db.migrate()
-    seed_users(db)
-    for persona in ("admin", "supervisor", "analyst"):
-        grant_role(db, persona)
-    seed_instances(db)
-    return db
+    return fresh_project(server, "fleet")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from tests.support.rls import (  # noqa: F401 - server is a fixture
-    INSTANCE_1, MIGRATION_FILES, SHIM, USERS, Db, grant_role, outcome, seed_instances, seed_users, server,
+    INSTANCE_1, MIGRATION_FILES, SHIM, USERS, Db, fresh_project, outcome, server,
 )
 
 HARDENING = "20261205000100_hardening.sql"
@@ -22,15 +22,7 @@ SERVER_KINDS = ("connected", "dropped", "status_changed", "check_failed", "check
 
 @pytest.fixture(scope="module")
 def db(server) -> Db:
-    """A fresh project with every migration: four users (three with a role), two instances."""
-    db = Db(server, "hardening")
-    db.script(SHIM)
-    db.migrate()
-    seed_users(db)
-    for persona in ("admin", "supervisor", "analyst"):
-        grant_role(db, persona)
-    seed_instances(db)
-    return db
+    return fresh_project(server, "hardening")
 
 
 def roles(db: Db) -> list[tuple[str, str]]:

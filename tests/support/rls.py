@@ -108,6 +108,19 @@ def grant_role(db: Db, persona: str) -> None:
     )
 
 
+def fresh_project(server: PgServer, name: str) -> Db:
+    """A fresh Supabase project (the shim and every migration) with four users, three of them with
+    the role of their name, and two instances."""
+    db = Db(server, name)
+    db.script(SHIM)
+    db.migrate()
+    seed_users(db)
+    for persona in ("admin", "supervisor", "analyst"):
+        grant_role(db, persona)
+    seed_instances(db)
+    return db
+
+
 @pytest.fixture(scope="module")
 def server(postgres):
     """The test module's PostgreSQL cluster (tests/conftest.py: using it marks the tests postgres)."""
