@@ -2,8 +2,8 @@
 # System packages, installed with apt-get when missing and we are root; otherwise says what to do.
 #   install-system-deps.sh venv   what creating the virtualenv needs (Debian ships Python without
 #                                 venv/ensurepip: python3-venv), for `make run` and `make test`
-#   install-system-deps.sh        what the test suite needs: Debian's Chromium (browser tests) and
-#                                 PostgreSQL 15 (RLS tests)
+#   install-system-deps.sh        what the test suite needs: Debian's Chromium (the benchmarks) and
+#                                 its headless shell (browser tests), PostgreSQL 15 (RLS tests)
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,7 @@ if [ "${1:-}" = venv ]; then
   "${PYTHON:-python3}" -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)
 else
   [ -x /usr/bin/chromium ] || missing+=(chromium fonts-liberation)
+  [ -x /usr/bin/chromium-headless-shell ] || missing+=(chromium-headless-shell)
   [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -43,10 +43,10 @@ def browser():
     break other tests (asyncio.run) that the same worker runs in between."""
     from playwright.sync_api import sync_playwright
 
-    from harness.browser import launch_chromium
+    from harness.browser import HEADLESS_SHELL, launch_chromium
 
     with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+        chromium = launch_chromium(playwright, HEADLESS_SHELL)
         try:
             yield chromium
         finally:
