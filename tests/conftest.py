@@ -53,9 +53,10 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def postgres():
-    """A throwaway PostgreSQL 15 cluster for the test module (its databases' names are its own)."""
+    """A throwaway PostgreSQL 15 cluster for this process (each module's databases have names of
+    their own): one initdb per worker, not one per module and worker."""
     from tests.support.postgres import start_postgres
 
     server = start_postgres()
@@ -63,19 +64,14 @@ def postgres():
     server.stop()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """What a test uses decides how it runs (the markers are registered in pytest.ini):
-    - the `browser` fixture: marked `browser`, and its module's tests kept together on one xdist
-      worker (they share the module's Chromium and may share a server);
-    - the `postgres` fixture: marked `postgres`, all on one worker (one cluster per module).
-    Browser tests are collected first, so that the longest units start first and the short ones
-    fill in after them."""
+    """What a test uses decides how it is marked (the markers are registered in pytest.ini): the
+    `browser` fixture `browser`, the `postgres` fixture `postgres`. The xdist workers are handed
+    the tests one at a time (Makefile: --dist load --maxschedchunk 1) in this order: the browser
+    tests first, so that the longest ones start first and the short ones fill in after them."""
     for item in items:
         if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group(f"browser-{item.module.__name__}"))
         if "postgres" in item.fixturenames:
             item.add_marker(pytest.mark.postgres)
-            item.add_marker(pytest.mark.xdist_group("postgres"))
     items.sort(key=lambda item: "browser" not in item.fixturenames)

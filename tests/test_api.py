@@ -13,7 +13,6 @@ from lib.provider.events import MAX_EVENT_BYTES
 from lib.store.sqlite.database import SQLiteDatabase
 from lib.store.sqlite.instances import SQLiteInstanceStore
 
-pytestmark = pytest.mark.xdist_group("api-server")  # one worker, so one server for the module
 SECRET = "segredo-dos-eventos-123"
 T = 10  # request timeout, a safety net
 

@@ -123,7 +123,7 @@ def fresh_project(server: PgServer, name: str) -> Db:
 
 @pytest.fixture(scope="module")
 def server(postgres):
-    """The test module's PostgreSQL cluster (tests/conftest.py: using it marks the tests postgres)."""
+    """The worker's PostgreSQL cluster (tests/conftest.py: using it marks the tests postgres)."""
     return postgres
 
 
