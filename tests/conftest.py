@@ -36,21 +36,57 @@ def retry_waits(monkeypatch) -> list[float]:
     return slept
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium per module (each test opens contexts of its own). Not per session: a
-    running sync Playwright leaves its asyncio loop marked running in this thread, which would
-    break other tests (asyncio.run) that the same worker runs in between."""
-    from playwright.sync_api import sync_playwright
+class WorkerChromium:
+    """This process's headless Chromium, shared by the browser tests it runs one after another and
+    closed as soon as the next test is not one (pytest_collection_modifyitems puts them first): a
+    running sync Playwright leaves its asyncio loop marked running in this thread, which would break
+    other tests (asyncio.run). One launch per worker instead of one per module saves the CPU of a
+    Chromium and of Playwright's driver each time."""
 
-    from harness.browser import HEADLESS_SHELL, launch_chromium
+    def __init__(self):
+        self._playwright = None
+        self._chromium = None
 
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright, HEADLESS_SHELL)
+    def get(self):
+        if self._chromium is None:
+            from playwright.sync_api import sync_playwright
+
+            from harness.browser import HEADLESS_SHELL, launch_chromium
+
+            self._playwright = sync_playwright().start()
+            self._chromium = launch_chromium(self._playwright, HEADLESS_SHELL)
+        return self._chromium
+
+    def close(self) -> None:
+        chromium, playwright, self._chromium, self._playwright = self._chromium, self._playwright, None, None
         try:
-            yield chromium
+            if chromium is not None:
+                chromium.close()
         finally:
-            chromium.close()
+            if playwright is not None:
+                playwright.stop()
+
+
+_worker_chromium = WorkerChromium()
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (WorkerChromium); the contexts the test opened are closed after it, so
+    that no page of it goes on ticking against a server that is gone."""
+    chromium = _worker_chromium.get()
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "browser" not in nextitem.fixturenames:
+            _worker_chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +104,8 @@ def pytest_collection_modifyitems(config, items):
     """What a test uses decides how it is marked (the markers are registered in pytest.ini): the
     `browser` fixture `browser`, the `postgres` fixture `postgres`. The xdist workers are handed
     the tests one at a time (Makefile: --dist load --maxschedchunk 1) in this order: the browser
-    tests first, so that the longest ones start first and the short ones fill in after them."""
+    tests first, so that the longest ones start first, the short ones fill in after them, and each
+    worker's Chromium (WorkerChromium) is closed before its other tests."""
     for item in items:
         if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
