@@ -31,9 +31,9 @@ def first_admin(accounts, tmp_path, email="admin@example.com"):
     return accounts.add_first_admin(email, PASSWORD, ensure_setup_code(tmp_path), tmp_path)
 
 
-def test_password_hash_is_salted_scrypt():
+def test_password_hash_is_salted_scrypt(app_password_hashes):
     first, second = hash_password(PASSWORD), hash_password(PASSWORD)
-    assert first.startswith("scrypt$") and first != second
+    assert first.startswith("scrypt$16384$8$1$") and first != second  # n=2**14, r=8, p=1
     assert verify_password(PASSWORD, first)
     assert not verify_password("s3nha-fraca", first)
     assert not verify_password("x", "garbage")
