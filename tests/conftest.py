@@ -64,6 +64,8 @@ class WorkerChromium:
         self._chromium = None
 
     def get(self):
+        if self._chromium is not None and not self._chromium.is_connected():  # it crashed: a new one
+            self.close()
         if self._chromium is None:
             from playwright.sync_api import sync_playwright
 
@@ -76,7 +78,7 @@ class WorkerChromium:
     def close(self) -> None:
         chromium, playwright, self._chromium, self._playwright = self._chromium, self._playwright, None, None
         try:
-            if chromium is not None:
+            if chromium is not None and chromium.is_connected():
                 chromium.close()
         finally:
             if playwright is not None:
@@ -92,7 +94,7 @@ def browser():
     that no page of it goes on ticking against a server that is gone."""
     chromium = _worker_chromium.get()
     yield chromium
-    for context in chromium.contexts:
+    for context in chromium.contexts if chromium.is_connected() else ():
         context.close()
 
 
