@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -118,15 +119,27 @@ def postgres():
     server.stop()
 
 
+# The modules of the longest browser tests (journeys of 25 to 45 s each on a busy machine), longest
+# first: they start first, so that the end of a run is short tests on every worker, not one journey.
+JOURNEYS = ("test_browser_providers", "test_browser", "test_load", "test_browser_pairing")
+
+
 def pytest_collection_modifyitems(config, items):
     """What a test uses decides how it is marked (the markers are registered in pytest.ini): the
     `browser` fixture `browser`, the `postgres` fixture `postgres`. The xdist workers are handed
     the tests one at a time (Makefile: --dist load --maxschedchunk 1) in this order: the browser
-    tests first, so that the longest ones start first, the short ones fill in after them, and each
-    worker's Chromium (WorkerChromium) is closed before its other tests."""
+    tests first (each worker's Chromium, WorkerChromium, is closed before its other tests), the
+    journeys (JOURNEYS) among them first, each followed by another browser test: xdist gives a
+    worker two tests at a time (one to run, and the next, for the fixtures to know what follows),
+    so that each worker starts a journey of its own."""
     for item in items:
         if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
         if "postgres" in item.fixturenames:
             item.add_marker(pytest.mark.postgres)
-    items.sort(key=lambda item: "browser" not in item.fixturenames)
+    browser = [item for item in items if "browser" in item.fixturenames]
+    journeys = [item for item in browser if item.path.stem in JOURNEYS]
+    journeys.sort(key=lambda item: JOURNEYS.index(item.path.stem))
+    others = [item for item in browser if item.path.stem not in JOURNEYS]
+    paired = [item for pair in itertools.zip_longest(journeys, others) for item in pair if item is not None]
+    items[:] = paired + [item for item in items if "browser" not in item.fixturenames]
