@@ -121,7 +121,9 @@ def postgres():
 
 # The modules of the longest browser tests (journeys of 25 to 45 s each on a busy machine), longest
 # first: they start first, so that the end of a run is short tests on every worker, not one journey.
-JOURNEYS = ("test_browser_providers", "test_browser", "test_load", "test_browser_pairing")
+# Not the load run (tests/ui/test_load.py, 30 to 40 s): it comes last of the browser tests, after the
+# busiest start of the run (its five pages, on a starved server, once met a Streamlit frontend error).
+JOURNEYS = ("test_browser_providers", "test_browser", "test_browser_pairing")
 
 
 def pytest_collection_modifyitems(config, items):
