@@ -8,10 +8,10 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 BIN := $(VENV)/bin
 # The tests run in parallel: two workers per core, as the browser tests spend much of their time
-# waiting for a page or a server (TEST_WORKERS=0: all in this process). Each worker is handed one
+# waiting for a page or a server, at most 8 (TEST_WORKERS=0: all in this process). Each worker is handed one
 # test at a time, in tests/conftest.py's order. (Not --dist loadgroup: with pytest 9.2 it groups
 # nothing any more, pytest-xdist issue 1386.)
-TEST_WORKERS ?= $(shell echo $$((2 * $$(nproc))))
+TEST_WORKERS ?= $(shell n=$$((2 * $$(nproc))); echo $$((n > 8 ? 8 : n)))
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 
 .PHONY: run test test-fast bench load n8n-check
