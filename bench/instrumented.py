@@ -23,11 +23,11 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 import threading
 import time
 
 from bench.counting import STORE_OTHERS, STORE_READS, STORE_WRITES
+from harness.server import run_streamlit
 
 BACKGROUND_DUMP_S = 0.5
 
@@ -146,10 +146,7 @@ def install(events_path: str, background_path: str | None = None) -> None:
 
 def main() -> None:
     install(os.environ["BENCH_EVENTS"], os.environ.get("BENCH_BACKGROUND"))
-    from streamlit.web import cli
-
-    sys.argv = ["streamlit", *sys.argv[1:]]
-    cli.main(prog_name="streamlit")
+    run_streamlit()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,15 @@ def scrubbed_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_ENV_PREFIXES)}
 
 
+def run_streamlit() -> None:
+    """`streamlit` with this process's arguments: how a runner module (AppServer.runner) that has
+    patched something ends its main()."""
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    cli.main(prog_name="streamlit")
+
+
 @dataclass
 class AppServer:
     """`streamlit run server.py` on a free loopback port, with its own data dir: webhooks pointed at
