@@ -15,5 +15,13 @@ def live_seconds() -> float:
 def run_live(fragment, /, *args, **kwargs):
     """`fragment(*args, **kwargs)` drawn as a Streamlit fragment that runs again every tick. Made a
     fragment at each call, not at import, so that the setting is the configured one; Streamlit
-    knows a fragment by its function and its place on the page, so it is the same one every run."""
-    return st.fragment(fragment, run_every=live_seconds())(*args, **kwargs)
+    knows a fragment by its function and its place on the page, so it is the same one every run.
+
+    The fragment sits alone in a container that the full run draws. When a tick of the fragment
+    is queued behind a full run whose messages are not all sent yet, Streamlit 1.67 drops that
+    run's unsent messages of the fragment but still tells the browser the run finished; the
+    browser then removes the fragment's old block as stale, and every later element on the page
+    moves up one place, so the next message for one of them breaks the page ("Cannot set a node
+    at a delta path"). Alone in its container, a lost block moves nothing: the tick draws it again."""
+    with st.container():
+        return st.fragment(fragment, run_every=live_seconds())(*args, **kwargs)
