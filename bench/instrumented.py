@@ -27,7 +27,6 @@ import threading
 import time
 
 from bench.counting import STORE_OTHERS, STORE_READS, STORE_WRITES
-from harness.server import run_streamlit
 
 BACKGROUND_DUMP_S = 0.5
 
@@ -145,6 +144,8 @@ def install(events_path: str, background_path: str | None = None) -> None:
 
 
 def main() -> None:
+    from harness.server import run_streamlit  # here, not above: the measured server imports no more than it must
+
     install(os.environ["BENCH_EVENTS"], os.environ.get("BENCH_BACKGROUND"))
     run_streamlit()
 
