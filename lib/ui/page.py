@@ -1,6 +1,6 @@
 """What every page of the app carries: the style rules (destructive buttons in red, the inputs'
 English typing hints hidden, an empty dropdown's "No results" said in Portuguese, the invisible
-polling timer's box collapsed) and the page's language. The data tables' own CSV export is off by a
+polling timer's box and an empty live part collapsed) and the page's language. The data tables' own CSV export is off by a
 setting (client.disableDataExport)."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ STYLE = """<style>
 .st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */
 [data-testid="stElementContainer"]:has(iframe[title="streamlit_autorefresh.st_autorefresh"]) { display: none; }
+/* A live part with nothing to show now (lib.ui.ticks: no drop banner) takes no room. */
+[data-testid="stLayoutWrapper"]:has(> [class*="st-key-live-"]:empty) { display: none; }
 /* Script-only elements (the page's language, the session cookie's call) take no room either. */
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none; }
 </style>"""

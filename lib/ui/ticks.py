@@ -17,11 +17,13 @@ def run_live(fragment, /, *args, **kwargs):
     fragment at each call, not at import, so that the setting is the configured one; Streamlit
     knows a fragment by its function and its place on the page, so it is the same one every run.
 
-    The fragment sits alone in a container that the full run draws. When a tick of the fragment
-    is queued behind a full run whose messages are not all sent yet, Streamlit 1.67 drops that
-    run's unsent messages of the fragment but still tells the browser the run finished; the
-    browser then removes the fragment's old block as stale, and every later element on the page
-    moves up one place, so the next message for one of them breaks the page ("Cannot set a node
-    at a delta path"). Alone in its container, a lost block moves nothing: the tick draws it again."""
-    with st.container():
+    The fragment sits alone in a container that the full run draws (call this from the full run,
+    not from inside another fragment). When a run of the fragment (a tick, a click on one of its
+    buttons) is queued behind a full run whose messages are not all sent yet, Streamlit 1.67 drops
+    that full run's unsent messages of the fragment but still tells the browser the run finished;
+    the browser then removes the fragment's old block as stale, and every later element on the page
+    moves up one place, so the next message for one of them breaks the page ("Cannot set a node at
+    a delta path"). Alone in its container, a lost block moves nothing: its own run draws it again.
+    The container's key lets the page's style collapse it while it shows nothing (lib.ui.page)."""
+    with st.container(key=f"live-{fragment.__name__}"):
         return st.fragment(fragment, run_every=live_seconds())(*args, **kwargs)
