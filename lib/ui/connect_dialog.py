@@ -3,6 +3,7 @@ provider until the phone is connected."""
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from dataclasses import dataclass, field
@@ -91,6 +92,13 @@ def _connected(instance: Instance) -> None:
     st.rerun()
 
 
+def _data_uri(png: bytes) -> str:
+    """The QR inside the dialog's own message (st.image passes a data: URI through): as bytes it
+    would be a media file fetched by a second request, which a slow browser can make after the
+    next poll has replaced the file (a broken image until the poll after)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _tab_changed(state: ConnectState) -> None:
     state.tab = st.session_state[TAB_KEY]
 
@@ -115,7 +123,7 @@ def _qr_tab(state: ConnectState) -> bool:
     if due:  # the code tab is open: no QR is fetched for it, and an old one would not scan
         st.caption("Um novo QR Code é gerado ao abrir esta aba.")
         return False
-    st.image(qr_for_display(state.qr_png, QR_WIDTH), width=QR_WIDTH, output_format="PNG",
+    st.image(_data_uri(qr_for_display(state.qr_png, QR_WIDTH)), width=QR_WIDTH,
              caption="Escaneie com o WhatsApp: Aparelhos conectados → Conectar aparelho")
     next_qr = max(0, math.ceil(qr_refresh_seconds() - (time.monotonic() - state.qr_fetched_at)))
     st.caption(f"Aguardando leitura do QR Code… novo QR em {next_qr} s")

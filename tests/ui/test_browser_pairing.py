@@ -1,12 +1,15 @@
 """Connecting by pairing code in real Chromium against the real server (embedded default, sandbox):
 the tab (the server is told which one is open: no QR is fetched for the hidden QR tab), the number
 refused then accepted, the code shown large and grouped, the tab kept through a full rerun of the
-page, back to the QR tab and again, and "Simular código" connecting the number typed."""
+page, back to the QR tab and again, and "Simular código" connecting the number typed. And the QR
+arrives with the dialog's own message, not as a second request that a slow browser could make after
+the next poll had replaced the image (a broken image, seen under load)."""
 
 from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -43,6 +46,22 @@ def test_an_admin_connects_by_pairing_code(server, browser: Browser, tmp_path):
         raise
     log = server.log()
     assert "Traceback" not in log and "Uncaught app execution" not in log, log
+
+
+def test_the_qr_shows_without_a_request_of_its_own(server, browser: Browser):
+    page = new_page(browser)
+    media_requests: list[str] = []
+    page.route(lambda url: urlsplit(url).path.startswith("/media/"),  # the app's media files, not /static/media
+               lambda route: (media_requests.append(route.request.url), route.abort()))
+    sign_in_by_cookie(page, server, ADMIN)
+    create(page, INSTANCE)
+    card(page, INSTANCE).get_by_role("button", name="Conectar", exact=True).click()
+    settle(page)
+    qr = page.locator(DIALOG).get_by_role("img").first
+    expect(qr).to_be_visible(timeout=20_000)
+    page.wait_for_function("img => img.complete", arg=qr.element_handle())
+    assert qr.evaluate("img => img.naturalWidth") == 280  # drawn, at the dialog's width (QR_WIDTH)
+    assert media_requests == []
 
 
 def _journey(server, page, tmp_path) -> None:
