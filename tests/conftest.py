@@ -121,8 +121,8 @@ def postgres():
 
 # The modules of the longest browser tests (journeys of 25 to 45 s each on a busy machine), longest
 # first: they start first, so that the end of a run is short tests on every worker, not one journey.
-# Not the load run (tests/ui/test_load.py, 30 to 40 s): it comes last of the browser tests, after the
-# busiest start of the run (its five pages, on a starved server, once met a Streamlit frontend error).
+# Not the load run (tests/ui/test_load.py, 30 to 40 s): it comes after them, so that its five pages
+# and the journeys' start do not starve the machine at the same moment.
 JOURNEYS = ("test_browser_providers", "test_browser", "test_browser_pairing")
 
 

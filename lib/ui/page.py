@@ -1,7 +1,7 @@
 """What every page of the app carries: the style rules (destructive buttons in red, the inputs'
 English typing hints hidden, an empty dropdown's "No results" said in Portuguese, the invisible
-polling timer's box and an empty live part collapsed) and the page's language. The data tables' own CSV export is off by a
-setting (client.disableDataExport)."""
+polling timer's box and an empty live part collapsed) and the page's language. The data tables'
+own CSV export is off by a setting (client.disableDataExport)."""
 
 from __future__ import annotations
 
