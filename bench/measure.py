@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +79,52 @@ class BenchServer(AppServer):
         if not self.background_path.exists():
             return {}
         return json.loads(self.background_path.read_text(encoding="utf-8"))["calls"]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+class CpuMeter:
+    """CPU used during a phase by the server, by the browser (this process, the Playwright driver and
+    Chromium: everything else this process started) and by the whole machine (so other load shows)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float, float]:
+        browser = sum(process_cpu_seconds(pid) or 0.0
+                      for pid in (os.getpid(), *_descendants(os.getpid())) if pid != self.server_pid)
+        busy, total = machine_busy_seconds()
+        return time.monotonic(), process_cpu_seconds(self.server_pid) or 0.0, browser, busy, total
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        wall, server, browser, busy, total = (b - a for a, b in zip(self.start, end))
+        cores = os.cpu_count() or 1
+        wall = max(wall, 1e-6)
+        return {
+            "cores": cores,
+            "server_pct_of_one_core": round(100 * server / wall, 1),
+            "browser_pct_of_one_core": round(100 * browser / wall, 1),
+            "machine_busy_pct_of_all_cores": round(100 * busy / max(total, 1e-6), 1),
+            "others_pct_of_one_core": round(100 * max(busy - server - browser, 0) / wall, 1),
+        }

@@ -54,7 +54,7 @@ def protocol_numbers() -> dict[str, int]:
     }
 
 
-# For page scripts that read Streamlit's WebSocket (RUN_TRACKER, bench/load.py's, bench/page.py's):
+# For page scripts that read Streamlit's WebSocket (RUN_TRACKER, bench/load_recorder.py's, bench/page.py's):
 # fields(bytes), the top-level fields of a protobuf message as [field number, varint value or null,
 # the bytes of a length-delimited one], asBytes(data) for a message's data, and
 # hookWebSocket(onSend, onMessage, onError) to see every message the page sends and receives.
