@@ -12,13 +12,19 @@ from pathlib import Path
 from harness.server import AppServer
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process so far (from /proc/PID/stat), None when it is gone."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (which may hold spaces and
+    parentheses), the parent's pid first; None when the process is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process so far (from /proc/PID/stat), None when it is gone."""
+    fields = _proc_stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def process_memory_mb(pid: int, key: str = "VmRSS") -> float | None:
@@ -79,13 +85,6 @@ class BenchServer(AppServer):
         if not self.background_path.exists():
             return {}
         return json.loads(self.background_path.read_text(encoding="utf-8"))["calls"]
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
 
 
 def _descendants(root: int) -> set[int]:
