@@ -31,14 +31,12 @@ from tests.support.faulty_provider import (
     ACTIONS,
     API_KEY,
     NO_ANSWER_TIMEOUT_SECONDS,
-    STREAM_CAP_BYTES,
-    TOKEN_PREFIX,
-    BacklogFull,
     FaultyProvider,
-    refused_url,
     settings_for,
     urls_at,
 )
+from tests.support.provider_faults import STREAM_CAP_BYTES, TOKEN_PREFIX
+from tests.support.unreachable import BacklogFull, refused_url
 from tests.ui.test_app_ui import PASSWORD, button, cards, field, signed_in_app, texts, unescape_markdown
 
 TOKEN = f"{TOKEN_PREFIX}seeded-0001"

@@ -7,9 +7,10 @@ speaking the webhook contract of README.md. What each action answers is chosen b
         server.set_fault("connect", "html_page")
         WebhookClient(server.webhook_settings()).connect("inst-1", TOKEN)   # -> ProviderError
 
-`FAULTS` lists every behaviour. Two failures no server can play have their own helpers:
-`refused_url()` (a port that was bound, then closed) and `BacklogFull` (a listener whose accept
-queue is full, so a new connection hangs in SYN: a connect timeout, on loopback).
+`FAULTS` (tests.support.provider_faults) lists every behaviour. Two failures no server can play
+have their own helpers (tests.support.unreachable): `refused_url()` (a port that was bound, then
+closed) and `BacklogFull` (a listener whose accept queue is full, so a new connection hangs in SYN:
+a connect timeout, on loopback).
 
 Everything is bounded: a stall lasts until `close()` (at most STALL_LIMIT_SECONDS), an endless
 body stops when the client hangs up, at `close()`, or at STREAM_CAP_BYTES.
@@ -17,38 +18,21 @@ body stops when the client hangs up, at `close()`, or at STREAM_CAP_BYTES.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import socket
 import threading
 from dataclasses import dataclass, field
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-import qrcode
-
 from lib.config.provider import WebhookSettings
+from tests.support.provider_faults import FAULTS, STREAM_CAP_BYTES
 
 ACTIONS = ("create", "connect", "status", "disconnect")
-TOKEN_PREFIX = "tok-SECRET-"  # every token this provider issues starts so: easy to look for
 API_KEY = "hdr-SECRET-KEY-0123456789"  # sent as a header by the client settings below
-STREAM_CAP_BYTES = 50 * 1024 * 1024
-STALL_LIMIT_SECONDS = 30.0
 # The client's timeout where nothing will answer (a stall, a full accept queue): a 0.25 s timeout
 # runs the same code as the default 15 s one. Replies that must arrive keep 1 s (a loaded machine).
 NO_ANSWER_TIMEOUT_SECONDS = 0.25
 _STREAM_CHUNK = b"x" * (64 * 1024)
-
-
-@cache
-def qr_png() -> bytes:
-    """A real PNG QR code, generated once."""
-    buffer = io.BytesIO()
-    qrcode.make("https://wa.me/qr/faulty-provider", border=2).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -126,128 +110,6 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     provider: "FaultyProvider"
 
-
-# -- the faults: each answers one request ----------------------------------------------------------
-Fault = Callable[[_Handler, "FaultyProvider", str, "str | None"], None]
-
-
-def _ok(handler: _Handler, provider: "FaultyProvider", action: str, token: str | None) -> None:
-    """A valid contract reply."""
-    if action == "create":
-        number = provider.next_number()
-        handler.reply(200, {"instance_id": f"inst-{number}", "token": f"{TOKEN_PREFIX}{number:04d}"})
-    elif action == "connect":
-        qr = base64.b64encode(qr_png()).decode()
-        handler.reply(200, {"qr_code_base64": f"data:image/png;base64,{qr}"})
-    elif action == "status":
-        handler.reply(200, {"status": "connecting"})
-    else:
-        handler.reply(200, {"success": True})
-
-
-def _echo(token: str | None) -> str:
-    """Providers love to echo what they got: every error text carries the token, if any."""
-    return f" (token={token})" if token else ""
-
-
-def _status_4xx_json(handler, provider, action, token) -> None:
-    handler.reply(422, {"error": f"nome inválido{_echo(token)}"})
-
-
-def _not_found(handler, provider, action, token) -> None:
-    handler.reply(404, {"error": f"instance not found{_echo(token)}"})
-
-
-def _status_5xx(handler, provider, action, token) -> None:
-    handler.reply(502, f"Bad Gateway{_echo(token)}".encode(), "text/plain")
-
-
-def _html_page(handler, provider, action, token) -> None:
-    page = f"<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1>{_echo(token)}</body></html>"
-    handler.reply(200, page.encode(), "text/html; charset=utf-8")
-
-
-def _html_4xx(handler, provider, action, token) -> None:
-    page = f"<html><body><h1>400 Bad Request</h1>{_echo(token)}</body></html>"
-    handler.reply(400, page.encode(), "text/html")
-
-
-def _html_5xx(handler, provider, action, token) -> None:
-    page = f"<html><body><h1>500 Internal Server Error</h1>{_echo(token)}</body></html>"
-    handler.reply(500, page.encode(), "text/html")
-
-
-def _not_json(handler, provider, action, token) -> None:
-    handler.reply(200, b"OK", "text/plain")
-
-
-def _error_in_200(handler, provider, action, token) -> None:
-    # On create the only token is the one in the reply; the client must scrub that one too.
-    issued = f"{TOKEN_PREFIX}in-error" if action == "create" else token
-    handler.reply(200, {"error": f"instância bloqueada{_echo(issued)}", "token": issued})
-
-
-def _missing_field(handler, provider, action, token) -> None:
-    handler.reply(200, {})
-
-
-def _bad_base64(handler, provider, action, token) -> None:
-    handler.reply(200, {"qr_code_base64": "data:image/png;base64,@@@"})
-
-
-def _not_an_image(handler, provider, action, token) -> None:
-    fake = base64.b64encode(b"hello world").decode()
-    handler.reply(200, {"qr_code_base64": f"data:image/png;base64,{fake}"})
-
-
-def _unknown_status(handler, provider, action, token) -> None:
-    handler.reply(200, {"status": "HIBERNATING"})
-
-
-def _huge_body(handler, provider, action, token) -> None:
-    """Announces 50 MB and streams them until the client hangs up."""
-    stream = provider.new_stream(action)  # registered before the headers: the client may hang up at once
-    handler.headers_only(STREAM_CAP_BYTES)
-    provider.pump(handler, stream, chunked=False)
-
-
-def _huge_chunked(handler, provider, action, token) -> None:
-    """Same without Content-Length (chunked): the client learns the size only by reading."""
-    stream = provider.new_stream(action)
-    handler.headers_only(-1, Transfer_Encoding="chunked")
-    provider.pump(handler, stream, chunked=True)
-
-
-def _stall_after_headers(handler, provider, action, token) -> None:
-    """Status line and headers, then nothing: a read timeout while reading the body."""
-    handler.headers_only(100)
-    provider.released.wait(STALL_LIMIT_SECONDS)
-
-
-def _stall_before_headers(handler, provider, action, token) -> None:
-    """Accepts the request and never answers: a read timeout while waiting for the status line."""
-    provider.released.wait(STALL_LIMIT_SECONDS)
-
-
-FAULTS: dict[str, Fault] = {
-    "ok": _ok,
-    "status_4xx_json": _status_4xx_json,
-    "not_found": _not_found,
-    "status_5xx": _status_5xx,
-    "html_page": _html_page,
-    "html_4xx": _html_4xx,
-    "html_5xx": _html_5xx,
-    "not_json": _not_json,
-    "error_in_200": _error_in_200,
-    "missing_field": _missing_field,
-    "bad_base64": _bad_base64,
-    "not_an_image": _not_an_image,
-    "unknown_status": _unknown_status,
-    "huge_body": _huge_body,
-    "huge_chunked": _huge_chunked,
-    "stall_after_headers": _stall_after_headers,
-    "stall_before_headers": _stall_before_headers,
-}
 
 
 class FaultyProvider:
@@ -350,55 +212,3 @@ def settings_for(urls: dict[str, str], timeout_seconds: float = 1.0) -> WebhookS
 
 def urls_at(base: str) -> dict[str, str]:
     return {action: f"{base}/{action}" for action in ACTIONS}
-
-
-def refused_url() -> str:
-    """A loopback base URL where nothing listens: the port was bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-class BacklogFull:
-    """A loopback listener that never accepts, its accept queue already full, so a new
-    connection's SYN is dropped and the client's connect times out.
-
-    Linux queues backlog + 1 connections: with listen(0) one filler connection fills the queue.
-    `__enter__` checks that a probe connection indeed cannot complete.
-    """
-
-    PROBE_SECONDS = 0.1
-
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._fillers: list[socket.socket] = []
-
-    def __enter__(self) -> "BacklogFull":
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(0)
-        address = self._listener.getsockname()
-        for _ in range(4):  # a kernel that queues more than one, up to a few
-            probe = socket.socket()
-            probe.settimeout(self.PROBE_SECONDS)
-            try:
-                probe.connect(address)
-            except TimeoutError:
-                probe.close()
-                return self  # the queue is full: this connection hung
-            self._fillers.append(probe)
-        self.close()
-        raise RuntimeError("could not fill the accept queue of a loopback listener")
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for sock in self._fillers:
-            sock.close()
-        self._listener.close()
-
-    @property
-    def url(self) -> str:
-        host, port = self._listener.getsockname()
-        return f"http://{host}:{port}"
