@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from lib.event_inbox import PushedQrs, UnknownInstances
-from tests.provider.test_sandbox import FakeClock
+from tests.support.sandbox import FakeClock
 
 
 def test_an_unknown_instance_is_counted_every_time_and_logged_once_a_minute(caplog):

@@ -19,9 +19,9 @@ from lib.provider.base import ProviderEvent
 from lib.provider.sandbox.provider import SandboxProvider
 from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.provider.test_sandbox import FakeClock
 from tests.support.faulty_provider import FaultyProvider
 from tests.support.provider_faults import TOKEN_PREFIX
+from tests.support.sandbox import FakeClock
 from tests.test_instances import connected_instance
 
 WRITES = ("update_status", "record_check", "mark_checked", "record_check_failure")

@@ -15,7 +15,7 @@ from lib.auth.accounts import LocalAccounts
 from lib.auth.throttle import MAX_KEYS, LoginThrottle
 from lib.client_address import forwarded_client
 from lib.errors import AuthError
-from tests.provider.test_sandbox import FakeClock
+from tests.support.sandbox import FakeClock
 
 PASSWORD = "right-password"
 PER_ACCOUNT = 5  # password checks per e-mail and address in the window
