@@ -132,7 +132,7 @@ def measure_apptest(reruns: int = 5) -> dict:
     """Full reruns with the dialog open, calls counted in-process."""
     from lib.context import app_context
     from lib.config.settings import current_settings
-    from tests.ui.test_app_ui import button, texts
+    from tests.support.app_ui import button, texts
 
     data = work_dir("tick-apptest")
     isolated_env(data)

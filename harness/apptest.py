@@ -1,6 +1,6 @@
 """The app under Streamlit's AppTest (app.py, in this process): an AppTest that runs app.py on every
 run, the login form or a start already signed in, and an admin's AppTest on its own data dir for the
-benchmarks. (What a page says, as a reader sees it, is read by tests/ui/test_app_ui.py's helpers.)"""
+benchmarks. (What a page says, as a reader sees it, is read by tests/support/app_ui.py's helpers.)"""
 
 from __future__ import annotations
 

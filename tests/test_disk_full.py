@@ -17,7 +17,7 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     from lib.context import app_context
     from lib.config.settings import load_settings
-    from tests.ui.test_app_ui import admin_app, button, field, texts
+    from tests.support.app_ui import admin_app, button, field, texts
 
     log = io.StringIO()
     handler = logging.StreamHandler(log)

@@ -22,8 +22,8 @@ from lib.presentation import qr_for_display
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.provider.webhooks import WebhookClient
 from tests.conftest import ADMIN
-from tests.ui.test_app_ui import CARD_TEXT, PASSWORD, admin_app, admin_service, button, cards, signed_in_app, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import CARD_TEXT, PASSWORD, admin_app, admin_service, button, cards, signed_in_app, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.test_instances import make_service, sandbox  # noqa: F401 - fixtures
 from tests.test_instances import scan
 

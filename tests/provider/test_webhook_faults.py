@@ -37,7 +37,7 @@ from tests.support.faulty_provider import (
 )
 from tests.support.provider_faults import STREAM_CAP_BYTES, TOKEN_PREFIX
 from tests.support.unreachable import BacklogFull, refused_url
-from tests.ui.test_app_ui import PASSWORD, button, cards, field, signed_in_app, texts, unescape_markdown
+from tests.support.app_ui import PASSWORD, button, cards, field, signed_in_app, texts, unescape_markdown
 
 TOKEN = f"{TOKEN_PREFIX}seeded-0001"
 MB = 1024 * 1024

@@ -16,7 +16,7 @@ from lib.models import InstanceEvent
 from lib.presentation import DISPLAY_TIMEZONE
 from lib.provider.base import ProviderEvent
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.ui.test_app_ui import (  # noqa: F401 - fixtures
+from tests.support.app_ui import (  # noqa: F401 - fixtures
     admin_app, admin_service, button, cards, connected, context, create_instance, data_dir, signed_in_app, texts,
     unescape_markdown,
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lib.provider.sandbox.client import SandboxClient
 from lib.ui.dialog_state import DIALOG_KEY
-from tests.ui.test_app_ui import admin_app, button, cards, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import admin_app, button, cards, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 
 OUTCOME = "Criada fora do painel: importada (desconectado)"
 FIRST_ROW_TICKED = {"selection": {"rows": [0], "columns": []}}  # what a click on its checkbox sets

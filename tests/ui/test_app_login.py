@@ -4,8 +4,8 @@ empty form asks for the e-mail first, then the password, before anything is chec
 
 from __future__ import annotations
 
-from tests.ui.test_app_ui import PASSWORD, button, new_app, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import PASSWORD, button, new_app, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 
 
 def fields(at) -> dict:

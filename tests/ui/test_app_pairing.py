@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from lib.ui.connect_dialog import TAB_CODE, TAB_KEY, TAB_QR
-from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
+from tests.support.app_ui import (  # noqa: F401 - context and data_dir are fixtures
     admin_app, button, cards, context, create_instance, data_dir, stored, texts,
 )
 

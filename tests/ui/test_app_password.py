@@ -8,8 +8,8 @@ import threading
 
 import lib.auth.accounts as accounts_module
 from lib.ui.signed_in import SIGNED_IN_KEY
-from tests.ui.test_app_ui import PASSWORD, button, log_in, new_app, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import PASSWORD, button, log_in, new_app, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 
 NEW_PASSWORD = "outra-senha-longa"
 

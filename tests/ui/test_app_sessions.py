@@ -13,7 +13,7 @@ from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.ui.signed_in import SIGNED_IN_KEY
 from tests.support.supabase_double import ANON_KEY, PASSWORD as SUPABASE_PASSWORD, URL  # noqa: F401
 from tests.support.supabase_double import clock, fake  # noqa: F401 - fixtures
-from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
+from tests.support.app_ui import (  # noqa: F401 - context and data_dir are fixtures
     APP, PASSWORD, App, admin_app, button, context, data_dir, field, log_in, new_app,
 )
 

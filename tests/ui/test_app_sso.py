@@ -12,8 +12,8 @@ import pytest
 
 from lib.ui import signed_in
 from lib.ui.signed_in import SIGNED_IN_KEY
-from tests.ui.test_app_ui import APP, PASSWORD, App, button, new_app, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import APP, PASSWORD, App, button, new_app, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 from tests.support.supabase_double import clock, fake  # noqa: F401 - fixtures
 
 COOKIE_SECRET = "s" * 43
@@ -70,7 +70,7 @@ def signed_in_by_provider(identity: dict):
     at.user = dict(identity)
     at.run()
     if SIGNED_IN_KEY in at.session_state:
-        at.run()  # see tests.ui.test_app_ui.App: an st.rerun() inside a run
+        at.run()  # see harness.apptest.App: an st.rerun() inside a run
     assert not at.exception, at.exception
     return at
 
@@ -155,7 +155,7 @@ def test_sair_ends_the_session_and_leaves_the_provider(sso_context):
     raw_id = at.session_state[SIGNED_IN_KEY].session_id
     button(at, "Sair").click().run()
     assert sso_context.sessions.resume(raw_id) is None
-    at.run()  # the full run after "Sair" (see tests.ui.test_app_ui.App)
+    at.run()  # the full run after "Sair" (see harness.apptest.App)
     assert at.user == {"is_logged_in": False}  # st.logout(), at its end
     assert SIGNED_IN_KEY not in at.session_state and "Entrar com Google" in [b.label for b in at.button]
 

@@ -10,7 +10,7 @@ from lib.context import MONITOR_OFF_NO_SERVICE_KEY
 from lib.presentation import escape_markdown
 from harness.server import ROOT
 from lib.ui.signed_in import SIGNED_IN_KEY
-from tests.ui.test_app_ui import button, cards, field, log_in, new_app, texts, unescape_markdown
+from tests.support.app_ui import button, cards, field, log_in, new_app, texts, unescape_markdown
 from tests.ui.test_app_users import users_page
 
 
@@ -91,7 +91,7 @@ def test_a_rejected_refresh_sends_the_user_back_to_login(supabase_app, clock):
     supabase_app.refresh_tokens.clear()  # revoked on the server
     clock.advance(3700)
     at.run()
-    at.run()  # see tests.ui.test_app_ui.App: the page-set switch shows on the next run
+    at.run()  # see harness.apptest.App: the page-set switch shows on the next run
     assert "Configurações" not in texts(at)
     assert SIGNED_IN_KEY not in at.session_state
 

@@ -16,8 +16,8 @@ from lib.provider.webhooks import WebhookClient
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from harness.apptest import signed_in_app
 from harness.seeding import PASSWORD
-from tests.ui.test_app_ui import admin_app, admin_service, admin_user, button, connected, stored, texts
-from tests.ui.test_app_ui import context, data_dir  # noqa: F401 - fixtures
+from tests.support.app_ui import admin_app, admin_service, admin_user, button, connected, stored, texts
+from tests.support.app_ui import context, data_dir  # noqa: F401 - fixtures
 
 SHOWN = ["Estado", "Nome", "Número", "Desde", "Última queda", "Online 7 dias", "Responsável", "Etiquetas",
          "ID no provedor"]

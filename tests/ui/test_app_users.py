@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from lib.presentation import format_datetime
 from lib.store.sqlite.instances import SQLiteInstanceStore
-from tests.ui.test_app_ui import (  # noqa: F401 - context and data_dir are fixtures
+from tests.support.app_ui import (  # noqa: F401 - context and data_dir are fixtures
     PASSWORD, admin_app, button, context, create_instance, data_dir, log_in, new_app, texts, unescape_markdown,
 )
 
@@ -167,6 +167,6 @@ def test_a_role_change_shows_on_the_persons_open_page_at_its_next_tick(context):
     admin.selectbox(key=f"role-{ana_id}").select("admin").run()
     button(admin, "Salvar papel").click().run()
     ana.run()  # her page's next tick (every 3 s): nobody clicked
-    ana.run()  # the full run that tick asked for (see tests.ui.test_app_ui.App)
+    ana.run()  # the full run that tick asked for (see harness.apptest.App)
     assert "+ Nova instância" in [b.label for b in ana.button]
     assert "Somente leitura" not in texts(ana)
