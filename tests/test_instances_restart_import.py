@@ -3,7 +3,6 @@ real HTTP against the sandbox provider with a real SQLite file."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from lib.errors import PermissionDenied, ValidationError

@@ -3,9 +3,6 @@ the state it keeps, the changes it pushes and the simulated drops."""
 
 from __future__ import annotations
 
-
-
-
 from lib.provider.sandbox.provider import SandboxProvider
 from tests.support.receiver import Receiver
 from tests.support.sandbox import PHONE_RE, connect, create, disconnect, scan, status

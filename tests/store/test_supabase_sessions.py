@@ -3,7 +3,6 @@ double of GoTrue and PostgREST."""
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 
