@@ -11,7 +11,7 @@ import pytest
 
 from lib.history import KINDS
 from tests.store.test_rls import RLS_INSERT
-from tests.store.test_rls_monitor import LONG_AGO, old_rows, version  # noqa: F401 - old_rows is a fixture
+from tests.store.test_rls_monitor import LONG_AGO, old_rows, version, versions  # noqa: F401 - old_rows is a fixture
 from tests.support.rls import (  # noqa: F401 - server is a fixture
     HISTORY_MIGRATION, INSTANCE_1, INSTANCE_2, SHIM, STATUS_MONITOR_MIGRATION, USERS, Db, fresh_project, outcome,
     server,
@@ -205,22 +205,15 @@ def test_prune_deletes_only_the_events_older_than_the_cutoff(fresh, events):
 
 
 def test_version_moves_when_an_event_the_caller_can_read_is_written(fresh, events):
-    def versions() -> dict[str, str]:
-        result = {}
-        for persona in ("analyst", "norole"):
-            with fresh.api(persona) as conn:
-                result[persona] = version(conn)
-        return result
-
-    before = versions()
+    before = versions(fresh)
     with fresh.api("admin") as conn:  # an admin sees its own insert at once
         own = version(conn)
         conn.execute("insert into public.instance_events (instance_name, kind, source) values ('X', 'token_revealed', 'user')")
         assert version(conn) != own
-    assert versions() == before  # rolled back
+    assert versions(fresh) == before  # rolled back
     with fresh.api("service_role", commit=True) as conn:
         conn.execute("insert into public.instance_events (instance_name, kind, source) values ('X', 'alert_sent', 'monitor')")
-    after = versions()
+    after = versions(fresh)
     assert after["analyst"] != before["analyst"]
     assert after["norole"] == before["norole"] == "0:0:0:0"
 

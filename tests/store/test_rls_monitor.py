@@ -155,6 +155,15 @@ def version(conn: psycopg.Connection) -> str:
     return conn.execute("select public.instances_version()").fetchone()[0]
 
 
+def versions(db: Db) -> dict[str, str]:
+    """What instances_version() says to an analyst and to a user with no role."""
+    result = {}
+    for persona in ("analyst", "norole"):
+        with db.api(persona) as conn:
+            result[persona] = version(conn)
+    return result
+
+
 def test_version_changes_with_every_change_the_caller_can_see(fresh):
     with fresh.api("admin") as conn:
         seen = [version(conn), version(conn)]
@@ -171,17 +180,10 @@ def test_version_changes_with_every_change_the_caller_can_see(fresh):
 
 
 def test_version_follows_only_what_the_caller_may_list(fresh):
-    def versions() -> dict[str, str]:
-        result = {}
-        for persona in ("analyst", "norole"):
-            with fresh.api(persona) as conn:
-                result[persona] = version(conn)
-        return result
-
-    before = versions()
+    before = versions(fresh)
     fresh.query("insert into public.instances (instance_id, token, name) values ('inst-w', 'tok-w', 'Outra')")
     try:
-        after = versions()
+        after = versions(fresh)
     finally:
         fresh.query("delete from public.instances where instance_id = 'inst-w'")
     assert after["analyst"] != before["analyst"]
