@@ -56,8 +56,9 @@ NO_OWNER = ""  # the owner filter's "sem responsável"
 
 
 def state(instance: Instance) -> str:
-    """One of STATES for the instance as stored."""
-    if instance.status == "disconnected" and instance.dropped:
+    """One of STATES for the instance as stored. A drop stays "dropped" while someone tries to
+    reconnect it (connecting) and after a try given up on, until it connects."""
+    if instance.dropped and instance.status != "connected":
         return "dropped"
     if instance.last_error == MSG_INSTANCE_UNKNOWN:
         return "gone"
@@ -71,8 +72,18 @@ def state(instance: Instance) -> str:
 
 
 def changed_at(instance: Instance) -> datetime:
-    """When its status last changed (when it dropped, for a drop)."""
+    """When its status last changed."""
     return instance.status_changed_at or instance.created_at
+
+
+def dropped_at(instance: Instance) -> datetime:
+    """When it dropped (for a row the store has no drop time for: its last change of status)."""
+    return instance.dropped_at or changed_at(instance)
+
+
+def in_state_since(instance: Instance) -> datetime:
+    """Since when it is in its state: a drop since it dropped, any other since its last change."""
+    return dropped_at(instance) if state(instance) == "dropped" else changed_at(instance)
 
 
 def plain(text: str) -> str:
@@ -92,7 +103,7 @@ def sort_key(instance: Instance, how: str, now: datetime):
         return (-moment, name)
     kind = state(instance)
     if kind == "dropped":
-        return (STATES.index(kind), 0, -moment, name)
+        return (STATES.index(kind), 0, -dropped_at(instance).timestamp(), name)
     if kind == "waiting_qr":
         too_long = now - changed_at(instance) > WAITING_TOO_LONG
         return (STATES.index(kind), 0 if too_long else 1, moment, name)
@@ -160,6 +171,6 @@ def news_of_drops(instances: list[Instance], since: datetime, dismissed: set[tup
     """The drops a page open since `since` announces: instances that dropped after it, still down,
     not dismissed (a dismissal is of one drop: (id, when it dropped)); the newest first."""
     found = [instance for instance in instances
-             if state(instance) == "dropped" and changed_at(instance) >= since
-             and (instance.id, changed_at(instance)) not in dismissed]
-    return sorted(found, key=lambda instance: changed_at(instance), reverse=True)
+             if state(instance) == "dropped" and dropped_at(instance) >= since
+             and (instance.id, dropped_at(instance)) not in dismissed]
+    return sorted(found, key=dropped_at, reverse=True)

@@ -36,7 +36,9 @@ class Instance:
     last_phone_number: str | None = None
     last_error: str | None = None
     check_failures: int = 0
-    dropped: bool = False  # the last disconnect was the provider's word (a drop), not a user's action
+    # The provider dropped it (a disconnect that was not a user's action) and it has not connected
+    # since: a reconnection tried and given up on is still the same drop. A user's "Desconectar" ends it.
+    dropped: bool = False
     # Why the provider dropped it last: WhatsApp's code as text ("401", "428"…) or "failed"; cleared
     # when it connects again or a user changes the status.
     disconnect_reason: str | None = None
@@ -47,6 +49,7 @@ class Instance:
     tags: tuple[str, ...] = ()  # free tags, e.g. the wallet (lib.details)
     notes: str | None = None
     name_key: str = ""  # what names are compared on for uniqueness (lib.names.name_key), set by the store
+    dropped_at: datetime | None = None  # when it dropped, while `dropped`; set by the store
 
 
 @dataclass(frozen=True)

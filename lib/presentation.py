@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from PIL import Image
 
-from lib.fleet import state
+from lib.fleet import dropped_at, state
 from lib.models import FAILURES_BEFORE_NO_ANSWER, CheckResult, Instance
 from lib.reasons import reason_text
 
@@ -88,11 +88,13 @@ def status_lines(instance: Instance, now: datetime) -> list[str]:
     since = format_time(instance.status_changed_at or instance.created_at, now)
     if instance.status == "connected":
         lines = [f"Conectada desde {since}  ·  {format_phone(instance.phone_number) or 'número desconhecido'}"]
+    elif instance.dropped:  # still down since the drop, whatever was tried since
+        reason = reason_text(instance.disconnect_reason)
+        lines = [f"Caiu às {format_time(dropped_at(instance), now)}" + (f"  ·  {reason}" if reason else "")]
+        if instance.status == "connecting":
+            lines.append(f"Reconectando: aguardando a leitura do QR Code desde {since}")
     elif instance.status == "connecting":
         lines = [f"Aguardando a leitura do QR Code desde {since}"]
-    elif instance.dropped:
-        reason = reason_text(instance.disconnect_reason)
-        lines = [f"Caiu às {since}" + (f"  ·  {reason}" if reason else "")]
     elif instance.first_connected_at is None:
         lines = [f"Nunca conectada  ·  criada em {format_time(instance.created_at, now)}"]
     else:

@@ -33,6 +33,7 @@ EVER = {"first_connected_at": NOW - timedelta(days=8)}
     (row("f", **EVER), "disconnected"),
     (row("g", "connected", **EVER), "connected"),
     (row("h", dropped=True, check_failures=3, **EVER), "dropped"),  # down is the news, not the silence since
+    (row("i", "connecting", dropped=True, **EVER), "dropped"),  # someone tries to reconnect it: still down
 ])
 def test_each_state_comes_from_what_the_store_keeps(instance, expected):
     assert state(instance) == expected
@@ -102,3 +103,19 @@ def test_a_drop_is_news_on_a_page_opened_before_it_until_dismissed_or_back():
         "Cobrança 33"]
     again = replace(newer, status_changed_at=NOW)  # it came back and dropped again: news again
     assert [i.name for i in news_of_drops([again], opened, {(newer.id, newer.status_changed_at)})] == ["Cobrança 34"]
+
+
+def test_a_drop_keeps_its_time_and_its_banner_while_someone_tries_to_reconnect_it():
+    from lib.fleet import in_state_since, news_of_drops
+
+    opened = NOW - timedelta(minutes=30)
+    dropped_at = NOW - timedelta(minutes=10)
+    down = row("Cobrança 33", dropped=True, minutes_ago=10, dropped_at=dropped_at, **EVER)
+    reconnecting = replace(down, status="connecting", status_changed_at=NOW - timedelta(minutes=2))
+    given_up = replace(down, status_changed_at=NOW)  # the QR was never read: disconnected again, same drop
+    for instance in (down, reconnecting, given_up):
+        assert in_state_since(instance) == dropped_at
+        assert news_of_drops([instance], opened, set()) == [instance]
+        assert news_of_drops([instance], opened, {(down.id, dropped_at)}) == []  # dismissed once, for good
+    assert [i.name for i in ordered([row("Caiu antes", dropped=True, minutes_ago=5, **EVER), given_up], now=NOW)] == [
+        "Caiu antes", "Cobrança 33"]  # by when they dropped, not by the last try

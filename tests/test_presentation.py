@@ -74,3 +74,20 @@ def test_a_connected_card_without_a_number_says_so():
     from lib.presentation import status_lines
 
     assert status_lines(instance(phone=None), NOW)[0].endswith("·  número desconhecido")
+
+
+def test_a_dropped_card_says_when_it_dropped_while_someone_tries_to_reconnect_it_and_after():
+    from dataclasses import replace
+
+    from lib.presentation import status_lines
+
+    down = replace(instance(status="disconnected", phone=None, last="+5511999998888"), dropped=True,
+                   disconnect_reason="428", dropped_at=NOW.replace(hour=12, minute=58),
+                   status_changed_at=NOW.replace(hour=12, minute=58), first_connected_at=NOW.replace(hour=9))
+    reconnecting = replace(down, status="connecting", status_changed_at=NOW.replace(hour=14, minute=8))
+    given_up = replace(down, status_changed_at=NOW.replace(hour=14, minute=10))
+    assert status_lines(reconnecting, NOW)[:3] == [  # Brasília time: UTC−3
+        "Caiu às 09:58  ·  Conexão perdida (código 428)", "Reconectando: aguardando a leitura do QR Code desde 11:08",
+        "Último número: +55 11 99999-8888"]
+    assert status_lines(given_up, NOW)[:2] == [
+        "Caiu às 09:58  ·  Conexão perdida (código 428)", "Último número: +55 11 99999-8888"]

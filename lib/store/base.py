@@ -26,14 +26,16 @@ class InstanceStore(Protocol):
         """Set status and phone; with expected_status, only if the stored status still is that
         (compare-and-set, so a stale webhook reply cannot undo a newer change). Returns the row as
         stored afterwards; raises InstanceNotFound when the row is gone. The store keeps
-        status_changed_at, first_connected_at and last_phone_number itself; a user's write clears
-        disconnect_reason."""
+        status_changed_at, first_connected_at, last_phone_number and dropped_at itself. A user's
+        write ends a drop (`dropped`, disconnect_reason), except "connecting": a reconnection of a
+        dropped number is still that drop until it connects."""
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
                      reason: str | None = None, event_at: int | None = None) -> Instance | None:
         """The provider answered: like update_status with compare-and-set, and also marks the row
         checked now with no error. `reason` (why it disconnected: "401", "failed"…) is kept when
-        the new status is disconnected, cleared when it is connected. With `event_at` (a pushed
+        the new status is disconnected, cleared when it is connected; `dropped` turns on when it
+        goes from connected to disconnected and off when it connects. With `event_at` (a pushed
         event's own time, ms) it applies only if the row's provider_event_at is null or older, and
         stores it, in the same write. Returns the row as written, or None when the write was refused
         (another status meanwhile, or a stale event): nothing is written then, so whoever asked

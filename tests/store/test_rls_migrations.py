@@ -76,7 +76,8 @@ def test_migrations_are_idempotent(server):
     # The snapshot covers what the migrations are about (guards against an empty comparison).
     assert len(before["policies"]) == 7
     assert len(before["instance_events"]) == 1
-    assert [t[:2] for t in before["triggers"]] == [("instances", "instances_track_changes")]
+    assert [t[:2] for t in before["triggers"]] == [("instances", "instances_keep_dropped_at"),
+                                                   ("instances", "instances_track_changes")]
     assert any(c[1] == "instances_status_check" for c in before["constraints"])
     assert any(i[1] == "instances_lower_name_key" for i in before["indexes"])
     assert {"claim_monitor_lease(text,integer)", "release_monitor_lease(text)", "instances_version()",

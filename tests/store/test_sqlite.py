@@ -102,7 +102,7 @@ def test_first_connected_at_is_set_once_the_first_time_it_connects(store):
     assert again.status_changed_at > first.first_connected_at == again.first_connected_at
 
 
-def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(store):
+def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it(store):
     row = seeded(store, status="connected")
     dropped = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected",
                                  reason="401")
@@ -113,7 +113,26 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(store):
     assert back.disconnect_reason is None
     store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected", reason="x" * 50)
     assert store.get_instance(row.id).disconnect_reason == "x" * 20  # a provider's odd text never fails the write
-    assert store.update_status(row.id, status="connecting", phone_number=None).disconnect_reason is None
+    reconnecting = store.update_status(row.id, status="connecting", phone_number=None)  # a user's: still that drop
+    assert (reconnecting.dropped, reconnecting.disconnect_reason) == (True, "x" * 20)
+    given_up = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connecting")
+    assert (given_up.dropped, given_up.disconnect_reason) == (True, "x" * 20)
+    by_a_user = store.update_status(row.id, status="disconnected", phone_number=None)
+    assert (by_a_user.dropped, by_a_user.disconnect_reason) == (False, None)
+
+
+def test_the_time_of_a_drop_is_kept_through_a_reconnection_given_up_on(store):
+    row = seeded(store, status="connected")
+    assert row.dropped_at is None
+    dropped = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected")
+    assert dropped.dropped_at == dropped.status_changed_at is not None
+    connecting = store.update_status(row.id, status="connecting", phone_number=None)
+    given_up = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connecting")
+    assert connecting.dropped_at == given_up.dropped_at == dropped.dropped_at < given_up.status_changed_at
+    back = store.record_check(row.id, status="connected", phone_number="5511999990000", expected_status="disconnected")
+    assert (back.dropped, back.dropped_at) == (False, None)
+    again = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connected")
+    assert again.dropped_at > dropped.dropped_at  # a new drop, a new time
 
 
 def test_a_pushed_event_applies_only_when_newer_than_the_last_applied(store):
@@ -237,6 +256,7 @@ def test_an_older_file_is_brought_up_to_date_with_the_new_columns_filled_in(tmp_
             conn.execute("insert into instances (id, instance_id, token, name, status, created_at, updated_at,"
                          " status_changed_at) values (?, ?, 't', ?, ?, ?, ?, ?)",
                          (id, f"p-{id}", name, status, at(created), at(created), at("20")))
+        conn.execute("update instances set dropped = 1 where id = 'c'")  # down since its last change ("20")
         for instance, kind, created in (("a", "connected", "05"), ("a", "connected", "03"), ("a", "dropped", "02"),
                                         ("d", "connected", "06"), ("c", "created", "03")):
             conn.execute("insert into instance_events (instance_id, instance_name, kind, source, created_at)"
@@ -251,6 +271,8 @@ def test_an_older_file_is_brought_up_to_date_with_the_new_columns_filled_in(tmp_
     }
     assert {(row.tags, row.owner_id, row.notes, row.disconnect_reason) for row in rows.values()} == {
         ((), None, None, None)}
+    assert {id: row.dropped_at for id, row in rows.items()} == {
+        "a": None, "b": None, "c": datetime.fromisoformat(at("20")), "d": None}
     assert store.update_details("b", name="Cobrança 2", owner_id=None, tags=(), notes=None).name_key == "cobrança 2"
     with pytest.raises(ValidationError):
         store.update_details("c", name=NFD_NAME, owner_id=None, tags=(), notes=None)

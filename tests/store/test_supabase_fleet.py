@@ -72,7 +72,7 @@ def test_a_look_alike_name_is_refused_as_a_duplicate(fake, twin):
         "Cobrança 01 – Ana")
 
 
-def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(fake):
+def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it(fake):
     row = fake.add_row("one", status="connected")
     store = server()
     dropped = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected",
@@ -84,7 +84,15 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_acts(fake):
     back = store.record_check(row["id"], status="connected", phone_number=None, expected_status="connecting")
     assert back.disconnect_reason is None
     store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connected", reason="428")
-    assert admin_store().update_status(row["id"], status="connecting", phone_number=None).disconnect_reason is None
+    user = admin_store()
+    reconnecting = user.update_status(row["id"], status="connecting", phone_number=None)  # still that drop
+    assert (reconnecting.dropped, reconnecting.disconnect_reason) == (True, "428")
+    assert set(last_patch(fake)[0]) == {"status", "phone_number"}
+    given_up = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connecting")
+    assert (given_up.dropped, given_up.disconnect_reason) == (True, "428")
+    assert reconnecting.dropped_at == given_up.dropped_at is not None  # the trigger's: still the drop's time
+    by_a_user = user.update_status(row["id"], status="disconnected", phone_number=None)
+    assert (by_a_user.dropped, by_a_user.disconnect_reason) == (False, None)
 
 
 def test_a_pushed_event_applies_only_when_newer_in_the_same_request(fake):

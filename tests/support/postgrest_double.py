@@ -52,7 +52,8 @@ class PostgRESTDouble:
         return next((r for r in self.rows if r["id"] == id), None)
 
     def _write(self, row: dict, changes: dict) -> None:
-        """An UPDATE of one row, with the instances trigger (20261205000000_provider_and_fleet.sql)."""
+        """An UPDATE of one row, with the instances triggers (20261205000000_provider_and_fleet.sql,
+        20261206000000_drop_time.sql)."""
         now = datetime.now(timezone.utc).isoformat()
         before = dict(row)
         row.update(changes)
@@ -62,6 +63,7 @@ class PostgRESTDouble:
             row["status_changed_at"] = now
         if before["first_connected_at"] is not None:
             row["first_connected_at"] = before["first_connected_at"]
+        row["dropped_at"] = before["dropped_at"] if row["dropped"] and before["dropped"] else None
         _keep_on_insert(row, now)
 
     def _rpc(self, function: str, args: dict, claims: dict | None, role: str | None) -> httpx.Response:
@@ -284,10 +286,13 @@ class PostgRESTDouble:
 
 
 def _keep_on_insert(row: dict, now: str) -> dict:
-    """What the instances trigger keeps on any write: first_connected_at, last_phone_number, and
-    name_key when the writer sent none (lower(normalize(name, NFC)))."""
+    """What the instances triggers keep on any write: first_connected_at, last_phone_number, a
+    dropped_at for a row just dropped, and name_key when the writer sent none (lower(normalize(name,
+    NFC)))."""
     if row["status"] == "connected" and row["first_connected_at"] is None:
         row["first_connected_at"] = now
+    if row["dropped"] and row.get("dropped_at") is None:
+        row["dropped_at"] = now
     if row["phone_number"] is not None:
         row["last_phone_number"] = row["phone_number"]
     if row.get("name_key") is None:

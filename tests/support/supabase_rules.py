@@ -16,12 +16,14 @@ COLUMNS = {
     "id", "instance_id", "name", "phone_number", "status", "created_at", "updated_at", "created_by",
     "last_checked_at", "status_changed_at", "last_phone_number", "last_error", "check_failures", "dropped",
     "disconnect_reason", "provider_event_at", "first_connected_at", "owner_id", "tags", "notes", "name_key",
+    "dropped_at",
 }
 # A new row's columns before the insert's own (the migrations' defaults).
 DEFAULTS = {
     "phone_number": None, "status": "disconnected", "created_by": None, "last_checked_at": None,
     "last_phone_number": None, "last_error": None, "check_failures": 0, "dropped": False, "disconnect_reason": None,
     "provider_event_at": None, "first_connected_at": None, "owner_id": None, "tags": [], "notes": None,
+    "dropped_at": None,
 }
 # Columns `authenticated` may update (RLS then allows admins only), and those whose change moves updated_at.
 UPDATABLE = {"name", "phone_number", "status", "last_checked_at", "last_error", "check_failures", "dropped",

@@ -173,6 +173,17 @@ MIGRATIONS = (
             update instances set updated_at = {_NOW} where id = new.id;
         end;
     """,
+    f"""
+    -- When the number dropped: stamped when `dropped` turns on, kept while it stays on (a reconnection
+    -- tried and given up on is still the same drop), cleared when it turns off.
+    alter table instances add column dropped_at text;
+    update instances set dropped_at = status_changed_at where dropped = 1;
+    create trigger instances_dropped_at after update of dropped on instances
+        for each row when new.dropped is not old.dropped
+        begin
+            update instances set dropped_at = case when new.dropped then {_NOW} end where id = new.id;
+        end;
+    """,
 )
 
 DB_FILENAME = "app.sqlite3"

@@ -19,7 +19,7 @@ from lib.store.sqlite.history import SQLiteHistory
 INSTANCE_COLUMNS = (
     "id, instance_id, name, phone_number, status, created_at, updated_at, created_by, "
     "last_checked_at, status_changed_at, last_phone_number, last_error, check_failures, dropped, "
-    "disconnect_reason, provider_event_at, first_connected_at, owner_id, tags, notes, name_key"
+    "disconnect_reason, provider_event_at, first_connected_at, owner_id, tags, notes, name_key, dropped_at"
 )
 LEASE_NAME = "status-monitor"
 
@@ -51,6 +51,7 @@ def _instance(row: sqlite3.Row) -> Instance:
         tags=tuple(json.loads(row["tags"])),
         notes=row["notes"],
         name_key=row["name_key"],
+        dropped_at=_time(row["dropped_at"]),
     )
 
 
@@ -97,9 +98,11 @@ class SQLiteInstanceStore(SQLiteHistory):
     ) -> Instance:
         with self.db.write() as conn:
             conn.execute(
-                "update instances set status = ?, phone_number = ?, dropped = 0, disconnect_reason = null"
-                " where id = ? and (? is null or status = ?)",
-                (status, phone_number, id, expected_status, expected_status),
+                "update instances set status = :status, phone_number = :phone,"
+                " dropped = case when :status = 'connecting' then dropped else 0 end,"
+                " disconnect_reason = case when :status = 'connecting' then disconnect_reason end"
+                " where id = :id and (:expected is null or status = :expected)",
+                {"status": status, "phone": phone_number, "id": id, "expected": expected_status},
             )
             return self._get(conn, id)
 
@@ -109,8 +112,8 @@ class SQLiteInstanceStore(SQLiteHistory):
             applied = conn.execute(
                 "update instances set status = :status, phone_number = :phone, last_checked_at = :now,"
                 " last_error = null, check_failures = 0,"
-                " dropped = case when status = :status then dropped"
-                " else (status = 'connected' and :status = 'disconnected') end,"
+                " dropped = case when :status = 'connected' then 0"
+                " when status = 'connected' and :status = 'disconnected' then 1 else dropped end,"
                 " disconnect_reason = case when :status = 'connected' then null"
                 " when :status = 'disconnected' and :reason is not null then :reason else disconnect_reason end,"
                 " provider_event_at = coalesce(:event_at, provider_event_at)"

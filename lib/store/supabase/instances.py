@@ -63,7 +63,9 @@ class PostgrestInstances(ABC):
     def update_status(
         self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
     ) -> Instance:
-        values = {"status": status, "phone_number": phone_number, "dropped": False, "disconnect_reason": None}
+        values = {"status": status, "phone_number": phone_number}
+        if status != "connecting":  # a reconnection of a dropped number is still that drop
+            values |= {"dropped": False, "disconnect_reason": None}
         return self._update(id, values, expected_status)
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
@@ -75,10 +77,10 @@ class PostgrestInstances(ABC):
             "last_error": None,
             "check_failures": 0,
         }
-        if status != expected_status:  # the compare-and-set makes expected_status the status it changes from
-            values["dropped"] = expected_status == "connected" and status == "disconnected"
+        if expected_status == "connected" and status == "disconnected":  # the compare-and-set's "from"
+            values["dropped"] = True
         if status == "connected":
-            values["disconnect_reason"] = None
+            values |= {"dropped": False, "disconnect_reason": None}
         elif status == "disconnected" and reason:
             values["disconnect_reason"] = reason[:MAX_DISCONNECT_REASON]
         if event_at is not None:

@@ -11,7 +11,7 @@ from lib.models import Instance, InstanceEvent
 INSTANCE_COLUMNS = (
     "id,instance_id,name,phone_number,status,created_at,updated_at,created_by,"
     "last_checked_at,status_changed_at,last_phone_number,last_error,check_failures,dropped,"
-    "disconnect_reason,provider_event_at,first_connected_at,owner_id,tags,notes,name_key"
+    "disconnect_reason,provider_event_at,first_connected_at,owner_id,tags,notes,name_key,dropped_at"
 )
 EVENT_COLUMNS = (
     "id,instance_id,instance_name,kind,from_status,to_status,phone_number,source,actor_id,actor_email,detail,created_at"
@@ -41,6 +41,7 @@ def instance_from_row(row: dict) -> Instance:
         tags=tuple(row.get("tags") or ()),
         notes=row.get("notes"),
         name_key=row.get("name_key") or "",
+        dropped_at=time_or_none(row.get("dropped_at")),
     )
 
 
