@@ -57,17 +57,18 @@ def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
     return at
 
 
-def signed_in_app(context, email: str, timeout: float = 30) -> AppTest:
+def signed_in_app(context, email: str, timeout: float = 30, *, session_id: str | None = None) -> AppTest:
     """app.py already signed in as the local account `email` of `context` (lib.context.AppContext),
-    without the login form: a server session, restored as a reload restores it (SignIn.restore),
-    in the session state before the first run. For tests about something else than signing in;
-    the login tests drive the form (log_in)."""
+    without the login form: a server session (`session_id`, the cookie's id: a reload of that
+    sign-in; default a new one), restored as a reload restores it (SignIn.restore), in the session
+    state before the first run. For tests about something else than signing in; the login tests
+    drive the form (log_in)."""
     from lib.ui import signed_in
 
     user = context.accounts.find(email).user
     at = App(APP, default_timeout=timeout)
     at.session_state[signed_in.SIGNED_IN_KEY] = context.signin.restore(
-        context.sessions.create(user, user_agent="AppTest"))
+        session_id or context.sessions.create(user, user_agent="AppTest"))
     at.session_state[signed_in.USER_CHECKED_KEY] = time.monotonic()
     at.session_state[signed_in.RESTORE_TRIED_KEY] = True  # no cookie to look for
     at.run()

@@ -27,6 +27,7 @@ from lib.instances import InstanceService
 from lib.models import User
 from lib.monitor import StatusMonitor
 from lib.private_files import generated_secret
+from lib.drop_notices import DropNotices
 from lib.event_inbox import PushedQrs, UnknownInstances
 from lib.event_registration import EventsTarget, register_all
 from lib.provider.base import EVENTS, Provider
@@ -64,6 +65,7 @@ class AppContext:
     monitor: StatusMonitor | None = None  # set by start_monitor() (the server's lifespan)
     unknown_events: UnknownInstances = field(default_factory=UnknownInstances)
     pushed_qrs: PushedQrs = field(default_factory=PushedQrs)
+    drop_notices: DropNotices = field(default_factory=DropNotices)  # the drop banners of each sign-in
     _alert_sender: AlertSender | None = field(default=None, repr=False)
     _server_store: ServerStore | None = field(default=None, repr=False)
 

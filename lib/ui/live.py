@@ -18,15 +18,12 @@ from lib.errors import AppError
 from lib.ui import caches, signed_in
 from lib.ui.ticks import run_live
 
-OPENED_KEY = "opened_at"  # when this browser session first drew a signed-in page: drops after it are news
-DISMISSED_KEY = "dismissed_drops"  # {(instance id, when it dropped)}
 TITLE = "Instâncias WhatsApp"
 MAX_BANNERS = 5
 
 
 def follow() -> None:
     """The page title with the count of problems, then the live part (call once per full run)."""
-    st.session_state.setdefault(OPENED_KEY, datetime.now(timezone.utc))
     instances = _instances()
     if instances is not None:
         problems = fleet.problems(fleet.counts(instances))
@@ -52,20 +49,21 @@ def _live() -> None:
 
 
 def drop_banners() -> None:
-    """One banner per number that dropped since the page opened and is still down, newest first."""
-    instances = _instances()
-    if instances is None:
+    """One banner per number that dropped since this sign-in's first page and is still down, newest
+    first; the same on a reload or a new tab of the sign-in (lib.drop_notices)."""
+    instances, current = _instances(), signed_in.signed_in()
+    if instances is None or current is None:
         return
-    dismissed = st.session_state.setdefault(DISMISSED_KEY, set())
-    news = fleet.news_of_drops(instances, st.session_state[OPENED_KEY], dismissed)
+    notices, session_id = signed_in.context().drop_notices, current.session_id
+    news = fleet.news_of_drops(instances, notices.since(session_id), notices.dismissed(session_id))
     now = datetime.now(timezone.utc)
     for instance in news[:MAX_BANNERS]:
-        dropped_at = fleet.changed_at(instance)
+        dropped_at = fleet.dropped_at(instance)
         number = format_phone(instance.last_phone_number) or "número desconhecido"
         with st.container(horizontal=True, vertical_alignment="center", key=f"drop-banner-{instance.id}"):
             st.error(f"Caiu: {escape_markdown(instance.name)} · {escape_markdown(number)} · "
                      f"{format_time(dropped_at, now)}", icon=":material/signal_disconnected:", width="stretch")
             st.button("Dispensar", key=f"dismiss-{instance.id}-{dropped_at.timestamp()}",
-                      on_click=dismissed.add, args=((instance.id, dropped_at),))
+                      on_click=notices.dismiss, args=(session_id, instance.id, dropped_at))
     if len(news) > MAX_BANNERS:
         st.caption(f"… e mais {len(news) - MAX_BANNERS} quedas: veja \"Caiu\" no resumo da página Configurações.")

@@ -13,7 +13,7 @@ from harness.seeding import PASSWORD
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from tests.support.app_ui import (  # noqa: F401 - context and data_dir are fixtures
     HOSTILE, admin_app, admin_service, assert_inert, button, cards, connected, context, create_instance, data_dir,
-    field, markdown_values, stored, texts,
+    admin_user, field, markdown_values, stored, texts,
 )
 
 
@@ -204,3 +204,25 @@ def test_a_drop_is_announced_at_the_top_of_every_open_page_until_dismissed_or_ba
     apply_event(store, ProviderEvent(live.instance_id, "connected", live.phone_number))
     admin.run()
     assert not [e for e in admin.error if e.value.startswith("Caiu:")]  # back: nothing to announce
+
+
+def test_the_banners_of_a_sign_in_outlive_a_reload_until_dismissed(context):
+    from lib.checks import apply_event
+    from lib.provider.base import ProviderEvent
+
+    live = connected(context, "Cobrança 33")
+    sign_in = context.sessions.create(admin_user(context), user_agent="AppTest")
+    page = signed_in_app(context, "admin@example.com", session_id=sign_in)
+    apply_event(SQLiteInstanceStore(context.database), ProviderEvent(live.instance_id, "disconnected", None))
+
+    def banners(at) -> list[str]:
+        return [e.value for e in at.error if e.value.startswith("Caiu: Cobrança 33")]
+
+    assert len(banners(page.run())) == 1
+    reloaded = signed_in_app(context, "admin@example.com", session_id=sign_in)  # F5, or a new tab
+    assert len(banners(reloaded)) == 1
+    [dismiss] = [b for b in reloaded.button if b.label == "Dispensar"]
+    dismiss.click().run()
+    assert banners(reloaded) == []
+    assert banners(signed_in_app(context, "admin@example.com", session_id=sign_in)) == []  # dismissed for good
+    assert banners(signed_in_app(context, "admin@example.com")) == []  # a sign-in after the drop: the cards say it
