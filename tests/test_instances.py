@@ -74,21 +74,25 @@ def test_connection_flow_goes_connecting_then_connected_with_phone(make_service,
     assert service.store.get_instance(instance.id) == connected
 
 
-def test_connect_with_a_phone_number_gives_a_code_that_connects_that_number(make_service, sandbox):
+@pytest.mark.parametrize("typed, digits, shown", [
+    ("+55 (11) 98765-4321", "5511987654321", "+55 11 98765-4321"),
+    ("+55 11 3333-4444", "551133334444", "+55 11 3333-4444"),  # a landline: WhatsApp Business runs on it
+])
+def test_connect_with_a_phone_number_gives_a_code_that_connects_that_number(make_service, sandbox, typed, digits, shown):
     service = make_service()
     instance = service.create("Cobrança").instance
-    connecting = service.connect(instance, phone_number="+55 (11) 98765-4321")
+    connecting = service.connect(instance, phone_number=typed)
     assert connecting.qr is None and re.fullmatch(r"[A-Z0-9]{8}", connecting.pairing_code)
-    assert (connecting.pairing_phone, connecting.changed) == ("5511987654321", True)
+    assert (connecting.pairing_phone, connecting.changed) == (digits, True)
     assert connecting.instance == service.store.get_instance(instance.id)
     assert connecting.instance.status == "connecting"
     [requested] = service.store.events(kinds=["connect_requested"])
     assert (requested.from_status, requested.to_status, requested.actor_email) == ("disconnected", "connecting", ADMIN.email)
-    assert requested.detail == "código de pareamento para +55 11 98765-4321"
+    assert requested.detail == f"código de pareamento para {shown}"
     assert service.check_status(connecting.instance).status == "connecting"
     assert sandbox.simulate_code(instance.instance_id, connecting.pairing_code)
     connected = service.check_status(connecting.instance)
-    assert (connected.status, connected.phone_number) == ("connected", "+5511987654321")
+    assert (connected.status, connected.phone_number) == ("connected", "+" + digits)
 
 
 def test_a_code_asked_for_while_the_qr_is_shown_keeps_the_instance_connecting_once(make_service, sandbox):
@@ -102,13 +106,19 @@ def test_a_code_asked_for_while_the_qr_is_shown_keeps_the_instance_connecting_on
     assert len(service.store.events(kinds=["connect_requested"])) == 1
 
 
-@pytest.mark.parametrize("phone", ["", "11 98765-4321", "+55 11 8765-4321", "abc", "+55 11 98765-4321 ramal 2"])
-def test_an_invalid_phone_number_is_refused_before_calling_the_provider(make_service, sandbox, phone):
+@pytest.mark.parametrize("phone, message", [
+    ("", "Informe o número do WhatsApp com DDI e DDD, ex.: +55 11 99999-8888."),
+    ("11 98765-4321", "Falta o DDI: coloque +55 antes do DDD, ex.: +55 11 99999-8888."),
+    ("+55 11 8765-4321", "Depois de +55 e do DDD, um celular tem 9 dígitos começando com 9 (+55 11 99999-8888) "
+                         "e um fixo, 8 dígitos começando com 2 a 5 (+55 11 3333-4444)."),
+    ("+55 11 98765-4321 ramal 2", "O número leva só algarismos de 0 a 9, espaços, traços, parênteses e um + no início."),
+])
+def test_an_invalid_phone_number_is_refused_before_calling_the_provider(make_service, sandbox, phone, message):
     service = make_service()
     instance = service.create("Cobrança").instance
     with pytest.raises(ValidationError) as raised:
         service.connect(instance, phone_number=phone)
-    assert raised.value.message == "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
+    assert raised.value.message == message
     assert service.store.get_instance(instance.id).status == "disconnected"
     assert sandbox.scan_url(instance.instance_id) is None and not sandbox.simulate_code(instance.instance_id, "")
 

@@ -11,7 +11,9 @@ from tests.support.app_ui import (  # noqa: F401 - context and data_dir are fixt
 )
 
 PHONE_LABEL = "Número do WhatsApp, com DDI e DDD"
-MSG_INVALID_PHONE = "Informe o número com DDI e DDD, ex.: +55 11 99999-8888"
+MSG_NO_COUNTRY_CODE = "Falta o DDI: coloque +55 antes do DDD, ex.: +55 11 99999-8888."
+MSG_OLD_MOBILE = ("Depois de +55 e do DDD, um celular tem 9 dígitos começando com 9 (+55 11 99999-8888) "
+                  "e um fixo, 8 dígitos começando com 2 a 5 (+55 11 3333-4444).")
 STEPS = "WhatsApp → Aparelhos conectados → Conectar aparelho → Conectar com número de telefone"
 WAITING_FOR_CODE = "Aguardando o código ser digitado no celular…"
 GROUPED_CODE = re.compile(r"^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{4}-[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{4}$")
@@ -53,17 +55,26 @@ def test_the_dialog_offers_the_qr_and_the_code_tabs_and_starts_on_the_qr(context
     assert "Gerar código" in [b.label for b in at.button] and shown_codes(at) == []
 
 
-def test_an_invalid_number_is_refused_with_the_message_until_the_next_try(context):
+def test_an_invalid_number_is_refused_saying_why_until_the_next_try(context):
     at = open_connect_dialog(context)
     [(instance, _)] = stored(context)
     ask_for_code(at, "(11) 99999-8888")  # no 55
-    assert MSG_INVALID_PHONE in texts(at)
+    assert MSG_NO_COUNTRY_CODE in texts(at)
     assert shown_codes(at) == [] and "Simular código" not in [b.label for b in at.button]
     at.run()  # a polling tick: the message stays
-    assert MSG_INVALID_PHONE in texts(at)
+    assert MSG_NO_COUNTRY_CODE in texts(at)
+    ask_for_code(at, "+55 11 9876-4321")  # an old 8-digit mobile
+    assert MSG_OLD_MOBILE in texts(at) and MSG_NO_COUNTRY_CODE not in texts(at)
     assert not context.sandbox.simulate_code(instance.instance_id, "")  # no code was asked of the provider
     ask_for_code(at, "+55 11 98765-4321")
-    assert MSG_INVALID_PHONE not in texts(at) and len(shown_codes(at)) == 1
+    assert MSG_OLD_MOBILE not in texts(at) and len(shown_codes(at)) == 1
+
+
+def test_a_landline_gets_a_code_with_the_number_shown_formatted(context):
+    at = open_connect_dialog(context)
+    ask_for_code(at, "+55 (11) 3333-4444")
+    assert dialog_state(at).pairing_phone == "551133334444" and len(shown_codes(at)) == 1
+    assert f"Código para +55 11 3333-4444. {WAITING_FOR_CODE}" in texts(at)
 
 
 def test_a_valid_number_shows_the_code_grouped_and_simulating_it_connects_that_number(context):

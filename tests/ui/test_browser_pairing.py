@@ -83,7 +83,7 @@ def _journey(server, page, tmp_path) -> None:
     expect(page.get_by_text(re.compile("Press Enter")).filter(visible=True)).to_have_count(0)  # Streamlit's hint
     dialog.get_by_role("button", name="Gerar código", exact=True).click()
     settle(page)
-    expect(dialog.get_by_text("Informe o número com DDI e DDD, ex.: +55 11 99999-8888")).to_be_visible()
+    expect(dialog.get_by_text("Falta o DDI: coloque +55 antes do DDD, ex.: +55 11 99999-8888.")).to_be_visible()
 
     phone.fill("+55 11 98765-4321")
     dialog.get_by_role("button", name="Gerar código", exact=True).click()
