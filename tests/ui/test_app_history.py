@@ -155,6 +155,21 @@ def test_activity_filters_by_instance_kind_and_person(context):
     assert [m.proto.select_all for m in at.multiselect if m.key.startswith("activity_")] == [0, 0, 0]
 
 
+def test_every_kind_the_history_holds_can_be_chosen_in_tipo_with_its_label(context):
+    service = admin_service(context)
+    instance = service.create("Cobrança").instance
+    service.update_details(instance, name="Cobrança 2", owner_id=None, tags=("norte",), notes=None)
+    at = open_activity(admin_app(context))
+    assert at.multiselect(key="activity_kinds").options == [
+        "Criada", "Conexão solicitada", "Conectada", "Desconectada por um usuário", "Caiu", "Status mudou",
+        "Excluída", "Token exibido", "Provedor sem resposta", "Provedor voltou a responder", "Alerta enviado",
+        "Falha ao enviar alerta", "Reiniciada", "Renomeada", "Dados alterados", "Importada do provedor",
+        "Eventos configurados no provedor", "Evento atrasado do provedor (ignorado)", "Não existe mais no provedor",
+    ]  # every kind of lib.history.KINDS (the browser's list scrolls: tests/ui/test_browser_history.py)
+    at.multiselect(key="activity_kinds").set_value(["renamed", "details_changed"]).run()
+    assert list(activity(at)["O que"]) in (["Renomeada", "Dados alterados"], ["Dados alterados", "Renomeada"])
+
+
 def test_activity_filters_by_the_instances_tags_and_owner_and_shows_their_tags(context):
     service = admin_service(context)
     centro, norte = connected(context, "Centro"), service.create("Norte").instance

@@ -176,6 +176,10 @@ def test_on_a_phone_atividade_keeps_when_and_what_in_view_and_speaks_portuguese(
     dropdown = page.get_by_test_id("stMultiSelectDropdown")
     expect(dropdown.get_by_role("option", name="Caiu", exact=True)).to_be_visible()
     expect(dropdown.get_by_text("Select all")).to_have_count(0)
+    # All 19 kinds, the last ones by scrolling the list (only what is in view is in the page).
+    dropdown.get_by_role("listbox").evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    for label in ("Renomeada", "Dados alterados", "Não existe mais no provedor"):
+        expect(dropdown.get_by_role("option", name=label, exact=True)).to_be_visible()
     page.keyboard.press("Escape")
     page.locator(".st-key-activity_names").click()
     expect(page.get_by_role("option", name="Reserva", exact=True)).to_be_visible()
