@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from lib import fleet
-from lib.errors import AppError
+from lib.errors import AlreadyDisconnected, AppError
 from lib.instances import InstanceService
 from lib.models import Instance
 
@@ -21,13 +21,15 @@ MSG_UNEXPECTED = "erro inesperado (registrado no log do servidor)."
 class BulkAction:
     label: str  # the button: "Desconectar"
     running: str  # the progress bar's text: "Desconectando"
-    done: str  # a result line's word: "desconectada"
+    done: str  # a result line's word: "desconectada" (plural with an s)
     destructive: bool  # confirmed with a red button
+    unchanged: tuple[str, str] = ("", "")  # nothing to do, singular and plural: "já estava desconectada"
 
 
 ACTIONS = {
     "check": BulkAction("Verificar", "Verificando", "verificada", destructive=False),
-    "disconnect": BulkAction("Desconectar", "Desconectando", "desconectada", destructive=True),
+    "disconnect": BulkAction("Desconectar", "Desconectando", "desconectada", destructive=True,
+                             unchanged=("já estava desconectada", "já estavam desconectadas")),
     "delete": BulkAction("Excluir", "Excluindo", "excluída", destructive=True),
     "restart": BulkAction("Reiniciar", "Reiniciando", "reiniciada", destructive=False),
 }
@@ -38,13 +40,32 @@ class BulkResult:
     name: str
     error: str | None = None  # the pt-BR message of its failure; None: done
     state: str | None = None  # after "Verificar": the state it is in (lib.fleet.STATE_LABELS)
+    unchanged: bool = False  # nothing to do (a disconnect of one disconnected already): no failure
 
     def line(self, action: str) -> str:
-        """"Cobrança 33: desconectada", "Cobrança 34: falhou — <message>"."""
+        """"Cobrança 33: desconectada", "Cobrança 34: falhou — <message>", "Cobrança 35: já estava
+        desconectada, nada foi feito."."""
         if self.error is not None:
             return f"{self.name}: falhou — {self.error}"
+        if self.unchanged:
+            return f"{self.name}: {ACTIONS[action].unchanged[0]}, nada foi feito."
         done = ACTIONS[action].done
         return f"{self.name}: {done} ({self.state})" if self.state else f"{self.name}: {done}"
+
+
+def summary(action: str, results: list[BulkResult]) -> str:
+    """"2 desconectadas · 1 já estava desconectada · 1 falhou": what was done, what needed nothing
+    and what failed, each when there is some ("3 falharam", not "0 desconectadas · 3 falharam")."""
+    failed = sum(r.error is not None for r in results)
+    unchanged = sum(r.unchanged for r in results)
+    done = len(results) - failed - unchanged
+    words = ACTIONS[action]
+    parts = [f"{done} {words.done}" + ("" if done == 1 else "s")] if done or not results else []
+    if unchanged:
+        parts.append(f"{unchanged} {words.unchanged[0] if unchanged == 1 else words.unchanged[1]}")
+    if failed:
+        parts.append("1 falhou" if failed == 1 else f"{failed} falharam")
+    return " · ".join(parts)
 
 
 def run(service: InstanceService, action: str, instances: list[Instance],
@@ -59,6 +80,8 @@ def run(service: InstanceService, action: str, instances: list[Instance],
         try:
             call(instance)
             results.append(BulkResult(instance.name))
+        except AlreadyDisconnected:
+            results.append(BulkResult(instance.name, unchanged=True))
         except AppError as exc:
             results.append(BulkResult(instance.name, error=exc.message))
         except Exception:  # noqa: BLE001 - a bug on one instance: the others still run, and say so

@@ -41,6 +41,14 @@ class InstanceNotFound(AppError):
         super().__init__(message)
 
 
+class AlreadyDisconnected(ValidationError):
+    """A disconnect found the instance disconnected already (by another admin, or it dropped):
+    nothing was done. A bulk disconnect counts it apart from the failures (lib.bulk)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"{name} já está desconectada: nada foi feito.")
+
+
 class StoreError(AppError):
     """The database could not be read or written."""
 

@@ -15,7 +15,7 @@ from lib.alerts.message import compose
 from lib.alerts.rules import alert_banner, record_outcome
 from lib.alerts.sender import AlertSender
 from lib.details import details_summary
-from lib.errors import AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
+from lib.errors import AlreadyDisconnected, AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
 from lib.phones import validate_phone
@@ -197,7 +197,7 @@ class InstanceService(ProviderInventory):
         self._require_admin()
         instance = self.store.get_instance(instance.id)  # the current row, not what the screen showed
         if instance.status == "disconnected":  # by another admin, or it dropped, since the screen was drawn
-            raise ValidationError(f"{instance.name} já está desconectada: nada foi feito.")
+            raise AlreadyDisconnected(instance.name)
         after = self._ahead_of_the_provider(instance, "disconnected", self.provider.disconnect)
         history.record(self.store, history.user_event(
             instance, "disconnected", self.user, from_status=instance.status, to_status="disconnected"))

@@ -31,6 +31,21 @@ def test_a_refusal_is_that_instances_line_and_the_others_still_run(make_service,
         "disconnected", "connected", "disconnected"]
 
 
+def test_one_disconnected_already_is_counted_apart_from_what_was_done_and_what_failed(make_service, sandbox):
+    service = make_service()
+    down, refused, live = (connected_instance(service, sandbox, name) for name in ("A", "B", "C"))
+    service.disconnect(down)  # meanwhile, by another admin; the screen still shows it connected
+    WebhookClient(sandbox.webhook_settings()).delete(refused.instance_id, service.token(refused.id))
+    results = bulk.run(service, "disconnect", [down, refused, live])
+    assert [r.line("disconnect") for r in results] == [
+        "A: já estava desconectada, nada foi feito.", "B: falhou — Instância não encontrada no provedor.",
+        "C: desconectada"]
+    assert bulk.summary("disconnect", results) == "1 desconectada · 1 já estava desconectada · 1 falhou"
+    assert bulk.summary("disconnect", bulk.run(service, "disconnect", [down, live])) == (
+        "2 já estavam desconectadas")  # nothing done: no "0 desconectadas"
+    assert bulk.summary("delete", bulk.run(service, "delete", [down, live])) == "2 excluídas"
+
+
 def test_an_unexpected_error_on_one_instance_stops_nothing(make_service, sandbox, monkeypatch, caplog):
     service = make_service()
     rows = [service.create(name).instance for name in ("A", "B")]

@@ -80,10 +80,8 @@ def _run(request: BulkRequest) -> None:
 
 
 def _results(request: BulkRequest) -> None:
-    results = request.results or ()
-    failures = sum(r.error is not None for r in results)
-    st.progress(1.0, text=f"{len(results) - failures} de {len(results)} concluídas"
-                + (f" · {failures} falharam" if failures > 1 else " · 1 falhou" if failures else ""))
+    results = list(request.results or ())
+    st.progress(1.0, text=bulk.summary(request.action, results))
     st.text("\n".join(r.line(request.action) for r in results))
     if st.button("Fechar", type="primary"):
         close_dialog()

@@ -129,7 +129,7 @@ def test_bulk_disconnect_asks_once_with_the_names_and_reports_and_records_each(c
     assert not at.exception
     assert result_lines(at) == ["Cobrança 33: desconectada", "Cobrança 34: desconectada", "Cobrança 35: desconectada"]
     [bar] = at.get("progress")
-    assert bar.proto.value == 100 and bar.proto.text == "3 de 3 concluídas"
+    assert bar.proto.value == 100 and bar.proto.text == "3 desconectadas"
     events = store.events(kinds=["disconnected"], oldest_first=True)
     assert [(e.instance_name, e.actor_email) for e in events] == [(n, "admin@example.com") for n in names]
     assert {i.status for i, _ in stored(context)} == {"disconnected"}
@@ -150,10 +150,27 @@ def test_a_failure_in_a_bulk_action_is_its_own_line_and_stops_nothing(context):
     assert result_lines(at) == ["Cobrança 33: desconectada",
                                 "Cobrança 34: falhou — Instância não encontrada no provedor.",
                                 "Cobrança 35: desconectada"]
-    assert at.get("progress")[0].proto.text == "2 de 3 concluídas · 1 falhou"
+    assert at.get("progress")[0].proto.text == "2 desconectadas · 1 falhou"
     events = SQLiteInstanceStore(context.database).events(kinds=["disconnected"], oldest_first=True)
     assert [e.instance_name for e in events] == ["Cobrança 33", "Cobrança 35"]  # nothing happened to the other
     assert token not in texts(at)
+
+
+def test_one_already_disconnected_in_a_bulk_disconnect_is_counted_apart_not_as_a_failure(context):
+    for name in ("Cobrança 0000", "Cobrança 33", "Cobrança 34"):
+        connected(context, name)
+    [(fell, _)] = [(i, t) for i, t in stored(context) if i.name == "Cobrança 0000"]
+    at = table_view(admin_app(context))  # all three connected on the screen...
+    drop(context, fell)  # ... then one drops ("Caiu") before the click
+    select_rows(at, [0, 1, 2])
+    button(at, "Desconectar").click().run()
+    [confirm] = [b for b in at.button if b.key == "danger-bulk"]
+    confirm.click().run()
+    assert sorted(result_lines(at)) == ["Cobrança 0000: já estava desconectada, nada foi feito.",
+                                        "Cobrança 33: desconectada", "Cobrança 34: desconectada"]
+    assert at.get("progress")[0].proto.text == "2 desconectadas · 1 já estava desconectada"
+    events = SQLiteInstanceStore(context.database).events(kinds=["disconnected"], oldest_first=True)
+    assert [e.instance_name for e in events] == ["Cobrança 33", "Cobrança 34"]
 
 
 def test_bulk_delete_removes_each_and_bulk_check_needs_no_confirmation(context):
