@@ -15,7 +15,9 @@ from lib.alerts.message import compose
 from lib.alerts.rules import alert_banner, record_outcome
 from lib.alerts.sender import AlertSender
 from lib.details import details_summary
-from lib.errors import AlreadyDisconnected, AppError, InstanceNotFound, PermissionDenied, StoreError, ValidationError, ProviderError
+from lib.errors import (
+    AlreadyDisconnected, AppError, InstanceNotFound, PermissionDenied, ProviderError, StoreError, ValidationError,
+)
 from lib.models import CheckResult, Instance, InstanceEvent, Origin, User
 from lib.names import MSG_DUPLICATE_NAME, creation_lock, name_key, validate_name
 from lib.phones import validate_phone
