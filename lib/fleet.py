@@ -133,15 +133,22 @@ class Filters:
 
 
 def _matches(instance: Instance, query: str) -> bool:
-    """The name holds the query (case and accents ignored), or a number holds its digits (3 or more)."""
+    """The whole query is in the name, or else every word of it is in the name or, with 3 digits or
+    more, in a number (case and accents ignored: "judicial sp" finds "Cobrança Judicial – SP"); a
+    query without letters is a number, typed in any format."""
     wanted = plain((query or "").strip())
-    if not wanted:
+    name = plain(instance.name)
+    if not wanted or wanted in name:
         return True
-    if wanted in plain(instance.name):
-        return True
-    digits = re.sub(r"\D", "", wanted)
-    return len(digits) >= 3 and any(digits in re.sub(r"\D", "", number or "")
-                                    for number in (instance.phone_number, instance.last_phone_number))
+    numbers = [re.sub(r"\D", "", number or "") for number in (instance.phone_number, instance.last_phone_number)]
+
+    def found(word: str) -> bool:
+        digits = re.sub(r"\D", "", word)
+        return word in name or (len(digits) >= 3 and any(digits in number for number in numbers))
+
+    if not re.search(r"[^\W\d_]", wanted):  # no letters: a number, typed in any format
+        return found(wanted)
+    return all(found(word) for word in wanted.split())
 
 
 def counts(instances: list[Instance]) -> dict[str, int]:

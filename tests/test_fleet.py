@@ -75,6 +75,15 @@ def test_search_ignores_case_and_accents_both_ways_and_finds_numbers():
     assert [i.name for i in fleet if Filters("cobranca").keeps(i)] == ["Cobrança 01", "COBRANCA 02"]
     assert [i.name for i in fleet if Filters("Cobrança").keeps(i)] == ["Cobrança 01", "COBRANCA 02"]
     assert [i.name for i in fleet if Filters("91585").keeps(i)] == ["Suporte"]
+    assert [i.name for i in fleet if Filters("+55 11 91585-3049").keeps(i)] == ["Suporte"]  # digits typed as shown
+
+
+def test_search_finds_every_word_anywhere_in_the_name_or_number():
+    fleet = [row("Cobrança Judicial – Carteira PJ Jurídica SPX"), row("Cobrança 0001"),
+             replace(row("Cobrança 0003"), phone_number="+5511950107001"), row("Suporte SP")]
+    assert [i.name for i in fleet if Filters("judicial sp").keeps(i)] == ["Cobrança Judicial – Carteira PJ Jurídica SPX"]
+    assert [i.name for i in fleet if Filters("COBRANÇA 001").keeps(i)] == ["Cobrança 0001", "Cobrança 0003"]
+    assert [i.name for i in fleet if Filters("suporte 7001").keeps(i)] == []  # every word, not any
     assert plain("ÀÉÎõü Ç") == "aeiou c"
 
 
