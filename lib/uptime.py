@@ -58,50 +58,9 @@ def uptime(timeline: list[Segment]) -> float | None:
     return sum(s.seconds for s in timeline if s.status == "connected") / known
 
 
-_SEVERITY = {"disconnected": 3, "connecting": 2, "connected": 1}
-
-
-def buckets(timeline: list[Segment], start: datetime, end: datetime, count: int) -> list[Segment]:
-    """The timeline in `count` equal slices, each with the worst status seen in it (any time
-    disconnected makes it red), equal neighbours merged: what a chart of a month can draw, with
-    a one-minute drop still visible."""
-    width = (end - start) / count
-    result: list[Segment] = []
-    first = 0  # the timeline is in order: each slice starts looking where the previous one did
-    for index in range(count):
-        left, right = start + index * width, start + (index + 1) * width
-        while first < len(timeline) and timeline[first].end <= left:
-            first += 1
-        seen, at = set(), first
-        while at < len(timeline) and timeline[at].start < right:
-            if timeline[at].status:
-                seen.add(timeline[at].status)
-            at += 1
-        status = max(seen, key=_SEVERITY.get) if seen else None
-        if result and result[-1].status == status:
-            result[-1] = Segment(result[-1].start, right, status)
-        else:
-            result.append(Segment(left, right, status))
-    return result
-
-
 def clip(timeline: list[Segment], start: datetime) -> list[Segment]:
     """The part of the timeline from `start` on (a shorter window of the same timeline)."""
     return [Segment(max(s.start, start), s.end, s.status) for s in timeline if s.end > start]
-
-
-def short_segments(timeline: list[Segment], chart: list[Segment], width: timedelta) -> list[Segment]:
-    """The segments shorter than a slice of the chart whose status the slice they start in does not
-    show (a one-minute connection in a red slice): drawn on top, so that every change is seen."""
-    found, at = [], 0
-    for segment in timeline:
-        if segment.status is None or segment.end - segment.start >= width:
-            continue
-        while at + 1 < len(chart) and chart[at].end <= segment.start:
-            at += 1
-        if chart and chart[at].status != segment.status:
-            found.append(segment)
-    return found
 
 
 @dataclass(frozen=True)
@@ -151,12 +110,27 @@ class CardStats:
 
 @dataclass(frozen=True)
 class WindowView:
+    """A window's uptime and chart: each segment from one real status change to the next (never a
+    slice of the window: a drop at 17:15 starts at 17:15), and those too thin to see on a phone,
+    which the chart draws a few pixels wide, its tooltip still saying their real times."""
+
     uptime: Uptime
-    buckets: list[Segment]  # the chart's slices
-    short: list[Segment]  # what the slices hide (short_segments), drawn on top
+    timeline: list[Segment]
+    short: list[Segment]  # earlier segments of a known status, too thin to see: ticks on top
+    current: Segment | None  # the status now when too thin to see: drawn at the bar's end
 
 
-CHART_BUCKETS = 288  # slices of a window on the chart: 5 min over 24 h, 35 min over 30 days
+# Narrower than this share of a window, a segment is a hairline on a phone's chart (~350 px: 4 px).
+THIN_SHARE = 1 / 80
+
+
+def window_view(timeline: list[Segment], start: datetime, end: datetime, first_connected_at: datetime | None) -> WindowView:
+    """The view of the window [start, end) of the timeline."""
+    mine = clip(timeline, start)
+    thin = (end - start) * THIN_SHARE
+    short = [s for s in mine[:-1] if s.status is not None and s.end - s.start < thin]
+    current = mine[-1] if mine and mine[-1].end - mine[-1].start < thin else None
+    return WindowView(measure(mine, start, end, first_connected_at), mine, short, current)
 
 
 def _by_instance(events: list[InstanceEvent], ids: list[str]) -> dict[str, list[InstanceEvent]]:
@@ -193,14 +167,8 @@ def instance_windows(store, instance: Instance, now: datetime) -> dict[str, Wind
     longest = now - max(WINDOWS.values())
     events = store.events(instance_ids=[instance.id], since=longest, oldest_first=True)
     timeline = segments(store.status_before([instance.id], longest).get(instance.id), events, longest, now)
-    views = {}
-    for label, length in WINDOWS.items():
-        start = now - length
-        mine = clip(timeline, start)
-        chart = buckets(mine, start, now, CHART_BUCKETS)
-        views[label] = WindowView(measure(mine, start, now, instance.first_connected_at), chart,
-                                  short_segments(mine, chart, length / CHART_BUCKETS))
-    return views
+    return {label: window_view(timeline, now - length, now, instance.first_connected_at)
+            for label, length in WINDOWS.items()}
 
 
 def uptime_text(value: Uptime, window: str, now: datetime) -> str:

@@ -11,8 +11,8 @@ from lib.models import InstanceEvent
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.ui.card import stats_line
 from lib.uptime import (
-    NOT_CONNECTED_YET, CardStats, Segment, Uptime, buckets, card_stats, format_uptime, instance_windows, segments,
-    short_segments, uptime, uptime_metrics,
+    NOT_CONNECTED_YET, CardStats, Segment, Uptime, card_stats, format_uptime, instance_windows, segments, uptime,
+    uptime_metrics, window_view,
 )
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
@@ -66,9 +66,10 @@ def test_a_window_with_no_events_takes_the_status_from_before_it_or_knows_nothin
 def test_a_one_minute_drop_stays_visible_in_a_month_chart():
     start, end = T0, T0 + timedelta(days=30)
     events = [ev("dropped", "disconnected", 600), ev("connected", "connected", 601)]
-    chart = buckets(segments(ev("connected", "connected", -1), events, start, end), start, end, 288)
-    assert [s.status for s in chart] == ["connected", "disconnected", "connected"]
-    assert chart[0].start == start and chart[-1].end == end
+    view = window_view(segments(ev("connected", "connected", -1), events, start, end), start, end, T0)
+    drop = Segment(T0 + timedelta(minutes=600), T0 + timedelta(minutes=601), "disconnected")
+    assert view.timeline == [Segment(start, drop.start, "connected"), drop, Segment(drop.end, end, "connected")]
+    assert view.short == [drop] and view.current is None  # drawn a few pixels wide; now: the green bar
 
 
 @pytest.mark.parametrize("value, text", [(1.0, "100 %"), (0.97, "97 %"), (0.9995, "99,9 %"), (0.0, "0 %")])
@@ -80,13 +81,14 @@ def test_uptime_reads_in_portuguese_and_never_rounds_up_to_100(value, text):
 NOW = datetime(2026, 12, 3, 17, 2, tzinfo=timezone.utc)  # 14:02 in São Paulo
 
 
-def crafted(store, name: str, moments: list[tuple[timedelta, str, str]], first_connected: timedelta | None):
-    """An instance row with its events (how long before NOW, kind, status it set), as the row is
+def crafted(store, name: str, moments: list[tuple[timedelta, str, str]], first_connected: timedelta | None,
+            now: datetime = NOW):
+    """An instance row with its events (how long before `now`, kind, status it set), as the row is
     read with the first connection the store kept for it."""
     row = store.insert_instance(instance_id=f"p-{name}", token="t", name=name, created_by=None)
     for ago, kind, status in moments:
-        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status, created_at=NOW - ago))
-    return replace(row, first_connected_at=None if first_connected is None else NOW - first_connected)
+        store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status, created_at=now - ago))
+    return replace(row, first_connected_at=None if first_connected is None else now - first_connected)
 
 
 def minutes(n: float) -> timedelta:
@@ -107,10 +109,11 @@ def test_a_two_minute_old_number_connected_for_one_minute_is_100_percent_since_i
     assert stats_line(stats, NOW) == "Online 100 % desde 14:01  ·  nenhuma queda"
     windows = instance_windows(store, row, NOW)
     assert uptime_metrics(windows, NOW) == [("Online desde 14:01", "100 %")]
-    # the minute connected is drawn, though its slice of the chart (5 min) is red
-    assert windows["24 h"].buckets[-1].status == "disconnected"
-    assert [(s.status, s.start, s.end) for s in windows["24 h"].short] == [
-        ("connecting", NOW - minutes(1.5), NOW - minutes(1)), ("connected", NOW - minutes(1), NOW)]
+    # the half minutes before it drawn as ticks, the minute connected (the status now) at the bar's end
+    view = windows["24 h"]
+    assert [(s.status, s.start, s.end) for s in view.short] == [
+        ("disconnected", NOW - minutes(2), NOW - minutes(1.5)), ("connecting", NOW - minutes(1.5), NOW - minutes(1))]
+    assert view.current == Segment(NOW - minutes(1), NOW, "connected")
 
 
 def test_the_windows_differ_as_the_history_does(database):
@@ -172,8 +175,39 @@ def test_card_stats_read_the_store_twice_for_every_instance_at_once(database):
 def test_a_one_minute_connection_stays_visible_in_a_red_month():
     start, end = T0, T0 + timedelta(days=30)
     events = [ev("connected", "connected", 600), ev("dropped", "disconnected", 601)]
-    timeline = segments(ev("dropped", "disconnected", -1), events, start, end)
-    chart = buckets(timeline, start, end, 288)
-    assert [s.status for s in chart] == ["disconnected"]  # the worst of each slice: red throughout
-    assert short_segments(timeline, chart, (end - start) / 288) == [
-        Segment(T0 + timedelta(minutes=600), T0 + timedelta(minutes=601), "connected")]
+    view = window_view(segments(ev("dropped", "disconnected", -1), events, start, end), start, end, T0)
+    assert view.short == [Segment(T0 + timedelta(minutes=600), T0 + timedelta(minutes=601), "connected")]
+
+
+# -- the chart: segments at their real events ------------------------------------------------------
+DROPPED_AT = datetime(2026, 12, 5, 20, 15, tzinfo=timezone.utc)  # 17:15 in São Paulo
+
+
+def test_a_drop_at_17_15_is_drawn_from_17_15_and_nothing_before_the_instance_existed(database):
+    store = SQLiteInstanceStore(database)
+    now = datetime(2026, 12, 5, 20, 19, 28, tzinfo=timezone.utc)  # 17:19:28, not on any slice's edge
+    created, connected = datetime(2026, 12, 5, 20, 10, tzinfo=timezone.utc), datetime(2026, 12, 5, 20, 10, 30,
+                                                                                     tzinfo=timezone.utc)
+    row = crafted(store, "0005", [(now - created, "created", "disconnected"), (now - connected, "connected", "connected"),
+                                  (now - DROPPED_AT, "dropped", "disconnected")], first_connected=now - connected, now=now)
+    for window, view in instance_windows(store, row, now).items():
+        assert view.timeline == [
+            Segment(now - {"24 h": hours(24), "7 dias": hours(168), "30 dias": hours(720)}[window], created, None),
+            Segment(created, connected, "disconnected"),
+            Segment(connected, DROPPED_AT, "connected"),
+            Segment(DROPPED_AT, now, "disconnected"),
+        ], window
+
+
+def test_the_status_now_is_drawn_at_the_bar_s_end_even_after_a_one_minute_connection(database):
+    # down for the last 9 minutes, after a minute connected: on a phone both are thinner than a tick
+    store = SQLiteInstanceStore(database)
+    row = crafted(store, "Caída", [(hours(30), "created", "disconnected"), (minutes(10), "connected", "connected"),
+                                   (minutes(9), "dropped", "disconnected")], first_connected=minutes(10))
+    view = instance_windows(store, row, NOW)["24 h"]
+    assert view.short == [Segment(NOW - minutes(10), NOW - minutes(9), "connected")]
+    assert view.current == Segment(NOW - minutes(9), NOW, "disconnected")  # drawn last, inside the end
+    # 20 minutes down is wider than a tick on a phone (24 h / 80 = 18 min): the bar itself shows it
+    row = crafted(store, "Longe", [(hours(30), "created", "disconnected"), (minutes(21), "connected", "connected"),
+                                   (minutes(20), "dropped", "disconnected")], first_connected=minutes(21))
+    assert instance_windows(store, row, NOW)["24 h"].current is None

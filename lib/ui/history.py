@@ -18,7 +18,7 @@ from lib.ui.dialog_state import close_dialog, registered
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
 BAR_PIXELS = 28
 CHART_PIXELS = 120  # the bar, its axis and the legend under it (two columns: it fits a phone)
-TICK_PIXELS = 4  # the width of a short segment drawn on top of the slices
+TICK_PIXELS = 4  # the width of a segment too thin to see, drawn on top of the bars
 TIMELINE_COLORS = {"Conectado": "#2E7D32", "Conectando": "#F9A825", "Desconectado": "#C62828", "Sem dados": "#BDBDBD"}
 # In the order that matters on a phone: when and what first (pinned), then the rest.
 HISTORY_COLUMNS = ["Quando", "O que", "Detalhe", "Por", "De", "Para", "Número", "Instância"]
@@ -74,22 +74,29 @@ def _wall_time(moment: datetime) -> str:
 
 
 def _timeline_chart(view: uptime.WindowView) -> alt.LayerChart:
-    """Bars over time coloured as the status icons, in São Paulo time (axis and tooltips); what a
-    slice hides (a one-minute connection in a red slice) drawn on top as a tick that stays a few
-    pixels wide."""
-    length = view.buckets[-1].end - view.buckets[0].start
-    # A UTC scale formats its ticks in UTC (an axis formatType would undo the format).
-    scale = alt.Scale(type="utc")
-    axis = alt.Axis(format="%H:%M" if length <= timedelta(days=1) else "%d/%m", title=None)
+    """Bars over time coloured as the status icons, each from its real start to its real end, in
+    São Paulo time (axis and tooltips). What is too thin to see stays a few pixels wide: a one-minute
+    connection drawn on top as a tick at its middle, and the status now as a tick inside the bar's
+    end (never hidden by the change before it); their tooltips say their real times."""
+    length = view.timeline[-1].end - view.timeline[0].start
+    # A UTC scale formats its ticks in UTC (an axis formatType would undo the format); not widened
+    # to round times: the bar is the window.
+    scale = alt.Scale(type="utc", nice=False)
+    # Over days, one label a day (a tick every few hours would repeat each date).
+    axis = alt.Axis(title=None, format="%H:%M") if length <= timedelta(days=1) else alt.Axis(
+        title=None, format="%d/%m", tickCount={"interval": "day", "step": 1})
     color = alt.Color("status:N", title=None, legend=alt.Legend(orient="bottom", columns=2),
                       scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values())))
     tooltip = [alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
                alt.Tooltip("até:N", title="Até")]
-    bars = alt.Chart(_rows(view.buckets)).mark_bar(height=BAR_PIXELS).encode(
+    bars = alt.Chart(_rows(view.timeline)).mark_bar(height=BAR_PIXELS).encode(
         x=alt.X("início:T", scale=scale, axis=axis), x2="fim:T", color=color, tooltip=tooltip)
-    ticks = alt.Chart(_rows(view.short)).mark_tick(thickness=TICK_PIXELS, size=BAR_PIXELS, opacity=1).encode(
+    tick = {"thickness": TICK_PIXELS, "size": BAR_PIXELS, "opacity": 1}
+    ticks = alt.Chart(_rows(view.short)).mark_tick(**tick).encode(
         x=alt.X("meio:T", scale=scale, axis=axis), color=color, tooltip=tooltip)
-    return alt.layer(bars, ticks).properties(height=BAR_PIXELS)
+    now = alt.Chart(_rows([view.current] if view.current else [])).mark_tick(**tick, xOffset=-TICK_PIXELS / 2).encode(
+        x=alt.X("fim:T", scale=scale, axis=axis), color=color, tooltip=tooltip)
+    return alt.layer(bars, ticks, now).properties(height=BAR_PIXELS)
 
 
 @registered("history")
@@ -108,7 +115,9 @@ def history_dialog(instance: Instance) -> None:
     for column, (label, value) in zip(st.columns(len(metrics)), metrics):
         column.metric(label, value)
     window = st.segmented_control("Período", list(views), default="24 h", key=f"history-window-{instance.id}")
-    st.altair_chart(_timeline_chart(views[window or "24 h"]), width="stretch", height=CHART_PIXELS)
+    # Its toolbar (English, and "Show data" shows the drawing's columns) is hidden (lib.ui.page).
+    with st.container(key="history-chart"):
+        st.altair_chart(_timeline_chart(views[window or "24 h"]), width="stretch", height=CHART_PIXELS)
     if not events:
         st.info("Nenhum evento registrado para esta instância ainda.")
         return

@@ -1,7 +1,8 @@
 """What every page of the app carries: the style rules (destructive buttons in red, the inputs'
-English typing hints hidden, an empty dropdown's "No results" said in Portuguese, the invisible
-polling timer's box and an empty live part collapsed) and the page's language. The data tables'
-own CSV export is off by a setting (client.disableDataExport)."""
+English typing hints and the Histórico chart's English toolbar hidden, an empty dropdown's "No
+results" said in Portuguese, the invisible polling timer's box and an empty live part collapsed)
+and the page's language. The data tables' own CSV export is off by a setting
+(client.disableDataExport)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ STYLE = """<style>
 [role="listbox"][data-empty="true"]::after {
     content: "Nenhum resultado"; display: block; padding: 0.5rem 1rem; color: rgba(49, 51, 63, 0.6);
 }
+/* The Histórico chart's toolbar ("Show data", "Download as PNG", "Copy Vega-Lite spec") is
+   English, has no setting (client.disableDataExport leaves it), and "Show data" would show the
+   drawing's columns, not what the tooltips say: not shown (lib.ui.history). */
+.st-key-history-chart [data-testid="stElementToolbar"] { display: none; }
 /* The pairing code, large enough to read from across the desk (lib.ui.connect_dialog). */
 .st-key-pairing_code code { font-size: 2.25rem; letter-spacing: 0.12em; line-height: 1.4; }
 /* streamlit-autorefresh is an invisible timer: no empty box for it. */

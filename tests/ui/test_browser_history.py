@@ -34,29 +34,47 @@ class Seeded:
     connected_at: datetime  # Reserva's one minute connected started here
 
 
-@pytest.fixture
-def server(tmp_path):
-    """"Reserva": created 20 h ago, connected for one minute 5 h ago, then dropped (removed on the
-    phone); disconnected ever since. Written before the server's first look at the file (later
-    writes go through the server: it counts them to know when pages must run again)."""
+def seeded(tmp_path, name: str, moments: list[tuple[datetime, str, str, str | None]], connected_at: datetime):
+    """A server whose one instance, `name`, has these events (when, kind, status, detail). Written
+    before the server's first look at the file (later writes go through the server: it counts them
+    to know when pages must run again)."""
     with running_server(tmp_path / "data") as running:
         database = SQLiteDatabase.in_dir(running.data_dir)
         LocalAccounts(database).add(ADMIN, PASSWORD, "admin")
         store = SQLiteInstanceStore(database)
-        row = store.insert_instance(instance_id="sbx-r", token="t", name="Reserva", created_by=None)
-        now = datetime.now(timezone.utc)
-        connected_at = now - timedelta(hours=5)
-        for at, kind, status, detail in (
-                (now - timedelta(hours=20), "created", "disconnected", None),
-                (connected_at, "connected", "connected", None),
-                (connected_at + timedelta(minutes=1), "dropped", "disconnected",
-                 "Desconectado no celular (aparelho removido)")):
+        row = store.insert_instance(instance_id="sbx-r", token="t", name=name, created_by=None)
+        for at, kind, status, detail in moments:
             store.add_event(InstanceEvent(row.id, row.name, kind, "monitor", to_status=status, detail=detail,
                                           created_at=at))
         with database.connect() as conn:
             conn.execute("update instances set first_connected_at = ? where id = ?",
                          (connected_at.isoformat(), row.id))
         yield Seeded(running.url, connected_at)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """"Reserva": created 20 h ago, connected for one minute 5 h ago, then dropped (removed on the
+    phone); disconnected ever since."""
+    now = datetime.now(timezone.utc)
+    connected_at = now - timedelta(hours=5)
+    yield from seeded(tmp_path, "Reserva", [
+        (now - timedelta(hours=20), "created", "disconnected", None),
+        (connected_at, "connected", "connected", None),
+        (connected_at + timedelta(minutes=1), "dropped", "disconnected", "Desconectado no celular (aparelho removido)"),
+    ], connected_at)
+
+
+@pytest.fixture
+def just_dropped(tmp_path):
+    """"Caída": created 20 h ago, connected for one minute 10 minutes ago, down ever since (9 min)."""
+    now = datetime.now(timezone.utc)
+    connected_at = now - timedelta(minutes=10)
+    yield from seeded(tmp_path, "Caída", [
+        (now - timedelta(hours=20), "created", "disconnected", None),
+        (connected_at, "connected", "connected", None),
+        (connected_at + timedelta(minutes=1), "dropped", "disconnected", "Conexão perdida (código 428)"),
+    ], connected_at)
 
 
 def signed_in_page(browser: Browser, url: str, **options) -> Page:
@@ -98,6 +116,22 @@ def test_the_timeline_is_in_brasilia_time_in_any_browser_and_a_one_minute_connec
     expect(tooltip).to_contain_text(sp(server.connected_at + timedelta(minutes=1), "%d/%m/%Y %H:%M"))
     # Counted from that first connection, and said so.
     expect(dialog.get_by_text(f"Online desde {sp(server.connected_at, '%H:%M')}", exact=True)).to_be_visible()
+    # Every bar from its real change to the next: red from the drop on, grey until the creation.
+    dropped = sp(server.connected_at + timedelta(minutes=1), "%d/%m/%Y %H:%M")
+    bars = [bar.get_attribute("aria-label") for bar in chart.locator('[aria-roledescription="bar"]').all()]
+    assert any(f"Status: Desconectado; De: {dropped};" in label for label in bars), bars
+    created = sp(server.connected_at - timedelta(hours=15), "%d/%m/%Y %H:%M")
+    assert any("Status: Sem dados;" in label and label.endswith(f"Até: {created}") for label in bars), bars
+    # Hovered, the chart shows no toolbar (English, and its "Show data" the drawing's columns).
+    chart.hover()
+    expect(dialog.locator('.st-key-history-chart [data-testid="stElementToolbar"]')).to_be_hidden()
+    expect(dialog.get_by_role("button", name="Show data")).to_have_count(0)
+    # Over 7 days, each day's date once.
+    dialog.get_by_text("7 dias", exact=True).click()
+    settle(page)
+    dates = [text.text_content() for text in chart.locator(".role-axis-label text").all()]
+    assert len(dates) >= 3 and len(dates) == len(set(dates)), dates
+    assert all(re.fullmatch(r"\d\d/\d\d", date) for date in dates), dates
     page.context.close()
 
 
@@ -209,4 +243,21 @@ def test_on_a_phone_the_histórico_chart_and_its_legend_fit(server, browser, tmp
     assert legend["y"] + legend["height"] <= frame["y"] + frame["height"]
     assert re.fullmatch(r"\d\d:\d\d", chart.locator(".role-axis-label text").first.text_content())
     page.screenshot(path=str(tmp_path / "history-phone.png"), full_page=True)
+    page.context.close()
+
+
+def test_on_a_phone_the_bar_ends_in_the_status_now(just_dropped, browser):
+    """Down 9 minutes after a minute connected: on a phone both are thinner than a tick, and the
+    minute's tick must not hide that it is down now."""
+    page = signed_in_page(browser, just_dropped.url, viewport=PHONE, is_mobile=True, has_touch=True)
+    card(page, "Caída").get_by_role("button", name="Histórico").click()
+    settle(page)
+    chart = page.locator(DIALOG).locator('[data-testid="stVegaLiteChart"]')
+    expect(chart.locator('[aria-roledescription="tick"]')).to_have_count(2)  # the minute; the status now
+    bars = [bar.bounding_box() for bar in chart.locator('[aria-roledescription="bar"]').all()]
+    right = max(box["x"] + box["width"] for box in bars)
+    middle = bars[0]["y"] + bars[0]["height"] / 2
+    end = Image.open(io.BytesIO(page.screenshot(clip={"x": right - 3, "y": middle - 1, "width": 3, "height": 2},
+                                                scale="css"))).convert("RGB")
+    assert set(end.getdata()) == {(0xC6, 0x28, 0x28)}, set(end.getdata())  # red, to the last pixels
     page.context.close()
