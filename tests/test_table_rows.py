@@ -16,7 +16,7 @@ from lib.provider.http import MSG_INSTANCE_UNKNOWN
 from lib.store.sqlite.instances import SQLiteInstanceStore
 from lib.table_rows import CSV_COLUMNS, SCREEN_COLUMNS, instances_csv, instances_table
 from lib.table_stats import TableStats, table_stats
-from lib.ui.column_widths import column_width, text_px
+from lib.ui.column_widths import column_width, fitted, lines, text_px
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)
 
@@ -131,3 +131,12 @@ def test_a_column_is_as_wide_as_its_longest_text_in_every_row_within_its_limits(
     assert column_width("ID", ["a"], 400) == 60  # never narrower than the header's room
     assert text_px("Cobrança") == text_px("Cobranca")  # an accent is as wide as its letter
     assert text_px("📱") > text_px("o")
+
+
+def test_a_text_past_its_columns_limit_wraps_and_the_rows_grow_to_its_lines():
+    name = "Cobrança Recuperação Judicial – Carteira PJ Norte Jurídica S"  # 60 characters, the most
+    assert lines("Cobrança 33", 244) == 1 and lines(name, 244) == 2 and lines("W" * 60, 244) == 3
+    short = pd.DataFrame({"Nome": ["Cobrança 33"] * 11, "Estado": ["Conectada"] * 11})
+    assert fitted(short, {"Nome": 260}).row_height is None  # one line: the grid's own height
+    longer = fitted(pd.concat([short, pd.DataFrame({"Nome": [name], "Estado": ["Caiu"]})]), {"Nome": 260})
+    assert longer.widths["Nome"] == 260 and longer.row_height == 65  # past the 11th row; 65 px: Streamlit wraps

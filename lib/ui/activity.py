@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
+import pandas as pd
 import streamlit as st
 
 from lib import fleet, history
 from lib.models import Instance, InstanceEvent
 from lib.presentation import DISPLAY_TIMEZONE, escape_markdown, format_datetime, table_csv
 from lib.ui import caches, feedback, signed_in
-from lib.ui.history import event_table, show_events
+from lib.ui.column_widths import Fitted
+from lib.ui.history import event_table, fitted_events, show_events
 
 ACTIVITY_LIMIT = 5000
 # In the order that matters on a phone (Quando and O que pinned, lib.ui.history.show_events).
@@ -39,12 +41,12 @@ def activity_tab() -> None:
         return
     chosen = _filters(events, list(instances.values()), owners)
     shown = [e for e in events if chosen.keeps(e, instances.get(e.instance_id))]
-    table = caches.cached(("activity-table", start, end, tuple(kinds), chosen), lambda: event_table(
-        shown, ACTIVITY_COLUMNS, {i.id: i.tags for i in instances.values()}))
+    table, fit = caches.cached(("activity-table", start, end, tuple(kinds), chosen), lambda: _table(
+        shown, {i.id: i.tags for i in instances.values()}))
     count = "1 evento" if len(shown) == 1 else f"{len(shown)} eventos"
     st.caption(count + (f" (os {ACTIVITY_LIMIT} mais recentes do período)" if len(events) == ACTIVITY_LIMIT else ""))
     if shown:
-        show_events(table)
+        show_events(table, fit)
         st.download_button("Baixar CSV", lambda: table_csv(table), file_name="atividade.csv", mime="text/csv",
                            key="activity_csv")
     else:
@@ -71,6 +73,12 @@ def _filters(events: list[InstanceEvent], instances: list[Instance], owners: dic
                                  format_func=labels.get, key="activity_owner", width=220)
     return history.EventFilters(tuple(names), tuple(people), fleet.Filters(
         tags=tuple(chosen_tags), owner=None if owner == ANY_OWNER else owner))
+
+
+def _table(events: list[InstanceEvent], tags: dict[str, tuple[str, ...]]) -> tuple[pd.DataFrame, Fitted]:
+    """The events' rows, and their columns' widths measured over all of them (once per filter)."""
+    table = event_table(events, ACTIVITY_COLUMNS, tags)
+    return table, fitted_events(table)
 
 
 def _period(chosen) -> tuple[datetime, datetime]:

@@ -13,6 +13,7 @@ from lib import history, uptime
 from lib.models import Instance, InstanceEvent
 from lib.presentation import DISPLAY_TIMEZONE, STATUS_LABELS, escape_markdown, format_datetime, format_phone
 from lib.ui import caches, feedback, signed_in
+from lib.ui.column_widths import Fitted, fitted
 from lib.ui.dialog_state import close_dialog, registered
 
 EVENTS_SHOWN = 200  # newest events in the Histórico dialog; the Atividade tab filters and exports them all
@@ -23,6 +24,9 @@ TIMELINE_COLORS = {"Conectado": "#2E7D32", "Conectando": "#F9A825", "Desconectad
 # In the order that matters on a phone: when and what first (pinned), then the rest.
 HISTORY_COLUMNS = ["Quando", "O que", "Detalhe", "Por", "De", "Para", "Número", "Instância"]
 PINNED_COLUMNS = ("Quando", "O que")
+# The widest the free texts' columns may be (a longer text wraps): an instance's name as on the
+# fleet's table, a detail of up to 200 characters in a few lines, e-mails, tags.
+EVENT_MOST_PX = {"Instância": 260, "Detalhe": 300, "Por": 280, "Etiquetas": 300}
 
 
 def event_table(events: list[InstanceEvent], columns: list[str] = HISTORY_COLUMNS,
@@ -45,10 +49,17 @@ def event_table(events: list[InstanceEvent], columns: list[str] = HISTORY_COLUMN
     ], columns=columns)
 
 
-def show_events(table: pd.DataFrame) -> None:
+def fitted_events(table: pd.DataFrame) -> Fitted:
+    """The events' columns as wide as their longest text over every row, not the grid's first 10
+    (lib.ui.column_widths)."""
+    return fitted(table, EVENT_MOST_PX)
+
+
+def show_events(table: pd.DataFrame, fit: Fitted) -> None:
     """The table with when and what pinned: on a phone they stay while the rest scrolls sideways."""
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={name: st.column_config.TextColumn(name, pinned=True) for name in PINNED_COLUMNS})
+    st.dataframe(table, hide_index=True, width="stretch", row_height=fit.row_height, column_config={
+        name: st.column_config.TextColumn(name, width=fit.widths[name], pinned=name in PINNED_COLUMNS)
+        for name in table.columns})
 
 
 def _rows(segments: list[uptime.Segment]) -> pd.DataFrame:
@@ -121,6 +132,7 @@ def history_dialog(instance: Instance) -> None:
     if not events:
         st.info("Nenhum evento registrado para esta instância ainda.")
         return
-    show_events(event_table(events))
+    table = event_table(events)
+    show_events(table, fitted_events(table))
     if len(events) == EVENTS_SHOWN:
         st.caption(f"Os {EVENTS_SHOWN} eventos mais recentes; a aba Atividade mostra todos.")

@@ -18,13 +18,13 @@ from lib.presentation import DISPLAY_TIMEZONE
 from lib.provider.base import RESTART, TOKENS
 from lib.table_rows import SCREEN_COLUMNS, instances_csv, instances_table
 from lib.ui import bulk, caches, feedback, signed_in
-from lib.ui.column_widths import column_width
+from lib.ui.column_widths import Fitted, fitted
 from lib.ui.connect_dialog import open_connect_dialog
 from lib.ui.dialog_state import open_dialog
 
 TIME_FORMAT = "DD/MM HH:mm"  # São Paulo time, as the cards' "28/11 14:02"
 # What the browser draws for the columns it formats (the widest case), and the widest a column may
-# be: a name of up to 260 px stays readable on a phone, beside the row's checkbox.
+# be (a longer text wraps): a name's 260 px stay on a phone's screen, beside the row's checkbox.
 SHOWN_AS = {"Desde": ["00/00 00:00"], "Última queda": ["00/00 00:00"], "Online 7 dias": ["99,99%"]}
 MOST_PX = {"Nome": 260, "Responsável": 280, "Etiquetas": 300, "ID no provedor": 260}
 
@@ -37,11 +37,11 @@ def instances_table_view(instances: list[Instance], *, owners: dict[str, str], c
     # Built once per list, owners and figures, not on every rerun: formatting 1000 rows and
     # converting them to Arrow (what st.dataframe sends) costs as much as the rest of the page.
     ids = tuple(i.id for i in instances)
-    table, widths, key = caches.derived(
+    table, fit, key = caches.derived(
         ("table", ids, tuple(sorted(owners.items())), tuple(sorted(stats.items()))),
         lambda: _arrow(instances, owners, stats))
     event = st.dataframe(table, hide_index=True, width="stretch", column_order=SCREEN_COLUMNS, placeholder="",
-                         column_config=_columns(widths), on_select="rerun",
+                         column_config=_columns(fit.widths), row_height=fit.row_height, on_select="rerun",
                          selection_mode="multi-row" if can_act else "single-row", key=key)
     chosen = [instances[row] for row in event.selection.rows if row < len(instances)]
     if len(chosen) == 1:
@@ -65,15 +65,14 @@ def _stats(instances: list[Instance]) -> dict:
     return {} if failed else found
 
 
-def _arrow(instances: list[Instance], owners: dict[str, str], stats: dict) -> tuple[pa.Table, dict[str, int], str]:
-    """The rows as Arrow, the columns' widths, and the table's key. The selection is of row
+def _arrow(instances: list[Instance], owners: dict[str, str], stats: dict) -> tuple[pa.Table, Fitted, str]:
+    """The rows as Arrow, the columns' widths and rows' height, and the table's key. The selection is of row
     positions: keyed by the rows shown, a new list starts unselected, so that a position never
     lands on another instance."""
     frame = instances_table(instances, owners=owners, stats=stats)
-    widths = {name: column_width(name, SHOWN_AS.get(name) or frame[name], MOST_PX.get(name, 200))
-              for name in SCREEN_COLUMNS}
+    fit = fitted(frame[SCREEN_COLUMNS], MOST_PX, SHOWN_AS)
     key = "table-" + hashlib.sha1("\n".join(i.id for i in instances).encode()).hexdigest()[:16]
-    return pa.Table.from_pandas(frame, preserve_index=False), widths, key
+    return pa.Table.from_pandas(frame, preserve_index=False), fit, key
 
 
 def _columns(widths: dict[str, int]) -> dict:
