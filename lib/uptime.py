@@ -28,6 +28,7 @@ class Segment:
     start: datetime
     end: datetime
     status: str | None  # None: the instance did not exist, or its status is unknown
+    changes: int = 0  # a busy window's stretch (lib.uptime.stretches): the changes in it; 0: one status
 
     @property
     def seconds(self) -> float:
@@ -122,15 +123,46 @@ class WindowView:
 
 # Narrower than this share of a window, a segment is a hairline on a phone's chart (~350 px: 4 px).
 THIN_SHARE = 1 / 80
+# More changes than this in a window and the chart would draw a mark for each, thousands where no
+# screen has the pixels: it draws STRETCHES equal stretches instead, each in the status it spent
+# most of its time in and saying how many changes it holds.
+MOST_SEGMENTS_DRAWN = 300
+STRETCHES = 240
+
+
+def stretches(timeline: list[Segment], start: datetime, end: datetime) -> list[Segment]:
+    """The window cut in STRETCHES equal stretches: each the status it was in longest (None when
+    unknown throughout) with the changes of status that happened in it."""
+    step = (end - start) / STRETCHES
+    result, index = [], 0
+    for n in range(STRETCHES):
+        low, high = start + step * n, start + step * (n + 1)
+        time_in: dict[str | None, float] = {}
+        changes = 0
+        while index < len(timeline) and timeline[index].start < high:
+            segment = timeline[index]
+            changes += low <= segment.start and segment.start > start  # a change happened here
+            time_in[segment.status] = time_in.get(segment.status, 0.0) + (
+                min(segment.end, high) - max(segment.start, low)).total_seconds()
+            if segment.end > high:
+                break
+            index += 1
+        known = {status: seconds for status, seconds in time_in.items() if status is not None and seconds > 0}
+        status = max(known, key=known.get) if known else None
+        result.append(Segment(low, high, status, changes=changes))
+    return result
 
 
 def window_view(timeline: list[Segment], start: datetime, end: datetime, first_connected_at: datetime | None) -> WindowView:
-    """The view of the window [start, end) of the timeline."""
+    """The view of the window [start, end) of the timeline (a busy one drawn in stretches)."""
     mine = clip(timeline, start)
     thin = (end - start) * THIN_SHARE
-    short = [s for s in mine[:-1] if s.status is not None and s.end - s.start < thin]
     current = mine[-1] if mine and mine[-1].end - mine[-1].start < thin else None
-    return WindowView(measure(mine, start, end, first_connected_at), mine, short, current)
+    measured = measure(mine, start, end, first_connected_at)
+    if len(mine) > MOST_SEGMENTS_DRAWN:
+        return WindowView(measured, stretches(mine, start, end), [], current)
+    short = [s for s in mine[:-1] if s.status is not None and s.end - s.start < thin]
+    return WindowView(measured, mine, short, current)
 
 
 def _by_instance(events: list[InstanceEvent], ids: list[str]) -> dict[str, list[InstanceEvent]]:

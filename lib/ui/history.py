@@ -72,9 +72,10 @@ def _rows(segments: list[uptime.Segment]) -> pd.DataFrame:
             "status": STATUS_LABELS.get(s.status, "Sem dados"),
             "de": format_datetime(s.start),
             "até": format_datetime(s.end),
+            "mudanças": s.changes or "",
         }
         for s in segments
-    ], columns=["início", "fim", "meio", "status", "de", "até"])
+    ], columns=["início", "fim", "meio", "status", "de", "até", "mudanças"])
 
 
 def _wall_time(moment: datetime) -> str:
@@ -100,6 +101,9 @@ def _timeline_chart(view: uptime.WindowView) -> alt.LayerChart:
                       scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values())))
     tooltip = [alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
                alt.Tooltip("até:N", title="Até")]
+    if any(s.changes for s in view.timeline):  # a busy window's stretches: mostly in that status
+        tooltip = [alt.Tooltip("status:N", title="Na maior parte"), *tooltip[1:],
+                   alt.Tooltip("mudanças:N", title="Mudanças")]
     bars = alt.Chart(_rows(view.timeline)).mark_bar(height=BAR_PIXELS).encode(
         x=alt.X("início:T", scale=scale, axis=axis), x2="fim:T", color=color, tooltip=tooltip)
     tick = {"thickness": TICK_PIXELS, "size": BAR_PIXELS, "opacity": 1}
