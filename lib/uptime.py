@@ -124,15 +124,16 @@ class WindowView:
 # Narrower than this share of a window, a segment is a hairline on a phone's chart (~350 px: 4 px).
 THIN_SHARE = 1 / 80
 # More changes than this in a window and the chart would draw a mark for each, thousands where no
-# screen has the pixels: it draws STRETCHES equal stretches instead, each in the status it spent
-# most of its time in and saying how many changes it holds.
+# screen has the pixels: it draws STRETCHES equal stretches instead, each in the worst status it
+# was in (a drop of a minute still shows) and saying how many changes it holds.
 MOST_SEGMENTS_DRAWN = 300
 STRETCHES = 240
+WORST_FIRST = ("disconnected", "connecting", "connected")
 
 
 def stretches(timeline: list[Segment], start: datetime, end: datetime) -> list[Segment]:
-    """The window cut in STRETCHES equal stretches: each the status it was in longest (None when
-    unknown throughout) with the changes of status that happened in it."""
+    """The window cut in STRETCHES equal stretches: each the worst status it was in (WORST_FIRST;
+    None when unknown throughout) with the changes of status that happened in it."""
     step = (end - start) / STRETCHES
     result, index = [], 0
     for n in range(STRETCHES):
@@ -147,8 +148,7 @@ def stretches(timeline: list[Segment], start: datetime, end: datetime) -> list[S
             if segment.end > high:
                 break
             index += 1
-        known = {status: seconds for status, seconds in time_in.items() if status is not None and seconds > 0}
-        status = max(known, key=known.get) if known else None
+        status = next((s for s in WORST_FIRST if time_in.get(s, 0) > 0), None)
         result.append(Segment(low, high, status, changes=changes))
     return result
 

@@ -101,8 +101,8 @@ def _timeline_chart(view: uptime.WindowView) -> alt.LayerChart:
                       scale=alt.Scale(domain=list(TIMELINE_COLORS), range=list(TIMELINE_COLORS.values())))
     tooltip = [alt.Tooltip("status:N", title="Status"), alt.Tooltip("de:N", title="De"),
                alt.Tooltip("até:N", title="Até")]
-    if any(s.changes for s in view.timeline):  # a busy window's stretches: mostly in that status
-        tooltip = [alt.Tooltip("status:N", title="Na maior parte"), *tooltip[1:],
+    if any(s.changes for s in view.timeline):  # a busy window's stretches: the worst status in each
+        tooltip = [alt.Tooltip("status:N", title="Pior status"), *tooltip[1:],
                    alt.Tooltip("mudanças:N", title="Mudanças")]
     bars = alt.Chart(_rows(view.timeline)).mark_bar(height=BAR_PIXELS).encode(
         x=alt.X("início:T", scale=scale, axis=axis), x2="fim:T", color=color, tooltip=tooltip)
