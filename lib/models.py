@@ -39,8 +39,8 @@ class Instance:
     # The provider dropped it (a disconnect that was not a user's action) and it has not connected
     # since: a reconnection tried and given up on is still the same drop. A user's "Desconectar" ends it.
     dropped: bool = False
-    # Why the provider dropped it last: WhatsApp's code as text ("401", "428"…) or "failed"; cleared
-    # when it connects again or a user changes the status.
+    # Why the provider dropped it: WhatsApp's code as text ("401", "428"…) or "failed"; kept with the
+    # drop (a reconnection given up on does not replace it), cleared when `dropped` is.
     disconnect_reason: str | None = None
     # The provider's own time (ms) of the last pushed event applied: an older event changes nothing.
     provider_event_at: int | None = None

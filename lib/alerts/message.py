@@ -61,7 +61,7 @@ def compose(kind: str, instance: Instance | None, *, now: datetime, public_url: 
                      "Se você recebeu esta mensagem, os alertas do painel estão funcionando." + link)
     name = inert(instance.name)
     number = inert(format_phone(instance.phone_number or instance.last_phone_number)) or "desconhecido"
-    since = instance.status_changed_at or now
+    since = instance.dropped_at or instance.status_changed_at or now  # a drop: since it dropped
     if kind == "dropped":
         title = f"WhatsApp caiu: {name}"
         reason = reason_text(instance.disconnect_reason)

@@ -136,7 +136,7 @@ class AlertRules:
         drops = self._unstable(instance.id)
         told = self._send("unstable", instance, drops=drops) if drops else self._send("dropped", instance)
         if told:  # its end will be news too
-            self._down_since[instance.id] = instance.status_changed_at or self.clock()
+            self._down_since[instance.id] = instance.dropped_at or instance.status_changed_at or self.clock()
 
     def _unstable(self, instance_id: str) -> int:
         """The drops of the last hour, when they make the instance unstable; else 0."""

@@ -45,7 +45,7 @@ CATALOG_QUERIES = {
     "user_roles": "select user_id, role::text from public.user_roles order by 1, 2",
     "instances": """
         select id, instance_id, token, name, status, updated_at, status_changed_at, last_phone_number,
-               last_checked_at, last_error, check_failures
+               last_checked_at, last_error, check_failures, dropped, dropped_at
         from public.instances order by 1""",
     "instance_events": """
         select id, instance_id, instance_name, kind, from_status, to_status, source, actor_id, actor_email,
@@ -66,6 +66,7 @@ def test_migrations_are_idempotent(server):
     grant_role(db, "admin")
     seed_instances(db)
     db.query("update public.instances set phone_number = '5511911112222' where id = %(id)s", {"id": INSTANCE_1})
+    db.query("update public.instances set status = 'disconnected', dropped = true where id = %(id)s", {"id": INSTANCE_2})
     with db.api("admin", commit=True) as conn:
         conn.execute("insert into public.instance_events (instance_id, instance_name, kind, source)"
                      " values (%s, 'Vendas', 'token_revealed', 'user')", (INSTANCE_1,))
@@ -76,6 +77,7 @@ def test_migrations_are_idempotent(server):
     # The snapshot covers what the migrations are about (guards against an empty comparison).
     assert len(before["policies"]) == 7
     assert len(before["instance_events"]) == 1
+    assert [row[-2] for row in before["instances"]].count(True) == 1  # a dropped row, its time kept
     assert [t[:2] for t in before["triggers"]] == [("instances", "instances_keep_dropped_at"),
                                                    ("instances", "instances_track_changes")]
     assert any(c[1] == "instances_status_check" for c in before["constraints"])

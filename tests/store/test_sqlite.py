@@ -115,7 +115,8 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it
     assert store.get_instance(row.id).disconnect_reason == "x" * 20  # a provider's odd text never fails the write
     reconnecting = store.update_status(row.id, status="connecting", phone_number=None)  # a user's: still that drop
     assert (reconnecting.dropped, reconnecting.disconnect_reason) == (True, "x" * 20)
-    given_up = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connecting")
+    given_up = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connecting",
+                                  reason="401")  # the give-up's own reason is not the drop's
     assert (given_up.dropped, given_up.disconnect_reason) == (True, "x" * 20)
     by_a_user = store.update_status(row.id, status="disconnected", phone_number=None)
     assert (by_a_user.dropped, by_a_user.disconnect_reason) == (False, None)

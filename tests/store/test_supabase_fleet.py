@@ -88,7 +88,8 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it
     reconnecting = user.update_status(row["id"], status="connecting", phone_number=None)  # still that drop
     assert (reconnecting.dropped, reconnecting.disconnect_reason) == (True, "428")
     assert set(last_patch(fake)[0]) == {"status", "phone_number"}
-    given_up = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connecting")
+    given_up = store.record_check(row["id"], status="disconnected", phone_number=None, expected_status="connecting",
+                                  reason="401")  # the give-up's own reason is not the drop's
     assert (given_up.dropped, given_up.disconnect_reason) == (True, "428")
     assert reconnecting.dropped_at == given_up.dropped_at is not None  # the trigger's: still the drop's time
     by_a_user = user.update_status(row["id"], status="disconnected", phone_number=None)

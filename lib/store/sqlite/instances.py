@@ -115,7 +115,8 @@ class SQLiteInstanceStore(SQLiteHistory):
                 " dropped = case when :status = 'connected' then 0"
                 " when status = 'connected' and :status = 'disconnected' then 1 else dropped end,"
                 " disconnect_reason = case when :status = 'connected' then null"
-                " when :status = 'disconnected' and :reason is not null then :reason else disconnect_reason end,"
+                " when :status = 'disconnected' and :reason is not null and status <> 'connecting' then :reason"
+                " else disconnect_reason end,"
                 " provider_event_at = coalesce(:event_at, provider_event_at)"
                 " where id = :id and status = :expected"
                 " and (:event_at is null or provider_event_at is null or provider_event_at < :event_at)",

@@ -81,7 +81,7 @@ class PostgrestInstances(ABC):
             values["dropped"] = True
         if status == "connected":
             values |= {"dropped": False, "disconnect_reason": None}
-        elif status == "disconnected" and reason:
+        elif status == "disconnected" and reason and expected_status != "connecting":  # not a give-up's
             values["disconnect_reason"] = reason[:MAX_DISCONNECT_REASON]
         if event_at is not None:
             values["provider_event_at"] = event_at
