@@ -22,6 +22,7 @@ from tests.support.rls import (  # noqa: F401 - server is a fixture
 def fresh(server) -> Db:
     return fresh_project(server, "rls_history")
 
+
 UNKNOWN_INSTANCE = "20000000-0000-4000-8000-000000000000"
 
 

@@ -19,6 +19,7 @@ from tests.support.rls import (  # noqa: F401 - server is a fixture
 def fresh(server) -> Db:
     return fresh_project(server, "rls_monitor")
 
+
 LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)
 PHONE = "5511900001111"
 

@@ -17,6 +17,7 @@ from tests.support.rls import USERS, Db, fresh_project, outcome, server  # noqa:
 def fresh(server) -> Db:
     return fresh_project(server, "rls_users")
 
+
 USER_ADMIN_CALLS = {
     "list": "select * from public.admin_list_role_holders()",
     "find": "select * from public.admin_find_user('norole@test')",

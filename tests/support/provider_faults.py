@@ -23,7 +23,6 @@ def qr_png() -> bytes:
     return buffer.getvalue()
 
 
-
 Fault = Callable[..., None]  # (handler, provider, action, token)
 
 
