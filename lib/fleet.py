@@ -9,6 +9,7 @@ first_connected_at, "sem resposta" is a failure streak, "não existe no provedor
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ WAITING_TOO_LONG = timedelta(minutes=3)  # connecting longer than this comes bef
 PROBLEMS = ("dropped", "gone", "no_answer")  # counted in the browser tab's title
 SORTS = {"attention": "Atenção primeiro", "name": "Nome", "changed": "Última mudança"}
 NO_OWNER = ""  # the owner filter's "sem responsável"
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def state(instance: Instance) -> str:
@@ -133,22 +135,23 @@ class Filters:
 
 
 def _matches(instance: Instance, query: str) -> bool:
-    """The whole query is in the name, or else every word of it is in the name or, with 3 digits or
-    more, in a number (case and accents ignored: "judicial sp" finds "Cobrança Judicial – SP"); a
-    query without letters is a number, typed in any format."""
+    """The whole query is in the name, or else each of its words is (case and accents ignored:
+    "judicial sp" finds "Cobrança Judicial – SP"); a run of words without letters is a number, typed
+    in any format ("+55 11 91585-3049"), found in the name or, with 3 digits or more, in a number."""
     wanted = plain((query or "").strip())
     name = plain(instance.name)
     if not wanted or wanted in name:
         return True
     numbers = [re.sub(r"\D", "", number or "") for number in (instance.phone_number, instance.last_phone_number)]
-
-    def found(word: str) -> bool:
-        digits = re.sub(r"\D", "", word)
-        return word in name or (len(digits) >= 3 and any(digits in number for number in numbers))
-
-    if not re.search(r"[^\W\d_]", wanted):  # no letters: a number, typed in any format
-        return found(wanted)
-    return all(found(word) for word in wanted.split())
+    for is_word, run in itertools.groupby(wanted.split(), key=lambda word: bool(_LETTER.search(word))):
+        if is_word:
+            if not all(word in name for word in run):
+                return False
+            continue
+        digits = re.sub(r"\D", "", "".join(run))
+        if digits and digits not in name and not (len(digits) >= 3 and any(digits in n for n in numbers)):
+            return False
+    return True
 
 
 def counts(instances: list[Instance]) -> dict[str, int]:

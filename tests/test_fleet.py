@@ -84,6 +84,10 @@ def test_search_finds_every_word_anywhere_in_the_name_or_number():
     assert [i.name for i in fleet if Filters("judicial sp").keeps(i)] == ["Cobrança Judicial – Carteira PJ Jurídica SPX"]
     assert [i.name for i in fleet if Filters("COBRANÇA 001").keeps(i)] == ["Cobrança 0001", "Cobrança 0003"]
     assert [i.name for i in fleet if Filters("suporte 7001").keeps(i)] == []  # every word, not any
+    assert [i.name for i in fleet if Filters("judicial - sp").keeps(i)] == [
+        "Cobrança Judicial – Carteira PJ Jurídica SPX"]  # a dash typed for the name's en dash: no word
+    assert [i.name for i in fleet if Filters("cobrança +55 11 95010-7001").keeps(i)] == ["Cobrança 0003"]
+    assert [i.name for i in fleet if Filters("cobrança7001").keeps(i)] == []  # with letters, a word: not a number
     assert plain("ÀÉÎõü Ç") == "aeiou c"
 
 
