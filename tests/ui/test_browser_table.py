@@ -99,18 +99,8 @@ def server(tmp_path):
         yield running
 
 
-@pytest.fixture
-def pages(browser: Browser):
-    """Pages in contexts of their own, closed at the end (the browser serves the whole module)."""
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
-
-
-def open_table(browser: Browser, pages: list[Page], url: str, viewport: dict, **options) -> Page:
+def open_table(browser: Browser, url: str, viewport: dict, **options) -> Page:
     page = new_page(browser, viewport=viewport, **options)
-    pages.append(page)
     sign_in(page, url, ADMIN)
     page.get_by_text("Tabela", exact=True).click()
     settle(page)
@@ -143,9 +133,8 @@ def every_column(page: Page) -> tuple[dict, dict[int, dict]]:
         scroll = seen["scroll"] + (seen["width"] - nome["right"]) // 2
 
 
-def test_at_1280_px_no_column_cuts_its_text_and_a_chosen_row_offers_its_actions(server, browser: Browser, pages,
-                                                                               tmp_path):
-    page = open_table(browser, pages, server.url, {"width": 1280, "height": 900})
+def test_at_1280_px_no_column_cuts_its_text_and_a_chosen_row_offers_its_actions(server, browser: Browser, tmp_path):
+    page = open_table(browser, server.url, {"width": 1280, "height": 900})
     page.screenshot(path=str(tmp_path / "table-1280.png"), full_page=True)
     nome, others = every_column(page)
     assert nome["text"] and not nome["cut"], nome
@@ -164,11 +153,11 @@ def test_at_1280_px_no_column_cuts_its_text_and_a_chosen_row_offers_its_actions(
     expect(page.locator(DIALOG).get_by_test_id("stMetric").first).to_be_visible()  # Histórico, with its figures
 
 
-def test_at_390_px_the_names_read_in_full_beside_the_checkboxes(server, browser: Browser, pages, tmp_path):
+def test_at_390_px_the_names_read_in_full_beside_the_checkboxes(server, browser: Browser, tmp_path):
     """(Nome stays pinned while scrolling sideways only when it takes at most 60 % of the table's
     width, Streamlit's rule: here the longest name makes it wider, so it scrolls with the rest.)"""
     phone = {"width": 390, "height": 844}
-    page = open_table(browser, pages, server.url, phone, is_mobile=True, has_touch=True)
+    page = open_table(browser, server.url, phone, is_mobile=True, has_touch=True)
     page.screenshot(path=str(tmp_path / "table-390.png"), full_page=True)
     seen = drawn(page, 0)
     nome = seen["columns"][0]
@@ -187,8 +176,8 @@ def no_export_of_its_own(page: Page, table) -> None:
     expect(page.get_by_text("Download as CSV")).to_have_count(0)
 
 
-def test_the_tables_have_no_export_of_their_own_and_baixar_csv_is_there(server, browser: Browser, pages):
-    page = open_table(browser, pages, server.url, {"width": 1280, "height": 900})
+def test_the_tables_have_no_export_of_their_own_and_baixar_csv_is_there(server, browser: Browser):
+    page = open_table(browser, server.url, {"width": 1280, "height": 900})
     no_export_of_its_own(page, page.locator(TABLE).first)
     expect(page.get_by_role("button", name="Baixar CSV")).to_be_visible()
     page.get_by_role("tab", name="Atividade").click()

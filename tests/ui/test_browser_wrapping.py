@@ -113,17 +113,8 @@ def server(tmp_path):
         yield running
 
 
-@pytest.fixture
-def pages(browser: Browser):
-    opened: list[Page] = []
-    yield opened
-    for page in opened:
-        page.context.close()
-
-
-def signed_in(browser: Browser, pages: list[Page], url: str, viewport: dict, **options) -> Page:
+def signed_in(browser: Browser, url: str, viewport: dict, **options) -> Page:
     page = new_page(browser, viewport=viewport, **options)
-    pages.append(page)
     sign_in(page, url, ADMIN)
     return page
 
@@ -143,8 +134,8 @@ def reads_in_full(column: dict, text: int = 0) -> None:
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
                          ids=["1280", "390"])
-def test_a_60_character_name_reads_in_full_in_the_fleets_table(server, browser: Browser, pages, viewport, tmp_path):
-    page = signed_in(browser, pages, server.url, viewport)
+def test_a_60_character_name_reads_in_full_in_the_fleets_table(server, browser: Browser, viewport, tmp_path):
+    page = signed_in(browser, server.url, viewport)
     page.get_by_text("Tabela", exact=True).click()
     settle(page)
     seen = shown(page, [NAME_60])  # its row is the last (never connected, by name)
@@ -156,8 +147,8 @@ def test_a_60_character_name_reads_in_full_in_the_fleets_table(server, browser: 
 
 
 def test_atividade_reads_an_older_long_detail_and_name_in_full_under_rows_without_detail(server, browser: Browser,
-                                                                                       pages, tmp_path):
-    page = signed_in(browser, pages, server.url, {"width": 1280, "height": 900})
+                                                                                       tmp_path):
+    page = signed_in(browser, server.url, {"width": 1280, "height": 900})
     page.get_by_role("tab", name="Atividade").click()
     settle(page)
     # The last rows: Cobrança 11's, the drop with the short detail, the one with 200 characters.
