@@ -261,14 +261,16 @@ class InstanceService(ProviderInventory):
         """Write `status` (where the user's action takes the instance), then ask the provider: its
         push of what it did may land before its reply (Evolution's close with 401 after a logout,
         WAHA's STOPPED in a restart) and must find the row no longer connected, or it reads as a
-        drop. If the provider fails, the row is put back (unless something changed it meanwhile)."""
-        after = self.store.update_status(instance.id, status=status, phone_number=None)
+        drop. If the provider fails, the row is put back, its drop too (unless something changed it)."""
+        after = self.store.update_status(instance.id, status=status, phone_number=None, keep_drop=True)
         try:
             call(instance.instance_id, self._token(instance.id))
         except Exception:
             self.store.update_status(instance.id, status=instance.status, phone_number=instance.phone_number,
-                                     expected_status=status)
+                                     expected_status=status, keep_drop=True)
             raise
+        if after.dropped and status == "disconnected":  # a person's disconnect, done: the drop ends
+            after = self.store.update_status(instance.id, status=status, phone_number=None, expected_status=status)
         return after
 
     # -- alerts -------------------------------------------------------------------------------------

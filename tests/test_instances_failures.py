@@ -9,7 +9,7 @@ import logging
 import pytest
 import requests
 
-from lib.errors import PermissionDenied, StoreError, ValidationError
+from lib.errors import PermissionDenied, ProviderError, StoreError, ValidationError
 from lib.instances import InstanceService
 from lib.unsaved import CredentialsNotSaved
 from lib.store.recovery import CredentialRecovery
@@ -138,3 +138,30 @@ def test_tokens_never_reach_the_logs(make_service, sandbox, caplog):
     service.delete(service.store.get_instance(created.instance.id))
     assert caplog.records  # the flows did log
     assert created.token not in caplog.text
+
+
+def test_a_refused_disconnect_of_a_dropped_number_being_reconnected_keeps_the_drop(make_service, sandbox, database,
+                                                                                  monkeypatch):
+    from lib.checks import apply_event
+    from lib.provider.base import ProviderEvent
+
+    service, store = make_service(), SQLiteInstanceStore(database)
+    live = connected_instance(service, sandbox)
+    assert sandbox.simulate_drop(live.instance_id)  # the phone lost WhatsApp; the provider says so:
+    apply_event(store, ProviderEvent(live.instance_id, "disconnected", None, reason="428"))
+    dropped = store.get_instance(live.id)
+    reconnecting = service.connect(dropped).instance
+    assert (reconnecting.status, reconnecting.dropped) == ("connecting", True)
+
+    def refuse(*args):
+        raise ProviderError("O provedor não respondeu.", action="disconnect")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(service.provider, "disconnect", refuse)
+        with pytest.raises(ProviderError):
+            service.disconnect(reconnecting)
+    after = store.get_instance(live.id)  # put back as it was, still that drop
+    assert (after.status, after.dropped, after.dropped_at, after.disconnect_reason) == (
+        "connecting", True, dropped.dropped_at, "428")
+    done = service.disconnect(after)  # the provider did it: a person's disconnect ends the drop
+    assert (done.status, done.dropped, done.dropped_at, done.disconnect_reason) == ("disconnected", False, None, None)

@@ -21,14 +21,16 @@ class InstanceStore(Protocol):
         a name whose key another instance has raises ValidationError (MSG_DUPLICATE_NAME)."""
 
     def update_status(
-        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
+        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None,
+        keep_drop: bool = False,
     ) -> Instance:
         """Set status and phone; with expected_status, only if the stored status still is that
         (compare-and-set, so a stale webhook reply cannot undo a newer change). Returns the row as
         stored afterwards; raises InstanceNotFound when the row is gone. The store keeps
         status_changed_at, first_connected_at, last_phone_number and dropped_at itself. A user's
         write ends a drop (`dropped`, disconnect_reason), except "connecting": a reconnection of a
-        dropped number is still that drop until it connects."""
+        dropped number is still that drop until it connects; and except with `keep_drop`, a write
+        ahead of the provider that is undone if the provider fails."""
 
     def record_check(self, id: str, *, status: str, phone_number: str | None, expected_status: str,
                      reason: str | None = None, event_at: int | None = None) -> Instance | None:

@@ -118,6 +118,8 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it
     given_up = store.record_check(row.id, status="disconnected", phone_number=None, expected_status="connecting",
                                   reason="401")  # the give-up's own reason is not the drop's
     assert (given_up.dropped, given_up.disconnect_reason) == (True, "x" * 20)
+    ahead = store.update_status(row.id, status="disconnected", phone_number=None, keep_drop=True)
+    assert (ahead.dropped, ahead.disconnect_reason) == (True, "x" * 20)  # ahead of the provider: undone if it fails
     by_a_user = store.update_status(row.id, status="disconnected", phone_number=None)
     assert (by_a_user.dropped, by_a_user.disconnect_reason) == (False, None)
 

@@ -92,6 +92,9 @@ def test_the_reason_of_a_drop_is_kept_until_it_connects_or_a_user_disconnects_it
                                   reason="401")  # the give-up's own reason is not the drop's
     assert (given_up.dropped, given_up.disconnect_reason) == (True, "428")
     assert reconnecting.dropped_at == given_up.dropped_at is not None  # the trigger's: still the drop's time
+    ahead = user.update_status(row["id"], status="disconnected", phone_number=None, keep_drop=True)
+    assert (ahead.dropped, ahead.disconnect_reason) == (True, "428")  # ahead of the provider: undone if it fails
+    assert set(last_patch(fake)[0]) == {"status", "phone_number"}
     by_a_user = user.update_status(row["id"], status="disconnected", phone_number=None)
     assert (by_a_user.dropped, by_a_user.disconnect_reason) == (False, None)
 

@@ -94,15 +94,17 @@ class SQLiteInstanceStore(SQLiteHistory):
             return self._get(conn, new_id)
 
     def update_status(
-        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
+        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None,
+        keep_drop: bool = False,
     ) -> Instance:
         with self.db.write() as conn:
             conn.execute(
                 "update instances set status = :status, phone_number = :phone,"
-                " dropped = case when :status = 'connecting' then dropped else 0 end,"
-                " disconnect_reason = case when :status = 'connecting' then disconnect_reason end"
+                " dropped = case when :keep then dropped else 0 end,"
+                " disconnect_reason = case when :keep then disconnect_reason end"
                 " where id = :id and (:expected is null or status = :expected)",
-                {"status": status, "phone": phone_number, "id": id, "expected": expected_status},
+                {"status": status, "phone": phone_number, "id": id, "expected": expected_status,
+                 "keep": keep_drop or status == "connecting"},
             )
             return self._get(conn, id)
 

@@ -61,10 +61,11 @@ class PostgrestInstances(ABC):
         return instance_from_row(rows[0])
 
     def update_status(
-        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None
+        self, id: str, *, status: str, phone_number: str | None, expected_status: str | None = None,
+        keep_drop: bool = False,
     ) -> Instance:
         values = {"status": status, "phone_number": phone_number}
-        if status != "connecting":  # a reconnection of a dropped number is still that drop
+        if not keep_drop and status != "connecting":  # a reconnection of a dropped number is still that drop
             values |= {"dropped": False, "disconnect_reason": None}
         return self._update(id, values, expected_status)
 
