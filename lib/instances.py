@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from lib import checks, event_registration, history, uptime
-from lib.alerts.message import compose
-from lib.alerts.rules import alert_banner, record_outcome
-from lib.alerts.sender import AlertSender
 from lib.details import details_summary
 from lib.errors import (
     AlreadyDisconnected, AppError, InstanceNotFound, PermissionDenied, ProviderError, StoreError, ValidationError,
@@ -27,6 +24,7 @@ from lib.provider.base import DELETE, EVENTS, RESTART, Provider, QrCode
 from lib.store.base import InstanceStore
 from lib.store.recovery import CredentialRecovery
 from lib.table_stats import TableStats, table_stats
+from lib.instance_alerts import AlertActions
 from lib.inventory import ProviderInventory
 from lib.unsaved import keep_unsaved
 
@@ -49,7 +47,7 @@ class Connecting:
     already_connected: bool = False  # the provider found it connected: nothing to scan (instance says so)
 
 
-class InstanceService(ProviderInventory):
+class InstanceService(ProviderInventory, AlertActions):
     """One per signed-in session: it carries the user whose role it enforces. `current_user` reads
     the user again from the accounts (None: deleted): before every change the role is the one the
     store holds now, so a demoted or deactivated admin loses the right at once."""
@@ -272,20 +270,6 @@ class InstanceService(ProviderInventory):
         if after.dropped and status == "disconnected":  # a person's disconnect, done: the drop ends
             after = self.store.update_status(instance.id, status=status, phone_number=None, expected_status=status)
         return after
-
-    # -- alerts -------------------------------------------------------------------------------------
-    def alert_failure(self) -> InstanceEvent | None:
-        """The last alert outcome when it was a failure (admins see it until the next success)."""
-        self._require_role()
-        return alert_banner(self.store)
-
-    def send_test_alert(self, sender: AlertSender, public_url: str | None) -> str | None:
-        """"Enviar alerta de teste": sent now, its outcome in the history; None, or why it failed."""
-        self._require_admin()
-        alert = compose("test", None, now=datetime.now(timezone.utc), public_url=public_url)
-        reason = sender.send(alert)
-        record_outcome(self.store, alert, reason, actor=self.user)
-        return reason
 
     # -- roles -----------------------------------------------------------------------------
     def _require_role(self) -> None:
