@@ -66,9 +66,9 @@ def _stats(instances: list[Instance]) -> dict:
 
 
 def _arrow(instances: list[Instance], owners: dict[str, str], stats: dict) -> tuple[pa.Table, Fitted, str]:
-    """The rows as Arrow, the columns' widths and rows' height, and the table's key. The selection is of row
-    positions: keyed by the rows shown, a new list starts unselected, so that a position never
-    lands on another instance."""
+    """The rows as Arrow, the columns' widths and rows' height, and the table's key. The selection
+    is of row positions: keyed by the rows shown, a new list starts unselected, so that a position
+    never lands on another instance."""
     frame = instances_table(instances, owners=owners, stats=stats)
     fit = fitted(frame[SCREEN_COLUMNS], MOST_PX, SHOWN_AS)
     key = "table-" + hashlib.sha1("\n".join(i.id for i in instances).encode()).hexdigest()[:16]
